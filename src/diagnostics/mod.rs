@@ -1,0 +1,372 @@
+//! Findings about the inputs: the [`Diagnostic`] value every check produces, the source files
+//! its labels point into, severity overrides (`-A/-W/-D`) and the counting sink.
+//!
+//! A diagnostic is data. Checks build them, the [`Sink`] applies the user's severity levels, and
+//! the renderers in [`crate::report`] print them; nothing here prints. Tool errors (the tool could
+//! not run at all) live in [`crate::Error`], never here.
+
+pub mod registry;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+pub use registry::{RULES, Rule};
+
+/// How much a finding matters. Ordered from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies a file in [`Sources`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceId(u32);
+
+/// One input file: text files keep their text so spans can be shown in context; binaries
+/// (components) keep only their name, and their labels are byte offsets.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: Option<Arc<str>>,
+}
+
+impl SourceFile {
+    /// The 1-based line and column of a byte offset, for text files.
+    pub fn line_col(&self, offset: usize) -> Option<(usize, usize)> {
+        let text = self.text.as_deref()?;
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let before = &text[..offset];
+        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Some((line, before[line_start..].chars().count() + 1))
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The files a set of diagnostics points into.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a text file and returns its id.
+    pub fn add_text(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> SourceId {
+        self.push(SourceFile {
+            name: name.into(),
+            text: Some(text.into()),
+        })
+    }
+
+    /// Registers a binary file (labels into it are byte offsets).
+    pub fn add_binary(&mut self, name: impl Into<String>) -> SourceId {
+        self.push(SourceFile {
+            name: name.into(),
+            text: None,
+        })
+    }
+
+    fn push(&mut self, file: SourceFile) -> SourceId {
+        let id = SourceId(u32::try_from(self.files.len()).expect("fewer than 2^32 sources"));
+        self.files.push(file);
+        id
+    }
+
+    pub fn get(&self, id: SourceId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+}
+
+/// A place in a source file, with what the reader should notice there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub source: SourceId,
+    pub span: Range<usize>,
+    pub message: String,
+}
+
+/// One finding about the inputs.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub rule: &'static Rule,
+    pub severity: Severity,
+    pub message: String,
+    /// Where the problem is; `None` only for findings about a file as a whole with no span.
+    pub primary: Option<Label>,
+    /// Other places that matter (the manifest entry for an import, the policy rule, ...).
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn new(rule: &'static Rule, message: impl Into<String>) -> Self {
+        Self {
+            rule,
+            severity: rule.severity,
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn at(mut self, source: SourceId, span: Range<usize>, message: impl Into<String>) -> Self {
+        self.primary = Some(Label {
+            source,
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn also(mut self, source: SourceId, span: Range<usize>, message: impl Into<String>) -> Self {
+        self.secondary.push(Label {
+            source,
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// The key diagnostics are sorted by, so output is deterministic whatever order checks ran in.
+    fn sort_key(&self, sources: &Sources) -> (String, usize, &'static str, String) {
+        match &self.primary {
+            Some(l) => (sources.get(l.source).name.clone(), l.span.start, self.rule.code, self.message.clone()),
+            None => (String::new(), 0, self.rule.code, self.message.clone()),
+        }
+    }
+}
+
+/// What the user asked a code's level to be (`-A`, `-W`, `-D`, or a policy's `[levels]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Allow,
+    Warn,
+    Deny,
+}
+
+/// Severity overrides by rule, plus the blanket "warnings" switch.
+#[derive(Clone, Debug, Default)]
+pub struct Levels {
+    by_code: BTreeMap<&'static str, Level>,
+    warnings: Option<Level>,
+}
+
+impl Levels {
+    /// Sets the level of a rule (by code or kebab name) or of all warnings (`warnings`).
+    /// Returns an error message naming the closest known rule when the name is unknown.
+    pub fn set(&mut self, name: &str, level: Level) -> Result<(), String> {
+        if name == "warnings" {
+            self.warnings = Some(level);
+            return Ok(());
+        }
+        match registry::lookup(name) {
+            Some(rule) => {
+                self.by_code.insert(rule.code, level);
+                Ok(())
+            }
+            None => Err(registry::unknown_rule_message(name)),
+        }
+    }
+
+    /// The severity a diagnostic ends up with, or `None` when it is allowed (dropped).
+    pub fn apply(&self, rule: &Rule, severity: Severity) -> Option<Severity> {
+        let level = self.by_code.get(rule.code).copied().or(match severity {
+            Severity::Warning => self.warnings,
+            _ => None,
+        });
+        match level {
+            None => Some(severity),
+            Some(Level::Allow) => None,
+            Some(Level::Warn) => Some(Severity::Warning),
+            Some(Level::Deny) => Some(Severity::Error),
+        }
+    }
+}
+
+/// Counts of findings by severity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+}
+
+impl Counts {
+    fn add(&mut self, severity: Severity) {
+        match severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+            Severity::Note => self.notes += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: Counts) {
+        self.errors += other.errors;
+        self.warnings += other.warnings;
+        self.notes += other.notes;
+    }
+}
+
+/// Collects diagnostics, applying severity levels as they arrive.
+#[derive(Debug, Default)]
+pub struct Sink {
+    levels: Levels,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Sink {
+    pub fn new(levels: Levels) -> Self {
+        Self {
+            levels,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, mut diagnostic: Diagnostic) {
+        if let Some(severity) = self.levels.apply(diagnostic.rule, diagnostic.severity) {
+            diagnostic.severity = severity;
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
+    pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
+        for d in diagnostics {
+            self.push(d);
+        }
+    }
+
+    /// The diagnostics, sorted by file, position and code.
+    pub fn finish(mut self, sources: &Sources) -> Vec<Diagnostic> {
+        sort(&mut self.diagnostics, sources);
+        self.diagnostics
+    }
+}
+
+/// Sorts diagnostics deterministically (file, offset, code, message).
+pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {
+    diagnostics.sort_by_cached_key(|d| d.sort_key(sources));
+}
+
+/// Counts diagnostics by severity.
+pub fn count(diagnostics: &[Diagnostic]) -> Counts {
+    let mut counts = Counts::default();
+    for d in diagnostics {
+        counts.add(d.severity);
+    }
+    counts
+}
+
+/// Levenshtein-based "did you mean": the closest candidate within a small edit distance.
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let input_lower = input.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&input_lower, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.len().max(input.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_finds_close_names() {
+        assert_eq!(did_you_mean("reed", ["read", "write"]), Some("read"));
+        assert_eq!(did_you_mean("Network", ["network", "process"]), Some("network"));
+        assert_eq!(did_you_mean("zzzzzz", ["read", "write"]), None);
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let f = SourceFile {
+            name: "x".into(),
+            text: Some("ab\ncé d".into()),
+        };
+        assert_eq!(f.line_col(0), Some((1, 1)));
+        assert_eq!(f.line_col(3), Some((2, 1)));
+        assert_eq!(f.line_col(6), Some((2, 3)));
+        assert_eq!(f.line_col(5), Some((2, 2)), "inside a multi-byte char rounds down");
+    }
+
+    #[test]
+    fn levels_override_and_allow() {
+        let rule = registry::lookup("unknown-key").unwrap();
+        let mut levels = Levels::default();
+        assert_eq!(levels.apply(rule, Severity::Error), Some(Severity::Error));
+        levels.set(rule.code, Level::Warn).unwrap();
+        assert_eq!(levels.apply(rule, Severity::Error), Some(Severity::Warning));
+        levels.set("unknown-key", Level::Allow).unwrap();
+        assert_eq!(levels.apply(rule, Severity::Error), None);
+        assert!(levels.set("no-such-rule", Level::Deny).is_err());
+    }
+
+    #[test]
+    fn warnings_switch_promotes_only_warnings() {
+        let mut levels = Levels::default();
+        levels.set("warnings", Level::Deny).unwrap();
+        let rule = registry::lookup("unknown-key").unwrap();
+        assert_eq!(levels.apply(rule, Severity::Warning), Some(Severity::Error));
+        assert_eq!(levels.apply(rule, Severity::Note), Some(Severity::Note));
+    }
+}

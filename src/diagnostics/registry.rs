@@ -1,0 +1,388 @@
+//! The one registry of diagnostic codes. Each [`Rule`] has a stable code, a kebab-case name
+//! named after the bad pattern (so "allow `unused-grant`" reads naturally), a default
+//! severity, a one-line summary and its long documentation. `explain`, `docs/rules.md` and the
+//! SARIF rule list are all generated from [`RULES`], so they cannot drift apart.
+
+use super::Severity;
+
+/// A diagnostic code and its documentation.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable code, e.g. `MAN004`. Never reused for another meaning.
+    pub code: &'static str,
+    /// Kebab-case name, e.g. `unknown-key`; accepted wherever a code is.
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// Markdown: what it does, why it matters, an example and the fix.
+    pub doc: &'static str,
+}
+
+macro_rules! rules {
+    ($( $ident:ident = $code:literal $name:literal $sev:ident $summary:literal $doc:literal; )*) => {
+        $( pub static $ident: Rule = Rule {
+            code: $code,
+            name: $name,
+            severity: Severity::$sev,
+            summary: $summary,
+            doc: $doc,
+        }; )*
+        /// Every rule, in code order.
+        pub static RULES: &[&Rule] = &[ $( &$ident ),* ];
+    };
+}
+
+rules! {
+    MANIFEST_SYNTAX = "MAN001" "manifest-syntax-error" Error "the manifest is not valid TOML"
+"The manifest could not be parsed as TOML 1.0. Nothing else in the file can be checked until the
+syntax is fixed, so every syntax error the parser recovers from is reported at once.
+
+## Example
+```toml
+[component
+name = \"x\"
+```
+
+## How to fix
+Correct the TOML at the span shown. Strings need quotes, tables need closing brackets, inline
+tables must fit on one line.";
+
+    MANIFEST_NOT_UTF8 = "MAN002" "manifest-not-utf8" Error "the manifest is not UTF-8 text"
+"A TOML document must be UTF-8. A manifest that is not (a binary file, a UTF-16 file, a
+truncated download) cannot be trusted to say what the component needs.
+
+## How to fix
+Save the file as UTF-8, or point `--manifest` at the right file.";
+
+    MANIFEST_TOO_LARGE = "MAN003" "manifest-too-large" Error "the manifest is larger than the 1 MiB limit"
+"Manifests are small, human-written files. A manifest above 1 MiB is refused without being
+parsed, so that a hostile input cannot make the checker spend unbounded time or memory.
+
+## How to fix
+Remove the generated or pasted content; a manifest lists grants, not data.";
+
+    UNKNOWN_KEY = "MAN004" "unknown-key" Error "a key the manifest format does not define"
+"Every key of `Component.toml` is known. An unknown key is an error, not silently ignored:
+a typo such as `pemissions` or `acton` would otherwise drop a grant or a restriction without
+anyone noticing. The diagnostic suggests the closest known key.
+
+## Example
+```toml
+[permissions]
+filesytem = [{ action = \"read\", path = \"/data/**\" }]
+```
+
+## How to fix
+Use the suggested key, or remove the key.";
+
+    MISSING_FIELD = "MAN005" "missing-field" Error "a required field is missing"
+"A table lacks a field the format requires: `[component]` needs `name` and `version`; a
+filesystem grant needs `action` and `path`; a network grant needs `action` and, depending on
+the action, `domain` and/or `port`; a process grant needs `action` and `executable` or `signal`.
+
+## How to fix
+Add the field named in the message.";
+
+    WRONG_TYPE = "MAN006" "wrong-type" Error "a value has the wrong TOML type"
+"The value is of a different TOML type than the format expects, for example a port given as a
+string or `filesystem` given as a table instead of an array of inline tables.
+
+## Example
+```toml
+network = [{ action = \"connect\", domain = \"api.example.com\", port = \"443\" }]
+```
+
+## How to fix
+Write the value with the type named in the message (`port = 443`).";
+
+    INVALID_COMPONENT_NAME = "MAN007" "invalid-component-name" Error "the component name is not a valid name"
+"Component names must match `^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$`: 3 to 64 characters of lower-case
+ASCII letters, digits and hyphens, not starting or ending with a hyphen. Names appear in audit
+logs, waivers and messages between components, so they must be unambiguous.
+
+## How to fix
+Rename the component, e.g. `My_Component` to `my-component`.";
+
+    INVALID_VERSION = "MAN008" "invalid-version" Error "the component version is not SemVer 2.0.0"
+"`version` must be a SemVer 2.0.0 version such as `1.2.3` or `1.0.0-rc.1`, with no `v` prefix.
+Policies select components by version range, which needs a well-formed version.
+
+## How to fix
+Write `1.2.3`, not `v1.2.3` or `1.2`.";
+
+    DESCRIPTION_TOO_LONG = "MAN009" "description-too-long" Error "the description is longer than 500 characters"
+"`description` is shown in reports and listings and is limited to 500 characters.
+
+## How to fix
+Shorten the description; link to documentation through `repository` instead.";
+
+    INVALID_REPOSITORY_URL = "MAN010" "invalid-repository-url" Error "the repository is not a valid URL"
+"`repository` must be an absolute URL (for example `https://github.com/org/repo`) so that a
+reviewer can find the source of the component.
+
+## How to fix
+Give the full URL including the scheme.";
+
+    UNKNOWN_ACTION = "MAN011" "unknown-action" Error "a grant names an action its domain does not have"
+"Each permission domain has a fixed set of actions: filesystem `read`, `write`, `delete`,
+`metadata`; network `connect`, `resolve`, `bind`, `listen`; process `spawn`, `signal`. An unknown
+action would grant nothing, which hides the author's intent, so it is an error with a suggestion.
+
+## Example
+```toml
+filesystem = [{ action = \"wirte\", path = \"/data/out/**\" }]
+```
+
+## How to fix
+Use one of the listed actions.";
+
+    INVALID_PATH = "MAN012" "invalid-path" Error "a filesystem grant path is not a valid pattern"
+"Grant paths are absolute (`/data/in`) or home-relative (`~/cache/**`). The only wildcards are
+`*` (within one path segment, never crossing `/`) and `**` (a whole segment: all descendants and
+the directory itself). Relative paths, `..`, NUL bytes and other glob syntax (`?`, `[...]`,
+`{a,b}`) are refused: a grant must say plainly what it grants.
+
+## Example
+```toml
+filesystem = [{ action = \"read\", path = \"data/../etc\" }]
+```
+
+## How to fix
+Write the absolute path the component needs, e.g. `/data/in/**`.";
+
+    INVALID_DOMAIN = "MAN013" "invalid-domain" Error "a network grant domain is not a valid host pattern"
+"Network grants name an exact host (a DNS name, compared case-insensitively after IDNA
+normalisation, or an IP literal), `*.example.com` (any subdomain, not the apex) or `**` (any
+host). Anything else, such as a URL, a host with a port, or a wildcard in the middle, is refused.
+
+## Example
+```toml
+network = [{ action = \"connect\", domain = \"https://api.example.com\", port = 443 }]
+```
+
+## How to fix
+Give only the host name: `api.example.com`.";
+
+    INVALID_PORT = "MAN014" "invalid-port" Error "a port is outside 1-65535"
+"Ports are integers from 1 to 65535. Port 0 means \"any free port\" to the operating system and
+cannot be granted meaningfully.
+
+## How to fix
+Grant the port the component really uses.";
+
+    INVALID_EXECUTABLE = "MAN015" "invalid-executable" Error "a spawn grant executable is not an absolute path without wildcards"
+"Process grants name one executable by absolute path. Relative names would be resolved through
+`PATH` at run time, which an attacker can influence, and wildcards would grant whole directories
+of programs (including shells and interpreters). The runtime never does a `PATH` lookup.
+
+## Example
+```toml
+process = [{ action = \"spawn\", executable = \"git\" }]
+```
+
+## How to fix
+Write the absolute path: `/usr/bin/git`.";
+
+    UNKNOWN_SIGNAL = "MAN016" "unknown-signal" Error "a signal grant names no POSIX signal"
+"Signal grants name a POSIX signal in its canonical form, such as `SIGTERM` or `SIGUSR1`.
+
+## How to fix
+Use the canonical name; the diagnostic suggests the closest one.";
+
+    DUPLICATE_GRANT = "MAN017" "duplicate-grant" Warning "the same grant appears more than once"
+"Two grants are identical after normalisation (for example `/data/` and `/data`, or
+`API.example.com.` and `api.example.com`). The second one grants nothing more and makes the
+manifest harder to review.
+
+## How to fix
+Remove the duplicate.";
+
+    SHADOWED_GRANT = "MAN018" "shadowed-grant" Warning "a grant is already covered by a broader grant"
+"A grant is entirely covered by another grant of the same action, for example `read /data/x`
+next to `read /data/**`. It grants nothing more, and a reviewer may believe the narrower grant is
+what the component gets while the broader one is in force.
+
+## How to fix
+Remove the narrower grant, or narrow the broader one if it is wider than needed.";
+
+    OVERLY_BROAD_GRANT = "MAN019" "overly-broad-grant" Warning "a grant covers far more than one component plausibly needs"
+"Grants such as `/**` (the whole filesystem), `~/**` (the whole home directory), `**` (every
+host) or `*.com` (a wildcard on a bare top-level domain) defeat least privilege: the component
+can reach anything the host can.
+
+## How to fix
+Grant the specific directories and hosts the component uses.";
+
+    INVALID_LIMIT = "MAN020" "invalid-limit" Error "a `[limits]` value is not valid"
+"`[limits]` sets the runtime bounds of an instance: `memory` (bytes, or a string such as
+`\"64 MiB\"`), `fuel` (instructions, a positive integer) and `timeout-ms` (wall time, a positive
+integer). Zero, negative or unparsable values are refused.
+
+## How to fix
+Give a positive value, e.g. `memory = \"64 MiB\"`.";
+
+    IRRELEVANT_FIELD = "MAN021" "irrelevant-field" Error "a grant field that its action does not use"
+"A field is valid in the domain but meaningless for this action, for example a `port` on a
+`resolve` grant or `signal` on a `spawn` grant. It is an error because the author evidently
+expected it to restrict or grant something, and it does neither.
+
+## How to fix
+Remove the field, or change the action.";
+
+    CATALOGUE_WIT_ERROR = "CAT001" "catalogue-wit-error" Error "the operation catalogue's WIT does not parse or resolve"
+"The catalogue (the embedded `wit/` or the directory given with `--catalogue`) must be valid WIT
+that wit-parser can resolve: four packages, every `use` and include resolvable.
+
+## How to fix
+Fix the WIT at the span shown, or point `--catalogue` at a complete catalogue.";
+
+    MISSING_REQUIREMENT = "CAT002" "missing-requirement" Error "a catalogue operation has no `@requires` line"
+"Every catalogue function must carry exactly one machine-readable permission requirement in its
+doc comment, such as `/// @requires filesystem:read(path)` or `/// @requires none`. Without it the
+engine could not tell what the operation needs, so the catalogue is refused (fail closed).
+
+## How to fix
+Add the `@requires` line to the function's doc comment.";
+
+    MALFORMED_REQUIREMENT = "CAT003" "malformed-requirement" Error "a `@requires` line does not follow the grammar"
+"The requirement grammar is `none` or terms joined by ` + `, each `domain:action(args)` where
+`action` may be `a|b` (either is enough) and each arg is a parameter path (`path`,
+`options.executable`) or a quoted literal (`\"SIGKILL\"`). Domains and actions are those of
+Component.toml.
+
+## Example
+```wit
+/// @requires filesystem:reed(path)
+read-file: func(path: string) -> result<list<u8>, fs-error>;
+```
+
+## How to fix
+Correct the line as the message says.";
+
+    REQUIREMENT_UNKNOWN_PARAMETER = "CAT004" "requirement-unknown-parameter" Error "a `@requires` line names a parameter the function does not have"
+"A requirement names the argument the permission check reads, so the name must be one of the
+function's parameters (and a `.field` path must name a field of that parameter's record type).
+
+## How to fix
+Rename the argument in the `@requires` line or in the signature so that they agree.";
+
+    DUPLICATE_REQUIREMENT = "CAT005" "duplicate-requirement" Error "a catalogue operation has more than one `@requires` line"
+"Exactly one requirement per operation keeps the meaning unambiguous.
+
+## How to fix
+Merge the lines into one with ` + `.";
+
+    WIT_ERROR = "WIT001" "wit-error" Error "the WIT package does not parse or resolve"
+"The WIT given to `airssys-wasm wit` has a syntax or resolution error. The catalogue packages
+(`airssys:core`, `airssys:ext-*`) are supplied automatically when the package has no `deps/` copy
+of them.
+
+## How to fix
+Fix the WIT at the span shown.";
+
+    IMPORT_OUTSIDE_CATALOGUE = "WIT002" "import-outside-catalogue" Error "an import is not an operation of the catalogue"
+"The world imports an interface or function that the host catalogue does not offer: an unknown
+package, interface or function. The host would refuse to link such a component, and an
+unrecognised import cannot be mapped onto a permission, so it fails closed.
+
+## How to fix
+Import only the catalogue's interfaces (`airssys-wasm catalogue` lists them).";
+
+    SIGNATURE_MISMATCH = "WIT003" "signature-mismatch" Error "a function's type differs from the catalogue's"
+"An imported (or the exported lifecycle) function has the catalogue's name but a different type:
+other parameters, results, or differently shaped records, variants, enums or flags. The
+component would fail to link, or worse, link against an operation with a different meaning.
+
+## How to fix
+Use the catalogue's WIT (`airssys-wasm catalogue` or the `wit/` folder) instead of a local copy.";
+
+    INCOMPATIBLE_VERSION = "WIT004" "incompatible-version" Error "an imported package version is not semver-compatible with the catalogue's"
+"Interfaces link by semver compatibility, as in Wasmtime's linker: `1.0.1` and `1.2.0` are the
+same interface as the catalogue's `1.0.0`; `2.0.0` or `0.9.0` are not, and the component would not
+link.
+
+## How to fix
+Depend on the catalogue's major version (`@1.x`).";
+
+    MISSING_LIFECYCLE_EXPORT = "WIT005" "missing-lifecycle-export" Error "the world does not export `component-lifecycle`"
+"Every airssys component exports `airssys:core/component-lifecycle` so that the host can
+initialise it, run it and shut it down. A world without it cannot be run by the host.
+
+## How to fix
+Add `export airssys:core/component-lifecycle@1.0.0;` or `include airssys:core/component@1.0.0;`.";
+
+    NO_WORLD = "WIT006" "no-world" Error "the WIT package defines no world to check"
+"`airssys-wasm wit` checks a component's world; the package has none (or `--world` names one
+that does not exist).
+
+## How to fix
+Define a world, or name an existing one with `--world`.";
+}
+
+/// Finds a rule by code (`MAN004`, case-insensitive) or kebab name (`unknown-key`).
+pub fn lookup(name: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(name) || r.name == name)
+}
+
+/// The message for an unknown code, with the closest known code or name.
+pub fn unknown_rule_message(name: &str) -> String {
+    let names = RULES.iter().flat_map(|r| [r.code, r.name]);
+    match super::did_you_mean(name, names) {
+        Some(s) => format!("unknown diagnostic code `{name}` (did you mean `{s}`?)"),
+        None => format!("unknown diagnostic code `{name}`; `airssys-wasm explain --list` lists them"),
+    }
+}
+
+/// Renders the rule reference (`docs/rules.md`).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostic reference\n\n<!-- Generated from src/diagnostics/registry.rs by \
+         `airssys-wasm explain --markdown`; a test fails when this file is stale. -->\n\n\
+         | code | name | default | summary |\n|---|---|---|---|\n",
+    );
+    for r in RULES {
+        out.push_str(&format!("| [{}](#{}) | `{}` | {} | {} |\n", r.code, r.code.to_ascii_lowercase(), r.name, r.severity, r.summary));
+    }
+    for r in RULES {
+        out.push_str(&format!(
+            "\n## {}\n\n`{}` · default severity: **{}**\n\n{}.\n\n{}\n",
+            r.code, r.name, r.severity, capitalise(r.summary), r.doc
+        ));
+    }
+    out
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for r in RULES {
+            assert!(seen.insert(r.code), "duplicate code {}", r.code);
+            assert!(seen.insert(r.name), "duplicate name {}", r.name);
+            assert!(r.code.len() == 6 && r.code[3..].chars().all(|c| c.is_ascii_digit()), "{}", r.code);
+            assert!(r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{}", r.name);
+            assert!(!r.summary.ends_with('.'), "summary of {} ends with a period", r.code);
+            assert!(!r.doc.trim().is_empty(), "{} has no doc", r.code);
+        }
+    }
+
+    #[test]
+    fn lookup_by_code_and_name() {
+        assert_eq!(lookup("man004").unwrap().name, "unknown-key");
+        assert_eq!(lookup("unknown-key").unwrap().code, "MAN004");
+        assert!(lookup("nope").is_none());
+        assert!(unknown_rule_message("unknown-kye").contains("unknown-key"));
+    }
+}

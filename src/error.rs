@@ -1,0 +1,54 @@
+//! Tool errors: the tool could not do its job (an unreadable file, a bad argument, a broken
+//! catalogue). These end a run with exit code 2 and are kept apart from findings about the
+//! inputs, which are [`crate::diagnostics::Diagnostic`]s.
+
+use std::path::PathBuf;
+
+/// An error that stops the tool. Boxed so that `Result<T, Error>` stays one word wide.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error(Box<ErrorKind>);
+
+/// What went wrong. Messages are lowercase with no trailing period; each names the input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a directory of WIT packages")]
+    NotADirectory { path: PathBuf },
+    #[error("the catalogue is invalid ({count} error(s))")]
+    InvalidCatalogue { count: usize },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ErrorKind::Read {
+            path: path.into(),
+            source,
+        }
+        .into()
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        ErrorKind::Usage(message.into()).into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error(Box::new(kind))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

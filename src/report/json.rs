@@ -1,0 +1,112 @@
+//! JSON output. The document has its own serde types, so the schema is a deliberate promise
+//! (documented in `docs/json-output.md`); `version` changes when a field changes meaning or
+//! disappears, not when one is added.
+
+use serde::Serialize;
+
+use crate::diagnostics::{Counts, Diagnostic, Label, Severity, Sources, count};
+
+/// The schema version of every JSON document this tool prints.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole JSON report.
+#[derive(Debug, Serialize)]
+pub struct JsonReport<'a> {
+    pub version: u32,
+    pub tool: Tool,
+    pub diagnostics: Vec<JsonDiagnostic<'a>>,
+    pub summary: Counts,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Tool {
+    pub fn this() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<JsonLocation<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secondary: Vec<JsonLocation<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: &'a [String],
+}
+
+/// A place: the file, the byte span, and for text files the 1-based line and column.
+#[derive(Debug, Serialize)]
+pub struct JsonLocation<'a> {
+    pub file: &'a str,
+    pub start: usize,
+    pub end: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub message: &'a str,
+}
+
+impl<'a> JsonLocation<'a> {
+    pub fn new(label: &'a Label, sources: &'a Sources) -> Self {
+        let file = sources.get(label.source);
+        let line_col = file.line_col(label.span.start);
+        JsonLocation {
+            file: &file.name,
+            start: label.span.start,
+            end: label.span.end,
+            line: line_col.map(|(l, _)| l),
+            column: line_col.map(|(_, c)| c),
+            message: &label.message,
+        }
+    }
+}
+
+impl<'a> JsonDiagnostic<'a> {
+    pub fn new(d: &'a Diagnostic, sources: &'a Sources) -> Self {
+        JsonDiagnostic {
+            code: d.rule.code,
+            name: d.rule.name,
+            severity: d.severity,
+            message: &d.message,
+            primary: d.primary.as_ref().map(|l| JsonLocation::new(l, sources)),
+            secondary: d.secondary.iter().map(|l| JsonLocation::new(l, sources)).collect(),
+            help: d.help.as_deref(),
+            notes: &d.notes,
+        }
+    }
+}
+
+impl<'a> JsonReport<'a> {
+    pub fn new(diagnostics: &'a [Diagnostic], sources: &'a Sources) -> Self {
+        JsonReport {
+            version: SCHEMA_VERSION,
+            tool: Tool::this(),
+            diagnostics: diagnostics.iter().map(|d| JsonDiagnostic::new(d, sources)).collect(),
+            summary: count(diagnostics),
+        }
+    }
+}
+
+/// Pretty-printed JSON with a trailing newline.
+pub fn to_string<T: Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("report types always serialize");
+    s.push('\n');
+    s
+}
