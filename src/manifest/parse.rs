@@ -134,7 +134,7 @@ impl Walker {
         self.unknown_keys(t, "component.", COMPONENT_KEYS);
         let mut c = ComponentInfo::default();
         match self.required_str(t, "name", "component", span.clone()) {
-            Some((name, s)) if valid_name(&name) => c.name = name,
+            Some((name, _)) if valid_name(&name) => c.name = name,
             Some((name, s)) => {
                 let fixed = suggest_name(&name);
                 self.report(&r::INVALID_COMPONENT_NAME, s, format!("`{name}` is not a valid component name"), "invalid name", Some(format!("use 3-64 lower-case letters, digits and hyphens, e.g. `{fixed}`")));

@@ -45,7 +45,7 @@ pub struct JsonDiagnostic<'a> {
     pub secondary: Vec<JsonLocation<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<&'a str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub notes: &'a [String],
 }
 

@@ -1,0 +1,199 @@
+//! The command line: argument parsing (clap derive), one function per command, and the only
+//! place that prints. Exit codes: 0 no error-level finding, 1 error-level findings, 2 the tool
+//! could not run (bad arguments, unreadable input, a broken catalogue).
+
+mod catalogue_cmd;
+mod explain_cmd;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use airssys_wasm::catalogue::{Catalogue, CatalogueError};
+use airssys_wasm::diagnostics::{Diagnostic, Level, Levels, Sink, Sources, count};
+use airssys_wasm::manifest::Manifest;
+use airssys_wasm::report::{Format, human, json};
+use airssys_wasm::{Error, witcheck};
+
+/// Capability-based security for WebAssembly components: checks what a component may touch.
+#[derive(Debug, Parser)]
+#[command(name = "airssys-wasm", version, about, max_term_width = 100)]
+struct Cli {
+    /// Load the operation catalogue from this directory (one subdirectory of .wit files per
+    /// package) instead of the catalogue built into the binary
+    #[arg(long, global = true, value_name = "DIR")]
+    catalogue: Option<PathBuf>,
+
+    /// When to use colour in human output (`auto`: when stdout is a terminal and NO_COLOR is unset)
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the catalogue: packages, interfaces, and each operation's permission requirement
+    Catalogue {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Validate a component author's WIT package (its worlds) against the catalogue
+    Wit {
+        /// A directory of .wit files (with optional deps/) or one .wit file
+        path: PathBuf,
+        /// Check only this world (default: every world of the package)
+        #[arg(long)]
+        world: Option<String>,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Validate a Component.toml manifest
+    Manifest {
+        /// The manifest file
+        path: PathBuf,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Print the documentation of a diagnostic code
+    Explain {
+        /// A code (`MAN004`) or name (`unknown-key`)
+        #[arg(required_unless_present_any = ["list", "markdown"])]
+        code: Option<String>,
+        /// List every code with its default severity and summary
+        #[arg(long, conflicts_with = "markdown")]
+        list: bool,
+        /// Print the whole rule reference as Markdown (this is docs/rules.md)
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+/// Output format and severity overrides shared by the commands that report findings.
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Treat a code (or `warnings`) as an error
+    #[arg(short = 'D', long = "deny", value_name = "CODE")]
+    deny: Vec<String>,
+    /// Treat a code (or `warnings`) as a warning
+    #[arg(short = 'W', long = "warn", value_name = "CODE")]
+    warn: Vec<String>,
+    /// Do not report a code (or `warnings`)
+    #[arg(short = 'A', long = "allow", value_name = "CODE")]
+    allow: Vec<String>,
+}
+
+impl ReportArgs {
+    /// Levels in increasing precedence: allow, then warn, then deny.
+    fn levels(&self) -> Result<Levels, Error> {
+        let mut levels = Levels::default();
+        for (names, level) in [(&self.allow, Level::Allow), (&self.warn, Level::Warn), (&self.deny, Level::Deny)] {
+            for n in names {
+                levels.set(n, level).map_err(Error::usage)?;
+            }
+        }
+        Ok(levels)
+    }
+}
+
+/// What a command produced for the exit code.
+enum Outcome {
+    Clean,
+    Findings,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<Outcome, Error> {
+    match &cli.command {
+        Command::Catalogue { format } => catalogue_cmd::run(&load_catalogue(cli)?, *format),
+        Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
+        Command::Manifest { path, report } => {
+            let levels = report.levels()?;
+            let mut sources = Sources::new();
+            let parsed = Manifest::load(&mut sources, path)?;
+            emit(cli, report.format, &sources, levels, parsed.diagnostics)
+        }
+        Command::Wit { path, world, report } => {
+            let levels = report.levels()?;
+            let catalogue = load_catalogue(cli)?;
+            let mut sources = Sources::new();
+            let diagnostics = witcheck::check_path(&catalogue, path, world.as_deref(), &mut sources)?;
+            emit(cli, report.format, &sources, levels, diagnostics)
+        }
+    }
+}
+
+/// Loads the embedded or `--catalogue` catalogue; a broken one is printed and ends the run.
+fn load_catalogue(cli: &Cli) -> Result<Catalogue, Error> {
+    let loaded = match &cli.catalogue {
+        Some(dir) => Catalogue::from_dir(dir)?,
+        None => Catalogue::embedded(),
+    };
+    loaded.map_err(|CatalogueError { sources, diagnostics }| {
+        let n = diagnostics.len();
+        print_out(&human::render(&diagnostics, &sources, style(cli)));
+        airssys_wasm::ErrorKind::InvalidCatalogue { count: n }.into()
+    })
+}
+
+/// Applies levels, sorts, renders and decides the outcome.
+fn emit(cli: &Cli, format: Format, sources: &Sources, levels: Levels, diagnostics: Vec<Diagnostic>) -> Result<Outcome, Error> {
+    let mut sink = Sink::new(levels);
+    sink.extend(diagnostics);
+    let diagnostics = sink.finish(sources);
+    let counts = count(&diagnostics);
+    match format {
+        Format::Human => {
+            let mut out = human::render(&diagnostics, sources, style(cli));
+            out.push_str(&summary_line(counts));
+            print_out(&out);
+        }
+        Format::Json => print_out(&json::to_string(&json::JsonReport::new(&diagnostics, sources))),
+    }
+    Ok(if counts.errors > 0 { Outcome::Findings } else { Outcome::Clean })
+}
+
+fn summary_line(c: airssys_wasm::diagnostics::Counts) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    format!("{}, {}, {}\n", plural(c.errors, "error"), plural(c.warnings, "warning"), plural(c.notes, "note"))
+}
+
+fn style(cli: &Cli) -> human::Style {
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    human::Style { color, ..Default::default() }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn print_out(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}

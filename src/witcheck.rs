@@ -1,0 +1,347 @@
+//! `airssys-wasm wit`: checks a component author's WIT package (its world) against the
+//! catalogue before anything is compiled.
+//!
+//! The package is resolved with its own `deps/`; catalogue packages it does not vendor are
+//! supplied from the catalogue. Then every world import must be a catalogue interface at a
+//! semver-compatible version, every function in it a catalogue operation of the same type, and
+//! the world must export `airssys:core/component-lifecycle` with the catalogue's signatures.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::path::Path;
+
+use wit_parser::{InterfaceId, PackageName, Resolve, SourceMap, UnresolvedPackageGroup, WorldId, WorldItem, WorldKey};
+
+use crate::catalogue::typeeq::same_function;
+use crate::catalogue::{Catalogue, InterfaceLookup, versions_link, wit_diagnostic};
+use crate::diagnostics::registry as r;
+use crate::diagnostics::{Diagnostic, SourceId, Sources};
+
+/// The lifecycle interface every component exports.
+const LIFECYCLE: (&str, &str, &str) = ("airssys", "core", "component-lifecycle");
+
+/// Checks the WIT at `path` (a directory with `.wit` files and optional `deps/`, or one file).
+/// `world` selects one world; by default every world of the package is checked.
+pub fn check_path(catalogue: &Catalogue, path: &Path, world: Option<&str>, sources: &mut Sources) -> crate::Result<Vec<Diagnostic>> {
+    let input = read_input(path)?;
+    let ids: HashMap<String, SourceId> = input
+        .iter()
+        .flat_map(|g| g.iter())
+        .chain(catalogue.files.iter())
+        .map(|(n, t)| (n.clone(), sources.add_text(n.clone(), t.clone())))
+        .collect();
+    let mut groups = Vec::new();
+    for files in &input {
+        match parse_group(files) {
+            Ok(g) => groups.push(g),
+            Err((map, e)) => return Ok(vec![wit_diagnostic(&r::WIT_ERROR, &map, e.kind().span(), &e.kind().to_string(), &ids)]),
+        }
+    }
+    let main = groups.remove(0);
+    let vendored: HashSet<(String, String)> = groups
+        .iter()
+        .map(|g| (g.main.name.namespace.clone(), g.main.name.name.clone()))
+        .collect();
+    for files in catalogue_groups(catalogue) {
+        let group = parse_group(&files).expect("the loaded catalogue parses");
+        if !vendored.contains(&(group.main.name.namespace.clone(), group.main.name.name.clone())) {
+            groups.push(group);
+        }
+    }
+    let mut resolve = Resolve::default();
+    let pkg = match resolve.push_groups(main, groups) {
+        Ok(p) => p,
+        Err(e) => return Ok(vec![resolve_error(catalogue, &resolve, &e, &ids)]),
+    };
+    let texts = input.iter().flatten().chain(&catalogue.files).map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let checker = Checker { catalogue, resolve: &resolve, ids: &ids, texts };
+    let worlds: Vec<(String, WorldId)> = resolve.packages[pkg].worlds.iter().map(|(n, id)| (n.clone(), *id)).collect();
+    let selected: Vec<WorldId> = worlds.iter().filter(|(n, _)| world.is_none_or(|w| w == n)).map(|(_, id)| *id).collect();
+    if selected.is_empty() {
+        let msg = match world {
+            Some(w) => format!("the package has no world named `{w}`"),
+            None => "the package defines no world".to_string(),
+        };
+        let known: Vec<String> = worlds.iter().map(|(n, _)| format!("`{n}`")).collect();
+        let help = if known.is_empty() { "define a world, e.g. `world my-component { include airssys:core/component@1.0.0; }`".to_string() } else { format!("worlds in this package: {}", known.join(", ")) };
+        return Ok(vec![Diagnostic::new(&r::NO_WORLD, msg).help(help)]);
+    }
+    Ok(selected.into_iter().flat_map(|w| checker.world(w)).collect())
+}
+
+type Files = Vec<(String, String)>;
+
+/// The main package's files, then one group per `deps/` entry.
+fn read_input(path: &Path) -> crate::Result<Vec<Files>> {
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::read(path, e))?;
+        return Ok(vec![vec![(path.display().to_string(), text)]]);
+    }
+    let mut out = vec![wit_files(path)?];
+    if out[0].is_empty() {
+        return Err(crate::ErrorKind::NotADirectory { path: path.to_path_buf() }.into());
+    }
+    let deps = path.join("deps");
+    if deps.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(&deps)
+            .map_err(|e| crate::Error::read(&deps, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                out.push(wit_files(&e)?);
+            } else if e.extension().is_some_and(|x| x == "wit") {
+                let text = std::fs::read_to_string(&e).map_err(|err| crate::Error::read(&e, err))?;
+                out.push(vec![(e.display().to_string(), text)]);
+            }
+        }
+    }
+    out.retain(|g| !g.is_empty());
+    Ok(out)
+}
+
+fn wit_files(dir: &Path) -> crate::Result<Files> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| crate::Error::read(dir, e))? {
+        let p = e.map_err(|e| crate::Error::read(dir, e))?.path();
+        if p.is_file() && p.extension().is_some_and(|x| x == "wit") {
+            let text = std::fs::read_to_string(&p).map_err(|e| crate::Error::read(&p, e))?;
+            files.push((p.display().to_string(), text));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn parse_group(files: &Files) -> Result<UnresolvedPackageGroup, (SourceMap, wit_parser::ParseError)> {
+    let mut map = SourceMap::new();
+    for (n, t) in files {
+        map.push_str(n, t.clone());
+    }
+    map.parse()
+}
+
+fn catalogue_groups(catalogue: &Catalogue) -> Vec<Files> {
+    let mut by_dir: Vec<Files> = Vec::new();
+    let mut last = None;
+    for (n, t) in &catalogue.files {
+        let dir = Path::new(n).parent().map(Path::to_path_buf);
+        if last.as_ref() != Some(&dir) {
+            by_dir.push(Vec::new());
+            last = Some(dir);
+        }
+        by_dir.last_mut().expect("pushed").push((n.clone(), t.clone()));
+    }
+    by_dir
+}
+
+/// A resolution error; a missing catalogue package at another version is a version finding.
+fn resolve_error(catalogue: &Catalogue, resolve: &Resolve, e: &wit_parser::ResolveError, ids: &HashMap<String, SourceId>) -> Diagnostic {
+    if let wit_parser::ResolveErrorKind::PackageNotFound { span, requested, .. } = e.kind()
+        && let Some(p) = catalogue.packages.iter().find(|p| p.name.namespace == requested.namespace && p.name.name == requested.name)
+    {
+        let have = p.name.version.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        if !versions_link(p.name.version.as_ref(), requested.version.as_ref()) {
+            let msg = format!("`{requested}` is not semver-compatible with the catalogue's `{}`", p.name);
+            return wit_diagnostic(&r::INCOMPATIBLE_VERSION, &resolve.source_map, *span, &msg, ids).help(format!("import version {have} (or a compatible 1.x version)"));
+        }
+        let msg = format!("package `{requested}` is not available to resolve against");
+        return wit_diagnostic(&r::WIT_ERROR, &resolve.source_map, *span, &msg, ids)
+            .help(format!("the catalogue provides `{}`, which links with it; import @{have} or vendor the package into deps/", p.name));
+    }
+    wit_diagnostic(&r::WIT_ERROR, &resolve.source_map, e.kind().span(), &e.kind().to_string(), ids)
+}
+
+struct Checker<'a> {
+    catalogue: &'a Catalogue,
+    resolve: &'a Resolve,
+    ids: &'a HashMap<String, SourceId>,
+    texts: HashMap<&'a str, &'a str>,
+}
+
+impl Checker<'_> {
+    fn world(&self, id: WorldId) -> Vec<Diagnostic> {
+        let world = &self.resolve.worlds[id];
+        let mut out = Vec::new();
+        for (key, item) in &world.imports {
+            out.extend(self.import(id, key, item));
+        }
+        out.extend(self.lifecycle_export(id));
+        out
+    }
+
+    /// Where to point for a world item: the text naming it inside the world, else the world.
+    fn place(&self, world: WorldId, needle: &str) -> Option<(SourceId, Range<usize>)> {
+        let loc = self.resolve.source_map.resolve_span(self.resolve.worlds[world].span)?;
+        let id = *self.ids.get(loc.path)?;
+        let span = find_after(self.text(loc.path)?, loc.range.start, needle).unwrap_or(loc.range);
+        Some((id, span))
+    }
+
+    fn text(&self, path: &str) -> Option<&str> {
+        self.texts.get(path).copied()
+    }
+
+    fn at(&self, d: Diagnostic, world: WorldId, needle: &str, label: &str) -> Diagnostic {
+        match self.place(world, needle) {
+            Some((id, span)) => d.at(id, span, label),
+            None => d,
+        }
+    }
+
+    fn func_place(&self, f: &wit_parser::Function) -> Option<(SourceId, Range<usize>)> {
+        let loc = self.resolve.source_map.resolve_span(f.span)?;
+        Some((*self.ids.get(loc.path)?, loc.range))
+    }
+
+    fn import(&self, world: WorldId, key: &WorldKey, item: &WorldItem) -> Vec<Diagnostic> {
+        let name = self.resolve.name_world_key(key);
+        match (key, item) {
+            (WorldKey::Interface(_), WorldItem::Interface { id, .. }) => self.interface_import(world, *id, &name),
+            (_, WorldItem::Type { .. }) => Vec::new(),
+            (_, WorldItem::Function(_)) | (WorldKey::Name(_), WorldItem::Interface { .. }) => {
+                let short = name.rsplit(['/', ':']).next().unwrap_or(&name).to_string();
+                vec![self.at(
+                    Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("import `{name}` is not a catalogue interface"))
+                        .help("the host links only catalogue interfaces; import e.g. `airssys:ext-filesystem/filesystem@1.0.0`"),
+                    world,
+                    &short,
+                    "not in the catalogue",
+                )]
+            }
+        }
+    }
+
+    fn interface_import(&self, world: WorldId, iface: InterfaceId, name: &str) -> Vec<Diagnostic> {
+        let i = &self.resolve.interfaces[iface];
+        let (Some(iname), Some(pkg)) = (&i.name, i.package) else {
+            return vec![self.at(Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("import `{name}` is not a catalogue interface")), world, name, "not in the catalogue")];
+        };
+        let pname = &self.resolve.packages[pkg].name;
+        let needle = iname.as_str();
+        match self.catalogue.lookup_interface(pname, iname) {
+            InterfaceLookup::Found { package, .. } => self.functions(iface, package, iname),
+            InterfaceLookup::IncompatibleVersion { package } => vec![self.at(
+                Diagnostic::new(&r::INCOMPATIBLE_VERSION, format!("import `{name}` is not semver-compatible with the catalogue's `{}`", self.catalogue.packages[package].name))
+                    .help(format!("depend on `{}` or a compatible version", self.catalogue.packages[package].name)),
+                world,
+                needle,
+                "incompatible version",
+            )],
+            InterfaceLookup::UnknownInterface { package } => vec![self.at(
+                Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("package `{}` has no interface `{iname}`", self.catalogue.packages[package].name))
+                    .help(self.interface_hint(package, iname)),
+                world,
+                needle,
+                "unknown interface",
+            )],
+            InterfaceLookup::UnknownPackage => vec![self.at(
+                Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("import `{name}` is from package `{pname}`, which is not in the catalogue"))
+                    .help("catalogue packages are airssys:core, airssys:ext-filesystem, airssys:ext-network and airssys:ext-process"),
+                world,
+                needle,
+                "unknown package",
+            )],
+        }
+    }
+
+    fn interface_hint(&self, package: usize, iname: &str) -> String {
+        let p = &self.catalogue.resolve.packages[self.catalogue.packages[package].id];
+        let names: Vec<&str> = p.interfaces.keys().map(String::as_str).collect();
+        match crate::diagnostics::did_you_mean(iname, names.iter().copied()) {
+            Some(g) => format!("did you mean `{g}`?"),
+            None => format!("its interfaces are {}", names.join(", ")),
+        }
+    }
+
+    /// Every function of an imported catalogue interface must be the catalogue's.
+    fn functions(&self, iface: InterfaceId, package: usize, iname: &str) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for (fname, f) in &self.resolve.interfaces[iface].functions {
+            let place = self.func_place(f);
+            let with_place = |d: Diagnostic, label: &str| match &place {
+                Some((id, span)) => d.at(*id, span.clone(), label),
+                None => d,
+            };
+            match self.catalogue.operation(package, iname, fname) {
+                None => out.push(with_place(
+                    Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("`{iname}.{fname}` is not a catalogue operation")).help("remove it, or use the catalogue's operations only"),
+                    "unknown operation",
+                )),
+                Some(op) => {
+                    if let Err(why) = same_function(&self.catalogue.resolve, &op.function, self.resolve, f) {
+                        out.push(with_place(
+                            Diagnostic::new(&r::SIGNATURE_MISMATCH, format!("`{iname}.{fname}` differs from the catalogue: {why}")).help("use the catalogue's WIT for this interface"),
+                            "differs from the catalogue",
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn lifecycle_export(&self, world: WorldId) -> Vec<Diagnostic> {
+        let w = &self.resolve.worlds[world];
+        let found = w.exports.values().find_map(|item| match item {
+            WorldItem::Interface { id, .. } => {
+                let i = &self.resolve.interfaces[*id];
+                let pkg = &self.resolve.packages[i.package?].name;
+                is_lifecycle(pkg, i.name.as_deref()?).then_some(*id)
+            }
+            _ => None,
+        });
+        let Some(iface) = found else {
+            return vec![self.at(
+                Diagnostic::new(&r::MISSING_LIFECYCLE_EXPORT, format!("world `{}` does not export `airssys:core/component-lifecycle`", w.name))
+                    .help("add `export airssys:core/component-lifecycle@1.0.0;` or `include airssys:core/component@1.0.0;`"),
+                world,
+                &w.name,
+                "no lifecycle export",
+            )];
+        };
+        let pkg_name = &self.resolve.packages[self.resolve.interfaces[iface].package.expect("checked")].name;
+        match self.catalogue.lookup_interface(pkg_name, LIFECYCLE.2) {
+            InterfaceLookup::Found { package, .. } => {
+                let mut out = self.functions(iface, package, LIFECYCLE.2);
+                out.extend(self.missing_lifecycle_functions(world, iface, package));
+                out
+            }
+            _ => vec![self.at(
+                Diagnostic::new(&r::INCOMPATIBLE_VERSION, format!("the exported `{}` is not semver-compatible with the catalogue's", pkg_name)),
+                world,
+                LIFECYCLE.2,
+                "incompatible version",
+            )],
+        }
+    }
+
+    fn missing_lifecycle_functions(&self, world: WorldId, iface: InterfaceId, package: usize) -> Vec<Diagnostic> {
+        let have = &self.resolve.interfaces[iface].functions;
+        let Some(cat) = self.catalogue.interface_id(package, LIFECYCLE.2) else { return Vec::new() };
+        self.catalogue.resolve.interfaces[cat]
+            .functions
+            .keys()
+            .filter(|f| !have.contains_key(*f))
+            .map(|f| {
+                self.at(
+                    Diagnostic::new(&r::SIGNATURE_MISMATCH, format!("the exported `component-lifecycle` lacks `{f}`")).help("use the catalogue's `component-lifecycle` interface unchanged"),
+                    world,
+                    LIFECYCLE.2,
+                    "incomplete lifecycle",
+                )
+            })
+            .collect()
+    }
+}
+
+fn is_lifecycle(pkg: &PackageName, iface: &str) -> bool {
+    pkg.namespace == LIFECYCLE.0 && pkg.name == LIFECYCLE.1 && iface == LIFECYCLE.2
+}
+
+/// The first occurrence of `needle` at or after `from`, as a span.
+fn find_after(text: &str, from: usize, needle: &str) -> Option<Range<usize>> {
+    let start = from.min(text.len());
+    text.get(start..)?.find(needle).map(|i| start + i..start + i + needle.len())
+}
