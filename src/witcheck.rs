@@ -38,13 +38,12 @@ pub fn check_path(catalogue: &Catalogue, path: &Path, world: Option<&str>, sourc
         }
     }
     let main = groups.remove(0);
-    let vendored: HashSet<(String, String)> = groups
-        .iter()
-        .map(|g| (g.main.name.namespace.clone(), g.main.name.name.clone()))
-        .collect();
+    // A vendored copy replaces the catalogue's package of the same name and version only:
+    // the catalogue's own packages refer to each other at their own versions.
+    let vendored: HashSet<PackageName> = groups.iter().map(|g| g.main.name.clone()).collect();
     for files in catalogue_groups(catalogue) {
         let group = parse_group(&files).expect("the loaded catalogue parses");
-        if !vendored.contains(&(group.main.name.namespace.clone(), group.main.name.name.clone())) {
+        if !vendored.contains(&group.main.name) {
             groups.push(group);
         }
     }

@@ -372,7 +372,7 @@ mod tests {
             assert!(seen.insert(r.code), "duplicate code {}", r.code);
             assert!(seen.insert(r.name), "duplicate name {}", r.name);
             assert!(r.code.len() == 6 && r.code[3..].chars().all(|c| c.is_ascii_digit()), "{}", r.code);
-            assert!(r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{}", r.name);
+            assert!(r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{}", r.name);
             assert!(!r.summary.ends_with('.'), "summary of {} ends with a period", r.code);
             assert!(!r.doc.trim().is_empty(), "{} has no doc", r.code);
         }

@@ -56,7 +56,12 @@ pub(super) fn parse(source: SourceId, text: &str) -> Parsed {
         let span = e.span().unwrap_or(0..0);
         w.push(Diagnostic::new(&r::MANIFEST_SYNTAX, e.message().trim_end_matches('.').to_string()).at(source, span, "here"));
     }
-    let manifest = w.manifest(root.get_ref(), text);
+    if !errors.is_empty() {
+        // What the parser recovered is a guess; checking it would add findings about text the
+        // author did not write (a key "outside" an unclosed header), so only syntax is reported.
+        return Parsed { manifest: None, diagnostics: w.diagnostics };
+    }
+    let manifest = w.manifest(root.get_ref());
     Parsed { manifest: Some(manifest), diagnostics: w.diagnostics }
 }
 
@@ -88,7 +93,7 @@ impl Walker {
         })
     }
 
-    fn manifest(&mut self, root: &DeTable<'_>, text: &str) -> Manifest {
+    fn manifest(&mut self, root: &DeTable<'_>) -> Manifest {
         self.unknown_keys(root, "", TOP_KEYS);
         let mut m = Manifest {
             source: self.source,
@@ -105,7 +110,7 @@ impl Walker {
                     m.component = self.component(t, v.span());
                 }
             }
-            None => self.report(&r::MISSING_FIELD, 0..0.min(text.len()), "missing table `[component]`".into(), "expected `[component]` with `name` and `version`", Some("add `[component]` with `name = \"...\"` and `version = \"1.0.0\"`".into())),
+            None => self.report(&r::MISSING_FIELD, 0..0, "missing table `[component]`".into(), "expected `[component]` with `name` and `version`", Some("add `[component]` with `name = \"...\"` and `version = \"1.0.0\"`".into())),
         }
         if let Some(v) = get(root, "permissions")
             && let Some(t) = self.table(v, "permissions")

@@ -225,19 +225,25 @@ pub(crate) fn closest<'a>(
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over chars; inputs here are short names, and a manifest value that is
-/// huge is cut to its first 64 chars so that a hostile manifest cannot make this quadratic.
+/// Edit distance over chars where swapping two neighbours counts as one edit (optimal string
+/// alignment), since transpositions are the commonest typo. Inputs are short names; a huge
+/// manifest value is cut to its first 64 chars so that a hostile manifest cannot make this
+/// quadratic in its size.
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().take(64).collect();
     let b: Vec<char> = b.chars().take(64).collect();
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
+    for i in 0..a.len() {
         let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev[j] + usize::from(ca != cb);
+        for j in 0..b.len() {
+            let substitute = prev[j] + usize::from(a[i] != b[j]);
             cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                cur[j + 1] = cur[j + 1].min(before[j - 1] + 1);
+            }
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
@@ -274,5 +280,8 @@ mod tests {
     fn closest_finds_near_misses_only() {
         assert_eq!(closest("wirte", ["read", "write"]), Some("write"));
         assert_eq!(closest("zzzzzz", ["read", "write"]), None);
+        assert_eq!(edit_distance("sigtrem", "sigterm"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("abc", "abc"), 0);
     }
 }

@@ -165,8 +165,11 @@ impl FsIndex {
 
 impl Globs {
     fn lookup(&self, path: &str) -> u32 {
+        // A root (`/`, `~`) is matched by no general glob (only `/**` would, and that is a
+        // subtree grant), but globset's `*` matches the empty name after `/`: `/*` would.
+        let is_root = path.len() == 1;
         // `is_match` does not allocate; `matches` does, so only when a glob does match.
-        if !self.set.is_match(path) {
+        if is_root || !self.set.is_match(path) {
             return NONE;
         }
         let matched = self.set.matches(path).into_iter().map(|k| self.grant_of[k]);

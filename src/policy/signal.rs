@@ -137,6 +137,10 @@ fn suggest(upper: &str) -> Option<&'static str> {
     if let Some(&(_, canonical)) = ALIASES.iter().find(|(alias, _)| *alias == upper) {
         return Some(canonical);
     }
+    // Real-time signals are outside the table; a near spelling like SIGTTIN would mislead.
+    if upper.starts_with("SIGRT") {
+        return None;
+    }
     if let Ok(number) = upper.parse::<i32>() {
         return Signal::from_number(number).map(Signal::as_str);
     }
@@ -210,6 +214,8 @@ mod tests {
         assert_eq!(suggestion("SIGIOT"), Some("SIGABRT"));
         assert_eq!(suggestion("SIGTREM"), Some("SIGTERM"));
         assert_eq!(suggestion("SIGRTMIN"), None);
+        assert_eq!(suggestion("SIGRTMIN+1"), None);
+        assert_eq!(suggestion("SIGFOOBAR"), None);
         assert_eq!(suggestion(""), None);
         let err = Signal::parse("TERM").unwrap_err();
         assert_eq!(err.to_string(), "unknown signal `TERM`");
