@@ -68,18 +68,27 @@ pub struct Decision {
 
 impl Decision {
     /// The verdict when no grant matches.
-    pub const DENIED: Decision = Decision { allowed: false, because: None };
+    pub const DENIED: Decision = Decision {
+        allowed: false,
+        because: None,
+    };
 
     /// Allowed because of `grant`.
     pub fn allowed_by(grant: GrantRef) -> Self {
-        Decision { allowed: true, because: Some(grant) }
+        Decision {
+            allowed: true,
+            because: Some(grant),
+        }
     }
 
     fn from_slot(domain: Domain, slot: u32) -> Self {
         if slot == NONE {
             return Decision::DENIED;
         }
-        Decision::allowed_by(GrantRef { domain, index: slot as usize })
+        Decision::allowed_by(GrantRef {
+            domain,
+            index: slot as usize,
+        })
     }
 }
 
@@ -151,7 +160,9 @@ impl CompiledGrants {
 
     fn compile_first(&mut self, grants: &GrantSet) {
         for (grant, action) in grants.actions() {
-            let Ok(index) = u32::try_from(grant.index) else { continue };
+            let Ok(index) = u32::try_from(grant.index) else {
+                continue;
+            };
             let slot = &mut self.first[action.ordinal()];
             *slot = (*slot).min(index);
         }
@@ -161,9 +172,7 @@ impl CompiledGrants {
     pub fn decide(&self, request: &Request<'_>) -> Decision {
         let (domain, slot) = match *request {
             Request::Fs { action, path } => (Domain::Filesystem, self.decide_fs(action, path)),
-            Request::Net { action, host, port } => {
-                (Domain::Network, self.decide_net(action, host, port))
-            }
+            Request::Net { action, host, port } => (Domain::Network, self.decide_net(action, host, port)),
             Request::Spawn { executable } => (Domain::Process, self.decide_spawn(executable)),
             Request::Signal { signal } => (Domain::Process, self.signals[signal as usize]),
         };
@@ -180,9 +189,7 @@ impl CompiledGrants {
     fn decide_net(&self, action: NetAction, host: Option<&str>, port: Option<u16>) -> u32 {
         match host {
             None => self.net.lookup(action, None, port),
-            Some(name) if is_normal_name(name) => {
-                self.net.lookup(action, Some(HostView::Name(name)), port)
-            }
+            Some(name) if is_normal_name(name) => self.net.lookup(action, Some(HostView::Name(name)), port),
             Some(raw) => match normalize_host(raw) {
                 Ok(host) => self.net.lookup(action, Some(HostView::from(&host)), port),
                 Err(_) => NONE,
@@ -208,7 +215,10 @@ impl CompiledGrants {
     pub fn any_grant(&self, action: Action) -> Option<GrantRef> {
         let slot = self.first[action.ordinal()];
         let domain = action.domain();
-        (slot != NONE).then(|| GrantRef { domain, index: slot as usize })
+        (slot != NONE).then_some(GrantRef {
+            domain,
+            index: slot as usize,
+        })
     }
 }
 
@@ -240,15 +250,25 @@ mod tests {
     use crate::policy::{FsGrant, HostPattern, NetGrant, PathPattern};
 
     fn fs(action: FsAction, p: &str) -> FsGrant {
-        FsGrant { action, pattern: PathPattern::parse(p).unwrap() }
+        FsGrant {
+            action,
+            pattern: PathPattern::parse(p).unwrap(),
+        }
     }
 
     fn net(action: NetAction, host: Option<&str>, port: Option<u16>) -> NetGrant {
-        NetGrant { action, host: host.map(|h| HostPattern::parse(h).unwrap()), port }
+        NetGrant {
+            action,
+            host: host.map(|h| HostPattern::parse(h).unwrap()),
+            port,
+        }
     }
 
     fn read(path: &str) -> Request<'_> {
-        Request::Fs { action: FsAction::Read, path }
+        Request::Fs {
+            action: FsAction::Read,
+            path,
+        }
     }
 
     fn by(domain: Domain, index: usize) -> Decision {
@@ -285,7 +305,10 @@ mod tests {
         assert_eq!(c.decide(&read("data/x")), Decision::DENIED);
         assert_eq!(c.decide(&read("/data/x\0")), Decision::DENIED);
         assert_eq!(c.decide(&read("")), Decision::DENIED);
-        let write = |path| Request::Fs { action: FsAction::Write, path };
+        let write = |path| Request::Fs {
+            action: FsAction::Write,
+            path,
+        };
         assert_eq!(c.decide(&write("/data/out/a")), fs(1));
         assert_eq!(c.decide(&write("/data/out/a/b")), Decision::DENIED);
         assert_eq!(c.decide(&write("/data/out")), Decision::DENIED);
@@ -298,12 +321,16 @@ mod tests {
         assert!(unknown.decide(&read("~/notes/a.md")).allowed);
         assert!(!unknown.decide(&read("/home/u/notes/a.md")).allowed);
         assert!(!unknown.decide(&read("~/../notes/a.md")).allowed);
-        let env = Env { home: Some("/home/u/".into()) };
+        let env = Env {
+            home: Some("/home/u/".into()),
+        };
         let known = CompiledGrants::compile(&sample(), &env);
         assert!(known.decide(&read("/home/u/notes/a.md")).allowed);
         assert!(known.decide(&read("~/notes/a.md")).allowed);
         assert!(!known.decide(&read("/home/u/notes/a.txt")).allowed);
-        let relative_home = Env { home: Some("home/u".into()) };
+        let relative_home = Env {
+            home: Some("home/u".into()),
+        };
         let ignored = CompiledGrants::compile(&sample(), &relative_home);
         assert!(ignored.decide(&read("~/notes/a.md")).allowed);
         assert!(!ignored.decide(&read("/home/u/notes/a.md")).allowed);
@@ -312,10 +339,24 @@ mod tests {
     #[test]
     fn network_decisions() {
         let c = CompiledGrants::compile(&sample(), &Env::default());
-        let connect = |host, port| Request::Net { action: NetAction::Connect, host, port };
-        let resolve = |host| Request::Net { action: NetAction::Resolve, host, port: None };
-        assert_eq!(c.decide(&connect(Some("api.example.com"), Some(443))), by(Domain::Network, 0));
-        assert_eq!(c.decide(&connect(Some("API.Example.COM."), Some(443))), by(Domain::Network, 0));
+        let connect = |host, port| Request::Net {
+            action: NetAction::Connect,
+            host,
+            port,
+        };
+        let resolve = |host| Request::Net {
+            action: NetAction::Resolve,
+            host,
+            port: None,
+        };
+        assert_eq!(
+            c.decide(&connect(Some("api.example.com"), Some(443))),
+            by(Domain::Network, 0)
+        );
+        assert_eq!(
+            c.decide(&connect(Some("API.Example.COM."), Some(443))),
+            by(Domain::Network, 0)
+        );
         assert_eq!(c.decide(&connect(Some("api.example.com"), Some(80))), Decision::DENIED);
         assert_eq!(c.decide(&connect(Some("bad host"), Some(443))), Decision::DENIED);
         assert_eq!(c.decide(&resolve(Some("a.example.com"))), by(Domain::Network, 1));
@@ -341,13 +382,22 @@ mod tests {
     fn hand_built_spawn_grants_are_normalised() {
         let set = GrantSet {
             process: vec![
-                ProcGrant::Spawn { executable: "/usr//bin/./sh".into() },
-                ProcGrant::Spawn { executable: "sh".into() },
+                ProcGrant::Spawn {
+                    executable: "/usr//bin/./sh".into(),
+                },
+                ProcGrant::Spawn {
+                    executable: "sh".into(),
+                },
             ],
             ..GrantSet::default()
         };
         let c = CompiledGrants::compile(&set, &Env::default());
-        assert_eq!(c.decide(&Request::Spawn { executable: "/usr/bin/sh" }), by(Domain::Process, 0));
+        assert_eq!(
+            c.decide(&Request::Spawn {
+                executable: "/usr/bin/sh"
+            }),
+            by(Domain::Process, 0)
+        );
         assert!(!c.decide(&Request::Spawn { executable: "sh" }).allowed);
     }
 

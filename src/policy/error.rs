@@ -163,7 +163,9 @@ impl PatternErrorKind {
             }
             K::NulByte { .. } => "remove the NUL byte".into(),
             K::ClimbsAboveHome { .. } => "write the path as an absolute path instead".into(),
-            K::ParentInPattern { suggestion: Some(s), .. } => format!("write `{s}` instead"),
+            K::ParentInPattern {
+                suggestion: Some(s), ..
+            } => format!("write `{s}` instead"),
             K::ParentInPattern { suggestion: None, .. } => "remove the `..` segments".into(),
             K::UnsupportedGlob { .. } => "only `*` (any characters within one segment) and `**` \
                  (a whole segment: any depth) are supported; `?`, `[...]`, `{...}` and `\\` \
@@ -182,19 +184,15 @@ impl PatternErrorKind {
             }
             K::EmptyHost => "write a host name, an IP address, `*.example.com` or `**`".into(),
             K::PercentInHost { .. } => "write the host without percent-encoding".into(),
-            K::InvalidHost { .. } => {
-                "write a host name such as `api.example.com` or an IP address".into()
-            }
+            K::InvalidHost { .. } => "write a host name such as `api.example.com` or an IP address".into(),
             K::MisplacedHostWildcard { .. } => "`*` may only be the whole first label: write \
                  `*.example.com` for every subdomain or `**` for any host"
                 .into(),
-            K::WildcardIpSuffix { .. } => {
-                "IP addresses have no subdomains: grant the address itself".into()
-            }
-            K::UnknownSignal { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
-            K::UnknownSignal { suggestion: None, .. } => {
-                "use a POSIX signal name such as `SIGTERM` or `SIGHUP`".into()
-            }
+            K::WildcardIpSuffix { .. } => "IP addresses have no subdomains: grant the address itself".into(),
+            K::UnknownSignal {
+                suggestion: Some(s), ..
+            } => format!("did you mean `{s}`?"),
+            K::UnknownSignal { suggestion: None, .. } => "use a POSIX signal name such as `SIGTERM` or `SIGHUP`".into(),
         };
         Some(text)
     }
@@ -212,10 +210,7 @@ fn unknown_action_help(input: &str, expected: &[&'static str]) -> String {
 
 /// The candidate nearest to `input` (case-insensitive edit distance at most 2), for "did you
 /// mean" help.
-pub(crate) fn closest<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub(crate) fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let input = input.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -254,10 +249,7 @@ mod tests {
 
     #[test]
     fn error_is_one_pointer_wide() {
-        assert_eq!(
-            std::mem::size_of::<PatternError>(),
-            std::mem::size_of::<usize>()
-        );
+        assert_eq!(std::mem::size_of::<PatternError>(), std::mem::size_of::<usize>());
     }
 
     #[test]
@@ -266,7 +258,10 @@ mod tests {
             PatternErrorKind::EmptyPath,
             PatternErrorKind::RelativePath { input: "a".into() },
             PatternErrorKind::EmptyHost,
-            PatternErrorKind::UnknownSignal { input: "X".into(), suggestion: None },
+            PatternErrorKind::UnknownSignal {
+                input: "X".into(),
+                suggestion: None,
+            },
         ];
         for kind in kinds {
             let msg = kind.to_string();

@@ -32,7 +32,12 @@ struct Node {
 
 impl Node {
     fn new() -> Self {
-        Node { next: Map::default(), exact: EMPTY, children: EMPTY, subtree: EMPTY }
+        Node {
+            next: Map::default(),
+            exact: EMPTY,
+            children: EMPTY,
+            subtree: EMPTY,
+        }
     }
 }
 
@@ -62,7 +67,10 @@ pub(crate) struct FsIndexBuilder {
 
 impl FsIndexBuilder {
     pub(crate) fn new() -> Self {
-        FsIndexBuilder { nodes: vec![Node::new(), Node::new()], globs: Default::default() }
+        FsIndexBuilder {
+            nodes: vec![Node::new(), Node::new()],
+            globs: Default::default(),
+        }
     }
 
     /// Adds grant `index`; `pattern` has already had `~` expanded when the home is known.
@@ -100,7 +108,10 @@ impl FsIndexBuilder {
 
     pub(crate) fn build(self) -> FsIndex {
         let globs = self.globs.map(build_globs);
-        FsIndex { nodes: self.nodes, globs }
+        FsIndex {
+            nodes: self.nodes,
+            globs,
+        }
     }
 }
 
@@ -112,7 +123,10 @@ fn build_globs(globs: Vec<(String, u32)>) -> Option<Globs> {
     for (text, index) in globs {
         // `*` must not cross `/`, and `\` is literal in paths (PathPattern rejects it, but a
         // home directory may contain one).
-        let glob = GlobBuilder::new(&text).literal_separator(true).backslash_escape(false).build();
+        let glob = GlobBuilder::new(&text)
+            .literal_separator(true)
+            .backslash_escape(false)
+            .build();
         if let Ok(glob) = glob {
             builder.add(glob);
             grant_of.push(index);
@@ -233,5 +247,16 @@ mod tests {
         assert_eq!(idx.lookup(Read, "/k.txt"), 2);
         assert_eq!(idx.lookup(Read, "/q/k.txt"), 2);
         assert_eq!(idx.lookup(Read, "~/k.txt"), NONE);
+    }
+
+    #[test]
+    fn general_globs_never_match_a_bare_root() {
+        // globset's `*` matches the empty name after `/`; ours needs a segment.
+        use FsAction::Read;
+        let idx = index(&[(Read, "/**/*"), (Read, "/*/**"), (Read, "~/*/**")]);
+        assert_eq!(idx.lookup(Read, "/"), NONE);
+        assert_eq!(idx.lookup(Read, "~"), NONE);
+        assert_eq!(idx.lookup(Read, "/a"), 0);
+        assert_eq!(idx.lookup(Read, "~/a"), 2);
     }
 }

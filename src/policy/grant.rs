@@ -129,9 +129,7 @@ pub(crate) fn normalize_executable(input: &str) -> Result<String, PatternError> 
     }
     let not_absolute = || PatternErrorKind::ExecutableNotAbsolute { input: input.into() }.into();
     let normal = normalize_path(input).map_err(|e| match e.kind() {
-        PatternErrorKind::RelativePath { .. } | PatternErrorKind::ClimbsAboveHome { .. } => {
-            not_absolute()
-        }
+        PatternErrorKind::RelativePath { .. } | PatternErrorKind::ClimbsAboveHome { .. } => not_absolute(),
         _ => e,
     })?;
     if normal.starts_with('~') {
@@ -139,7 +137,11 @@ pub(crate) fn normalize_executable(input: &str) -> Result<String, PatternError> 
     }
     if input.split('/').any(|s| s == "..") {
         let suggestion = Some(normal);
-        return Err(PatternErrorKind::ParentInPattern { input: input.into(), suggestion }.into());
+        return Err(PatternErrorKind::ParentInPattern {
+            input: input.into(),
+            suggestion,
+        }
+        .into());
     }
     Ok(normal)
 }
@@ -175,26 +177,47 @@ mod tests {
     use crate::policy::host::normalize_host;
 
     fn fs(action: FsAction, p: &str) -> FsGrant {
-        FsGrant { action, pattern: PathPattern::parse(p).unwrap() }
+        FsGrant {
+            action,
+            pattern: PathPattern::parse(p).unwrap(),
+        }
     }
 
     fn net(action: NetAction, host: Option<&str>, port: Option<u16>) -> NetGrant {
-        NetGrant { action, host: host.map(|h| HostPattern::parse(h).unwrap()), port }
+        NetGrant {
+            action,
+            host: host.map(|h| HostPattern::parse(h).unwrap()),
+            port,
+        }
     }
 
     #[test]
     fn spawn_grants_are_absolute_and_literal() {
         assert_eq!(
             ProcGrant::spawn("/usr/bin//git/").unwrap(),
-            ProcGrant::Spawn { executable: "/usr/bin/git".into() }
+            ProcGrant::Spawn {
+                executable: "/usr/bin/git".into()
+            }
         );
         let kind = |s: &str| ProcGrant::spawn(s).unwrap_err().into_kind();
-        assert!(matches!(kind("/usr/bin/*"), PatternErrorKind::WildcardExecutable { .. }));
-        assert!(matches!(kind("/usr/bin/py?"), PatternErrorKind::WildcardExecutable { .. }));
+        assert!(matches!(
+            kind("/usr/bin/*"),
+            PatternErrorKind::WildcardExecutable { .. }
+        ));
+        assert!(matches!(
+            kind("/usr/bin/py?"),
+            PatternErrorKind::WildcardExecutable { .. }
+        ));
         assert!(matches!(kind("git"), PatternErrorKind::ExecutableNotAbsolute { .. }));
         assert!(matches!(kind("./git"), PatternErrorKind::ExecutableNotAbsolute { .. }));
-        assert!(matches!(kind("~/bin/git"), PatternErrorKind::ExecutableNotAbsolute { .. }));
-        assert!(matches!(kind("/usr/../bin/sh"), PatternErrorKind::ParentInPattern { .. }));
+        assert!(matches!(
+            kind("~/bin/git"),
+            PatternErrorKind::ExecutableNotAbsolute { .. }
+        ));
+        assert!(matches!(
+            kind("/usr/../bin/sh"),
+            PatternErrorKind::ParentInPattern { .. }
+        ));
         assert!(matches!(kind(""), PatternErrorKind::EmptyPath));
         assert!(matches!(kind("/bin/\0sh"), PatternErrorKind::NulByte { .. }));
     }

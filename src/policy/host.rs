@@ -67,15 +67,18 @@ pub(crate) fn is_normal_name(input: &str) -> bool {
     let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && !l.starts_with("xn--");
     let last = input.rsplit('.').next().unwrap_or(input);
     let numeric = last.bytes().all(|b| b.is_ascii_digit())
-        || last.strip_prefix("0x").is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
-    input.len() <= 253
-        && input.as_bytes().iter().all(allowed)
-        && input.split('.').all(label_ok)
-        && !numeric
+        || last
+            .strip_prefix("0x")
+            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    input.len() <= 253 && input.as_bytes().iter().all(allowed) && input.split('.').all(label_ok) && !numeric
 }
 
 fn invalid(input: &str, reason: &str) -> PatternError {
-    PatternErrorKind::InvalidHost { input: input.into(), reason: reason.into() }.into()
+    PatternErrorKind::InvalidHost {
+        input: input.into(),
+        reason: reason.into(),
+    }
+    .into()
 }
 
 /// IPv4-mapped IPv6 (`::ffff:a.b.c.d`) reaches the IPv4 host, so it must compare as one.
@@ -125,9 +128,7 @@ impl HostPattern {
             }
             return match normalize_host(suffix)? {
                 Host::Name(name) => Ok(HostPattern::Subdomains(name)),
-                Host::Ip(_) => {
-                    Err(PatternErrorKind::WildcardIpSuffix { input: input.into() }.into())
-                }
+                Host::Ip(_) => Err(PatternErrorKind::WildcardIpSuffix { input: input.into() }.into()),
             };
         }
         if input.contains('*') {
@@ -171,9 +172,7 @@ impl HostPattern {
             (HostPattern::Exact(a), HostPattern::Exact(b)) => a == b,
             (HostPattern::Exact(_), HostPattern::Subdomains(_)) => false,
             (HostPattern::Subdomains(_), HostPattern::Exact(h)) => self.matches(h),
-            (HostPattern::Subdomains(a), HostPattern::Subdomains(b)) => {
-                a == b || is_strict_subdomain(b, a)
-            }
+            (HostPattern::Subdomains(a), HostPattern::Subdomains(b)) => a == b || is_strict_subdomain(b, a),
         }
     }
 
@@ -190,9 +189,7 @@ impl HostPattern {
 
 /// `name` is `suffix` with at least one more label in front.
 pub(crate) fn is_strict_subdomain(name: &str, suffix: &str) -> bool {
-    name.len() > suffix.len() + 1
-        && name.ends_with(suffix)
-        && name.as_bytes()[name.len() - suffix.len() - 1] == b'.'
+    name.len() > suffix.len() + 1 && name.ends_with(suffix) && name.as_bytes()[name.len() - suffix.len() - 1] == b'.'
 }
 
 impl fmt::Display for HostPattern {
@@ -269,7 +266,17 @@ mod tests {
     #[test]
     fn bad_hosts_are_errors() {
         assert_eq!(normalize_host("").unwrap_err().into_kind(), PatternErrorKind::EmptyHost);
-        let bad = ["1.2.3.4.5", "256.0.0.1", "a..b", ".", "..", "a b", "x.09", "[::1", "a/b"];
+        let bad = [
+            "1.2.3.4.5",
+            "256.0.0.1",
+            "a..b",
+            ".",
+            "..",
+            "a b",
+            "x.09",
+            "[::1",
+            "a/b",
+        ];
         for s in bad {
             assert!(normalize_host(s).is_err(), "{s}");
         }
@@ -290,7 +297,10 @@ mod tests {
         assert_eq!(pat("10.0.0.1"), HostPattern::Exact(v4(10, 0, 0, 1)));
         for s in ["*", "a.*.com", "*a.com", "**.x.com", "*.*.com", "x.com*"] {
             let err = HostPattern::parse(s).unwrap_err();
-            assert!(matches!(err.kind(), PatternErrorKind::MisplacedHostWildcard { .. }), "{s}");
+            assert!(
+                matches!(err.kind(), PatternErrorKind::MisplacedHostWildcard { .. }),
+                "{s}"
+            );
         }
         let err = HostPattern::parse("*.10.0.0.1").unwrap_err();
         assert!(matches!(err.kind(), PatternErrorKind::WildcardIpSuffix { .. }));
@@ -352,7 +362,16 @@ mod tests {
     fn fast_path_examples() {
         assert!(is_normal_name("api.example.com"));
         assert!(is_normal_name("_dmarc.x-y.com"));
-        for s in ["Example.com", "x.com.", "1.2.3.4", "x.0x1f", "x.12", "xn--bcher-kva.ch", "", "a..b"] {
+        for s in [
+            "Example.com",
+            "x.com.",
+            "1.2.3.4",
+            "x.0x1f",
+            "x.12",
+            "xn--bcher-kva.ch",
+            "",
+            "a..b",
+        ] {
             assert!(!is_normal_name(s), "{s}");
         }
     }
@@ -395,10 +414,11 @@ mod tests {
             let to_pat = |s: &str, wild: bool| {
                 HostPattern::parse(&if wild { format!("*.{s}") } else { s.to_owned() }).ok()
             };
-            if let (Some(a), Some(b)) = (to_pat(&a, wild_a), to_pat(&b, wild_b)) {
-                if a.covers(&b) && b.matches_str(&h) {
-                    prop_assert!(a.matches_str(&h));
-                }
+            if let (Some(a), Some(b)) = (to_pat(&a, wild_a), to_pat(&b, wild_b))
+                && a.covers(&b)
+                && b.matches_str(&h)
+            {
+                prop_assert!(a.matches_str(&h));
             }
         }
     }

@@ -37,7 +37,10 @@ struct Ports {
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { any: NONE, by_port: Vec::new() }
+        Ports {
+            any: NONE,
+            by_port: Vec::new(),
+        }
     }
 }
 
@@ -150,7 +153,14 @@ mod tests {
         let mut idx = NetIndex::default();
         for (i, (action, host, port)) in grants.iter().enumerate() {
             let host = host.map(|h| HostPattern::parse(h).unwrap());
-            idx.add(i as u32, &NetGrant { action: *action, host, port: *port });
+            idx.add(
+                i as u32,
+                &NetGrant {
+                    action: *action,
+                    host,
+                    port: *port,
+                },
+            );
         }
         idx
     }
@@ -195,9 +205,23 @@ mod tests {
         use NetAction::*;
         let mut idx = NetIndex::default();
         let upper = HostPattern::Exact(Host::Name("API.X.COM".into()));
-        idx.add(0, &NetGrant { action: Connect, host: Some(upper), port: None });
+        idx.add(
+            0,
+            &NetGrant {
+                action: Connect,
+                host: Some(upper),
+                port: None,
+            },
+        );
         let broken = HostPattern::Subdomains("a..b".into());
-        idx.add(1, &NetGrant { action: Connect, host: Some(broken), port: None });
+        idx.add(
+            1,
+            &NetGrant {
+                action: Connect,
+                host: Some(broken),
+                port: None,
+            },
+        );
         assert_eq!(look(&idx, Connect, Some("api.x.com"), None), 0);
         assert!(idx.tables[Connect as usize].suffixes.is_empty());
     }

@@ -180,12 +180,7 @@ fn glob_match(glob: &str, name: &str) -> bool {
 /// The classic linear-space wildcard matcher with back-tracking to the last star, generic over
 /// what a star is and how a non-star element matches one text element. Its cost is bounded by
 /// `pattern.len() * text.len()`, so hostile inputs cannot make it exponential.
-fn wildcard_match<P, T>(
-    pattern: &[P],
-    text: &[T],
-    is_star: impl Fn(&P) -> bool,
-    one: impl Fn(&P, &T) -> bool,
-) -> bool {
+fn wildcard_match<P, T>(pattern: &[P], text: &[T], is_star: impl Fn(&P) -> bool, one: impl Fn(&P, &T) -> bool) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut resume: Option<(usize, usize)> = None;
     while t < text.len() {
@@ -245,8 +240,7 @@ impl PathPattern {
                 continue;
             }
             let segment = parse_segment(input, raw)?;
-            let repeated_any_depth =
-                segment == Segment::AnyDepth && segments.last() == Some(&Segment::AnyDepth);
+            let repeated_any_depth = segment == Segment::AnyDepth && segments.last() == Some(&Segment::AnyDepth);
             if !repeated_any_depth {
                 segments.push(segment);
             }
@@ -380,7 +374,11 @@ fn parse_segment(input: &str, raw: &str) -> Result<Segment, PatternError> {
         return Err(PatternErrorKind::ParentInPattern { input, suggestion }.into());
     }
     if let Some(found) = raw.chars().find(|c| matches!(c, '?' | '[' | '{' | '\\')) {
-        return Err(PatternErrorKind::UnsupportedGlob { input: input.into(), found }.into());
+        return Err(PatternErrorKind::UnsupportedGlob {
+            input: input.into(),
+            found,
+        }
+        .into());
     }
     Ok(match raw {
         "**" => Segment::AnyDepth,
@@ -452,11 +450,26 @@ mod tests {
     #[test]
     fn normalize_rejects_what_it_cannot_resolve() {
         assert_eq!(kind(normalize_path("")), PatternErrorKind::EmptyPath);
-        assert!(matches!(kind(normalize_path("data/x")), PatternErrorKind::RelativePath { .. }));
-        assert!(matches!(kind(normalize_path("./x")), PatternErrorKind::RelativePath { .. }));
-        assert!(matches!(kind(normalize_path("~root/x")), PatternErrorKind::RelativePath { .. }));
-        assert!(matches!(kind(normalize_path("/a\0b")), PatternErrorKind::NulByte { .. }));
-        assert!(matches!(kind(normalize_path("~/..")), PatternErrorKind::ClimbsAboveHome { .. }));
+        assert!(matches!(
+            kind(normalize_path("data/x")),
+            PatternErrorKind::RelativePath { .. }
+        ));
+        assert!(matches!(
+            kind(normalize_path("./x")),
+            PatternErrorKind::RelativePath { .. }
+        ));
+        assert!(matches!(
+            kind(normalize_path("~root/x")),
+            PatternErrorKind::RelativePath { .. }
+        ));
+        assert!(matches!(
+            kind(normalize_path("/a\0b")),
+            PatternErrorKind::NulByte { .. }
+        ));
+        assert!(matches!(
+            kind(normalize_path("~/..")),
+            PatternErrorKind::ClimbsAboveHome { .. }
+        ));
         assert!(matches!(
             kind(normalize_path("~/a/../../b")),
             PatternErrorKind::ClimbsAboveHome { .. }
@@ -502,16 +515,31 @@ mod tests {
         );
         for (input, found) in [("/a?", '?'), ("/a/[ab]", '['), ("/{a,b}", '{'), ("/a\\*", '\\')] {
             let k = kind(PathPattern::parse(input));
-            assert_eq!(k, PatternErrorKind::UnsupportedGlob { input: input.into(), found });
+            assert_eq!(
+                k,
+                PatternErrorKind::UnsupportedGlob {
+                    input: input.into(),
+                    found
+                }
+            );
         }
         for input in ["/a**b", "/**.txt", "/data/x**"] {
             let k = kind(PathPattern::parse(input));
             assert_eq!(k, PatternErrorKind::DoubleStarInSegment { input: input.into() });
         }
         assert_eq!(kind(PathPattern::parse("")), PatternErrorKind::EmptyPath);
-        assert!(matches!(kind(PathPattern::parse("data/*")), PatternErrorKind::RelativePath { .. }));
-        assert!(matches!(kind(PathPattern::parse("*")), PatternErrorKind::RelativePath { .. }));
-        assert!(matches!(kind(PathPattern::parse("/a\0")), PatternErrorKind::NulByte { .. }));
+        assert!(matches!(
+            kind(PathPattern::parse("data/*")),
+            PatternErrorKind::RelativePath { .. }
+        ));
+        assert!(matches!(
+            kind(PathPattern::parse("*")),
+            PatternErrorKind::RelativePath { .. }
+        ));
+        assert!(matches!(
+            kind(PathPattern::parse("/a\0")),
+            PatternErrorKind::NulByte { .. }
+        ));
         let err = PathPattern::parse("/a?").unwrap_err();
         assert_eq!(err.to_string(), "unsupported glob syntax `?` in path `/a?`");
         assert!(err.help().unwrap().contains("only `*`"));

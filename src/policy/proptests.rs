@@ -20,8 +20,7 @@ pub(crate) fn messy_path() -> impl Strategy<Value = String> {
         1 => Just("u".to_owned()),
     ];
     let root = prop_oneof![4 => Just("/"), 1 => Just("~/"), 1 => Just("/home/")];
-    (root, prop::collection::vec(segment, 0..6))
-        .prop_map(|(root, segs)| format!("{root}{}", segs.join("/")))
+    (root, prop::collection::vec(segment, 0..6)).prop_map(|(root, segs)| format!("{root}{}", segs.join("/")))
 }
 
 /// A grant pattern over the alphabet of [`messy_path`].
@@ -34,9 +33,8 @@ pub(crate) fn pattern() -> impl Strategy<Value = PathPattern> {
         1 => Just("data".to_owned()),
     ];
     let root = prop_oneof![4 => Just("/"), 1 => Just("~/"), 1 => Just("/home/u/")];
-    (root, prop::collection::vec(segment, 0..4)).prop_map(|(root, segs)| {
-        PathPattern::parse(&format!("{root}{}", segs.join("/"))).expect("strategy is valid")
-    })
+    (root, prop::collection::vec(segment, 0..4))
+        .prop_map(|(root, segs)| PathPattern::parse(&format!("{root}{}", segs.join("/"))).expect("strategy is valid"))
 }
 
 fn fs_action() -> impl Strategy<Value = FsAction> {
@@ -48,14 +46,35 @@ fn fs_grant() -> impl Strategy<Value = FsGrant> {
 }
 
 const HOSTS: &[&str] = &[
-    "a.x.com", "x.com", "b.a.x.com", "API.X.COM.", "127.0.0.1", "0x7f.1", "::ffff:127.0.0.1",
-    "y.org", "bad host", "xn--bcher-kva.ch", "bücher.ch",
+    "a.x.com",
+    "x.com",
+    "b.a.x.com",
+    "API.X.COM.",
+    "127.0.0.1",
+    "0x7f.1",
+    "::ffff:127.0.0.1",
+    "y.org",
+    "bad host",
+    "xn--bcher-kva.ch",
+    "bücher.ch",
 ];
-const HOST_PATTERNS: &[&str] =
-    &["a.x.com", "*.x.com", "x.com", "**", "127.0.0.1", "*.org", "*.a.x.com", "bücher.ch"];
+const HOST_PATTERNS: &[&str] = &[
+    "a.x.com",
+    "*.x.com",
+    "x.com",
+    "**",
+    "127.0.0.1",
+    "*.org",
+    "*.a.x.com",
+    "bücher.ch",
+];
 
 fn net_action() -> impl Strategy<Value = NetAction> {
-    prop_oneof![Just(NetAction::Connect), Just(NetAction::Resolve), Just(NetAction::Bind)]
+    prop_oneof![
+        Just(NetAction::Connect),
+        Just(NetAction::Resolve),
+        Just(NetAction::Bind)
+    ]
 }
 
 fn port() -> impl Strategy<Value = Option<u16>> {
@@ -71,7 +90,14 @@ fn net_grant() -> impl Strategy<Value = NetGrant> {
     })
 }
 
-const EXES: &[&str] = &["/usr/bin/git", "/bin/sh", "/usr/bin/../bin/git", "git", "./sh", "~/bin/x"];
+const EXES: &[&str] = &[
+    "/usr/bin/git",
+    "/bin/sh",
+    "/usr/bin/../bin/git",
+    "git",
+    "./sh",
+    "~/bin/x",
+];
 const SIGNALS: &[Signal] = &[Signal::Term, Signal::Kill, Signal::Hup];
 
 fn proc_grant() -> impl Strategy<Value = ProcGrant> {
@@ -87,7 +113,11 @@ fn grant_set() -> impl Strategy<Value = GrantSet> {
         prop::collection::vec(net_grant(), 0..6),
         prop::collection::vec(proc_grant(), 0..4),
     )
-        .prop_map(|(filesystem, network, process)| GrantSet { filesystem, network, process })
+        .prop_map(|(filesystem, network, process)| GrantSet {
+            filesystem,
+            network,
+            process,
+        })
 }
 
 /// A request, owning its strings (a `Request` borrows them).
@@ -103,9 +133,11 @@ impl OwnedRequest {
     fn as_request(&self) -> Request<'_> {
         match self {
             OwnedRequest::Fs(action, path) => Request::Fs { action: *action, path },
-            OwnedRequest::Net(action, host, port) => {
-                Request::Net { action: *action, host: *host, port: *port }
-            }
+            OwnedRequest::Net(action, host, port) => Request::Net {
+                action: *action,
+                host: *host,
+                port: *port,
+            },
             OwnedRequest::Spawn(executable) => Request::Spawn { executable },
             OwnedRequest::Signal(signal) => Request::Signal { signal: *signal },
         }
@@ -123,7 +155,12 @@ fn request() -> impl Strategy<Value = OwnedRequest> {
 }
 
 fn env() -> impl Strategy<Value = Env> {
-    prop_oneof![Just(Env::default()), Just(Env { home: Some("/home/u".into()) })]
+    prop_oneof![
+        Just(Env::default()),
+        Just(Env {
+            home: Some("/home/u".into())
+        })
+    ]
 }
 
 /// The decision by definition: the first grant, in manifest order, whose own `matches` says
@@ -131,11 +168,15 @@ fn env() -> impl Strategy<Value = Env> {
 fn reference(set: &GrantSet, request: &Request<'_>, env: &Env) -> Decision {
     let home = env.home.as_deref();
     let found = |domain, index: Option<usize>| {
-        index.map_or(Decision::DENIED, |index| Decision::allowed_by(GrantRef { domain, index }))
+        index.map_or(Decision::DENIED, |index| {
+            Decision::allowed_by(GrantRef { domain, index })
+        })
     };
     match *request {
         Request::Fs { action, path } => {
-            let Ok(normal) = normalize_path(path) else { return Decision::DENIED };
+            let Ok(normal) = normalize_path(path) else {
+                return Decision::DENIED;
+            };
             let full = expand_home(normal.into(), home);
             let hit = set.filesystem.iter().position(|g| {
                 let pattern = home.map_or(g.pattern.clone(), |h| g.pattern.with_home(h));

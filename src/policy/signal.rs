@@ -113,7 +113,11 @@ impl Signal {
             return Ok(signal);
         }
         let suggestion = suggest(&upper);
-        Err(PatternErrorKind::UnknownSignal { input: input.into(), suggestion }.into())
+        Err(PatternErrorKind::UnknownSignal {
+            input: input.into(),
+            suggestion,
+        }
+        .into())
     }
 
     /// The signal with this Linux number.
