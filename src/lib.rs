@@ -23,9 +23,13 @@
 //! assert!(!grants.decide(&write("/data/out/../secrets")).allowed);
 //! ```
 
+pub mod analyze;
 pub mod catalogue;
+pub mod check;
+pub mod component;
 pub mod diagnostics;
 pub mod error;
+pub mod inspect;
 pub mod manifest;
 pub mod policy;
 pub mod report;

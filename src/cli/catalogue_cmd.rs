@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use airssys_wasm::Error;
 use airssys_wasm::catalogue::Catalogue;
-use airssys_wasm::report::{Format, json};
+use airssys_wasm::report::json;
 
 use super::{Outcome, print_out};
 
@@ -77,11 +77,12 @@ fn listing(c: &Catalogue) -> Listing {
     }
 }
 
-pub(super) fn run(c: &Catalogue, format: Format) -> Result<Outcome, Error> {
+pub(super) fn run(c: &Catalogue, json_out: bool) -> Result<Outcome, Error> {
     let l = listing(c);
-    match format {
-        Format::Json => print_out(&json::to_string(&l)),
-        Format::Human => print_out(&human(&l)),
+    if json_out {
+        print_out(&json::to_string(&l));
+    } else {
+        print_out(&human(&l));
     }
     Ok(Outcome::Clean)
 }

@@ -3,6 +3,7 @@
 //! could not run (bad arguments, unreadable input, a broken catalogue).
 
 mod catalogue_cmd;
+mod check_cmd;
 mod explain_cmd;
 
 use std::io::{IsTerminal, Write};
@@ -14,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use airssys_wasm::catalogue::{Catalogue, CatalogueError};
 use airssys_wasm::diagnostics::{Diagnostic, Level, Levels, Sink, Sources, count};
 use airssys_wasm::manifest::Manifest;
-use airssys_wasm::report::{Format, human, json};
+use airssys_wasm::report::{Format, github, human, json, sarif};
 use airssys_wasm::{Error, witcheck};
 
 /// Capability-based security for WebAssembly components: checks what a component may touch.
@@ -41,12 +42,44 @@ enum Color {
     Never,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListingFormat {
+    Human,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the catalogue: packages, interfaces, and each operation's permission requirement
     Catalogue {
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListingFormat::Human)]
+        format: ListingFormat,
+    },
+    /// Check compiled components against their manifests and the catalogue (the CI gate)
+    Check {
+        /// Component files (.wasm or .wat) or directories, searched recursively
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The manifest for every component (default: <stem>.toml beside each component, else
+        /// Component.toml beside it)
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Show a component's imports and exports, the operation behind each import and the
+    /// permission it needs
+    Inspect {
+        /// A component file (.wasm or .wat)
+        path: PathBuf,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListingFormat::Human)]
+        format: ListingFormat,
+        /// Print a least-privilege Component.toml instead (placeholders mark what cannot be
+        /// known statically)
+        #[arg(long, conflicts_with = "format")]
+        suggest_manifest: bool,
     },
     /// Validate a component author's WIT package (its worlds) against the catalogue
     Wit {
@@ -129,7 +162,14 @@ pub fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<Outcome, Error> {
     match &cli.command {
-        Command::Catalogue { format } => catalogue_cmd::run(&load_catalogue(cli)?, *format),
+        Command::Catalogue { format } => catalogue_cmd::run(&load_catalogue(cli)?, *format == ListingFormat::Json),
+        Command::Check { paths, manifest, report } => {
+            let levels = report.levels()?;
+            check_cmd::check(cli, &load_catalogue(cli)?, paths, manifest.clone(), report.format, levels)
+        }
+        Command::Inspect { path, format, suggest_manifest } => {
+            check_cmd::inspect(&load_catalogue(cli)?, path, *format == ListingFormat::Json, *suggest_manifest)
+        }
         Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
         Command::Manifest { path, report } => {
             let levels = report.levels()?;
@@ -173,6 +213,11 @@ fn emit(cli: &Cli, format: Format, sources: &Sources, levels: Levels, diagnostic
             print_out(&out);
         }
         Format::Json => print_out(&json::to_string(&json::JsonReport::new(&diagnostics, sources))),
+        Format::Sarif => print_out(&sarif::render(&diagnostics, sources)),
+        Format::Github => {
+            print_out(&github::render(&diagnostics, sources));
+            eprint!("{}", summary_line(counts));
+        }
     }
     Ok(if counts.errors > 0 { Outcome::Findings } else { Outcome::Clean })
 }

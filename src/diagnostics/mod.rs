@@ -103,6 +103,11 @@ impl Sources {
         id
     }
 
+    /// The id of the most recently added file.
+    pub fn last_id(&self) -> Option<SourceId> {
+        self.files.len().checked_sub(1).map(|i| SourceId(i as u32))
+    }
+
     pub fn get(&self, id: SourceId) -> &SourceFile {
         &self.files[id.0 as usize]
     }

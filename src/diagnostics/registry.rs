@@ -272,6 +272,70 @@ Rename the argument in the `@requires` line or in the signature so that they agr
 ## How to fix
 Merge the lines into one with ` + `.";
 
+    INVALID_BINARY = "CMP001" "invalid-binary" Error "the file is not a valid WebAssembly component or module"
+"The bytes do not validate as WebAssembly (wasmparser, all proposals enabled), are neither a
+binary nor WAT text, or the component's world cannot be decoded. The finding gives the byte offset
+where validation failed. Nothing else about the file can be trusted, so nothing else is reported.
+
+## How to fix
+Rebuild the component; check the file was not truncated or corrupted in transfer.";
+
+    UNDECLARED_PERMISSION = "CMP002" "undeclared-permission" Error "an imported operation needs a permission the manifest does not grant"
+"The component imports an operation whose `@requires` (or, for a WASI import, its mapped
+permission) needs a grant of an action that no manifest entry gives. At run time every such call
+would be denied; more likely the manifest is missing a grant the author forgot to declare, and a
+reviewer approving the manifest would not see what the component can attempt.
+
+## Example
+A component imports `airssys:ext-filesystem/filesystem@1.0.0` `write-file`, and the manifest
+grants only `read`.
+
+## How to fix
+Declare the grant (narrowly), or stop importing the operation.";
+
+    UNUSED_GRANT = "CMP003" "unused-grant" Warning "a grant that no imported operation could use"
+"The manifest grants an action that none of the component's imports can exercise (for example
+`connect` when the component imports no network operation, or `signal SIGUSR1` when it can only
+send `SIGKILL`). Least privilege: every grant is something a reviewer must approve and an
+attacker who compromises the component can use, so grants nobody uses should go.
+
+## How to fix
+Remove the grant, or ignore this warning with `-A unused-grant` when the manifest is shared by
+several builds.";
+
+    RISKY_OPERATION_UNDER_BROAD_GRANT = "CMP004" "risky-operation-under-broad-grant" Warning "a destructive or dangerous operation is enabled by an overly broad grant"
+"The component imports an operation that can do serious damage (`remove-dir-all`,
+`delete-file`, `spawn-shell`, `set-permissions`, ...) and the grant that enables it is overly
+broad (`/**`, `~/**`, `**`, a bare-TLD wildcard). Together they mean the component may, for
+example, delete any file the host can.
+
+## How to fix
+Narrow the grant to the directory or host the operation really needs.";
+
+    CORE_MODULE = "CMP005" "core-module" Error "the file is a core module, not a component"
+"The host runs WebAssembly components. A core module cannot be instantiated by it. Its imports
+are still analysed by name, so the other findings remain useful, but function types cannot be
+checked.
+
+## How to fix
+Turn the module into a component (`wasm-tools component new`, or build for a component target).";
+
+    UNMAPPED_IMPORT = "CMP006" "unmapped-import" Error "an import that cannot be mapped onto a permission"
+"A WASI interface or function that the analyzer does not know how to map onto a permission
+domain, or an import whose name is not an interface name at all (a URL, a hash, a bare label).
+The analyzer fails closed: what it cannot classify it reports.
+
+## How to fix
+Remove the import, or map it by importing the corresponding catalogue operation instead.";
+
+    MISSING_MANIFEST = "CMP007" "missing-manifest" Error "no manifest was found for the component"
+"`check` looks for the manifest given by `--manifest`, else `<stem>.toml` beside the component,
+else `Component.toml` beside it. Without a manifest the component is granted nothing and every
+permission it needs is undeclared.
+
+## How to fix
+Write a manifest; `airssys-wasm inspect --suggest-manifest COMPONENT` prints a least-privilege one.";
+
     WIT_ERROR = "WIT001" "wit-error" Error "the WIT package does not parse or resolve"
 "The WIT given to `airssys-wasm wit` has a syntax or resolution error. The catalogue packages
 (`airssys:core`, `airssys:ext-*`) are supplied automatically when the package has no `deps/` copy

@@ -62,6 +62,30 @@ pub struct Manifest {
     pub limits: Limits,
     /// `[config]`, passed to the component's `init` as key/value strings.
     pub config: Vec<(String, String)>,
+    /// Where `[permissions]` and its arrays are, for findings about a missing grant.
+    pub spans: SectionSpans,
+}
+
+/// Spans of the permission sections (absent ones are `None`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SectionSpans {
+    pub permissions: Option<Range<usize>>,
+    pub filesystem: Option<Range<usize>>,
+    pub network: Option<Range<usize>>,
+    pub process: Option<Range<usize>>,
+}
+
+impl SectionSpans {
+    /// The best place to add a grant of `domain`: its array, else `[permissions]`.
+    pub fn for_domain(&self, domain: crate::policy::Domain) -> Option<Range<usize>> {
+        use crate::policy::Domain;
+        let array = match domain {
+            Domain::Filesystem => &self.filesystem,
+            Domain::Network => &self.network,
+            Domain::Process => &self.process,
+        };
+        array.clone().or_else(|| self.permissions.clone())
+    }
 }
 
 /// The result of loading a manifest: the model (when the file could be read as TOML at all)

@@ -103,6 +103,7 @@ impl Walker {
             process: Vec::new(),
             limits: Limits::default(),
             config: Vec::new(),
+            spans: Default::default(),
         };
         match get(root, "component") {
             Some(v) => {
@@ -116,6 +117,12 @@ impl Walker {
             && let Some(t) = self.table(v, "permissions")
         {
             self.unknown_keys(t, "permissions.", PERMISSION_KEYS);
+            m.spans = super::SectionSpans {
+                permissions: Some(v.span()),
+                filesystem: get(t, "filesystem").map(|v| v.span()),
+                network: get(t, "network").map(|v| v.span()),
+                process: get(t, "process").map(|v| v.span()),
+            };
             m.filesystem = self.grants(t, "filesystem", |w, e, s| w.fs_grant(e, s));
             m.network = self.grants(t, "network", |w, e, s| w.net_grant(e, s));
             m.process = self.grants(t, "process", |w, e, s| w.proc_grant(e, s));
@@ -202,7 +209,7 @@ impl Walker {
         let pattern = match PathPattern::parse(&path) {
             Ok(p) => p,
             Err(e) => {
-                self.report(&r::INVALID_PATH, vspan, format!("`{path}` is not a valid path pattern: {e}"), "invalid path", e.help());
+                self.report(&r::INVALID_PATH, vspan, format!("`{}` is not a valid path pattern: {e}", path.escape_debug()), "invalid path", e.help());
                 return None;
             }
         };
@@ -288,21 +295,12 @@ impl Walker {
     }
 
     fn executable(&mut self, value: &str, span: Range<usize>) -> Option<String> {
-        let problem = if value.contains(['*', '?', '[', '{']) {
-            Some(("wildcards are not allowed in executables", "name one program by its absolute path, e.g. `/usr/bin/git`".to_string()))
-        } else if !value.starts_with('/') {
-            Some(("the executable is not an absolute path (it would be looked up in PATH)", format!("write the absolute path, e.g. `/usr/bin/{}`", value.trim_start_matches("./"))))
-        } else {
-            None
-        };
-        if let Some((msg, help)) = problem {
-            self.report(&r::INVALID_EXECUTABLE, span, format!("`{value}`: {msg}"), "invalid executable", Some(help));
-            return None;
-        }
-        match crate::policy::normalize_path(value) {
-            Ok(p) => Some(p),
+        match ProcGrant::spawn(value) {
+            Ok(ProcGrant::Spawn { executable }) => Some(executable),
+            Ok(ProcGrant::Signal { .. }) => None,
             Err(e) => {
-                self.report(&r::INVALID_EXECUTABLE, span, format!("`{}`: {e}", value.escape_debug()), "invalid executable", Some("name one program by its absolute path".into()));
+                let help = e.help().unwrap_or_else(|| "name one program by its absolute path, e.g. `/usr/bin/git`".into());
+                self.report(&r::INVALID_EXECUTABLE, span, format!("`{}` is not a valid executable: {e}", value.escape_debug()), "invalid executable", Some(help));
                 None
             }
         }

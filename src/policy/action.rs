@@ -173,7 +173,7 @@ impl Action {
     }
 
     /// The position of the action in [`Action::ALL`], for tables indexed by action.
-    pub(crate) fn ordinal(self) -> usize {
+    pub fn ordinal(self) -> usize {
         match self {
             Action::Fs(a) => a as usize,
             Action::Net(a) => 4 + a as usize,

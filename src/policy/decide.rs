@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use super::action::{Action, Domain, FsAction, NetAction, ProcAction};
 use super::fs_index::{FsIndex, FsIndexBuilder};
 use super::grant::{GrantRef, GrantSet, ProcGrant, normalize_executable};
-use super::host::{is_normal_name, normalize_host};
-use super::net_index::{HostView, NetIndex};
+use super::host::{HostView, normal_view, normalize_host};
+use super::net_index::NetIndex;
 use super::path::{expand_home, normalize_cow, normalize_path};
 use super::signal::Signal;
 use super::{Map, NONE};
@@ -169,6 +169,7 @@ impl CompiledGrants {
     }
 
     /// Decides a request: allowed, and by which grant, or denied.
+    #[must_use = "a decision that is not acted on guards nothing"]
     pub fn decide(&self, request: &Request<'_>) -> Decision {
         let (domain, slot) = match *request {
             Request::Fs { action, path } => (Domain::Filesystem, self.decide_fs(action, path)),
@@ -180,20 +181,42 @@ impl CompiledGrants {
     }
 
     fn decide_fs(&self, action: FsAction, path: &str) -> u32 {
+        // The index checks normality as it walks, so the usual request is read once.
+        if self.home.is_some() && path.starts_with('~') {
+            return self.decide_fs_slow(action, path);
+        }
+        self.fs
+            .lookup(action, path)
+            .unwrap_or_else(|_| self.decide_fs_slow(action, path))
+    }
+
+    /// A path to normalise or to expand with the home directory first.
+    #[cold]
+    fn decide_fs_slow(&self, action: FsAction, path: &str) -> u32 {
         let Ok(normal) = normalize_cow(path) else {
             return NONE;
         };
-        self.fs.lookup(action, &expand_home(normal, self.home.as_deref()))
+        let full = expand_home(normal, self.home.as_deref());
+        // A normal path is never refused; if it were, denying is the safe answer.
+        self.fs.lookup(action, &full).unwrap_or(NONE)
     }
 
     fn decide_net(&self, action: NetAction, host: Option<&str>, port: Option<u16>) -> u32 {
         match host {
             None => self.net.lookup(action, None, port),
-            Some(name) if is_normal_name(name) => self.net.lookup(action, Some(HostView::Name(name)), port),
-            Some(raw) => match normalize_host(raw) {
-                Ok(host) => self.net.lookup(action, Some(HostView::from(&host)), port),
-                Err(_) => NONE,
+            Some(raw) => match normal_view(raw) {
+                Some(view) => self.net.lookup(action, Some(view), port),
+                None => self.decide_unusual_host(action, raw, port),
             },
+        }
+    }
+
+    /// A host that needs the full normalisation: upper case, IDNA, a trailing dot, odd IP forms.
+    #[cold]
+    fn decide_unusual_host(&self, action: NetAction, raw: &str, port: Option<u16>) -> u32 {
+        match normalize_host(raw) {
+            Ok(host) => self.net.lookup(action, Some(HostView::from(&host)), port),
+            Err(_) => NONE,
         }
     }
 
@@ -204,10 +227,10 @@ impl CompiledGrants {
             return NONE;
         };
         let full = expand_home(normal, self.home.as_deref());
-        match full.starts_with('/') {
-            true => self.spawn.get(&*full).copied().unwrap_or(NONE),
-            false => NONE,
+        if !full.starts_with('/') {
+            return NONE;
         }
+        self.spawn.get(&*full).copied().unwrap_or(NONE)
     }
 
     /// The lowest-index grant of `action`, if the manifest has one: for static checks, which

@@ -6,7 +6,7 @@
 //! `127.0.0.1`), and IPv4-mapped IPv6 addresses become the IPv4 address they carry.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::error::{HostError, PatternError, PatternErrorKind};
 
@@ -57,20 +57,58 @@ pub fn normalize_host(input: &str) -> Result<Host, HostError> {
     }
 }
 
-/// Whether `input` is already a normal host name, so that [`normalize_host`] would return it
-/// unchanged. This is the decision's fast path: it avoids an allocation and the IDNA machinery
-/// for the common request (`api.example.com`). It only says yes for lowercase ASCII names whose
-/// labels are not punycode (`xn--` needs validating) and whose last label does not look like a
-/// number (that would be an IPv4 address); a property test checks it against the slow path.
+/// A requested host in normal form, borrowed when the request already was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HostView<'a> {
+    Name(&'a str),
+    Ip(IpAddr),
+}
+
+impl<'a> From<&'a Host> for HostView<'a> {
+    fn from(host: &'a Host) -> Self {
+        match host {
+            Host::Name(name) => HostView::Name(name),
+            Host::Ip(ip) => HostView::Ip(*ip),
+        }
+    }
+}
+
+/// The decision's fast path: the normal form of `input` when it is cheap to tell, without
+/// allocating or running IDNA, else `None` (then call [`normalize_host`]). Covers the common
+/// requests: lowercase ASCII names and canonical dotted-decimal IPv4 (the standard library's
+/// parser accepts only that form: no octal, hex or short forms, which the slow path handles).
+pub(crate) fn normal_view(input: &str) -> Option<HostView<'_>> {
+    if is_normal_name(input) {
+        return Some(HostView::Name(input));
+    }
+    input.parse::<Ipv4Addr>().ok().map(|v4| HostView::Ip(IpAddr::V4(v4)))
+}
+
+/// Whether [`normalize_host`] would return `input` unchanged as a name: lowercase ASCII
+/// labels of 1 to 63 bytes, none of them punycode (`xn--` needs validating), and a last label
+/// that does not look like a number (that would make it an IPv4 address). One pass over the
+/// bytes; a property test checks it against the slow path.
 pub(crate) fn is_normal_name(input: &str) -> bool {
-    let allowed = |b: &u8| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.');
-    let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && !l.starts_with("xn--");
-    let last = input.rsplit('.').next().unwrap_or(input);
-    let numeric = last.bytes().all(|b| b.is_ascii_digit())
+    let bytes = input.as_bytes();
+    let label_ok = |label: &[u8]| !label.is_empty() && label.len() <= 63 && !label.starts_with(b"xn--");
+    if bytes.len() > 253 {
+        return false;
+    }
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'.' if !label_ok(&bytes[start..i]) => return false,
+            b'.' => start = i + 1,
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {}
+            _ => return false,
+        }
+    }
+    let last = &bytes[start..];
+    let numeric = last.iter().all(u8::is_ascii_digit)
         || last
-            .strip_prefix("0x")
-            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
-    input.len() <= 253 && input.as_bytes().iter().all(allowed) && input.split('.').all(label_ok) && !numeric
+            .strip_prefix(b"0x")
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit));
+    label_ok(last) && !numeric
 }
 
 fn invalid(input: &str, reason: &str) -> PatternError {
@@ -359,6 +397,17 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_leaves_odd_ipv4_forms_to_the_slow_path() {
+        for s in ["010.0.0.1", "0x7f.0.0.1", "127.1", "2130706433", "1.2.3.4."] {
+            assert_eq!(normal_view(s), None, "{s}");
+        }
+        assert_eq!(
+            normal_view("10.0.0.1"),
+            Some(HostView::Ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))))
+        );
+    }
+
+    #[test]
     fn fast_path_examples() {
         assert!(is_normal_name("api.example.com"));
         assert!(is_normal_name("_dmarc.x-y.com"));
@@ -378,9 +427,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn fast_path_agrees_with_normalisation(input in "[a-z0-9x._-]{1,12}") {
-            if is_normal_name(&input) {
-                prop_assert_eq!(normalize_host(&input).unwrap(), Host::Name(input.clone()));
+        fn fast_path_agrees_with_normalisation(input in "[a-z0-9x._-]{1,12}|[0-9]{1,4}(\\.[0-9]{1,4}){0,4}") {
+            if let Some(view) = normal_view(&input) {
+                let slow = normalize_host(&input);
+                prop_assert_eq!(slow.as_ref().map(HostView::from), Ok(view));
             }
         }
 

@@ -7,24 +7,8 @@ use std::net::IpAddr;
 
 use super::action::NetAction;
 use super::grant::NetGrant;
-use super::host::{Host, HostPattern};
+use super::host::{Host, HostPattern, HostView};
 use super::{Map, NONE};
-
-/// A requested host in normal form, borrowed when the request already was.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum HostView<'a> {
-    Name(&'a str),
-    Ip(IpAddr),
-}
-
-impl<'a> From<&'a Host> for HostView<'a> {
-    fn from(host: &'a Host) -> Self {
-        match host {
-            Host::Name(name) => HostView::Name(name),
-            Host::Ip(ip) => HostView::Ip(*ip),
-        }
-    }
-}
 
 /// The grants for one host (or host wildcard), by port.
 #[derive(Clone, Debug)]

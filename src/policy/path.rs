@@ -45,11 +45,10 @@ pub fn normalize_path(path: &str) -> Result<String, PathError> {
 /// [`normalize_path`] that borrows when the path is already normal, which is the common case
 /// on the decision's hot path and saves an allocation.
 pub(crate) fn normalize_cow(path: &str) -> Result<Cow<'_, str>, PathError> {
-    let (root, rest) = split_root(path)?;
-    // `~/` has a normal rest but is spelled `~`; the length test catches it.
-    if is_normal(rest) && (!rest.is_empty() || path.len() == 1) {
+    if is_normal(path) {
         return Ok(Cow::Borrowed(path));
     }
+    let (root, rest) = split_root(path)?;
     let mut segments: Vec<&str> = Vec::new();
     for segment in rest.split('/') {
         match segment {
@@ -84,10 +83,29 @@ fn split_root(path: &str) -> Result<(Root, &str), PathError> {
     }
 }
 
-/// Whether the part after the root is already normal: empty, or segments that are neither
-/// empty, `.` nor `..`.
-fn is_normal(rest: &str) -> bool {
-    rest.is_empty() || rest.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+/// Whether `path` is already normal: `/` or `~` alone, or a root followed by segments that
+/// are neither empty, `.` nor `..`, and no NUL. One pass over the bytes, without the
+/// allocation of the general case: spawn decisions run it every time. (Filesystem decisions
+/// check normality while walking the index instead; see `fs_index.rs`.)
+fn is_normal(path: &str) -> bool {
+    let rest = match path.as_bytes() {
+        [b'/'] | [b'~'] => return true,
+        [b'/', rest @ ..] | [b'~', b'/', rest @ ..] => rest,
+        _ => return false,
+    };
+    // Length and number of dots of the current segment: all dots and at most two is `.`/`..`.
+    let (mut len, mut dots) = (0usize, 0usize);
+    let not_normal = |len: usize, dots: usize| len == 0 || (len == dots && len <= 2);
+    for &byte in rest {
+        match byte {
+            b'/' if not_normal(len, dots) => return false,
+            b'/' => (len, dots) = (0, 0),
+            0 => return false,
+            b'.' => (len, dots) = (len + 1, dots + 1),
+            _ => len += 1,
+        }
+    }
+    !not_normal(len, dots)
 }
 
 fn join<S: AsRef<str>>(root: Root, segments: impl IntoIterator<Item = S>) -> String {
@@ -478,8 +496,15 @@ mod tests {
 
     #[test]
     fn normal_paths_are_borrowed() {
-        assert!(matches!(normalize_cow("/data/x").unwrap(), Cow::Borrowed(_)));
-        assert!(matches!(normalize_cow("/data/x/").unwrap(), Cow::Owned(_)));
+        for p in ["/", "~", "/data/x", "~/a", "/.../..x/x..", "/a/.b/c."] {
+            assert!(is_normal(p), "{p}");
+            assert!(matches!(normalize_cow(p).unwrap(), Cow::Borrowed(_)), "{p}");
+        }
+        for p in [
+            "", "~/", "//", "/a/", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "a", "~x", "/a\0",
+        ] {
+            assert!(!is_normal(p), "{p:?}");
+        }
     }
 
     #[test]
@@ -681,6 +706,11 @@ mod tests {
                 prop_assert_eq!(normalize_path(&once).unwrap(), once.clone());
                 prop_assert!(!once.contains("/./") && !once.contains("/../") && !once.contains("//"));
             }
+        }
+
+        #[test]
+        fn fast_normal_check_agrees(path in messy_path()) {
+            prop_assert_eq!(is_normal(&path), normalize_path(&path).is_ok_and(|n| n == path));
         }
 
         #[test]

@@ -110,3 +110,25 @@ pub fn to_string<T: Serialize>(value: &T) -> String {
     s.push('\n');
     s
 }
+
+/// The JSON document of `check`: the diagnostics of a batch plus the components checked.
+#[derive(Debug, Serialize)]
+pub struct BatchReport<'a> {
+    pub version: u32,
+    pub tool: Tool,
+    pub components: Vec<String>,
+    pub diagnostics: Vec<JsonDiagnostic<'a>>,
+    pub summary: Counts,
+}
+
+impl<'a> BatchReport<'a> {
+    pub fn new(diagnostics: &'a [Diagnostic], sources: &'a Sources, components: &[std::path::PathBuf]) -> Self {
+        BatchReport {
+            version: SCHEMA_VERSION,
+            tool: Tool::this(),
+            components: components.iter().map(|c| c.display().to_string()).collect(),
+            diagnostics: diagnostics.iter().map(|d| JsonDiagnostic::new(d, sources)).collect(),
+            summary: count(diagnostics),
+        }
+    }
+}

@@ -30,3 +30,64 @@ pub fn codes(diagnostics: &[Diagnostic]) -> Vec<&'static str> {
     c.dedup();
     c
 }
+
+/// Builds a component for `world` in a WIT package written against the catalogue (whose
+/// packages are resolved first), with `wit_component::dummy_module` as its core module.
+pub fn component(wit: &str, world: &str) -> Vec<u8> {
+    let (resolve, world) = resolve_world(wit, world);
+    encode(&resolve, world)
+}
+
+/// The catalogue plus `wit`, resolved; returns the world's id.
+pub fn resolve_world(wit: &str, world: &str) -> (wit_parser::Resolve, wit_parser::WorldId) {
+    let catalogue = airssys_wasm::catalogue::Catalogue::embedded().unwrap();
+    let mut resolve = wit_parser::Resolve::default();
+    let mut groups = Vec::new();
+    let mut last_dir = None;
+    let mut map = wit_parser::SourceMap::new();
+    for (name, text) in &catalogue.files {
+        let dir = std::path::Path::new(name).parent().map(|p| p.to_path_buf());
+        if last_dir.is_some() && last_dir != dir {
+            groups.push(std::mem::take(&mut map).parse().map_err(|(_, e)| e).unwrap());
+        }
+        last_dir = dir;
+        map.push_str(name, text.clone());
+    }
+    groups.push(map.parse().map_err(|(_, e)| e).unwrap());
+    let main = groups.remove(0);
+    resolve.push_groups(main, groups).unwrap();
+    let pkg = resolve.push_str("test.wit", wit).unwrap();
+    let world = resolve.select_world(&[pkg], Some(world)).unwrap();
+    (resolve, world)
+}
+
+/// A component exporting the lifecycle and importing exactly `ops` (`"filesystem.read-file"`,
+/// `"host-services.log"`), at the catalogue's versions, plus any `extra` WIT world items.
+/// Real toolchains import only the functions a component uses; so does this.
+pub fn component_importing(ops: &[&str], extra_wit: &str, extra_items: &str) -> Vec<u8> {
+    let catalogue = airssys_wasm::catalogue::Catalogue::embedded().unwrap();
+    let mut imports = String::new();
+    let mut interfaces: Vec<&str> = ops.iter().map(|o| o.split('.').next().unwrap()).collect();
+    interfaces.dedup();
+    for iface in &interfaces {
+        let op = catalogue.operations.iter().find(|o| o.interface == *iface).expect("a catalogue interface");
+        imports.push_str(&format!("    import {};\n", op.interface_name()));
+    }
+    let wit = format!("package test:app@0.1.0;\n{extra_wit}\nworld app {{\n    export airssys:core/component-lifecycle@1.0.0;\n{imports}{extra_items}}}\n");
+    let (mut resolve, world) = resolve_world(&wit, "app");
+    let keep: Vec<(String, String)> = ops.iter().map(|o| { let (i, f) = o.split_once('.').unwrap(); (i.to_string(), f.to_string()) }).collect();
+    for (_, iface) in resolve.interfaces.iter_mut() {
+        let Some(name) = iface.name.clone() else { continue };
+        if interfaces.contains(&name.as_str()) && name != "component-lifecycle" {
+            iface.functions.retain(|f, _| keep.iter().any(|(i, k)| *i == name && k == f));
+        }
+    }
+    encode(&resolve, world)
+}
+
+/// Encodes a component for `world` with a dummy core module.
+pub fn encode(resolve: &wit_parser::Resolve, world: wit_parser::WorldId) -> Vec<u8> {
+    let mut module = wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync));
+    wit_component::embed_component_metadata(&mut module, resolve, world, wit_component::StringEncoding::UTF8).unwrap();
+    wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap()
+}

@@ -1,0 +1,207 @@
+//! The static analyzer: a compiled component checked against its manifest and the catalogue.
+//!
+//! [`classify`] maps every imported function onto what it needs; [`check_permissions`] then
+//! asks the decision core (the same one the runtime uses) whether the manifest's grants give
+//! it, which grants nothing could use, and which dangerous operations are enabled by overly
+//! broad grants. Findings point at the import (name and byte offset in the binary) and at the
+//! manifest entry (by span).
+
+mod classify;
+pub mod wasi;
+
+pub use classify::{ImportedFunction, Mapping, classify};
+
+use crate::catalogue::{Arg, Term};
+use crate::diagnostics::registry as r;
+use crate::diagnostics::{Diagnostic, SourceId};
+use crate::manifest::Manifest;
+use crate::policy::{Action, CompiledGrants, Domain, Env, FsAction, GrantRef, NetAction, ProcAction, ProcGrant, Request, Signal};
+
+/// Operations that can do serious damage when a grant lets them reach too far.
+const RISKY: &[&str] = &[
+    "airssys:ext-filesystem/filesystem.remove-dir-all",
+    "airssys:ext-filesystem/filesystem.remove-dir",
+    "airssys:ext-filesystem/filesystem.delete-file",
+    "airssys:ext-filesystem/filesystem.rename",
+    "airssys:ext-filesystem/filesystem.truncate",
+    "airssys:ext-filesystem/filesystem.write-file",
+    "airssys:ext-filesystem/metadata.set-permissions",
+    "airssys:ext-process/lifecycle.spawn-shell",
+];
+
+/// Executables that run arbitrary code given to them: a grant to spawn one is as broad as a
+/// shell.
+const SHELLS: &[&str] = &[
+    "/bin/sh", "/bin/bash", "/bin/dash", "/bin/zsh", "/usr/bin/sh", "/usr/bin/bash", "/usr/bin/env", "/usr/bin/python3",
+    "/usr/bin/perl", "/usr/bin/node",
+];
+
+/// Where the manifest lives, for labels.
+pub struct ManifestRef<'a> {
+    pub manifest: &'a Manifest,
+    pub source: SourceId,
+}
+
+/// Permission findings for classified imports against a manifest.
+pub fn check_permissions(functions: &[ImportedFunction], m: &ManifestRef<'_>, binary: SourceId) -> Vec<Diagnostic> {
+    let grants = m.manifest.compile(&Env::default());
+    let mut out = Vec::new();
+    let mut used = vec![false; m.manifest.grant_refs().count()];
+    let refs: Vec<GrantRef> = m.manifest.grant_refs().collect();
+    for f in functions {
+        let Some(req) = &f.requirement else { continue };
+        for term in &req.terms {
+            if !satisfied(&grants, term) {
+                out.push(undeclared(f, term, m, binary));
+            }
+            for (i, g) in refs.iter().enumerate() {
+                if could_use(m.manifest, *g, term) {
+                    used[i] = true;
+                    if let Some(d) = risky(f, *g, m, binary) {
+                        out.push(d);
+                    }
+                }
+            }
+        }
+    }
+    for (i, g) in refs.iter().enumerate() {
+        if !used[i] {
+            out.push(unused(*g, m));
+        }
+    }
+    out
+}
+
+/// Statically: any alternative action granted (for the literal, if the term names one).
+fn satisfied(grants: &CompiledGrants, term: &Term) -> bool {
+    term.actions.iter().any(|a| match literal(term) {
+        Some(lit) => literal_request(*a, lit).is_some_and(|req| grants.decide(&req).allowed),
+        None => grants.any_grant(*a).is_some(),
+    })
+}
+
+fn literal(term: &Term) -> Option<&str> {
+    term.args.iter().find_map(|a| match a {
+        Arg::Literal(l) => Some(l.as_str()),
+        Arg::Param(_) => None,
+    })
+}
+
+fn literal_request(action: Action, lit: &str) -> Option<Request<'_>> {
+    match action {
+        Action::Proc(ProcAction::Spawn) => Some(Request::Spawn { executable: lit }),
+        Action::Proc(ProcAction::Signal) => Signal::parse(lit).ok().map(|signal| Request::Signal { signal }),
+        Action::Fs(action) => Some(Request::Fs { action, path: lit }),
+        Action::Net(action) => Some(Request::Net { action, host: Some(lit), port: None }),
+    }
+}
+
+/// Whether grant `g` could serve `term`: same action, and the literal (if any) matches it.
+fn could_use(m: &Manifest, g: GrantRef, term: &Term) -> bool {
+    let action = grant_action(m, g);
+    if !term.actions.contains(&action) {
+        return false;
+    }
+    match (literal(term), g.domain) {
+        (Some(lit), Domain::Process) => match &m.process[g.index].grant {
+            ProcGrant::Spawn { executable } => crate::policy::normalize_path(lit).is_ok_and(|l| l == *executable),
+            ProcGrant::Signal { signal } => Signal::parse(lit).is_ok_and(|s| s == *signal),
+        },
+        _ => true,
+    }
+}
+
+fn grant_action(m: &Manifest, g: GrantRef) -> Action {
+    match g.domain {
+        Domain::Filesystem => Action::Fs(m.filesystem[g.index].grant.action),
+        Domain::Network => Action::Net(m.network[g.index].grant.action),
+        Domain::Process => Action::Proc(m.process[g.index].grant.action()),
+    }
+}
+
+fn describe_grant(m: &Manifest, g: GrantRef) -> String {
+    match g.domain {
+        Domain::Filesystem => {
+            let e = &m.filesystem[g.index].grant;
+            format!("{} `{}`", e.action.as_str(), e.pattern)
+        }
+        Domain::Network => {
+            let e = &m.network[g.index].grant;
+            let host = e.host.as_ref().map(|h| h.to_string());
+            match (host, e.port) {
+                (Some(h), Some(p)) => format!("{} `{h}:{p}`", e.action.as_str()),
+                (Some(h), None) => format!("{} `{h}`", e.action.as_str()),
+                (None, Some(p)) => format!("{} port {p}", e.action.as_str()),
+                (None, None) => e.action.as_str().to_string(),
+            }
+        }
+        Domain::Process => match &m.process[g.index].grant {
+            ProcGrant::Spawn { executable } => format!("spawn `{executable}`"),
+            ProcGrant::Signal { signal } => format!("signal `{signal}`"),
+        },
+    }
+}
+
+fn undeclared(f: &ImportedFunction, term: &Term, m: &ManifestRef<'_>, binary: SourceId) -> Diagnostic {
+    let actions: Vec<String> = term.actions.iter().map(|a| format!("`{}`", a.as_str())).collect();
+    let what = match literal(term) {
+        Some(lit) => format!("{} {} `{lit}`", term.domain.as_str(), actions.join(" or ")),
+        None => format!("{} {}", term.domain.as_str(), actions.join(" or ")),
+    };
+    let d = Diagnostic::new(&r::UNDECLARED_PERMISSION, format!("`{}` needs {what}, which no grant in the manifest gives", f.function))
+        .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
+        .help(example_grant(term));
+    match m.manifest.spans.for_domain(term.domain) {
+        Some(span) => d.also(m.source, span, format!("no {} grant here", actions.join(" or "))),
+        None => d.note("the manifest has no [permissions] table"),
+    }
+}
+
+fn example_grant(term: &Term) -> String {
+    let action = term.actions[0].as_str();
+    let body = match (term.actions[0], literal(term)) {
+        (Action::Fs(_), _) => format!("{{ action = \"{action}\", path = \"/the/path/it/needs/**\" }}"),
+        (Action::Net(NetAction::Connect), _) => format!("{{ action = \"{action}\", domain = \"host.example.com\", port = 443 }}"),
+        (Action::Net(NetAction::Resolve), _) => format!("{{ action = \"{action}\", domain = \"host.example.com\" }}"),
+        (Action::Net(_), _) => format!("{{ action = \"{action}\", port = 8080 }}"),
+        (Action::Proc(ProcAction::Spawn), lit) => format!("{{ action = \"spawn\", executable = \"{}\" }}", lit.unwrap_or("/usr/bin/the-program")),
+        (Action::Proc(ProcAction::Signal), lit) => format!("{{ action = \"signal\", signal = \"{}\" }}", lit.unwrap_or("SIGTERM")),
+    };
+    format!("grant it narrowly in [permissions] {}: `{body}`, or stop importing the operation", term.domain.as_str())
+}
+
+fn unused(g: GrantRef, m: &ManifestRef<'_>) -> Diagnostic {
+    Diagnostic::new(&r::UNUSED_GRANT, format!("grant {} is not used by any imported operation", describe_grant(m.manifest, g)))
+        .at(m.source, m.manifest.span_of(g).unwrap_or(0..0), "unused")
+        .help("remove it: every grant is something a reviewer approves and an attacker can use")
+}
+
+/// A risky operation served by an overly broad grant.
+fn risky(f: &ImportedFunction, g: GrantRef, m: &ManifestRef<'_>, binary: SourceId) -> Option<Diagnostic> {
+    let op = match &f.source {
+        Mapping::Catalogue { operation } => operation.as_str(),
+        _ => return None,
+    };
+    if !RISKY.contains(&op) && !op.ends_with("lifecycle.spawn") && !op.ends_with("lifecycle.spawn-detached") {
+        return None;
+    }
+    let broad = match g.domain {
+        Domain::Filesystem => m.manifest.filesystem[g.index].grant.pattern.is_overly_broad(),
+        Domain::Network => m.manifest.network[g.index].grant.host.as_ref().is_some_and(|h| h.is_overly_broad()),
+        Domain::Process => matches!(&m.manifest.process[g.index].grant, ProcGrant::Spawn { executable } if SHELLS.contains(&executable.as_str())),
+    };
+    let destructive_fs = matches!(grant_action(m.manifest, g), Action::Fs(FsAction::Write | FsAction::Delete));
+    if !broad || (g.domain == Domain::Filesystem && !destructive_fs) {
+        return None;
+    }
+    let why = match g.domain {
+        Domain::Process => "a shell or interpreter runs whatever it is given",
+        _ => "the grant reaches far beyond what one component needs",
+    };
+    Some(
+        Diagnostic::new(&r::RISKY_OPERATION_UNDER_BROAD_GRANT, format!("`{}` is enabled by {}: {why}", f.function, describe_grant(m.manifest, g)))
+            .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
+            .also(m.source, m.manifest.span_of(g).unwrap_or(0..0), "the broad grant")
+            .help("narrow the grant to what the operation really needs"),
+    )
+}

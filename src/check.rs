@@ -1,0 +1,176 @@
+//! `check`: components found on disk, each with its manifest, analysed in parallel.
+//!
+//! Manifest discovery, for a component `dir/name.wasm`: `--manifest FILE` when given (for every
+//! component), else `dir/name.toml` when it exists (several components in one directory), else
+//! `dir/Component.toml`. Each manifest is loaded once however many components share it, and its
+//! own findings are reported once. The catalogue is loaded once by the caller.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use crate::analyze::{self, ImportedFunction, ManifestRef};
+use crate::catalogue::Catalogue;
+use crate::component::{self, Artifact, Kind};
+use crate::diagnostics::registry as r;
+use crate::diagnostics::{Diagnostic, SourceId, Sources};
+use crate::manifest::Manifest;
+
+/// What to check.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// One manifest for every component.
+    pub manifest: Option<PathBuf>,
+}
+
+/// The outcome of a batch.
+#[derive(Debug)]
+pub struct Report {
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The components checked, in the order found.
+    pub components: Vec<PathBuf>,
+}
+
+/// Finds components under `paths`: files as given, directories searched recursively for
+/// `.wasm` and `.wat` files, sorted so that runs are reproducible.
+pub fn discover(paths: &[PathBuf]) -> crate::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| crate::Error::read(p, e))?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)?;
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> crate::Result<()> {
+    for e in std::fs::read_dir(dir).map_err(|e| crate::Error::read(dir, e))? {
+        let e = e.map_err(|e| crate::Error::read(dir, e))?;
+        let ty = e.file_type().map_err(|err| crate::Error::read(e.path(), err))?;
+        let path = e.path();
+        if ty.is_dir() {
+            walk(&path, out)?;
+        } else if ty.is_file() && path.extension().is_some_and(|x| x == "wasm" || x == "wat") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The manifest a component is checked against (see the module docs).
+pub fn manifest_for(component: &Path, options: &Options) -> PathBuf {
+    if let Some(m) = &options.manifest {
+        return m.clone();
+    }
+    let dir = component.parent().unwrap_or(Path::new("."));
+    let named = component.with_extension("toml");
+    if named.is_file() { named } else { dir.join("Component.toml") }
+}
+
+/// A loaded manifest shared by the components that use it.
+struct LoadedManifest {
+    source: SourceId,
+    manifest: Option<Arc<Manifest>>,
+}
+
+/// Called with (done, total) as components finish.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// Checks `components` (already discovered) in parallel; the result does not depend on the
+/// number of threads: diagnostics are sorted at the end.
+pub fn check(catalogue: &Catalogue, components: &[PathBuf], options: &Options) -> crate::Result<Report> {
+    check_with_progress(catalogue, components, options, None)
+}
+
+/// [`check`], reporting progress.
+pub fn check_with_progress(catalogue: &Catalogue, components: &[PathBuf], options: &Options, progress: Option<Progress<'_>>) -> crate::Result<Report> {
+    let mut sources = Sources::new();
+    let mut diagnostics = Vec::new();
+    let mut manifests: BTreeMap<PathBuf, LoadedManifest> = BTreeMap::new();
+    for c in components {
+        let path = manifest_for(c, options);
+        if manifests.contains_key(&path) || !path.is_file() {
+            if options.manifest.is_some() && !path.is_file() {
+                return Err(crate::Error::read(&path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such manifest")));
+            }
+            continue;
+        }
+        let parsed = Manifest::load(&mut sources, &path)?;
+        let source = parsed.manifest.as_ref().map_or_else(|| sources.last_id().expect("the manifest was registered"), |m| m.source);
+        diagnostics.extend(parsed.diagnostics);
+        manifests.insert(path, LoadedManifest { source, manifest: parsed.manifest.map(Arc::new) });
+    }
+    let binaries: Vec<SourceId> = components.iter().map(|c| sources.add_binary(c.display().to_string())).collect();
+    let done = AtomicUsize::new(0);
+    let per_component: Vec<Vec<Diagnostic>> = components
+        .par_iter()
+        .zip(binaries.par_iter())
+        .map(|(c, id)| {
+            let m = manifests.get(&manifest_for(c, options));
+            let result = check_one(catalogue, c, *id, m.map(|m| (m.source, m.manifest.as_deref())));
+            if let Some(p) = progress {
+                p(done.fetch_add(1, Ordering::Relaxed) + 1, components.len());
+            }
+            result
+        })
+        .collect::<crate::Result<_>>()?;
+    diagnostics.extend(per_component.into_iter().flatten());
+    crate::diagnostics::sort(&mut diagnostics, &sources);
+    Ok(Report { sources, diagnostics, components: components.to_vec() })
+}
+
+/// One component. `manifest` is `None` when no manifest file exists, `Some((id, None))` when it
+/// exists but could not be parsed at all (its findings are already reported).
+fn check_one(catalogue: &Catalogue, path: &Path, binary: SourceId, manifest: Option<(SourceId, Option<&Manifest>)>) -> crate::Result<Vec<Diagnostic>> {
+    let bytes = std::fs::read(path).map_err(|e| crate::Error::read(path, e))?;
+    let artifact = match component::to_binary(&bytes).and_then(|b| component::read(&b)) {
+        Ok(a) => a,
+        Err(invalid) => return Ok(vec![invalid_binary(binary, &invalid)]),
+    };
+    let name = path.display().to_string();
+    let (functions, mut out) = classify(catalogue, &artifact, binary);
+    match manifest {
+        None => out.push(missing_manifest(binary, &name, &functions)),
+        Some((_, None)) => {}
+        Some((source, Some(manifest))) => out.extend(analyze::check_permissions(&functions, &ManifestRef { manifest, source }, binary)),
+    }
+    Ok(out)
+}
+
+/// Classifies an artifact and adds the core-module finding.
+pub fn classify(catalogue: &Catalogue, artifact: &Artifact, binary: SourceId) -> (Vec<ImportedFunction>, Vec<Diagnostic>) {
+    let c = analyze::classify(catalogue, artifact, binary);
+    let mut out = c.diagnostics;
+    if artifact.kind == Kind::CoreModule {
+        out.push(
+            Diagnostic::new(&r::CORE_MODULE, "this is a core WebAssembly module, not a component")
+                .at(binary, 0..4, "core module")
+                .help("turn it into a component (`wasm-tools component new`); its imports were analysed by name only"),
+        );
+    }
+    (c.functions, out)
+}
+
+pub fn invalid_binary(binary: SourceId, invalid: &component::Invalid) -> Diagnostic {
+    Diagnostic::new(&r::INVALID_BINARY, invalid.message.clone())
+        .at(binary, invalid.offset..invalid.offset + 1, "here")
+        .help("rebuild the component; check the file was not truncated or corrupted")
+}
+
+fn missing_manifest(binary: SourceId, name: &str, functions: &[ImportedFunction]) -> Diagnostic {
+    let needs = functions.iter().filter(|f| f.requirement.as_ref().is_some_and(|r| !r.is_none())).count();
+    Diagnostic::new(&r::MISSING_MANIFEST, format!("no manifest found for {name}"))
+        .at(binary, 0..0, "this component")
+        .help(format!("write Component.toml (or <stem>.toml) beside it, or pass --manifest; `airssys-wasm inspect --suggest-manifest {name}` prints a least-privilege one"))
+        .note(format!("{needs} imported operation(s) need a grant"))
+}

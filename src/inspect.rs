@@ -1,0 +1,154 @@
+//! `inspect`: what a component imports and exports, the catalogue operation behind each import
+//! and the permission it needs; and a least-privilege manifest suggestion.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::analyze::{ImportedFunction, Mapping};
+use crate::catalogue::{Arg, Term};
+use crate::component::{Artifact, Kind};
+use crate::policy::{Action, Domain, NetAction, ProcAction};
+
+/// The JSON document of `inspect --format json` (schema in docs/json-output.md).
+#[derive(Debug, Serialize)]
+pub struct Inspection {
+    pub version: u32,
+    pub component: String,
+    pub kind: Kind,
+    pub imports: Vec<ImportListing>,
+    pub exports: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportListing {
+    pub name: String,
+    pub functions: Vec<FunctionListing>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FunctionListing {
+    pub name: String,
+    #[serde(flatten)]
+    pub mapping: Mapping,
+    /// The requirement, or `null` when the import is outside the catalogue and WASI.
+    pub requires: Option<String>,
+}
+
+/// Builds the listing; imports keep the order of the component's world.
+pub fn inspection(name: &str, artifact: &Artifact, functions: &[ImportedFunction]) -> Inspection {
+    let mut imports: Vec<ImportListing> = Vec::new();
+    for f in functions {
+        let listing = FunctionListing { name: f.function.clone(), mapping: f.source.clone(), requires: f.requirement.as_ref().map(|r| r.to_string()) };
+        match imports.iter_mut().find(|i| i.name == f.import) {
+            Some(i) => i.functions.push(listing),
+            None => imports.push(ImportListing { name: f.import.clone(), functions: vec![listing] }),
+        }
+    }
+    Inspection {
+        version: crate::report::json::SCHEMA_VERSION,
+        component: name.to_string(),
+        kind: artifact.kind,
+        imports,
+        exports: artifact.exports.iter().map(|e| e.name.clone()).collect(),
+    }
+}
+
+/// Human form of the listing.
+pub fn render(i: &Inspection) -> String {
+    let mut out = format!("{} ({})\n\nimports:\n", i.component, match i.kind { Kind::Component => "component", Kind::CoreModule => "core module" });
+    for imp in &i.imports {
+        let _ = writeln!(out, "  {}", imp.name);
+        for f in &imp.functions {
+            let op = match &f.mapping {
+                Mapping::Catalogue { operation } => operation.clone(),
+                Mapping::Wasi => "WASI".to_string(),
+                Mapping::Unknown => "not in the catalogue".to_string(),
+            };
+            let _ = writeln!(out, "    {:<32} {:<56} {}", f.name, op, f.requires.as_deref().unwrap_or("unknown (fails closed)"));
+        }
+    }
+    out.push_str("\nexports:\n");
+    for e in &i.exports {
+        let _ = writeln!(out, "  {e}");
+    }
+    out
+}
+
+/// Marks a value the suggestion cannot know. The marker is not a valid value, so a manifest
+/// with a placeholder left in fails validation instead of granting something by accident.
+pub const PLACEHOLDER: &str = "<fill in:";
+
+/// One suggested grant: the TOML inline table and the operations that need it.
+#[derive(Default)]
+struct Suggested {
+    by_grant: BTreeMap<(Domain, String), Vec<String>>,
+}
+
+/// A least-privilege Component.toml for the component: one grant per distinct need, with
+/// placeholders for what only the author knows (paths, hosts, ports, executables, signals).
+pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
+    let mut s = Suggested::default();
+    for f in functions {
+        let Some(req) = &f.requirement else { continue };
+        for term in &req.terms {
+            let grant = grant_for(term);
+            s.by_grant.entry((term.domain, grant)).or_default().push(f.function.clone());
+        }
+    }
+    let stem = std::path::Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or("component");
+    let mut out = format!(
+        "# Suggested by `airssys-wasm inspect --suggest-manifest {name}`.\n\
+         # Replace every \"{PLACEHOLDER} ...>\" value with the narrowest resource the component needs;\n\
+         # `airssys-wasm check` refuses the manifest while a placeholder is left.\n\n\
+         [component]\nname = \"{}\"\nversion = \"0.1.0\"\n",
+        component_name(stem)
+    );
+    let mut last = None;
+    for ((domain, grant), ops) in &s.by_grant {
+        if last != Some(*domain) {
+            if last.is_none() {
+                out.push_str("\n[permissions]\n");
+            } else {
+                out.push_str("]\n");
+            }
+            let _ = writeln!(out, "{} = [", domain.as_str());
+            last = Some(*domain);
+        }
+        let mut ops = ops.clone();
+        ops.sort();
+        ops.dedup();
+        let _ = writeln!(out, "  {grant},  # {}", ops.join(", "));
+    }
+    if last.is_some() {
+        out.push_str("]\n");
+    }
+    out
+}
+
+/// The grant a term needs. Alternatives (`read|write`) suggest the first; literals are exact.
+fn grant_for(term: &Term) -> String {
+    let action = term.actions[0];
+    let lit = term.args.iter().find_map(|a| match a {
+        Arg::Literal(l) => Some(l.clone()),
+        Arg::Param(_) => None,
+    });
+    let ph = |what: &str| format!("\"{PLACEHOLDER} {what}>\"");
+    let a = action.as_str();
+    match action {
+        Action::Fs(_) => format!("{{ action = \"{a}\", path = {} }}", ph("path")),
+        Action::Net(NetAction::Connect) => format!("{{ action = \"{a}\", domain = {}, port = {} }}", ph("host"), ph("port")),
+        Action::Net(NetAction::Resolve) => format!("{{ action = \"{a}\", domain = {} }}", ph("host")),
+        Action::Net(_) => format!("{{ action = \"{a}\", port = {} }}", ph("port")),
+        Action::Proc(ProcAction::Spawn) => format!("{{ action = \"spawn\", executable = {} }}", lit.map_or_else(|| ph("executable"), |l| format!("\"{l}\""))),
+        Action::Proc(ProcAction::Signal) => format!("{{ action = \"signal\", signal = {} }}", lit.map_or_else(|| ph("signal"), |l| format!("\"{l}\""))),
+    }
+}
+
+/// A valid component name from a file stem.
+fn component_name(stem: &str) -> String {
+    let s: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let s = s.trim_matches('-').to_string();
+    if s.len() >= 3 { s.chars().take(64).collect::<String>().trim_end_matches('-').to_string() } else { format!("{s}-component").trim_start_matches('-').to_string() }
+}

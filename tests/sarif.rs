@@ -1,0 +1,293 @@
+//! Machine-readable renderers for CI: SARIF 2.1.0 (`report::sarif`) and GitHub Actions
+//! workflow commands (`report::github`).
+//!
+//! The SARIF output is validated against the official schema, vendored as
+//! `tests/fixtures/sarif-schema-2.1.0.json`. Provenance: a byte-for-byte copy of
+//! `src/schema.json` from the crates.io package `serde-sarif` 0.8.0 (crate checksum
+//! sha256 a053c46f18a8043570d4e32fefc4c6377f82bf29ec310a33e93f273048e3b0be; file sha256
+//! af47e7b67f24efe74076621fd3a5fbe7398add9e84fe820c971219a385895cea). It is the OASIS SARIF
+//! 2.1.0 schema (draft-07, `$id`
+//! https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json),
+//! reformatted; spot-checked against oasis-tcs/sarif-spec
+//! `Documents/CommitteeSpecifications/2.1.0/sarif-schema-2.1.0.json`, from which it differs
+//! only by the published errata (for example a "identifer" typo fixed). It keeps the
+//! published schema's known stray `]` in `run.language`'s pattern, which this tool never emits.
+
+mod common;
+
+use airssys_wasm::diagnostics::{Diagnostic, RULES, Severity, Sources, registry};
+use airssys_wasm::manifest::Manifest;
+use airssys_wasm::report::{github, sarif};
+use serde_json::{Value, json};
+
+/// A manifest with real findings: an unknown key, an unknown action, and a shadowed grant
+/// (whose diagnostic has a secondary label). The name has a space to exercise URI encoding;
+/// the description has non-ASCII text before the findings to exercise code-point columns.
+const MANIFEST: &str = r#"[component]
+name = "sarif-demo"
+version = "1.0.0"
+description = "Prüfung"
+
+[permissions]
+filesytem = []
+network = [{ action = "conect", domain = "api.example.com", port = 443 }]
+filesystem = [
+  { action = "read", path = "/data/**" },
+  { action = "read", path = "/data/x" },
+]
+"#;
+
+/// Real manifest findings plus hand-built ones: a binary label with a byte offset, a finding
+/// with no primary label, and one of each severity.
+fn cases() -> (Sources, Vec<Diagnostic>) {
+    let mut sources = Sources::new();
+    let parsed = Manifest::parse_in(&mut sources, "manifests/my component/Component.toml", MANIFEST);
+    let manifest = sources.add_text("Component.toml", "[permissions]\n");
+    let wasm = sources.add_binary("target/demo.wasm");
+    let mut diagnostics = parsed.diagnostics;
+    diagnostics.push(
+        Diagnostic::new(&registry::UNDECLARED_PERMISSION, "import `wasi:filesystem/types` needs filesystem read")
+            .at(wasm, 0x1a2..0x1a2, "imported here")
+            .also(manifest, 0..13, "no grant in this table")
+            .help("add `{ action = \"read\", path = \"...\" }` to `[permissions].filesystem`"),
+    );
+    diagnostics.push(Diagnostic::new(&registry::MISSING_MANIFEST, "no manifest was found for `target/demo.wasm`"));
+    let mut note = Diagnostic::new(&registry::UNUSED_GRANT, "grant `read /data/**` is never used")
+        .at(manifest, 0..13, "")
+        .note("demoted to a note by `[levels]`");
+    note.severity = Severity::Note;
+    diagnostics.push(note);
+    (sources, diagnostics)
+}
+
+fn schema_validator() -> jsonschema::Validator {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the vendored schema compiles")
+}
+
+/// The schema violations of a document, one line each (empty when it conforms).
+fn violations(validator: &jsonschema::Validator, log: &Value) -> Vec<String> {
+    validator.iter_errors(log).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+fn rendered_log() -> Value {
+    let (sources, diagnostics) = cases();
+    let text = sarif::render(&diagnostics, &sources);
+    assert!(text.ends_with("}\n"), "pretty JSON with a trailing newline");
+    serde_json::from_str(&text).expect("SARIF output is JSON")
+}
+
+fn results(log: &Value) -> &Vec<Value> {
+    log["runs"][0]["results"].as_array().expect("results")
+}
+
+#[test]
+fn sarif_output_conforms_to_the_schema() {
+    let log = rendered_log();
+    let errors = violations(&schema_validator(), &log);
+    assert!(errors.is_empty(), "schema violations:\n{}", errors.join("\n"));
+    assert_eq!(log["$schema"], "https://json.schemastore.org/sarif-2.1.0.json");
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(log["runs"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn empty_log_conforms_and_keeps_an_empty_results_array() {
+    let log: Value = serde_json::from_str(&sarif::render(&[], &Sources::new())).unwrap();
+    assert!(violations(&schema_validator(), &log).is_empty());
+    assert_eq!(log["runs"][0]["results"], json!([]));
+}
+
+/// The validator really checks: documents broken in typical ways are rejected.
+#[test]
+fn schema_rejects_broken_logs() {
+    let validator = schema_validator();
+    let valid = rendered_log();
+    let breakages: [(&str, fn(&mut Value)); 6] = [
+        ("unknown top-level property", |log| log["sarifVersion"] = json!("2.1.0")),
+        ("wrong version", |log| log["version"] = json!("2.0.0")),
+        ("result without message", |log| {
+            log["runs"][0]["results"][0].as_object_mut().unwrap().remove("message");
+        }),
+        ("unknown level", |log| log["runs"][0]["results"][0]["level"] = json!("fatal")),
+        ("zero line", |log| {
+            log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = json!(0)
+        }),
+        ("driver without name", |log| {
+            log["runs"][0]["tool"]["driver"].as_object_mut().unwrap().remove("name");
+        }),
+    ];
+    for (what, breakage) in breakages {
+        let mut log = valid.clone();
+        breakage(&mut log);
+        assert!(!validator.is_valid(&log), "a log with {what} was accepted");
+    }
+}
+
+#[test]
+fn rules_are_the_whole_registry_and_results_point_into_them() {
+    let log = rendered_log();
+    let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), RULES.len());
+    for (rule, registered) in rules.iter().zip(RULES) {
+        assert_eq!(rule["id"], registered.code);
+        assert_eq!(rule["name"], registered.name);
+        assert_eq!(rule["shortDescription"]["text"], registered.summary);
+        assert_eq!(rule["help"]["markdown"], registered.doc);
+        assert_eq!(rule["defaultConfiguration"]["level"], registered.severity.as_str());
+        let full = rule["fullDescription"]["text"].as_str().unwrap();
+        assert!(!full.is_empty() && !full.contains('\n'), "{}: {full:?}", registered.code);
+    }
+    let results = results(&log);
+    assert!(results.len() >= 6, "the cases produce several results: {results:#?}");
+    for result in results {
+        let id = result["ruleId"].as_str().unwrap();
+        assert!(rules.iter().any(|r| r["id"] == id), "{id} is not a rule");
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], id, "ruleIndex of {id}");
+    }
+}
+
+#[test]
+fn results_follow_the_diagnostics() {
+    let (sources, diagnostics) = cases();
+    let log: Value = serde_json::from_str(&sarif::render(&diagnostics, &sources)).unwrap();
+    let results = results(&log);
+    assert_eq!(results.len(), diagnostics.len());
+    for (result, d) in results.iter().zip(&diagnostics) {
+        assert_eq!(result["ruleId"], d.rule.code);
+        assert_eq!(result["level"], d.severity.as_str());
+        let text = result["message"]["text"].as_str().unwrap();
+        assert!(text.starts_with(&d.message), "{text:?}");
+        if let Some(help) = &d.help {
+            assert!(text.contains(&format!("\nhelp: {help}")), "{text:?}");
+        }
+        assert_eq!(result.get("locations").is_some(), d.primary.is_some(), "{}", d.rule.code);
+        let related = result.get("relatedLocations").and_then(Value::as_array).map_or(0, Vec::len);
+        assert_eq!(related, d.secondary.len(), "{}", d.rule.code);
+    }
+    let levels: Vec<&str> = results.iter().map(|r| r["level"].as_str().unwrap()).collect();
+    for level in ["error", "warning", "note"] {
+        assert!(levels.contains(&level), "no {level} result in {levels:?}");
+    }
+}
+
+/// The result for a rule code (the cases have one of each code used here).
+fn result_for<'a>(log: &'a Value, code: &str) -> &'a Value {
+    results(log).iter().find(|r| r["ruleId"] == code).unwrap_or_else(|| panic!("no {code} result"))
+}
+
+#[test]
+fn text_locations_are_line_column_regions() {
+    let log = rendered_log();
+    let unknown_key = &result_for(&log, "MAN004")["locations"][0]["physicalLocation"];
+    assert_eq!(unknown_key["artifactLocation"]["uri"], "manifests/my%20component/Component.toml");
+    let region = &unknown_key["region"];
+    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(7), Some(1)));
+    assert_eq!((region["endLine"].as_u64(), region["endColumn"].as_u64()), (Some(7), Some(10)));
+    assert_eq!(region["charLength"], 9, "`filesytem`");
+    let offset = MANIFEST.find("filesytem").unwrap();
+    assert_eq!(region["charOffset"], MANIFEST[..offset].chars().count(), "counted in code points");
+    assert_eq!(log["runs"][0]["columnKind"], "unicodeCodePoints");
+
+    let shadowed = result_for(&log, "MAN018");
+    let related = &shadowed["relatedLocations"][0];
+    assert_eq!(related["id"], 0);
+    assert!(related["message"]["text"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(related["physicalLocation"]["region"]["startLine"].as_u64().is_some());
+}
+
+#[test]
+fn binary_locations_are_byte_regions_and_missing_ones_are_absent() {
+    let log = rendered_log();
+    let undeclared = result_for(&log, "CMP002");
+    let physical = &undeclared["locations"][0]["physicalLocation"];
+    assert_eq!(physical["artifactLocation"]["uri"], "target/demo.wasm");
+    assert_eq!(physical["region"], json!({ "byteOffset": 0x1a2, "byteLength": 1 }));
+    assert_eq!(undeclared["locations"][0]["message"]["text"], "imported here");
+    assert_eq!(undeclared["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"], "Component.toml");
+
+    let missing = result_for(&log, "CMP007");
+    assert!(missing.get("locations").is_none(), "{missing:#}");
+    assert_eq!(missing["level"], "error");
+}
+
+#[test]
+fn sarif_output_is_deterministic() {
+    let (sources, diagnostics) = cases();
+    assert_eq!(sarif::render(&diagnostics, &sources), sarif::render(&diagnostics, &sources));
+}
+
+#[test]
+fn github_commands_have_one_line_per_diagnostic() {
+    let (sources, diagnostics) = cases();
+    let out = github::render(&diagnostics, &sources);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), diagnostics.len());
+    assert!(out.ends_with('\n'));
+    for (line, d) in lines.iter().zip(&diagnostics) {
+        let command = match d.severity {
+            Severity::Error => "::error ",
+            Severity::Warning => "::warning ",
+            Severity::Note => "::notice ",
+        };
+        assert!(line.starts_with(command), "{line}");
+        assert!(line.contains(&format!("title={} {}::", d.rule.code, d.rule.name)), "{line}");
+    }
+    let unknown_key = lines.iter().find(|l| l.contains("MAN004")).unwrap();
+    assert!(
+        unknown_key.starts_with(
+            "::error file=manifests/my component/Component.toml,line=7,col=1,endLine=7,endColumn=9,title=MAN004"
+        ),
+        "{unknown_key}"
+    );
+    let binary = lines.iter().find(|l| l.contains("CMP002")).unwrap();
+    assert!(binary.starts_with("::error file=target/demo.wasm,title="), "{binary}");
+    assert!(binary.contains("(at byte offset 0x1a2)%0Ahelp: add"), "{binary}");
+    let missing = lines.iter().find(|l| l.contains("CMP007")).unwrap();
+    assert!(missing.starts_with("::error title=CMP007 missing-manifest::"), "{missing}");
+}
+
+#[test]
+fn github_commands_escape_data_and_properties() {
+    let mut sources = Sources::new();
+    let file = sources.add_text("odd, name: 100%.toml", "x = 1\n");
+    let d = Diagnostic::new(&registry::WRONG_TYPE, "50% of\r\nthe value: a, b")
+        .at(file, 0..1, "")
+        .help("line one\nline two");
+    let out = github::render(&[d], &sources);
+    assert_eq!(
+        out,
+        "::error file=odd%2C name%3A 100%25.toml,line=1,col=1,endLine=1,endColumn=1,title=MAN006 wrong-type\
+         ::50%25 of%0D%0Athe value: a, b%0Ahelp: line one%0Aline two\n"
+    );
+    assert_eq!(github::escape_data("a%b\rc\nd:e,f"), "a%25b%0Dc%0Ad:e,f");
+    assert_eq!(github::escape_property("a%b\rc\nd:e,f"), "a%25b%0Dc%0Ad%3Ae%2Cf");
+}
+
+/// A small case, snapshotted in both formats for review. The rule list is the same in every
+/// log and is checked above, so the snapshot shows only the descriptor of the rule that fired.
+#[test]
+fn snapshot_small_case() {
+    let mut sources = Sources::new();
+    let parsed = Manifest::parse_in(
+        &mut sources,
+        "Component.toml",
+        "[component]\nname = \"demo\"\nversion = \"1.0.0\"\n\n[permissions]\nfilesystem = [\n  \
+         { action = \"read\", path = \"/data/**\" },\n  { action = \"read\", path = \"/data/x\" },\n]\n",
+    );
+    let mut log: Value = serde_json::from_str(&sarif::render(&parsed.diagnostics, &sources)).unwrap();
+    let index = log["runs"][0]["results"][0]["ruleIndex"].as_u64().unwrap() as usize;
+    let rules = &mut log["runs"][0]["tool"]["driver"]["rules"];
+    let fired = rules[index].clone();
+    *rules = json!([format!("... {} rules; [{index}] is:", RULES.len()), fired]);
+    common::with_snapshots(|| {
+        insta::assert_snapshot!("sarif-small", serde_json::to_string_pretty(&log).unwrap());
+        insta::assert_snapshot!("github-small", github::render(&parsed.diagnostics, &sources));
+    });
+}
