@@ -74,7 +74,11 @@ pub fn manifest_for(component: &Path, options: &Options) -> PathBuf {
     }
     let dir = component.parent().unwrap_or(Path::new("."));
     let named = component.with_extension("toml");
-    if named.is_file() { named } else { dir.join("Component.toml") }
+    if named.is_file() {
+        named
+    } else {
+        dir.join("Component.toml")
+    }
 }
 
 /// A loaded manifest shared by the components that use it.
@@ -93,7 +97,12 @@ pub fn check(catalogue: &Catalogue, components: &[PathBuf], options: &Options) -
 }
 
 /// [`check`], reporting progress.
-pub fn check_with_progress(catalogue: &Catalogue, components: &[PathBuf], options: &Options, progress: Option<Progress<'_>>) -> crate::Result<Report> {
+pub fn check_with_progress(
+    catalogue: &Catalogue,
+    components: &[PathBuf],
+    options: &Options,
+    progress: Option<Progress<'_>>,
+) -> crate::Result<Report> {
     let mut sources = Sources::new();
     let mut diagnostics = Vec::new();
     let mut manifests: BTreeMap<PathBuf, LoadedManifest> = BTreeMap::new();
@@ -101,16 +110,31 @@ pub fn check_with_progress(catalogue: &Catalogue, components: &[PathBuf], option
         let path = manifest_for(c, options);
         if manifests.contains_key(&path) || !path.is_file() {
             if options.manifest.is_some() && !path.is_file() {
-                return Err(crate::Error::read(&path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such manifest")));
+                return Err(crate::Error::read(
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such manifest"),
+                ));
             }
             continue;
         }
         let parsed = Manifest::load(&mut sources, &path)?;
-        let source = parsed.manifest.as_ref().map_or_else(|| sources.last_id().expect("the manifest was registered"), |m| m.source);
+        let source = parsed
+            .manifest
+            .as_ref()
+            .map_or_else(|| sources.last_id().expect("the manifest was registered"), |m| m.source);
         diagnostics.extend(parsed.diagnostics);
-        manifests.insert(path, LoadedManifest { source, manifest: parsed.manifest.map(Arc::new) });
+        manifests.insert(
+            path,
+            LoadedManifest {
+                source,
+                manifest: parsed.manifest.map(Arc::new),
+            },
+        );
     }
-    let binaries: Vec<SourceId> = components.iter().map(|c| sources.add_binary(c.display().to_string())).collect();
+    let binaries: Vec<SourceId> = components
+        .iter()
+        .map(|c| sources.add_binary(c.display().to_string()))
+        .collect();
     let done = AtomicUsize::new(0);
     let per_component: Vec<Vec<Diagnostic>> = components
         .par_iter()
@@ -126,29 +150,47 @@ pub fn check_with_progress(catalogue: &Catalogue, components: &[PathBuf], option
         .collect::<crate::Result<_>>()?;
     diagnostics.extend(per_component.into_iter().flatten());
     crate::diagnostics::sort(&mut diagnostics, &sources);
-    Ok(Report { sources, diagnostics, components: components.to_vec() })
+    Ok(Report {
+        sources,
+        diagnostics,
+        components: components.to_vec(),
+    })
 }
 
 /// One component. `manifest` is `None` when no manifest file exists, `Some((id, None))` when it
 /// exists but could not be parsed at all (its findings are already reported).
-fn check_one(catalogue: &Catalogue, path: &Path, binary: SourceId, manifest: Option<(SourceId, Option<&Manifest>)>) -> crate::Result<Vec<Diagnostic>> {
+fn check_one(
+    catalogue: &Catalogue,
+    path: &Path,
+    binary: SourceId,
+    manifest: Option<(SourceId, Option<&Manifest>)>,
+) -> crate::Result<Vec<Diagnostic>> {
     let bytes = std::fs::read(path).map_err(|e| crate::Error::read(path, e))?;
     let artifact = match component::to_binary(&bytes).and_then(|b| component::read(&b)) {
         Ok(a) => a,
         Err(invalid) => return Ok(vec![invalid_binary(binary, &invalid)]),
     };
     let name = path.display().to_string();
-    let (functions, mut out) = classify(catalogue, &artifact, binary);
+    let (_, functions, mut out) = classify(catalogue, &artifact, binary);
     match manifest {
         None => out.push(missing_manifest(binary, &name, &functions)),
         Some((_, None)) => {}
-        Some((source, Some(manifest))) => out.extend(analyze::check_permissions(&functions, &ManifestRef { manifest, source }, binary)),
+        Some((source, Some(manifest))) => out.extend(analyze::check_permissions(
+            &functions,
+            &ManifestRef { manifest, source },
+            binary,
+        )),
     }
     Ok(out)
 }
 
 /// Classifies an artifact and adds the core-module finding.
-pub fn classify(catalogue: &Catalogue, artifact: &Artifact, binary: SourceId) -> (Vec<ImportedFunction>, Vec<Diagnostic>) {
+/// Returns the imported interface names, the imported functions and the findings.
+pub fn classify(
+    catalogue: &Catalogue,
+    artifact: &Artifact,
+    binary: SourceId,
+) -> (Vec<String>, Vec<ImportedFunction>, Vec<Diagnostic>) {
     let c = analyze::classify(catalogue, artifact, binary);
     let mut out = c.diagnostics;
     if artifact.kind == Kind::CoreModule {
@@ -158,7 +200,7 @@ pub fn classify(catalogue: &Catalogue, artifact: &Artifact, binary: SourceId) ->
                 .help("turn it into a component (`wasm-tools component new`); its imports were analysed by name only"),
         );
     }
-    (c.functions, out)
+    (c.imports, c.functions, out)
 }
 
 pub fn invalid_binary(binary: SourceId, invalid: &component::Invalid) -> Diagnostic {
@@ -168,7 +210,10 @@ pub fn invalid_binary(binary: SourceId, invalid: &component::Invalid) -> Diagnos
 }
 
 fn missing_manifest(binary: SourceId, name: &str, functions: &[ImportedFunction]) -> Diagnostic {
-    let needs = functions.iter().filter(|f| f.requirement.as_ref().is_some_and(|r| !r.is_none())).count();
+    let needs = functions
+        .iter()
+        .filter(|f| f.requirement.as_ref().is_some_and(|r| !r.is_none()))
+        .count();
     Diagnostic::new(&r::MISSING_MANIFEST, format!("no manifest found for {name}"))
         .at(binary, 0..0, "this component")
         .help(format!("write Component.toml (or <stem>.toml) beside it, or pass --manifest; `airssys-wasm inspect --suggest-manifest {name}` prints a least-privilege one"))

@@ -57,7 +57,10 @@ pub fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Invalid> {
     }
     wat::parse_bytes(bytes).map_err(|e| Invalid {
         offset: 0,
-        message: format!("neither a wasm binary nor valid WAT text: {}", first_line(&e.to_string())),
+        message: format!(
+            "neither a wasm binary nor valid WAT text: {}",
+            first_line(&e.to_string())
+        ),
     })
 }
 
@@ -68,16 +71,30 @@ fn first_line(s: &str) -> &str {
 /// Validates and reads an artifact.
 pub fn read(bytes: &[u8]) -> Result<Artifact, Invalid> {
     if bytes.len() > MAX_ARTIFACT_BYTES {
-        return Err(Invalid { offset: 0, message: format!("the file is {} bytes, over the limit of {MAX_ARTIFACT_BYTES}", bytes.len()) });
+        return Err(Invalid {
+            offset: 0,
+            message: format!(
+                "the file is {} bytes, over the limit of {MAX_ARTIFACT_BYTES}",
+                bytes.len()
+            ),
+        });
     }
     let mut validator = Validator::new_with_features(WasmFeatures::all());
-    validator.validate_all(bytes).map_err(|e| Invalid { offset: e.offset(), message: e.message().to_string() })?;
+    validator.validate_all(bytes).map_err(|e| Invalid {
+        offset: e.offset(),
+        message: e.message().to_string(),
+    })?;
     let (kind, imports, exports) = items(bytes)?;
     let world = match kind {
         Kind::Component => Some(decode_world(bytes)?),
         Kind::CoreModule => None,
     };
-    Ok(Artifact { kind, imports, exports, world })
+    Ok(Artifact {
+        kind,
+        imports,
+        exports,
+        world,
+    })
 }
 
 fn decode_world(bytes: &[u8]) -> Result<(Resolve, WorldId), Invalid> {
@@ -85,47 +102,87 @@ fn decode_world(bytes: &[u8]) -> Result<(Resolve, WorldId), Invalid> {
         Ok(wit_component::DecodedWasm::Component(resolve, world)) => Ok((resolve, world)),
         Ok(wit_component::DecodedWasm::WitPackage(..)) => Err(Invalid {
             offset: 0,
-            message: "this is a WIT package encoded as wasm, not a component; check its WIT with `airssys-wasm wit`".into(),
+            message: "this is a WIT package encoded as wasm, not a component; check its WIT with `airssys-wasm wit`"
+                .into(),
         }),
-        Err(e) => Err(Invalid { offset: 0, message: format!("the component's world cannot be decoded: {}", first_line(&format!("{e:#}"))) }),
+        Err(e) => Err(Invalid {
+            offset: 0,
+            message: format!(
+                "the component's world cannot be decoded: {}",
+                first_line(&format!("{e:#}"))
+            ),
+        }),
     }
 }
 
 /// Top-level imports and exports with their offsets.
 fn items(bytes: &[u8]) -> Result<(Kind, Vec<Item>, Vec<Item>), Invalid> {
-    let invalid = |e: wasmparser::BinaryReaderError| Invalid { offset: e.offset(), message: e.message().to_string() };
+    let invalid = |e: wasmparser::BinaryReaderError| Invalid {
+        offset: e.offset(),
+        message: e.message().to_string(),
+    };
+    // Names are borrowed from `bytes`, so their position in the file is their address minus the
+    // buffer's: exact, whatever encoding of the surrounding entry was used.
+    let span_of = |name: &str| {
+        let start = (name.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+        if start <= bytes.len() {
+            start..start + name.len()
+        } else {
+            0..0
+        }
+    };
     let (mut kind, mut imports, mut exports) = (Kind::CoreModule, Vec::new(), Vec::new());
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(invalid)? {
             Payload::Version { encoding, .. } if depth == 0 => {
-                kind = if encoding == Encoding::Component { Kind::Component } else { Kind::CoreModule };
+                kind = if encoding == Encoding::Component {
+                    Kind::Component
+                } else {
+                    Kind::CoreModule
+                };
                 depth = 1;
             }
             Payload::Version { .. } => depth += 1,
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentImportSection(r) if depth == 1 => {
                 for item in r.into_iter_with_offsets() {
-                    let (at, i) = item.map_err(invalid)?;
-                    imports.push(Item { name: i.name.name.to_string(), field: None, span: at..at + i.name.name.len() });
+                    let (_, i) = item.map_err(invalid)?;
+                    imports.push(Item {
+                        name: i.name.name.to_string(),
+                        field: None,
+                        span: span_of(i.name.name),
+                    });
                 }
             }
             Payload::ComponentExportSection(r) if depth == 1 => {
                 for item in r.into_iter_with_offsets() {
-                    let (at, e) = item.map_err(invalid)?;
-                    exports.push(Item { name: e.name.name.to_string(), field: None, span: at..at + e.name.name.len() });
+                    let (_, e) = item.map_err(invalid)?;
+                    exports.push(Item {
+                        name: e.name.name.to_string(),
+                        field: None,
+                        span: span_of(e.name.name),
+                    });
                 }
             }
             Payload::ImportSection(r) if depth == 1 && kind == Kind::CoreModule => {
                 for item in r.into_imports_with_offsets() {
-                    let (at, i) = item.map_err(invalid)?;
-                    imports.push(Item { name: i.module.to_string(), field: Some(i.name.to_string()), span: at..at + 1 });
+                    let (_, i) = item.map_err(invalid)?;
+                    imports.push(Item {
+                        name: i.module.to_string(),
+                        field: Some(i.name.to_string()),
+                        span: span_of(i.module),
+                    });
                 }
             }
             Payload::ExportSection(r) if depth == 1 && kind == Kind::CoreModule => {
                 for item in r.into_iter_with_offsets() {
-                    let (at, e) = item.map_err(invalid)?;
-                    exports.push(Item { name: e.name.to_string(), field: None, span: at..at + 1 });
+                    let (_, e) = item.map_err(invalid)?;
+                    exports.push(Item {
+                        name: e.name.to_string(),
+                        field: None,
+                        span: span_of(e.name),
+                    });
                 }
             }
             _ => {}

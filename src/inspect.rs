@@ -37,13 +37,31 @@ pub struct FunctionListing {
 }
 
 /// Builds the listing; imports keep the order of the component's world.
-pub fn inspection(name: &str, artifact: &Artifact, functions: &[ImportedFunction]) -> Inspection {
-    let mut imports: Vec<ImportListing> = Vec::new();
+pub fn inspection(
+    name: &str,
+    artifact: &Artifact,
+    interfaces: &[String],
+    functions: &[ImportedFunction],
+) -> Inspection {
+    let mut imports: Vec<ImportListing> = interfaces
+        .iter()
+        .map(|i| ImportListing {
+            name: i.clone(),
+            functions: Vec::new(),
+        })
+        .collect();
     for f in functions {
-        let listing = FunctionListing { name: f.function.clone(), mapping: f.source.clone(), requires: f.requirement.as_ref().map(|r| r.to_string()) };
+        let listing = FunctionListing {
+            name: f.function.clone(),
+            mapping: f.source.clone(),
+            requires: f.requirement.as_ref().map(|r| r.to_string()),
+        };
         match imports.iter_mut().find(|i| i.name == f.import) {
             Some(i) => i.functions.push(listing),
-            None => imports.push(ImportListing { name: f.import.clone(), functions: vec![listing] }),
+            None => imports.push(ImportListing {
+                name: f.import.clone(),
+                functions: vec![listing],
+            }),
         }
     }
     Inspection {
@@ -57,7 +75,14 @@ pub fn inspection(name: &str, artifact: &Artifact, functions: &[ImportedFunction
 
 /// Human form of the listing.
 pub fn render(i: &Inspection) -> String {
-    let mut out = format!("{} ({})\n\nimports:\n", i.component, match i.kind { Kind::Component => "component", Kind::CoreModule => "core module" });
+    let mut out = format!(
+        "{} ({})\n\nimports:\n",
+        i.component,
+        match i.kind {
+            Kind::Component => "component",
+            Kind::CoreModule => "core module",
+        }
+    );
     for imp in &i.imports {
         let _ = writeln!(out, "  {}", imp.name);
         for f in &imp.functions {
@@ -66,7 +91,13 @@ pub fn render(i: &Inspection) -> String {
                 Mapping::Wasi => "WASI".to_string(),
                 Mapping::Unknown => "not in the catalogue".to_string(),
             };
-            let _ = writeln!(out, "    {:<32} {:<56} {}", f.name, op, f.requires.as_deref().unwrap_or("unknown (fails closed)"));
+            let _ = writeln!(
+                out,
+                "    {:<32} {:<56} {}",
+                f.name,
+                op,
+                f.requires.as_deref().unwrap_or("unknown (fails closed)")
+            );
         }
     }
     out.push_str("\nexports:\n");
@@ -94,13 +125,19 @@ pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
         let Some(req) = &f.requirement else { continue };
         for term in &req.terms {
             let grant = grant_for(term);
-            s.by_grant.entry((term.domain, grant)).or_default().push(f.function.clone());
+            s.by_grant
+                .entry((term.domain, grant))
+                .or_default()
+                .push(f.function.clone());
         }
     }
-    let stem = std::path::Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or("component");
+    let stem = std::path::Path::new(name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("component");
     let mut out = format!(
         "# Suggested by `airssys-wasm inspect --suggest-manifest {name}`.\n\
-         # Replace every \"{PLACEHOLDER} ...>\" value with the narrowest resource the component needs;\n\
+         # Replace every {PLACEHOLDER} ...> value with the narrowest resource the component needs;\n\
          # `airssys-wasm check` refuses the manifest while a placeholder is left.\n\n\
          [component]\nname = \"{}\"\nversion = \"0.1.0\"\n",
         component_name(stem)
@@ -138,17 +175,38 @@ fn grant_for(term: &Term) -> String {
     let a = action.as_str();
     match action {
         Action::Fs(_) => format!("{{ action = \"{a}\", path = {} }}", ph("path")),
-        Action::Net(NetAction::Connect) => format!("{{ action = \"{a}\", domain = {}, port = {} }}", ph("host"), ph("port")),
+        Action::Net(NetAction::Connect) => {
+            format!("{{ action = \"{a}\", domain = {}, port = {} }}", ph("host"), ph("port"))
+        }
         Action::Net(NetAction::Resolve) => format!("{{ action = \"{a}\", domain = {} }}", ph("host")),
         Action::Net(_) => format!("{{ action = \"{a}\", port = {} }}", ph("port")),
-        Action::Proc(ProcAction::Spawn) => format!("{{ action = \"spawn\", executable = {} }}", lit.map_or_else(|| ph("executable"), |l| format!("\"{l}\""))),
-        Action::Proc(ProcAction::Signal) => format!("{{ action = \"signal\", signal = {} }}", lit.map_or_else(|| ph("signal"), |l| format!("\"{l}\""))),
+        Action::Proc(ProcAction::Spawn) => format!(
+            "{{ action = \"spawn\", executable = {} }}",
+            lit.map_or_else(|| ph("executable"), |l| format!("\"{l}\""))
+        ),
+        Action::Proc(ProcAction::Signal) => format!(
+            "{{ action = \"signal\", signal = {} }}",
+            lit.map_or_else(|| ph("signal"), |l| format!("\"{l}\""))
+        ),
     }
 }
 
 /// A valid component name from a file stem.
 fn component_name(stem: &str) -> String {
-    let s: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let s: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
     let s = s.trim_matches('-').to_string();
-    if s.len() >= 3 { s.chars().take(64).collect::<String>().trim_end_matches('-').to_string() } else { format!("{s}-component").trim_start_matches('-').to_string() }
+    if s.len() >= 3 {
+        s.chars().take(64).collect::<String>().trim_end_matches('-').to_string()
+    } else {
+        format!("{s}-component").trim_start_matches('-').to_string()
+    }
 }

@@ -22,7 +22,12 @@ const LIFECYCLE: (&str, &str, &str) = ("airssys", "core", "component-lifecycle")
 
 /// Checks the WIT at `path` (a directory with `.wit` files and optional `deps/`, or one file).
 /// `world` selects one world; by default every world of the package is checked.
-pub fn check_path(catalogue: &Catalogue, path: &Path, world: Option<&str>, sources: &mut Sources) -> crate::Result<Vec<Diagnostic>> {
+pub fn check_path(
+    catalogue: &Catalogue,
+    path: &Path,
+    world: Option<&str>,
+    sources: &mut Sources,
+) -> crate::Result<Vec<Diagnostic>> {
     let input = read_input(path)?;
     let ids: HashMap<String, SourceId> = input
         .iter()
@@ -34,7 +39,15 @@ pub fn check_path(catalogue: &Catalogue, path: &Path, world: Option<&str>, sourc
     for files in &input {
         match parse_group(files) {
             Ok(g) => groups.push(g),
-            Err((map, e)) => return Ok(vec![wit_diagnostic(&r::WIT_ERROR, &map, e.kind().span(), &e.kind().to_string(), &ids)]),
+            Err((map, e)) => {
+                return Ok(vec![wit_diagnostic(
+                    &r::WIT_ERROR,
+                    &map,
+                    e.kind().span(),
+                    &e.kind().to_string(),
+                    &ids,
+                )]);
+            }
         }
     }
     let main = groups.remove(0);
@@ -52,17 +65,39 @@ pub fn check_path(catalogue: &Catalogue, path: &Path, world: Option<&str>, sourc
         Ok(p) => p,
         Err(e) => return Ok(vec![resolve_error(catalogue, &resolve, &e, &ids)]),
     };
-    let texts = input.iter().flatten().chain(&catalogue.files).map(|(n, t)| (n.as_str(), t.as_str())).collect();
-    let checker = Checker { catalogue, resolve: &resolve, ids: &ids, texts };
-    let worlds: Vec<(String, WorldId)> = resolve.packages[pkg].worlds.iter().map(|(n, id)| (n.clone(), *id)).collect();
-    let selected: Vec<WorldId> = worlds.iter().filter(|(n, _)| world.is_none_or(|w| w == n)).map(|(_, id)| *id).collect();
+    let texts = input
+        .iter()
+        .flatten()
+        .chain(&catalogue.files)
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let checker = Checker {
+        catalogue,
+        resolve: &resolve,
+        ids: &ids,
+        texts,
+    };
+    let worlds: Vec<(String, WorldId)> = resolve.packages[pkg]
+        .worlds
+        .iter()
+        .map(|(n, id)| (n.clone(), *id))
+        .collect();
+    let selected: Vec<WorldId> = worlds
+        .iter()
+        .filter(|(n, _)| world.is_none_or(|w| w == n))
+        .map(|(_, id)| *id)
+        .collect();
     if selected.is_empty() {
         let msg = match world {
             Some(w) => format!("the package has no world named `{w}`"),
             None => "the package defines no world".to_string(),
         };
         let known: Vec<String> = worlds.iter().map(|(n, _)| format!("`{n}`")).collect();
-        let help = if known.is_empty() { "define a world, e.g. `world my-component { include airssys:core/component@1.0.0; }`".to_string() } else { format!("worlds in this package: {}", known.join(", ")) };
+        let help = if known.is_empty() {
+            "define a world, e.g. `world my-component { include airssys:core/component@1.0.0; }`".to_string()
+        } else {
+            format!("worlds in this package: {}", known.join(", "))
+        };
         return Ok(vec![Diagnostic::new(&r::NO_WORLD, msg).help(help)]);
     }
     Ok(selected.into_iter().flat_map(|w| checker.world(w)).collect())
@@ -78,7 +113,10 @@ fn read_input(path: &Path) -> crate::Result<Vec<Files>> {
     }
     let mut out = vec![wit_files(path)?];
     if out[0].is_empty() {
-        return Err(crate::ErrorKind::NotADirectory { path: path.to_path_buf() }.into());
+        return Err(crate::ErrorKind::NotADirectory {
+            path: path.to_path_buf(),
+        }
+        .into());
     }
     let deps = path.join("deps");
     if deps.is_dir() {
@@ -136,20 +174,40 @@ fn catalogue_groups(catalogue: &Catalogue) -> Vec<Files> {
 }
 
 /// A resolution error; a missing catalogue package at another version is a version finding.
-fn resolve_error(catalogue: &Catalogue, resolve: &Resolve, e: &wit_parser::ResolveError, ids: &HashMap<String, SourceId>) -> Diagnostic {
+fn resolve_error(
+    catalogue: &Catalogue,
+    resolve: &Resolve,
+    e: &wit_parser::ResolveError,
+    ids: &HashMap<String, SourceId>,
+) -> Diagnostic {
     if let wit_parser::ResolveErrorKind::PackageNotFound { span, requested, .. } = e.kind()
-        && let Some(p) = catalogue.packages.iter().find(|p| p.name.namespace == requested.namespace && p.name.name == requested.name)
+        && let Some(p) = catalogue
+            .packages
+            .iter()
+            .find(|p| p.name.namespace == requested.namespace && p.name.name == requested.name)
     {
         let have = p.name.version.as_ref().map(|v| v.to_string()).unwrap_or_default();
         if !versions_link(p.name.version.as_ref(), requested.version.as_ref()) {
-            let msg = format!("`{requested}` is not semver-compatible with the catalogue's `{}`", p.name);
-            return wit_diagnostic(&r::INCOMPATIBLE_VERSION, &resolve.source_map, *span, &msg, ids).help(format!("import version {have} (or a compatible 1.x version)"));
+            let msg = format!(
+                "`{requested}` is not semver-compatible with the catalogue's `{}`",
+                p.name
+            );
+            return wit_diagnostic(&r::INCOMPATIBLE_VERSION, &resolve.source_map, *span, &msg, ids)
+                .help(format!("import version {have} (or a compatible 1.x version)"));
         }
         let msg = format!("package `{requested}` is not available to resolve against");
-        return wit_diagnostic(&r::WIT_ERROR, &resolve.source_map, *span, &msg, ids)
-            .help(format!("the catalogue provides `{}`, which links with it; import @{have} or vendor the package into deps/", p.name));
+        return wit_diagnostic(&r::WIT_ERROR, &resolve.source_map, *span, &msg, ids).help(format!(
+            "the catalogue provides `{}`, which links with it; import @{have} or vendor the package into deps/",
+            p.name
+        ));
     }
-    wit_diagnostic(&r::WIT_ERROR, &resolve.source_map, e.kind().span(), &e.kind().to_string(), ids)
+    wit_diagnostic(
+        &r::WIT_ERROR,
+        &resolve.source_map,
+        e.kind().span(),
+        &e.kind().to_string(),
+        ids,
+    )
 }
 
 struct Checker<'a> {
@@ -215,7 +273,15 @@ impl Checker<'_> {
     fn interface_import(&self, world: WorldId, iface: InterfaceId, name: &str) -> Vec<Diagnostic> {
         let i = &self.resolve.interfaces[iface];
         let (Some(iname), Some(pkg)) = (&i.name, i.package) else {
-            return vec![self.at(Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("import `{name}` is not a catalogue interface")), world, name, "not in the catalogue")];
+            return vec![self.at(
+                Diagnostic::new(
+                    &r::IMPORT_OUTSIDE_CATALOGUE,
+                    format!("import `{name}` is not a catalogue interface"),
+                ),
+                world,
+                name,
+                "not in the catalogue",
+            )];
         };
         let pname = &self.resolve.packages[pkg].name;
         let needle = iname.as_str();
@@ -265,13 +331,21 @@ impl Checker<'_> {
             };
             match self.catalogue.operation(package, iname, fname) {
                 None => out.push(with_place(
-                    Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("`{iname}.{fname}` is not a catalogue operation")).help("remove it, or use the catalogue's operations only"),
+                    Diagnostic::new(
+                        &r::IMPORT_OUTSIDE_CATALOGUE,
+                        format!("`{iname}.{fname}` is not a catalogue operation"),
+                    )
+                    .help("remove it, or use the catalogue's operations only"),
                     "unknown operation",
                 )),
                 Some(op) => {
                     if let Err(why) = same_function(&self.catalogue.resolve, &op.function, self.resolve, f) {
                         out.push(with_place(
-                            Diagnostic::new(&r::SIGNATURE_MISMATCH, format!("`{iname}.{fname}` differs from the catalogue: {why}")).help("use the catalogue's WIT for this interface"),
+                            Diagnostic::new(
+                                &r::SIGNATURE_MISMATCH,
+                                format!("`{iname}.{fname}` differs from the catalogue: {why}"),
+                            )
+                            .help("use the catalogue's WIT for this interface"),
                             "differs from the catalogue",
                         ));
                     }
@@ -308,7 +382,13 @@ impl Checker<'_> {
                 out
             }
             _ => vec![self.at(
-                Diagnostic::new(&r::INCOMPATIBLE_VERSION, format!("the exported `{}` is not semver-compatible with the catalogue's", pkg_name)),
+                Diagnostic::new(
+                    &r::INCOMPATIBLE_VERSION,
+                    format!(
+                        "the exported `{}` is not semver-compatible with the catalogue's",
+                        pkg_name
+                    ),
+                ),
                 world,
                 LIFECYCLE.2,
                 "incompatible version",
@@ -318,14 +398,20 @@ impl Checker<'_> {
 
     fn missing_lifecycle_functions(&self, world: WorldId, iface: InterfaceId, package: usize) -> Vec<Diagnostic> {
         let have = &self.resolve.interfaces[iface].functions;
-        let Some(cat) = self.catalogue.interface_id(package, LIFECYCLE.2) else { return Vec::new() };
+        let Some(cat) = self.catalogue.interface_id(package, LIFECYCLE.2) else {
+            return Vec::new();
+        };
         self.catalogue.resolve.interfaces[cat]
             .functions
             .keys()
             .filter(|f| !have.contains_key(*f))
             .map(|f| {
                 self.at(
-                    Diagnostic::new(&r::SIGNATURE_MISMATCH, format!("the exported `component-lifecycle` lacks `{f}`")).help("use the catalogue's `component-lifecycle` interface unchanged"),
+                    Diagnostic::new(
+                        &r::SIGNATURE_MISMATCH,
+                        format!("the exported `component-lifecycle` lacks `{f}`"),
+                    )
+                    .help("use the catalogue's `component-lifecycle` interface unchanged"),
                     world,
                     LIFECYCLE.2,
                     "incomplete lifecycle",
@@ -342,5 +428,7 @@ fn is_lifecycle(pkg: &PackageName, iface: &str) -> bool {
 /// The first occurrence of `needle` at or after `from`, as a span.
 fn find_after(text: &str, from: usize, needle: &str) -> Option<Range<usize>> {
     let start = from.min(text.len());
-    text.get(start..)?.find(needle).map(|i| start + i..start + i + needle.len())
+    text.get(start..)?
+        .find(needle)
+        .map(|i| start + i..start + i + needle.len())
 }

@@ -23,7 +23,12 @@ fn loaded() -> BTreeMap<(String, String, String), String> {
     let c = Catalogue::embedded().expect("the embedded catalogue loads");
     c.operations
         .iter()
-        .map(|o| ((o.package.to_string(), o.interface.clone(), o.name.clone()), o.requirement.to_string()))
+        .map(|o| {
+            (
+                (o.package.to_string(), o.interface.clone(), o.name.clone()),
+                o.requirement.to_string(),
+            )
+        })
         .collect()
 }
 
@@ -84,8 +89,14 @@ fn every_requirement_equals_the_table() {
 #[test]
 fn the_embedded_files_are_exactly_the_wit_folder() {
     let c = Catalogue::embedded().unwrap();
-    let on_disk = airssys_wasm::catalogue::read_package_dirs(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/wit"))).unwrap();
-    assert_eq!(c.files.len(), on_disk.len(), "a file was added to wit/ but not to src/catalogue/embedded.rs");
+    let on_disk =
+        airssys_wasm::catalogue::read_package_dirs(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/wit")))
+            .unwrap();
+    assert_eq!(
+        c.files.len(),
+        on_disk.len(),
+        "a file was added to wit/ but not to src/catalogue/embedded.rs"
+    );
     for ((en, et), (dn, dt)) in c.files.iter().zip(&on_disk) {
         assert!(dn.ends_with(en.as_str()), "{en} vs {dn}");
         assert_eq!(et, dt, "{en} differs from the file on disk");
@@ -115,17 +126,26 @@ fn refuses_operations_without_or_with_bad_requirements() {
             ("missing", "/// No requirement here."),
             ("unknown-parameter", "/// @requires filesystem:read(file)"),
             ("malformed", "/// @requires filesystem:reed(path)"),
-            ("duplicate", "/// @requires none\n    /// @requires filesystem:read(path)"),
+            (
+                "duplicate",
+                "/// @requires none\n    /// @requires filesystem:read(path)",
+            ),
         ] {
             let err = Catalogue::from_files(broken(line)).expect_err(name);
-            insta::assert_snapshot!(format!("refused-{name}"), common::render(&err.diagnostics, &err.sources));
+            insta::assert_snapshot!(
+                format!("refused-{name}"),
+                common::render(&err.diagnostics, &err.sources)
+            );
         }
     });
 }
 
 #[test]
 fn refuses_a_catalogue_that_does_not_parse() {
-    let files = vec![("cat/pkg/ops.wit".to_string(), "package test:pkg@1.0.0;\ninterface ops { read: func(path: strin); }\n".to_string())];
+    let files = vec![(
+        "cat/pkg/ops.wit".to_string(),
+        "package test:pkg@1.0.0;\ninterface ops { read: func(path: strin); }\n".to_string(),
+    )];
     let err = Catalogue::from_files(files).expect_err("parse error");
     assert_eq!(common::codes(&err.diagnostics), ["CAT001"]);
     assert!(err.diagnostics[0].primary.is_some(), "the parse error has a span");

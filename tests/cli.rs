@@ -21,7 +21,14 @@ fn run(args: &[&str]) -> String {
 }
 
 fn exit_code(args: &[&str]) -> i32 {
-    Command::new(env!("CARGO_BIN_EXE_airssys-wasm")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap().status.code().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap()
 }
 
 const CASES: &[(&str, &[&str])] = &[
@@ -31,17 +38,64 @@ const CASES: &[(&str, &[&str])] = &[
     ("help-manifest", &["manifest", "--help"]),
     ("help-explain", &["explain", "--help"]),
     ("catalogue-human", &["catalogue"]),
-    ("manifest-example", &["manifest", "docs/examples/csv-export/Component.toml"]),
-    ("manifest-bad-human", &["manifest", "tests/fixtures/manifests/bad/55-many-problems.toml"]),
-    ("manifest-bad-json", &["manifest", "--format", "json", "tests/fixtures/manifests/bad/46-shadowed-path.toml"]),
-    ("manifest-deny-warnings", &["manifest", "-D", "warnings", "tests/fixtures/manifests/bad/46-shadowed-path.toml"]),
-    ("manifest-allow-code", &["manifest", "-A", "shadowed-grant", "tests/fixtures/manifests/bad/46-shadowed-path.toml"]),
+    (
+        "manifest-example",
+        &["manifest", "docs/examples/csv-export/Component.toml"],
+    ),
+    (
+        "manifest-bad-human",
+        &["manifest", "tests/fixtures/manifests/bad/55-many-problems.toml"],
+    ),
+    (
+        "manifest-bad-json",
+        &[
+            "manifest",
+            "--format",
+            "json",
+            "tests/fixtures/manifests/bad/46-shadowed-path.toml",
+        ],
+    ),
+    (
+        "manifest-deny-warnings",
+        &[
+            "manifest",
+            "-D",
+            "warnings",
+            "tests/fixtures/manifests/bad/46-shadowed-path.toml",
+        ],
+    ),
+    (
+        "manifest-allow-code",
+        &[
+            "manifest",
+            "-A",
+            "shadowed-grant",
+            "tests/fixtures/manifests/bad/46-shadowed-path.toml",
+        ],
+    ),
     ("manifest-missing-file", &["manifest", "no/such/Component.toml"]),
-    ("manifest-unknown-code", &["manifest", "-A", "shadowed-grnat", "docs/examples/csv-export/Component.toml"]),
+    (
+        "manifest-unknown-code",
+        &[
+            "manifest",
+            "-A",
+            "shadowed-grnat",
+            "docs/examples/csv-export/Component.toml",
+        ],
+    ),
     ("wit-example", &["wit", "docs/examples/csv-export/wit"]),
-    ("wit-missing-lifecycle", &["wit", "tests/fixtures/wit/missing-lifecycle"]),
-    ("wit-unknown-world", &["wit", "--world", "nope", "tests/fixtures/wit/good"]),
-    ("wit-json", &["wit", "--format", "json", "tests/fixtures/wit/version-mismatch"]),
+    (
+        "wit-missing-lifecycle",
+        &["wit", "tests/fixtures/wit/missing-lifecycle"],
+    ),
+    (
+        "wit-unknown-world",
+        &["wit", "--world", "nope", "tests/fixtures/wit/good"],
+    ),
+    (
+        "wit-json",
+        &["wit", "--format", "json", "tests/fixtures/wit/version-mismatch"],
+    ),
     ("explain-code", &["explain", "MAN018"]),
     ("explain-name", &["explain", "unknown-key"]),
     ("explain-unknown", &["explain", "MAN999"]),
@@ -61,9 +115,24 @@ fn commands() {
 #[test]
 fn exit_codes() {
     assert_eq!(exit_code(&["manifest", "docs/examples/csv-export/Component.toml"]), 0);
-    assert_eq!(exit_code(&["manifest", "tests/fixtures/manifests/bad/46-shadowed-path.toml"]), 0, "warnings only");
-    assert_eq!(exit_code(&["manifest", "-D", "warnings", "tests/fixtures/manifests/bad/46-shadowed-path.toml"]), 1);
-    assert_eq!(exit_code(&["manifest", "tests/fixtures/manifests/bad/28-path-relative.toml"]), 1);
+    assert_eq!(
+        exit_code(&["manifest", "tests/fixtures/manifests/bad/46-shadowed-path.toml"]),
+        0,
+        "warnings only"
+    );
+    assert_eq!(
+        exit_code(&[
+            "manifest",
+            "-D",
+            "warnings",
+            "tests/fixtures/manifests/bad/46-shadowed-path.toml"
+        ]),
+        1
+    );
+    assert_eq!(
+        exit_code(&["manifest", "tests/fixtures/manifests/bad/28-path-relative.toml"]),
+        1
+    );
     assert_eq!(exit_code(&["manifest", "no/such/file.toml"]), 2);
     assert_eq!(exit_code(&["explain", "NOPE01"]), 2);
     assert_eq!(exit_code(&["frobnicate"]), 2);
@@ -71,7 +140,10 @@ fn exit_codes() {
 
 #[test]
 fn catalogue_json_totals_are_computed() {
-    let out = Command::new(env!("CARGO_BIN_EXE_airssys-wasm")).args(["catalogue", "--format", "json"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(["catalogue", "--format", "json"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["version"], 1);
     assert_eq!(v["totals"]["operations"], 115);
@@ -80,7 +152,14 @@ fn catalogue_json_totals_are_computed() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["interfaces"].as_array().unwrap().iter().map(|i| i["operations"].as_array().unwrap().len() as u64).sum())
+        .map(|p| {
+            p["interfaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["operations"].as_array().unwrap().len() as u64)
+                .sum()
+        })
         .collect();
     assert_eq!(per_package, [15, 36, 32, 32]);
 }
@@ -90,8 +169,17 @@ fn a_broken_catalogue_directory_ends_with_exit_2_and_its_diagnostics() {
     let dir = tempfile::tempdir().unwrap();
     let pkg = dir.path().join("pkg");
     std::fs::create_dir(&pkg).unwrap();
-    std::fs::write(pkg.join("ops.wit"), "package t:p@1.0.0;\ninterface ops {\n    /// No requirement.\n    go: func();\n}\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_airssys-wasm")).arg("--catalogue").arg(dir.path()).arg("catalogue").output().unwrap();
+    std::fs::write(
+        pkg.join("ops.wit"),
+        "package t:p@1.0.0;\ninterface ops {\n    /// No requirement.\n    go: func();\n}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .arg("--catalogue")
+        .arg(dir.path())
+        .arg("catalogue")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("CAT002"), "{stdout}");
@@ -106,5 +194,8 @@ fn rules_reference_is_up_to_date() {
         std::fs::write(path, &want).unwrap();
     }
     let have = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(have == want, "docs/rules.md is stale: run `AIRSSYS_BLESS=1 cargo test --test cli rules_reference` (or `airssys-wasm explain --markdown > docs/rules.md`)");
+    assert!(
+        have == want,
+        "docs/rules.md is stale: run `AIRSSYS_BLESS=1 cargo test --test cli rules_reference` (or `airssys-wasm explain --markdown > docs/rules.md`)"
+    );
 }

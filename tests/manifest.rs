@@ -11,7 +11,9 @@ use airssys_wasm::manifest::Manifest;
 use proptest::prelude::*;
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/manifests")
+        .join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -23,7 +25,9 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
 
 /// The codes named by the `# expect:` header line.
 fn expected_codes(text: &str) -> Vec<String> {
-    let Some(line) = text.lines().find_map(|l| l.strip_prefix("# expect:")) else { return Vec::new() };
+    let Some(line) = text.lines().find_map(|l| l.strip_prefix("# expect:")) else {
+        return Vec::new();
+    };
     line.split(['—', '-', ' ', ','])
         .filter(|w| w.len() == 6 && w.starts_with("MAN"))
         .map(str::to_string)
@@ -32,7 +36,11 @@ fn expected_codes(text: &str) -> Vec<String> {
 
 /// Loads a fixture by its path relative to the repository, so snapshots show stable names.
 fn check(path: &Path) -> (Sources, airssys_wasm::manifest::Parsed) {
-    let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().display().to_string();
+    let rel = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap()
+        .display()
+        .to_string();
     let mut sources = Sources::new();
     let bytes = std::fs::read(path).unwrap();
     let parsed = Manifest::from_bytes(&mut sources, &rel, &bytes);
@@ -73,9 +81,23 @@ fn good_manifests_have_no_findings() {
         for path in files {
             let (sources, parsed) = check(&path);
             let name = path.file_stem().unwrap().to_str().unwrap().to_string();
-            assert!(parsed.diagnostics.is_empty(), "{name}: {}", common::render(&parsed.diagnostics, &sources));
+            assert!(
+                parsed.diagnostics.is_empty(),
+                "{name}: {}",
+                common::render(&parsed.diagnostics, &sources)
+            );
             let m = parsed.manifest.expect("a good manifest has a model");
-            insta::assert_debug_snapshot!(format!("good-{name}"), (&m.component, m.filesystem.len(), m.network.len(), m.process.len(), &m.limits, &m.config));
+            insta::assert_debug_snapshot!(
+                format!("good-{name}"),
+                (
+                    &m.component,
+                    m.filesystem.len(),
+                    m.network.len(),
+                    m.process.len(),
+                    &m.limits,
+                    &m.config
+                )
+            );
         }
     });
 }
@@ -103,11 +125,18 @@ fn ten_megabyte_manifest_is_refused_unread() {
 #[test]
 fn deep_nesting_is_refused_without_recursion() {
     for depth in [33usize, 10_000, 1_000_000] {
-        let text = format!("[component]\nname = \"deep\"\nversion = \"1.0.0\"\n[config]\nx = {}1{}\n", "[".repeat(depth), "]".repeat(depth));
+        let text = format!(
+            "[component]\nname = \"deep\"\nversion = \"1.0.0\"\n[config]\nx = {}1{}\n",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
         let parsed = Manifest::parse("deep.toml", &text);
         assert_eq!(common::codes(&parsed.diagnostics), ["MAN003"], "depth {depth}");
         let inline = format!("[config]\nx = {}{}\n", "{a = ".repeat(depth), "}".repeat(depth));
-        assert_eq!(common::codes(&Manifest::parse("deep.toml", &inline).diagnostics), ["MAN003"]);
+        assert_eq!(
+            common::codes(&Manifest::parse("deep.toml", &inline).diagnostics),
+            ["MAN003"]
+        );
     }
 }
 

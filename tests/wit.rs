@@ -17,7 +17,11 @@ fn run(path: &Path) -> (Vec<&'static str>, String) {
     airssys_wasm::diagnostics::sort(&mut diags, &sources);
     let rendered = common::render(&diags, &sources);
     let tmp = std::env::temp_dir().display().to_string();
-    let rendered = rendered.lines().map(|l| l.replace(&tmp, "<tmp>")).collect::<Vec<_>>().join("\n");
+    let rendered = rendered
+        .lines()
+        .map(|l| l.replace(&tmp, "<tmp>"))
+        .collect::<Vec<_>>()
+        .join("\n");
     (common::codes(&diags), redact_tempdir(&rendered))
 }
 
@@ -80,7 +84,10 @@ fn vendored_identical_copy_is_clean() {
 #[test]
 fn wrong_signature_in_a_vendored_copy() {
     let dir = with_vendored(FS_WORLD, "ext-filesystem", |t| {
-        t.replace("read-file: func(path: string) -> result<list<u8>, fs-error>;", "read-file: func(path: string, limit: u32) -> result<list<u8>, fs-error>;")
+        t.replace(
+            "read-file: func(path: string) -> result<list<u8>, fs-error>;",
+            "read-file: func(path: string, limit: u32) -> result<list<u8>, fs-error>;",
+        )
     });
     let (codes, rendered) = run(dir.path());
     assert_eq!(codes, ["WIT003"], "{rendered}");
@@ -98,7 +105,10 @@ fn changed_record_field_type_is_a_signature_mismatch() {
 #[test]
 fn extra_operation_in_a_vendored_copy_is_outside_the_catalogue() {
     let dir = with_vendored(FS_WORLD, "ext-filesystem", |t| {
-        t.replace("interface filesystem {", "interface filesystem {\n    /// Formats the disk.\n    format-disk: func();\n")
+        t.replace(
+            "interface filesystem {",
+            "interface filesystem {\n    /// Formats the disk.\n    format-disk: func();\n",
+        )
     });
     assert_eq!(run(dir.path()).0, ["WIT002"]);
 }
@@ -122,7 +132,10 @@ fn incompatible_vendored_version_is_reported() {
 fn mistyped_lifecycle_export() {
     let world = "package example:life@0.1.0;\n\nworld app {\n    include airssys:core/component@1.0.0;\n}\n";
     let dir = with_vendored(world, "core", |t| {
-        t.replace("execute: func(input: list<u8>) -> result<list<u8>, component-error>;", "execute: func(input: string) -> result<list<u8>, component-error>;")
+        t.replace(
+            "execute: func(input: list<u8>) -> result<list<u8>, component-error>;",
+            "execute: func(input: string) -> result<list<u8>, component-error>;",
+        )
     });
     // core depends on the extension packages: the catalogue supplies them.
     let (codes, rendered) = run(dir.path());

@@ -46,12 +46,24 @@ pub enum Mapping {
 
 /// The classified imports plus the findings about names, versions, types and the lifecycle.
 pub struct Classified {
+    /// Every imported interface (or bare item) name, in the world's order, including
+    /// interfaces that only provide types.
+    pub imports: Vec<String>,
     pub functions: Vec<ImportedFunction>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 pub fn classify(catalogue: &Catalogue, artifact: &Artifact, source: SourceId) -> Classified {
-    let mut c = Classifier { catalogue, source, artifact, out: Classified { functions: Vec::new(), diagnostics: Vec::new() } };
+    let mut c = Classifier {
+        catalogue,
+        source,
+        artifact,
+        out: Classified {
+            imports: Vec::new(),
+            functions: Vec::new(),
+            diagnostics: Vec::new(),
+        },
+    };
     match (&artifact.kind, &artifact.world) {
         (Kind::Component, Some((resolve, world))) => {
             c.component_imports(resolve, *world);
@@ -61,6 +73,9 @@ pub fn classify(catalogue: &Catalogue, artifact: &Artifact, source: SourceId) ->
     }
     c.out
 }
+
+/// A core module's imports grouped by module name: (module, span of its first import, fields).
+type ModuleImports = (String, Range<usize>, Vec<(String, Function)>);
 
 struct Classifier<'a> {
     catalogue: &'a Catalogue,
@@ -78,21 +93,51 @@ fn parse_interface_name(name: &str) -> Option<(PackageName, String)> {
         Some((i, v)) => (i, Some(semver::Version::parse(v).ok()?)),
         None => (rest, None),
     };
-    let kebab = |s: &str| !s.is_empty() && s.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric()));
-    (kebab(ns) && kebab(pkg) && kebab(iface)).then(|| (PackageName { namespace: ns.into(), name: pkg.into(), version }, iface.into()))
+    let kebab = |s: &str| {
+        !s.is_empty()
+            && s.split('-')
+                .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric()))
+    };
+    (kebab(ns) && kebab(pkg) && kebab(iface)).then(|| {
+        (
+            PackageName {
+                namespace: ns.into(),
+                name: pkg.into(),
+                version,
+            },
+            iface.into(),
+        )
+    })
 }
 
 impl Classifier<'_> {
     fn span_of(&self, name: &str) -> Range<usize> {
-        self.artifact.imports.iter().find(|i| i.name.eq_ignore_ascii_case(name)).map_or(0..0, |i| i.span.clone())
+        self.artifact
+            .imports
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(name))
+            .map_or(0..0, |i| i.span.clone())
     }
 
     fn report(&mut self, d: Diagnostic, span: Range<usize>, label: &str) {
         self.out.diagnostics.push(d.at(self.source, span, label));
     }
 
-    fn push(&mut self, import: &str, function: &str, span: Range<usize>, source: Mapping, requirement: Option<Requirement>) {
-        self.out.functions.push(ImportedFunction { import: import.into(), function: function.into(), span, source, requirement });
+    fn push(
+        &mut self,
+        import: &str,
+        function: &str,
+        span: Range<usize>,
+        source: Mapping,
+        requirement: Option<Requirement>,
+    ) {
+        self.out.functions.push(ImportedFunction {
+            import: import.into(),
+            function: function.into(),
+            span,
+            source,
+            requirement,
+        });
     }
 
     fn component_imports(&mut self, resolve: &Resolve, world: WorldId) {
@@ -101,11 +146,18 @@ impl Classifier<'_> {
             let span = self.span_of(&name);
             match (key, item) {
                 (WorldKey::Interface(_), WorldItem::Interface { id, .. }) => {
-                    let funcs: Vec<(String, Function)> = resolve.interfaces[*id].functions.iter().map(|(n, f)| (n.clone(), f.clone())).collect();
+                    let funcs: Vec<(String, Function)> = resolve.interfaces[*id]
+                        .functions
+                        .iter()
+                        .map(|(n, f)| (n.clone(), f.clone()))
+                        .collect();
                     self.interface(&name, span, &funcs, Some((resolve, *id)));
                 }
                 (_, WorldItem::Type { .. }) => {}
-                _ => self.outside(&name, &name, span, "a bare import is not a catalogue interface"),
+                _ => {
+                    self.out.imports.push(name.clone());
+                    self.outside(&name, &name, span, "a bare import is not a catalogue interface");
+                }
             }
         }
     }
@@ -113,7 +165,7 @@ impl Classifier<'_> {
     /// Core modules name an interface as the import module and the function as the field.
     fn core_imports(&mut self) {
         let items: Vec<Item> = self.artifact.imports.clone();
-        let mut by_module: Vec<(String, Range<usize>, Vec<(String, Function)>)> = Vec::new();
+        let mut by_module: Vec<ModuleImports> = Vec::new();
         for i in items {
             let f = Function {
                 name: i.field.clone().unwrap_or_default(),
@@ -136,10 +188,22 @@ impl Classifier<'_> {
     }
 
     /// An imported interface; `types` is the decoded WIT (components) for type checks.
-    fn interface(&mut self, name: &str, span: Range<usize>, funcs: &[(String, Function)], types: Option<(&Resolve, InterfaceId)>) {
+    fn interface(
+        &mut self,
+        name: &str,
+        span: Range<usize>,
+        funcs: &[(String, Function)],
+        types: Option<(&Resolve, InterfaceId)>,
+    ) {
+        self.out.imports.push(name.to_string());
         let Some((pkg, iface)) = parse_interface_name(name) else {
             for (f, _) in funcs {
-                self.unmapped(name, f, span.clone(), "the import name is not an interface name (`namespace:package/interface@version`)");
+                self.unmapped(
+                    name,
+                    f,
+                    span.clone(),
+                    "the import name is not an interface name (`namespace:package/interface@version`)",
+                );
             }
             return;
         };
@@ -162,8 +226,11 @@ impl Classifier<'_> {
             }
             InterfaceLookup::IncompatibleVersion { package } => {
                 let have = self.catalogue.packages[package].name.to_string();
-                let d = Diagnostic::new(&r::INCOMPATIBLE_VERSION, format!("import `{name}` is not semver-compatible with the catalogue's `{have}`"))
-                    .help(format!("build against `{have}` or a compatible version"));
+                let d = Diagnostic::new(
+                    &r::INCOMPATIBLE_VERSION,
+                    format!("import `{name}` is not semver-compatible with the catalogue's `{have}`"),
+                )
+                .help(format!("build against `{have}` or a compatible version"));
                 self.report(d, span.clone(), "incompatible version");
                 self.unknown(name, funcs, span);
             }
@@ -185,7 +252,16 @@ impl Classifier<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn catalogue_function(&mut self, import: &str, package: usize, iface: &str, f: &str, func: &Function, span: Range<usize>, resolve: Option<&Resolve>) {
+    fn catalogue_function(
+        &mut self,
+        import: &str,
+        package: usize,
+        iface: &str,
+        f: &str,
+        func: &Function,
+        span: Range<usize>,
+        resolve: Option<&Resolve>,
+    ) {
         let lower = f.to_ascii_lowercase();
         if lower.starts_with("[resource-drop]") {
             self.push(import, f, span, Mapping::Wasi, Some(Requirement { terms: Vec::new() }));
@@ -198,7 +274,11 @@ impl Classifier<'_> {
         if let Some(resolve) = resolve
             && let Err(why) = same_function(&self.catalogue.resolve, &op.function, resolve, func)
         {
-            let d = Diagnostic::new(&r::SIGNATURE_MISMATCH, format!("`{iface}.{f}` differs from the catalogue: {why}")).help("rebuild against the catalogue's WIT");
+            let d = Diagnostic::new(
+                &r::SIGNATURE_MISMATCH,
+                format!("`{iface}.{f}` differs from the catalogue: {why}"),
+            )
+            .help("rebuild against the catalogue's WIT");
             self.report(d, span.clone(), "differs from the catalogue");
         }
         let (operation, requirement) = (op.qualified_name(), op.requirement.clone());
@@ -206,16 +286,28 @@ impl Classifier<'_> {
     }
 
     fn outside(&mut self, import: &str, f: &str, span: Range<usize>, why: &str) {
-        let what = if f.is_empty() || f == import { format!("import `{import}`") } else { format!("`{f}` of `{import}`") };
-        let d = Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("{what} is not a catalogue operation: {why}"))
-            .help("import only catalogue operations (`airssys-wasm catalogue` lists them) or mapped WASI interfaces");
+        let what = if f.is_empty() || f == import {
+            format!("import `{import}`")
+        } else {
+            format!("`{f}` of `{import}`")
+        };
+        let d = Diagnostic::new(
+            &r::IMPORT_OUTSIDE_CATALOGUE,
+            format!("{what} is not a catalogue operation: {why}"),
+        )
+        .help("import only catalogue operations (`airssys-wasm catalogue` lists them) or mapped WASI interfaces");
         self.report(d, span.clone(), "outside the catalogue");
         self.push(import, f, span, Mapping::Unknown, None);
     }
 
     fn unmapped(&mut self, import: &str, f: &str, span: Range<usize>, why: &str) {
-        let d = Diagnostic::new(&r::UNMAPPED_IMPORT, format!("`{f}` of `{import}` cannot be mapped onto a permission: {why}"))
-            .help("the analyzer fails closed on imports it cannot classify; remove the import or use a catalogue operation");
+        let d = Diagnostic::new(
+            &r::UNMAPPED_IMPORT,
+            format!("`{f}` of `{import}` cannot be mapped onto a permission: {why}"),
+        )
+        .help(
+            "the analyzer fails closed on imports it cannot classify; remove the import or use a catalogue operation",
+        );
         self.report(d, span.clone(), "unmapped");
         self.push(import, f, span, Mapping::Unknown, None);
     }
@@ -226,33 +318,55 @@ impl Classifier<'_> {
             WorldItem::Interface { id, .. } => {
                 let name = resolve.name_world_key(key);
                 let (pkg, iface) = parse_interface_name(&name)?;
-                (pkg.namespace == "airssys" && pkg.name == "core" && iface == "component-lifecycle").then_some((name, pkg, *id))
+                (pkg.namespace == "airssys" && pkg.name == "core" && iface == "component-lifecycle")
+                    .then_some((name, pkg, *id))
             }
             _ => None,
         });
-        let export_span = |name: &str| self.artifact.exports.iter().find(|e| e.name.eq_ignore_ascii_case(name)).map_or(0..0, |e| e.span.clone());
+        let export_span = |name: &str| {
+            self.artifact
+                .exports
+                .iter()
+                .find(|e| e.name.eq_ignore_ascii_case(name))
+                .map_or(0..0, |e| e.span.clone())
+        };
         let Some((name, pkg, id)) = exported else {
-            let d = Diagnostic::new(&r::MISSING_LIFECYCLE_EXPORT, "the component does not export `airssys:core/component-lifecycle`")
-                .help("export the catalogue's `component-lifecycle` (include the world `airssys:core/component@1.0.0`)");
+            let d = Diagnostic::new(
+                &r::MISSING_LIFECYCLE_EXPORT,
+                "the component does not export `airssys:core/component-lifecycle`",
+            )
+            .help("export the catalogue's `component-lifecycle` (include the world `airssys:core/component@1.0.0`)");
             self.report(d, 0..0, "no lifecycle export");
             return;
         };
         let span = export_span(&name);
-        let InterfaceLookup::Found { package, .. } = self.catalogue.lookup_interface(&pkg, "component-lifecycle") else {
-            let d = Diagnostic::new(&r::INCOMPATIBLE_VERSION, format!("the exported `{name}` is not semver-compatible with the catalogue's"));
+        let InterfaceLookup::Found { package, .. } = self.catalogue.lookup_interface(&pkg, "component-lifecycle")
+        else {
+            let d = Diagnostic::new(
+                &r::INCOMPATIBLE_VERSION,
+                format!("the exported `{name}` is not semver-compatible with the catalogue's"),
+            );
             self.report(d, span, "incompatible version");
             return;
         };
-        let Some(cat) = self.catalogue.interface_id(package, "component-lifecycle") else { return };
+        let Some(cat) = self.catalogue.interface_id(package, "component-lifecycle") else {
+            return;
+        };
         let exported_funcs = &resolve.interfaces[id].functions;
         for (fname, expected) in &self.catalogue.resolve.interfaces[cat].functions {
-            let found = exported_funcs.iter().find(|(n, _)| n.eq_ignore_ascii_case(fname)).map(|(_, f)| f);
+            let found = exported_funcs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(fname))
+                .map(|(_, f)| f);
             let problem = match found {
                 None => Some(format!("the exported `component-lifecycle` lacks `{fname}`")),
-                Some(f) => same_function(&self.catalogue.resolve, expected, resolve, f).err().map(|why| format!("the exported `component-lifecycle.{fname}` differs from the catalogue: {why}")),
+                Some(f) => same_function(&self.catalogue.resolve, expected, resolve, f)
+                    .err()
+                    .map(|why| format!("the exported `component-lifecycle.{fname}` differs from the catalogue: {why}")),
             };
             if let Some(msg) = problem {
-                let d = Diagnostic::new(&r::SIGNATURE_MISMATCH, msg).help("export the catalogue's `component-lifecycle` unchanged");
+                let d = Diagnostic::new(&r::SIGNATURE_MISMATCH, msg)
+                    .help("export the catalogue's `component-lifecycle` unchanged");
                 self.report(d, span.clone(), "lifecycle export");
             }
         }
@@ -266,9 +380,20 @@ mod tests {
     #[test]
     fn interface_names() {
         let (p, i) = parse_interface_name("AIRSSYS:ext-filesystem/Filesystem@1.0.1").unwrap();
-        assert_eq!((p.namespace.as_str(), p.name.as_str(), i.as_str()), ("airssys", "ext-filesystem", "filesystem"));
+        assert_eq!(
+            (p.namespace.as_str(), p.name.as_str(), i.as_str()),
+            ("airssys", "ext-filesystem", "filesystem")
+        );
         assert_eq!(p.version, Some(semver::Version::new(1, 0, 1)));
-        for bad in ["https://example.com/x", "sha256:abc", "label", "a:b", "a:b/c@notsemver", "a:/c", "a:b/c--d"] {
+        for bad in [
+            "https://example.com/x",
+            "sha256:abc",
+            "label",
+            "a:b",
+            "a:b/c@notsemver",
+            "a:/c",
+            "a:b/c--d",
+        ] {
             assert!(parse_interface_name(bad).is_none(), "{bad}");
         }
     }

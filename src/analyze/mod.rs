@@ -15,7 +15,9 @@ use crate::catalogue::{Arg, Term};
 use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId};
 use crate::manifest::Manifest;
-use crate::policy::{Action, CompiledGrants, Domain, Env, FsAction, GrantRef, NetAction, ProcAction, ProcGrant, Request, Signal};
+use crate::policy::{
+    Action, CompiledGrants, Domain, Env, FsAction, GrantRef, NetAction, ProcAction, ProcGrant, Request, Signal,
+};
 
 /// Operations that can do serious damage when a grant lets them reach too far.
 const RISKY: &[&str] = &[
@@ -32,8 +34,16 @@ const RISKY: &[&str] = &[
 /// Executables that run arbitrary code given to them: a grant to spawn one is as broad as a
 /// shell.
 const SHELLS: &[&str] = &[
-    "/bin/sh", "/bin/bash", "/bin/dash", "/bin/zsh", "/usr/bin/sh", "/usr/bin/bash", "/usr/bin/env", "/usr/bin/python3",
-    "/usr/bin/perl", "/usr/bin/node",
+    "/bin/sh",
+    "/bin/bash",
+    "/bin/dash",
+    "/bin/zsh",
+    "/usr/bin/sh",
+    "/usr/bin/bash",
+    "/usr/bin/env",
+    "/usr/bin/python3",
+    "/usr/bin/perl",
+    "/usr/bin/node",
 ];
 
 /// Where the manifest lives, for labels.
@@ -92,7 +102,11 @@ fn literal_request(action: Action, lit: &str) -> Option<Request<'_>> {
         Action::Proc(ProcAction::Spawn) => Some(Request::Spawn { executable: lit }),
         Action::Proc(ProcAction::Signal) => Signal::parse(lit).ok().map(|signal| Request::Signal { signal }),
         Action::Fs(action) => Some(Request::Fs { action, path: lit }),
-        Action::Net(action) => Some(Request::Net { action, host: Some(lit), port: None }),
+        Action::Net(action) => Some(Request::Net {
+            action,
+            host: Some(lit),
+            port: None,
+        }),
     }
 }
 
@@ -148,9 +162,12 @@ fn undeclared(f: &ImportedFunction, term: &Term, m: &ManifestRef<'_>, binary: So
         Some(lit) => format!("{} {} `{lit}`", term.domain.as_str(), actions.join(" or ")),
         None => format!("{} {}", term.domain.as_str(), actions.join(" or ")),
     };
-    let d = Diagnostic::new(&r::UNDECLARED_PERMISSION, format!("`{}` needs {what}, which no grant in the manifest gives", f.function))
-        .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
-        .help(example_grant(term));
+    let d = Diagnostic::new(
+        &r::UNDECLARED_PERMISSION,
+        format!("`{}` needs {what}, which no grant in the manifest gives", f.function),
+    )
+    .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
+    .help(example_grant(term));
     match m.manifest.spans.for_domain(term.domain) {
         Some(span) => d.also(m.source, span, format!("no {} grant here", actions.join(" or "))),
         None => d.note("the manifest has no [permissions] table"),
@@ -161,19 +178,35 @@ fn example_grant(term: &Term) -> String {
     let action = term.actions[0].as_str();
     let body = match (term.actions[0], literal(term)) {
         (Action::Fs(_), _) => format!("{{ action = \"{action}\", path = \"/the/path/it/needs/**\" }}"),
-        (Action::Net(NetAction::Connect), _) => format!("{{ action = \"{action}\", domain = \"host.example.com\", port = 443 }}"),
+        (Action::Net(NetAction::Connect), _) => {
+            format!("{{ action = \"{action}\", domain = \"host.example.com\", port = 443 }}")
+        }
         (Action::Net(NetAction::Resolve), _) => format!("{{ action = \"{action}\", domain = \"host.example.com\" }}"),
         (Action::Net(_), _) => format!("{{ action = \"{action}\", port = 8080 }}"),
-        (Action::Proc(ProcAction::Spawn), lit) => format!("{{ action = \"spawn\", executable = \"{}\" }}", lit.unwrap_or("/usr/bin/the-program")),
-        (Action::Proc(ProcAction::Signal), lit) => format!("{{ action = \"signal\", signal = \"{}\" }}", lit.unwrap_or("SIGTERM")),
+        (Action::Proc(ProcAction::Spawn), lit) => format!(
+            "{{ action = \"spawn\", executable = \"{}\" }}",
+            lit.unwrap_or("/usr/bin/the-program")
+        ),
+        (Action::Proc(ProcAction::Signal), lit) => {
+            format!("{{ action = \"signal\", signal = \"{}\" }}", lit.unwrap_or("SIGTERM"))
+        }
     };
-    format!("grant it narrowly in [permissions] {}: `{body}`, or stop importing the operation", term.domain.as_str())
+    format!(
+        "grant it narrowly in [permissions] {}: `{body}`, or stop importing the operation",
+        term.domain.as_str()
+    )
 }
 
 fn unused(g: GrantRef, m: &ManifestRef<'_>) -> Diagnostic {
-    Diagnostic::new(&r::UNUSED_GRANT, format!("grant {} is not used by any imported operation", describe_grant(m.manifest, g)))
-        .at(m.source, m.manifest.span_of(g).unwrap_or(0..0), "unused")
-        .help("remove it: every grant is something a reviewer approves and an attacker can use")
+    Diagnostic::new(
+        &r::UNUSED_GRANT,
+        format!(
+            "grant {} is not used by any imported operation",
+            describe_grant(m.manifest, g)
+        ),
+    )
+    .at(m.source, m.manifest.span_of(g).unwrap_or(0..0), "unused")
+    .help("remove it: every grant is something a reviewer approves and an attacker can use")
 }
 
 /// A risky operation served by an overly broad grant.
@@ -187,10 +220,19 @@ fn risky(f: &ImportedFunction, g: GrantRef, m: &ManifestRef<'_>, binary: SourceI
     }
     let broad = match g.domain {
         Domain::Filesystem => m.manifest.filesystem[g.index].grant.pattern.is_overly_broad(),
-        Domain::Network => m.manifest.network[g.index].grant.host.as_ref().is_some_and(|h| h.is_overly_broad()),
-        Domain::Process => matches!(&m.manifest.process[g.index].grant, ProcGrant::Spawn { executable } if SHELLS.contains(&executable.as_str())),
+        Domain::Network => m.manifest.network[g.index]
+            .grant
+            .host
+            .as_ref()
+            .is_some_and(|h| h.is_overly_broad()),
+        Domain::Process => {
+            matches!(&m.manifest.process[g.index].grant, ProcGrant::Spawn { executable } if SHELLS.contains(&executable.as_str()))
+        }
     };
-    let destructive_fs = matches!(grant_action(m.manifest, g), Action::Fs(FsAction::Write | FsAction::Delete));
+    let destructive_fs = matches!(
+        grant_action(m.manifest, g),
+        Action::Fs(FsAction::Write | FsAction::Delete)
+    );
     if !broad || (g.domain == Domain::Filesystem && !destructive_fs) {
         return None;
     }
@@ -199,9 +241,16 @@ fn risky(f: &ImportedFunction, g: GrantRef, m: &ManifestRef<'_>, binary: SourceI
         _ => "the grant reaches far beyond what one component needs",
     };
     Some(
-        Diagnostic::new(&r::RISKY_OPERATION_UNDER_BROAD_GRANT, format!("`{}` is enabled by {}: {why}", f.function, describe_grant(m.manifest, g)))
-            .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
-            .also(m.source, m.manifest.span_of(g).unwrap_or(0..0), "the broad grant")
-            .help("narrow the grant to what the operation really needs"),
+        Diagnostic::new(
+            &r::RISKY_OPERATION_UNDER_BROAD_GRANT,
+            format!(
+                "`{}` is enabled by {}: {why}",
+                f.function,
+                describe_grant(m.manifest, g)
+            ),
+        )
+        .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
+        .also(m.source, m.manifest.span_of(g).unwrap_or(0..0), "the broad grant")
+        .help("narrow the grant to what the operation really needs"),
     )
 }

@@ -81,7 +81,13 @@ fn needs(actions: &[Action]) -> WasiMapping {
         return WasiMapping::Needs(Requirement { terms: Vec::new() });
     }
     let domain = actions[0].domain();
-    WasiMapping::Needs(Requirement { terms: vec![Term { domain, actions: actions.to_vec(), args: Vec::new() }] })
+    WasiMapping::Needs(Requirement {
+        terms: vec![Term {
+            domain,
+            actions: actions.to_vec(),
+            args: Vec::new(),
+        }],
+    })
 }
 
 const READ: &[Action] = &[Action::Fs(FsAction::Read)];
@@ -93,8 +99,17 @@ const READ_OR_WRITE: &[Action] = &[Action::Fs(FsAction::Read), Action::Fs(FsActi
 fn filesystem(method: &str) -> Option<&'static [Action]> {
     Some(match method {
         "read" | "read-via-stream" | "read-directory" | "read-directory-entry" => READ,
-        "write" | "write-via-stream" | "append-via-stream" | "set-size" | "set-times" | "set-times-at"
-        | "create-directory-at" | "link-at" | "symlink-at" | "sync" | "sync-data" => WRITE,
+        "write"
+        | "write-via-stream"
+        | "append-via-stream"
+        | "set-size"
+        | "set-times"
+        | "set-times-at"
+        | "create-directory-at"
+        | "link-at"
+        | "symlink-at"
+        | "sync"
+        | "sync-data" => WRITE,
         "rename-at" => WRITE,
         "open-at" => READ_OR_WRITE,
         "unlink-file-at" | "remove-directory-at" => DELETE,
@@ -110,11 +125,27 @@ fn tcp(method: &str) -> Option<&'static [Action]> {
         "start-connect" | "finish-connect" => &[Action::Net(NetAction::Connect)],
         "start-bind" | "finish-bind" => &[Action::Net(NetAction::Bind)],
         "start-listen" | "finish-listen" | "accept" => &[Action::Net(NetAction::Listen)],
-        "local-address" | "remote-address" | "is-listening" | "address-family" | "set-listen-backlog-size"
-        | "keep-alive-enabled" | "set-keep-alive-enabled" | "keep-alive-idle-time" | "set-keep-alive-idle-time"
-        | "keep-alive-interval" | "set-keep-alive-interval" | "keep-alive-count" | "set-keep-alive-count"
-        | "hop-limit" | "set-hop-limit" | "receive-buffer-size" | "set-receive-buffer-size" | "send-buffer-size"
-        | "set-send-buffer-size" | "subscribe" | "shutdown" => &[],
+        "local-address"
+        | "remote-address"
+        | "is-listening"
+        | "address-family"
+        | "set-listen-backlog-size"
+        | "keep-alive-enabled"
+        | "set-keep-alive-enabled"
+        | "keep-alive-idle-time"
+        | "set-keep-alive-idle-time"
+        | "keep-alive-interval"
+        | "set-keep-alive-interval"
+        | "keep-alive-count"
+        | "set-keep-alive-count"
+        | "hop-limit"
+        | "set-hop-limit"
+        | "receive-buffer-size"
+        | "set-receive-buffer-size"
+        | "send-buffer-size"
+        | "set-send-buffer-size"
+        | "subscribe"
+        | "shutdown" => &[],
         _ => return None,
     })
 }
@@ -125,9 +156,17 @@ fn udp(method: &str) -> Option<&'static [Action]> {
         "stream" => &[Action::Net(NetAction::Connect), Action::Net(NetAction::Bind)],
         "send" => &[Action::Net(NetAction::Connect)],
         "receive" => &[Action::Net(NetAction::Bind)],
-        "local-address" | "remote-address" | "address-family" | "unicast-hop-limit" | "set-unicast-hop-limit"
-        | "receive-buffer-size" | "set-receive-buffer-size" | "send-buffer-size" | "set-send-buffer-size"
-        | "subscribe" | "check-send" => &[],
+        "local-address"
+        | "remote-address"
+        | "address-family"
+        | "unicast-hop-limit"
+        | "set-unicast-hop-limit"
+        | "receive-buffer-size"
+        | "set-receive-buffer-size"
+        | "send-buffer-size"
+        | "set-send-buffer-size"
+        | "subscribe"
+        | "check-send" => &[],
         _ => return None,
     })
 }
@@ -148,11 +187,23 @@ mod tests {
             other => format!("{other:?}"),
         };
         assert_eq!(req("wasi", "http", "outgoing-handler", "handle"), "network:connect()");
-        assert_eq!(req("wasi", "filesystem", "types", "[method]descriptor.unlink-file-at"), "filesystem:delete()");
-        assert_eq!(req("wasi", "filesystem", "types", "[method]descriptor.open-at"), "filesystem:read|write()");
+        assert_eq!(
+            req("wasi", "filesystem", "types", "[method]descriptor.unlink-file-at"),
+            "filesystem:delete()"
+        );
+        assert_eq!(
+            req("wasi", "filesystem", "types", "[method]descriptor.open-at"),
+            "filesystem:read|write()"
+        );
         assert_eq!(req("wasi", "clocks", "wall-clock", "now"), "none");
-        assert_eq!(req("wasi", "sockets", "ip-name-lookup", "resolve-addresses"), "network:resolve()");
-        assert_eq!(map("wasi", "filesystem", "types", "[method]descriptor.frobnicate"), Some(WasiMapping::Unmapped));
+        assert_eq!(
+            req("wasi", "sockets", "ip-name-lookup", "resolve-addresses"),
+            "network:resolve()"
+        );
+        assert_eq!(
+            map("wasi", "filesystem", "types", "[method]descriptor.frobnicate"),
+            Some(WasiMapping::Unmapped)
+        );
         assert_eq!(map("wasi", "keyvalue", "store", "get"), Some(WasiMapping::Unmapped));
         assert_eq!(map("airssys", "core", "host-services", "log"), None);
     }

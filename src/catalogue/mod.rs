@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
-use wit_parser::{Function, InterfaceId, PackageId, PackageName, Resolve, SourceMap, Type, TypeDefKind, UnresolvedPackageGroup};
+use wit_parser::{
+    Function, InterfaceId, PackageId, PackageName, Resolve, SourceMap, Type, TypeDefKind, UnresolvedPackageGroup,
+};
 
 pub use requirement::{Arg, Requirement, Term};
 
@@ -35,7 +37,10 @@ pub struct Operation {
 impl Operation {
     /// `airssys:ext-filesystem/filesystem.open`: how policies and messages name an operation.
     pub fn qualified_name(&self) -> String {
-        format!("{}:{}/{}.{}", self.package.namespace, self.package.name, self.interface, self.name)
+        format!(
+            "{}:{}/{}.{}",
+            self.package.namespace, self.package.name, self.interface, self.name
+        )
     }
 
     /// `airssys:ext-filesystem/filesystem@1.0.0`: the import name a component uses.
@@ -94,7 +99,10 @@ pub enum InterfaceLookup {
 impl Catalogue {
     /// The catalogue compiled into the binary.
     pub fn embedded() -> Result<Self, CatalogueError> {
-        let files = embedded::FILES.iter().map(|(p, t)| (format!("wit/{p}"), (*t).to_string())).collect();
+        let files = embedded::FILES
+            .iter()
+            .map(|(p, t)| (format!("wit/{p}"), (*t).to_string()))
+            .collect();
         Self::from_files(files)
     }
 
@@ -107,20 +115,30 @@ impl Catalogue {
     /// directory the file belongs to.
     pub fn from_files(files: Vec<(String, String)>) -> Result<Self, CatalogueError> {
         let mut sources = Sources::new();
-        let ids: HashMap<String, SourceId> = files.iter().map(|(n, t)| (n.clone(), sources.add_text(n.clone(), t.clone()))).collect();
+        let ids: HashMap<String, SourceId> = files
+            .iter()
+            .map(|(n, t)| (n.clone(), sources.add_text(n.clone(), t.clone())))
+            .collect();
         let fail = |sources: Sources, diagnostics| Err(CatalogueError { sources, diagnostics });
         let groups = match parse_groups(&files, &ids) {
             Ok(g) => g,
-            Err(d) => return fail(sources, vec![d]),
+            Err(d) => return fail(sources, vec![*d]),
         };
         let mut resolve = Resolve::default();
         let mut groups = groups.into_iter();
         let Some(main) = groups.next() else {
-            let d = Diagnostic::new(&r::CATALOGUE_WIT_ERROR, "the catalogue has no WIT files").help("point `--catalogue` at a directory with one subdirectory of .wit files per package");
+            let d = Diagnostic::new(&r::CATALOGUE_WIT_ERROR, "the catalogue has no WIT files")
+                .help("point `--catalogue` at a directory with one subdirectory of .wit files per package");
             return fail(sources, vec![d]);
         };
         if let Err(e) = resolve.push_groups(main, groups.collect()) {
-            let d = wit_diagnostic(&r::CATALOGUE_WIT_ERROR, &resolve.source_map, e.kind().span(), &e.kind().to_string(), &ids);
+            let d = wit_diagnostic(
+                &r::CATALOGUE_WIT_ERROR,
+                &resolve.source_map,
+                e.kind().span(),
+                &e.kind().to_string(),
+                &ids,
+            );
             return fail(sources, vec![d]);
         }
         let packages = packages(&resolve, &files);
@@ -131,16 +149,37 @@ impl Catalogue {
         let by_name = operations
             .iter()
             .enumerate()
-            .map(|(i, op)| ((format!("{}:{}", op.package.namespace, op.package.name), op.interface.clone(), op.name.clone()), i))
+            .map(|(i, op)| {
+                (
+                    (
+                        format!("{}:{}", op.package.namespace, op.package.name),
+                        op.interface.clone(),
+                        op.name.clone(),
+                    ),
+                    i,
+                )
+            })
             .collect();
-        Ok(Catalogue { resolve, packages, operations, files, by_name })
+        Ok(Catalogue {
+            resolve,
+            packages,
+            operations,
+            files,
+            by_name,
+        })
     }
 
     /// Finds the catalogue interface an import of `package`/`interface` links to, following
     /// Wasmtime's linker: semver-compatible versions are the same interface.
     pub fn lookup_interface(&self, package: &PackageName, interface: &str) -> InterfaceLookup {
         let same_name = |p: &&Package| p.name.namespace == package.namespace && p.name.name == package.name;
-        let candidates: Vec<usize> = self.packages.iter().enumerate().filter(|(_, p)| same_name(p)).map(|(i, _)| i).collect();
+        let candidates: Vec<usize> = self
+            .packages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| same_name(p))
+            .map(|(i, _)| i)
+            .collect();
         let Some(&first) = candidates.first() else {
             return InterfaceLookup::UnknownPackage;
         };
@@ -155,19 +194,29 @@ impl Catalogue {
         if !pkg.interfaces.contains_key(interface) {
             return InterfaceLookup::UnknownInterface { package: index };
         }
-        InterfaceLookup::Found { package: index, exact: self.packages[index].name.version == package.version }
+        InterfaceLookup::Found {
+            package: index,
+            exact: self.packages[index].name.version == package.version,
+        }
     }
 
     /// The interface id of a catalogue package's interface.
     pub fn interface_id(&self, package: usize, interface: &str) -> Option<InterfaceId> {
-        self.resolve.packages[self.packages[package].id].interfaces.get(interface).copied()
+        self.resolve.packages[self.packages[package].id]
+            .interfaces
+            .get(interface)
+            .copied()
     }
 
     /// The operation `function` of `interface` in the catalogue package `package`.
     pub fn operation(&self, package: usize, interface: &str, function: &str) -> Option<&Operation> {
         let p = &self.packages[package].name;
         self.by_name
-            .get(&(format!("{}:{}", p.namespace, p.name), interface.to_string(), function.to_string()))
+            .get(&(
+                format!("{}:{}", p.namespace, p.name),
+                interface.to_string(),
+                function.to_string(),
+            ))
             .map(|&i| &self.operations[i])
     }
 
@@ -176,12 +225,18 @@ impl Catalogue {
         let (pkg, rest) = name.split_once('/')?;
         let (iface, func) = rest.split_once('.')?;
         let pkg = pkg.split('@').next()?;
-        self.by_name.get(&(pkg.to_string(), iface.to_string(), func.to_string())).map(|&i| &self.operations[i])
+        self.by_name
+            .get(&(pkg.to_string(), iface.to_string(), func.to_string()))
+            .map(|&i| &self.operations[i])
     }
 
     /// Named types defined in the catalogue's interfaces.
     pub fn type_count(&self) -> usize {
-        let ours = |id: InterfaceId| self.packages.iter().any(|p| self.resolve.interfaces[id].package == Some(p.id));
+        let ours = |id: InterfaceId| {
+            self.packages
+                .iter()
+                .any(|p| self.resolve.interfaces[id].package == Some(p.id))
+        };
         self.resolve
             .types
             .iter()
@@ -194,7 +249,9 @@ impl Catalogue {
 /// A `use`d type appears in the using interface as an alias of the original; count it once.
 fn is_use(resolve: &Resolve, t: &wit_parser::TypeDef) -> bool {
     match t.kind {
-        TypeDefKind::Type(Type::Id(other)) => resolve.types[other].name == t.name && resolve.types[other].owner != t.owner,
+        TypeDefKind::Type(Type::Id(other)) => {
+            resolve.types[other].name == t.name && resolve.types[other].owner != t.owner
+        }
         _ => false,
     }
 }
@@ -236,16 +293,25 @@ pub fn read_package_dirs(dir: &Path) -> crate::Result<Vec<(String, String)>> {
     }
     files.sort();
     if files.is_empty() {
-        return Err(crate::ErrorKind::NotADirectory { path: dir.to_path_buf() }.into());
+        return Err(crate::ErrorKind::NotADirectory {
+            path: dir.to_path_buf(),
+        }
+        .into());
     }
     Ok(files)
 }
 
 /// Parses files into one package group per directory.
-fn parse_groups(files: &[(String, String)], ids: &HashMap<String, SourceId>) -> Result<Vec<UnresolvedPackageGroup>, Diagnostic> {
+fn parse_groups(
+    files: &[(String, String)],
+    ids: &HashMap<String, SourceId>,
+) -> Result<Vec<UnresolvedPackageGroup>, Box<Diagnostic>> {
     let mut by_dir: Vec<(String, SourceMap)> = Vec::new();
     for (name, text) in files {
-        let dir = Path::new(name).parent().map(|p| p.display().to_string()).unwrap_or_default();
+        let dir = Path::new(name)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         if by_dir.last().is_none_or(|(d, _)| *d != dir) {
             by_dir.push((dir.clone(), SourceMap::new()));
         }
@@ -254,13 +320,27 @@ fn parse_groups(files: &[(String, String)], ids: &HashMap<String, SourceId>) -> 
     by_dir
         .into_iter()
         .map(|(_, map)| {
-            map.parse().map_err(|(map, e)| wit_diagnostic(&r::CATALOGUE_WIT_ERROR, &map, e.kind().span(), &e.kind().to_string(), ids))
+            map.parse().map_err(|(map, e)| {
+                Box::new(wit_diagnostic(
+                    &r::CATALOGUE_WIT_ERROR,
+                    &map,
+                    e.kind().span(),
+                    &e.kind().to_string(),
+                    ids,
+                ))
+            })
         })
         .collect()
 }
 
 /// A wit-parser error as a diagnostic pointing into the right file.
-pub(crate) fn wit_diagnostic(rule: &'static crate::diagnostics::Rule, map: &SourceMap, span: wit_parser::Span, message: &str, ids: &HashMap<String, SourceId>) -> Diagnostic {
+pub(crate) fn wit_diagnostic(
+    rule: &'static crate::diagnostics::Rule,
+    map: &SourceMap,
+    span: wit_parser::Span,
+    message: &str,
+    ids: &HashMap<String, SourceId>,
+) -> Diagnostic {
     let mut lines = message.lines();
     let first = lines.next().unwrap_or("invalid WIT").to_string();
     let mut d = Diagnostic::new(rule, first);
@@ -289,7 +369,7 @@ fn packages(resolve: &Resolve, files: &[(String, String)]) -> Vec<Package> {
                 .collect(),
         })
         .collect();
-    out.sort_by(|a, b| a.name.to_string().cmp(&b.name.to_string()));
+    out.sort_by_cached_key(|p| p.name.to_string());
     out
 }
 
@@ -300,7 +380,11 @@ fn declares_package(text: &str, name: &PackageName) -> bool {
 
 /// Every function of every interface, with its requirement, and the diagnostics for those
 /// whose requirement is missing or wrong.
-fn operations(resolve: &Resolve, files: &[(String, String)], ids: &HashMap<String, SourceId>) -> (Vec<Operation>, Vec<Diagnostic>) {
+fn operations(
+    resolve: &Resolve,
+    files: &[(String, String)],
+    ids: &HashMap<String, SourceId>,
+) -> (Vec<Operation>, Vec<Diagnostic>) {
     let texts: HashMap<&str, &str> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     let mut ops = Vec::new();
     let mut diags = Vec::new();
@@ -317,7 +401,7 @@ fn operations(resolve: &Resolve, files: &[(String, String)], ids: &HashMap<Strin
                         function: f.clone(),
                         requirement,
                     }),
-                    Err(d) => diags.push(d),
+                    Err(d) => diags.push(*d),
                 }
             }
         }
@@ -336,7 +420,11 @@ struct RequirementPlace {
 impl RequirementPlace {
     fn find(resolve: &Resolve, f: &Function, ids: &HashMap<String, SourceId>, texts: &HashMap<&str, &str>) -> Self {
         let Some(loc) = resolve.source_map.resolve_span(f.span) else {
-            return RequirementPlace { source: None, func_span: 0..0, line_span: None };
+            return RequirementPlace {
+                source: None,
+                func_span: 0..0,
+                line_span: None,
+            };
         };
         let source = ids.get(loc.path).copied();
         let text = texts.get(loc.path).copied();
@@ -344,45 +432,116 @@ impl RequirementPlace {
             let before = &t[..loc.range.start.min(t.len())];
             let at = before.rfind("@requires")?;
             let doc_block = &before[at..];
-            (!doc_block.contains(';') && !doc_block.contains('}')).then(|| at..at + before[at..].find('\n').unwrap_or(before.len() - at))
+            (!doc_block.contains(';') && !doc_block.contains('}'))
+                .then(|| at..at + before[at..].find('\n').unwrap_or(before.len() - at))
         });
-        RequirementPlace { source, func_span: loc.range, line_span }
+        RequirementPlace {
+            source,
+            func_span: loc.range,
+            line_span,
+        }
     }
 
-    fn diagnostic(&self, rule: &'static crate::diagnostics::Rule, message: String, label: &str, help: &str) -> Diagnostic {
+    fn diagnostic(
+        &self,
+        rule: &'static crate::diagnostics::Rule,
+        message: String,
+        label: &str,
+        help: &str,
+    ) -> Box<Diagnostic> {
         let mut d = Diagnostic::new(rule, message).help(help);
         if let Some(s) = self.source {
             d = d.at(s, self.line_span.clone().unwrap_or(self.func_span.clone()), label);
         }
-        d
+        Box::new(d)
     }
 }
 
-fn requirement_of(resolve: &Resolve, f: &Function, place: &RequirementPlace) -> Result<Requirement, Diagnostic> {
+fn requirement_of(resolve: &Resolve, f: &Function, place: &RequirementPlace) -> Result<Requirement, Box<Diagnostic>> {
     let docs = f.docs.contents.as_deref().unwrap_or("");
-    let lines: Vec<&str> = docs.lines().filter_map(|l| l.trim().strip_prefix("@requires")).collect();
+    let lines: Vec<&str> = docs
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("@requires"))
+        .collect();
     let line = match lines.as_slice() {
         [] => {
-            return Err(place.diagnostic(&r::MISSING_REQUIREMENT, format!("operation `{}` has no `@requires` line", f.name), "no requirement", "add `/// @requires <domain>:<action>(<param>)` or `/// @requires none` to its doc comment"));
+            return Err(place.diagnostic(
+                &r::MISSING_REQUIREMENT,
+                format!("operation `{}` has no `@requires` line", f.name),
+                "no requirement",
+                "add `/// @requires <domain>:<action>(<param>)` or `/// @requires none` to its doc comment",
+            ));
         }
         [one] => *one,
         _ => {
-            return Err(place.diagnostic(&r::DUPLICATE_REQUIREMENT, format!("operation `{}` has {} `@requires` lines", f.name, lines.len()), "one of several", "merge them into one line with ` + `"));
+            return Err(place.diagnostic(
+                &r::DUPLICATE_REQUIREMENT,
+                format!("operation `{}` has {} `@requires` lines", f.name, lines.len()),
+                "one of several",
+                "merge them into one line with ` + `",
+            ));
         }
     };
-    let req = Requirement::parse(line)
-        .map_err(|e| place.diagnostic(&r::MALFORMED_REQUIREMENT, format!("malformed requirement of `{}`: {e}", f.name), "malformed", "see `airssys-wasm explain CAT003` for the grammar"))?;
+    let req = Requirement::parse(line).map_err(|e| {
+        place.diagnostic(
+            &r::MALFORMED_REQUIREMENT,
+            format!("malformed requirement of `{}`: {e}", f.name),
+            "malformed",
+            "see `airssys-wasm explain CAT003` for the grammar",
+        )
+    })?;
+    check_literals(&req).map_err(|e| {
+        place.diagnostic(
+            &r::MALFORMED_REQUIREMENT,
+            format!("malformed requirement of `{}`: {e}", f.name),
+            "malformed",
+            "a spawn literal is an absolute executable path, a signal literal a POSIX signal name",
+        )
+    })?;
     for path in req.params() {
-        check_param_path(resolve, f, path).map_err(|e| place.diagnostic(&r::REQUIREMENT_UNKNOWN_PARAMETER, format!("requirement of `{}` names {e}", f.name), "unknown parameter", "name one of the function's parameters"))?;
+        check_param_path(resolve, f, path).map_err(|e| {
+            place.diagnostic(
+                &r::REQUIREMENT_UNKNOWN_PARAMETER,
+                format!("requirement of `{}` names {e}", f.name),
+                "unknown parameter",
+                "name one of the function's parameters",
+            )
+        })?;
     }
     Ok(req)
+}
+
+/// Literal arguments must be values the decision core accepts.
+fn check_literals(req: &Requirement) -> Result<(), String> {
+    use crate::policy::{Action, ProcAction, ProcGrant, Signal};
+    for term in &req.terms {
+        for arg in &term.args {
+            let Arg::Literal(lit) = arg else { continue };
+            for action in &term.actions {
+                let ok = match action {
+                    Action::Proc(ProcAction::Spawn) => ProcGrant::spawn(lit).is_ok(),
+                    Action::Proc(ProcAction::Signal) => Signal::parse(lit).is_ok_and(|s| s.as_str() == lit),
+                    Action::Fs(_) => crate::policy::PathPattern::parse(lit).is_ok(),
+                    Action::Net(_) => crate::policy::HostPattern::parse(lit).is_ok(),
+                };
+                if !ok {
+                    return Err(format!("`\"{lit}\"` is not a valid {} literal", action.as_str()));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `path` must be a parameter, and each further segment a field of the record before it.
 fn check_param_path(resolve: &Resolve, f: &Function, path: &[String]) -> Result<(), String> {
     let params: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
     let Some(param) = f.params.iter().find(|p| p.name == path[0]) else {
-        return Err(format!("`{}`, which is not a parameter (parameters: {})", path[0], params.join(", ")));
+        return Err(format!(
+            "`{}`, which is not a parameter (parameters: {})",
+            path[0],
+            params.join(", ")
+        ));
     };
     let mut ty = param.ty;
     for field in &path[1..] {

@@ -74,11 +74,16 @@ impl Term {
             .split_once(':')
             .ok_or_else(|| format!("`{s}` is not `domain:action(args)`"))?;
         let domain = parse_domain(domain)?;
-        let (actions, args) = rest
-            .strip_suffix(')')
-            .and_then(|r| r.split_once('('))
-            .ok_or_else(|| format!("`{s}` needs its arguments in parentheses, e.g. `{}(path)`", rest.trim_end_matches(')')))?;
-        let actions = actions.split('|').map(|a| parse_action(domain, a)).collect::<Result<Vec<_>, _>>()?;
+        let (actions, args) = rest.strip_suffix(')').and_then(|r| r.split_once('(')).ok_or_else(|| {
+            format!(
+                "`{s}` needs its arguments in parentheses, e.g. `{}(path)`",
+                rest.trim_end_matches(')')
+            )
+        })?;
+        let actions = actions
+            .split('|')
+            .map(|a| parse_action(domain, a))
+            .collect::<Result<Vec<_>, _>>()?;
         let args = args.split(',').map(parse_arg).collect::<Result<Vec<_>, _>>()?;
         Ok(Term { domain, actions, args })
     }
@@ -89,7 +94,9 @@ fn parse_domain(s: &str) -> Result<Domain, String> {
         "filesystem" => Ok(Domain::Filesystem),
         "network" => Ok(Domain::Network),
         "process" => Ok(Domain::Process),
-        _ => Err(format!("unknown permission domain `{s}`; domains are `filesystem`, `network`, `process`")),
+        _ => Err(format!(
+            "unknown permission domain `{s}`; domains are `filesystem`, `network`, `process`"
+        )),
     }
 }
 
@@ -97,7 +104,10 @@ fn parse_action(domain: Domain, s: &str) -> Result<Action, String> {
     let found = match domain {
         Domain::Filesystem => FsAction::ALL.iter().find(|a| a.as_str() == s).map(|a| Action::Fs(*a)),
         Domain::Network => NetAction::ALL.iter().find(|a| a.as_str() == s).map(|a| Action::Net(*a)),
-        Domain::Process => ProcAction::ALL.iter().find(|a| a.as_str() == s).map(|a| Action::Proc(*a)),
+        Domain::Process => ProcAction::ALL
+            .iter()
+            .find(|a| a.as_str() == s)
+            .map(|a| Action::Proc(*a)),
     };
     found.ok_or_else(|| format!("unknown {} action `{s}`", domain_name(domain)))
 }
@@ -112,7 +122,10 @@ fn parse_arg(s: &str) -> Result<Arg, String> {
             .ok_or_else(|| format!("unterminated or empty literal `{s}`"));
     }
     let parts: Vec<String> = s.split('.').map(str::to_string).collect();
-    if parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')) {
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    {
         return Err(format!("`{s}` is neither a parameter name nor a quoted literal"));
     }
     Ok(Arg::Param(parts))
@@ -144,7 +157,13 @@ impl fmt::Display for Requirement {
                     Arg::Literal(l) => format!("\"{l}\""),
                 })
                 .collect();
-            write!(f, "{}:{}({})", domain_name(t.domain), actions.join("|"), args.join(", "))?;
+            write!(
+                f,
+                "{}:{}({})",
+                domain_name(t.domain),
+                actions.join("|"),
+                args.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -177,7 +196,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_lines() {
-        for s in ["", "filesystem:reed(path)", "fs:read(path)", "filesystem:read", "filesystem:read(\"\")", "filesystem:read(a b)", "network"] {
+        for s in [
+            "",
+            "filesystem:reed(path)",
+            "fs:read(path)",
+            "filesystem:read",
+            "filesystem:read(\"\")",
+            "filesystem:read(a b)",
+            "network",
+        ] {
             assert!(Requirement::parse(s).is_err(), "{s:?} should be rejected");
         }
     }

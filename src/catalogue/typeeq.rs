@@ -14,7 +14,11 @@ const MAX_DEPTH: usize = 64;
 /// `Ok` when `found` (in `rf`) has the same type as `expected` (in `re`), else what differs.
 pub fn same_function(re: &Resolve, expected: &Function, rf: &Resolve, found: &Function) -> Result<(), String> {
     if expected.params.len() != found.params.len() {
-        return Err(format!("takes {} parameter(s), the catalogue's takes {}", found.params.len(), expected.params.len()));
+        return Err(format!(
+            "takes {} parameter(s), the catalogue's takes {}",
+            found.params.len(),
+            expected.params.len()
+        ));
     }
     for (e, f) in expected.params.iter().zip(&found.params) {
         if e.name != f.name {
@@ -46,7 +50,11 @@ impl Cmp<'_> {
         match (e, f) {
             (Type::Id(a), Type::Id(b)) => self.kind(&self.re.types[a].kind, &self.rf.types[b].kind, a, b, depth + 1),
             (a, b) if a == b => Ok(()),
-            (a, b) => Err(format!("expected {}, found {}", describe(self.re, a), describe(self.rf, b))),
+            (a, b) => Err(format!(
+                "expected {}, found {}",
+                describe(self.re, a),
+                describe(self.rf, b)
+            )),
         }
     }
 
@@ -59,7 +67,14 @@ impl Cmp<'_> {
         }
     }
 
-    fn kind(&self, e: &TypeDefKind, f: &TypeDefKind, ea: wit_parser::TypeId, fb: wit_parser::TypeId, depth: usize) -> Result<(), String> {
+    fn kind(
+        &self,
+        e: &TypeDefKind,
+        f: &TypeDefKind,
+        ea: wit_parser::TypeId,
+        fb: wit_parser::TypeId,
+        depth: usize,
+    ) -> Result<(), String> {
         use TypeDefKind as K;
         let mismatch = || {
             Err(format!(
@@ -70,21 +85,31 @@ impl Cmp<'_> {
         };
         match (e, f) {
             (K::Record(a), K::Record(b)) => {
-                names_eq("field", a.fields.iter().map(|x| &x.name), b.fields.iter().map(|x| &x.name))?;
+                names_eq(
+                    "field",
+                    a.fields.iter().map(|x| &x.name),
+                    b.fields.iter().map(|x| &x.name),
+                )?;
                 for (x, y) in a.fields.iter().zip(&b.fields) {
-                    self.ty(&x.ty, &y.ty, depth).map_err(|w| format!("field `{}`: {w}", x.name))?;
+                    self.ty(&x.ty, &y.ty, depth)
+                        .map_err(|w| format!("field `{}`: {w}", x.name))?;
                 }
                 Ok(())
             }
             (K::Variant(a), K::Variant(b)) => {
                 names_eq("case", a.cases.iter().map(|x| &x.name), b.cases.iter().map(|x| &x.name))?;
                 for (x, y) in a.cases.iter().zip(&b.cases) {
-                    self.opt(&x.ty, &y.ty, depth).map_err(|w| format!("case `{}`: {w}", x.name))?;
+                    self.opt(&x.ty, &y.ty, depth)
+                        .map_err(|w| format!("case `{}`: {w}", x.name))?;
                 }
                 Ok(())
             }
-            (K::Enum(a), K::Enum(b)) => names_eq("case", a.cases.iter().map(|x| &x.name), b.cases.iter().map(|x| &x.name)),
-            (K::Flags(a), K::Flags(b)) => names_eq("flag", a.flags.iter().map(|x| &x.name), b.flags.iter().map(|x| &x.name)),
+            (K::Enum(a), K::Enum(b)) => {
+                names_eq("case", a.cases.iter().map(|x| &x.name), b.cases.iter().map(|x| &x.name))
+            }
+            (K::Flags(a), K::Flags(b)) => {
+                names_eq("flag", a.flags.iter().map(|x| &x.name), b.flags.iter().map(|x| &x.name))
+            }
             (K::Tuple(a), K::Tuple(b)) if a.types.len() == b.types.len() => {
                 a.types.iter().zip(&b.types).try_for_each(|(x, y)| self.ty(x, y, depth))
             }
@@ -117,7 +142,11 @@ impl Cmp<'_> {
     }
 }
 
-fn names_eq<'a>(what: &str, e: impl Iterator<Item = &'a String>, f: impl Iterator<Item = &'a String>) -> Result<(), String> {
+fn names_eq<'a>(
+    what: &str,
+    e: impl Iterator<Item = &'a String>,
+    f: impl Iterator<Item = &'a String>,
+) -> Result<(), String> {
     let (e, f): (Vec<_>, Vec<_>) = (e.collect(), f.collect());
     if e == f {
         return Ok(());

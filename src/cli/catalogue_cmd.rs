@@ -59,7 +59,10 @@ fn listing(c: &Catalogue) -> Listing {
                         .operations
                         .iter()
                         .filter(|o| o.package == p.name && o.interface == *iname)
-                        .map(|o| OperationListing { name: o.name.clone(), requires: o.requirement.to_string() })
+                        .map(|o| OperationListing {
+                            name: o.name.clone(),
+                            requires: o.requirement.to_string(),
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -101,6 +104,9 @@ fn human(l: &Listing) -> String {
         out.push('\n');
     }
     let t = &l.totals;
-    out.push_str(&format!("{} packages, {} files, {} types, {} operations\n", t.packages, t.files, t.types, t.operations));
+    out.push_str(&format!(
+        "{} packages, {} files, {} types, {} operations\n",
+        t.packages, t.files, t.types, t.operations
+    ));
     out
 }

@@ -12,13 +12,32 @@ use airssys_wasm::{Error, inspect};
 
 use super::{Cli, Outcome, print_out, style, summary_line};
 
-pub(super) fn check(cli: &Cli, catalogue: &Catalogue, paths: &[PathBuf], manifest: Option<PathBuf>, format: Format, levels: Levels) -> Result<Outcome, Error> {
+pub(super) fn check(
+    cli: &Cli,
+    catalogue: &Catalogue,
+    paths: &[PathBuf],
+    manifest: Option<PathBuf>,
+    format: Format,
+    levels: Levels,
+) -> Result<Outcome, Error> {
     let components = check::discover(paths)?;
     if components.is_empty() {
-        return Err(Error::usage(format!("no .wasm or .wat files found under {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))));
+        return Err(Error::usage(format!(
+            "no .wasm or .wat files found under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     let progress = std::io::stderr().is_terminal() && components.len() >= 20;
-    let report = check::check_with_progress(catalogue, &components, &Options { manifest }, progress.then_some(&draw_progress))?;
+    let report = check::check_with_progress(
+        catalogue,
+        &components,
+        &Options { manifest },
+        progress.then_some(&draw_progress),
+    )?;
     if progress {
         eprint!("\r\x1b[2K");
     }
@@ -26,24 +45,41 @@ pub(super) fn check(cli: &Cli, catalogue: &Catalogue, paths: &[PathBuf], manifes
     sink.extend(report.diagnostics);
     let diagnostics = sink.finish(&report.sources);
     let counts = count(&diagnostics);
-    let summary = format!("checked {} component{}: {}", components.len(), if components.len() == 1 { "" } else { "s" }, summary_line(counts));
+    let summary = format!(
+        "checked {} component{}: {}",
+        components.len(),
+        if components.len() == 1 { "" } else { "s" },
+        summary_line(counts)
+    );
     match format {
         Format::Human => print_out(&(human::render(&diagnostics, &report.sources, style(cli)) + &summary)),
-        Format::Json => print_out(&json::to_string(&json::BatchReport::new(&diagnostics, &report.sources, &report.components))),
+        Format::Json => print_out(&json::to_string(&json::BatchReport::new(
+            &diagnostics,
+            &report.sources,
+            &report.components,
+        ))),
         Format::Sarif => print_out(&sarif::render(&diagnostics, &report.sources)),
         Format::Github => {
             print_out(&github::render(&diagnostics, &report.sources));
             eprint!("{summary}");
         }
     }
-    Ok(if counts.errors > 0 { Outcome::Findings } else { Outcome::Clean })
+    Ok(if counts.errors > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }
 
 /// A one-line progress bar on stderr (only drawn when stderr is a terminal).
 fn draw_progress(done: usize, total: usize) {
     let width = 30;
     let filled = done * width / total.max(1);
-    eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
+    eprint!(
+        "\r[{}{}] {done}/{total}",
+        "#".repeat(filled),
+        " ".repeat(width - filled)
+    );
 }
 
 pub(super) fn inspect(catalogue: &Catalogue, path: &Path, json_out: bool, suggest: bool) -> Result<Outcome, Error> {
@@ -51,16 +87,26 @@ pub(super) fn inspect(catalogue: &Catalogue, path: &Path, json_out: bool, sugges
     let name = path.display().to_string();
     let artifact = component::to_binary(&bytes)
         .and_then(|b| component::read(&b))
-        .map_err(|e| Error::usage(format!("{name} is not a valid component: {} (at byte offset {:#x})", e.message, e.offset)))?;
+        .map_err(|e| {
+            Error::usage(format!(
+                "{name} is not a valid component: {} (at byte offset {:#x})",
+                e.message, e.offset
+            ))
+        })?;
     let mut sources = Sources::new();
     let binary = sources.add_binary(&name);
-    let (functions, diagnostics) = check::classify(catalogue, &artifact, binary);
+    let (interfaces, functions, diagnostics) = check::classify(catalogue, &artifact, binary);
     if suggest {
         print_out(&inspect::suggest_manifest(&name, &functions));
     } else if json_out {
-        print_out(&json::to_string(&inspect::inspection(&name, &artifact, &functions)));
+        print_out(&json::to_string(&inspect::inspection(
+            &name,
+            &artifact,
+            &interfaces,
+            &functions,
+        )));
     } else {
-        let mut out = inspect::render(&inspect::inspection(&name, &artifact, &functions));
+        let mut out = inspect::render(&inspect::inspection(&name, &artifact, &interfaces, &functions));
         if !diagnostics.is_empty() {
             out.push('\n');
             out.push_str(&human::render(&diagnostics, &sources, human::Style::default()));

@@ -13,13 +13,22 @@ pub(super) fn run(code: Option<&str>, list: bool, markdown: bool) -> Result<Outc
     } else if list {
         let mut out = String::new();
         for r in RULES {
-            out.push_str(&format!("{}  {:<32} {:<8} {}\n", r.code, r.name, r.severity.as_str(), r.summary));
+            out.push_str(&format!(
+                "{}  {:<32} {:<8} {}\n",
+                r.code,
+                r.name,
+                r.severity.as_str(),
+                r.summary
+            ));
         }
         print_out(&out);
     } else {
         let code = code.unwrap_or_default();
         let rule = lookup(code).ok_or_else(|| Error::usage(unknown_rule_message(code)))?;
-        print_out(&format!("{} ({}), default severity: {}\n\n{}.\n\n{}\n", rule.code, rule.name, rule.severity, rule.summary, rule.doc));
+        print_out(&format!(
+            "{} ({}), default severity: {}\n\n{}.\n\n{}\n",
+            rule.code, rule.name, rule.severity, rule.summary, rule.doc
+        ));
     }
     Ok(Outcome::Clean)
 }

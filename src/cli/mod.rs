@@ -133,7 +133,11 @@ impl ReportArgs {
     /// Levels in increasing precedence: allow, then warn, then deny.
     fn levels(&self) -> Result<Levels, Error> {
         let mut levels = Levels::default();
-        for (names, level) in [(&self.allow, Level::Allow), (&self.warn, Level::Warn), (&self.deny, Level::Deny)] {
+        for (names, level) in [
+            (&self.allow, Level::Allow),
+            (&self.warn, Level::Warn),
+            (&self.deny, Level::Deny),
+        ] {
             for n in names {
                 levels.set(n, level).map_err(Error::usage)?;
             }
@@ -163,13 +167,31 @@ pub fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<Outcome, Error> {
     match &cli.command {
         Command::Catalogue { format } => catalogue_cmd::run(&load_catalogue(cli)?, *format == ListingFormat::Json),
-        Command::Check { paths, manifest, report } => {
+        Command::Check {
+            paths,
+            manifest,
+            report,
+        } => {
             let levels = report.levels()?;
-            check_cmd::check(cli, &load_catalogue(cli)?, paths, manifest.clone(), report.format, levels)
+            check_cmd::check(
+                cli,
+                &load_catalogue(cli)?,
+                paths,
+                manifest.clone(),
+                report.format,
+                levels,
+            )
         }
-        Command::Inspect { path, format, suggest_manifest } => {
-            check_cmd::inspect(&load_catalogue(cli)?, path, *format == ListingFormat::Json, *suggest_manifest)
-        }
+        Command::Inspect {
+            path,
+            format,
+            suggest_manifest,
+        } => check_cmd::inspect(
+            &load_catalogue(cli)?,
+            path,
+            *format == ListingFormat::Json,
+            *suggest_manifest,
+        ),
         Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
         Command::Manifest { path, report } => {
             let levels = report.levels()?;
@@ -201,7 +223,13 @@ fn load_catalogue(cli: &Cli) -> Result<Catalogue, Error> {
 }
 
 /// Applies levels, sorts, renders and decides the outcome.
-fn emit(cli: &Cli, format: Format, sources: &Sources, levels: Levels, diagnostics: Vec<Diagnostic>) -> Result<Outcome, Error> {
+fn emit(
+    cli: &Cli,
+    format: Format,
+    sources: &Sources,
+    levels: Levels,
+    diagnostics: Vec<Diagnostic>,
+) -> Result<Outcome, Error> {
     let mut sink = Sink::new(levels);
     sink.extend(diagnostics);
     let diagnostics = sink.finish(sources);
@@ -219,12 +247,21 @@ fn emit(cli: &Cli, format: Format, sources: &Sources, levels: Levels, diagnostic
             eprint!("{}", summary_line(counts));
         }
     }
-    Ok(if counts.errors > 0 { Outcome::Findings } else { Outcome::Clean })
+    Ok(if counts.errors > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }
 
 fn summary_line(c: airssys_wasm::diagnostics::Counts) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}, {}\n", plural(c.errors, "error"), plural(c.warnings, "warning"), plural(c.notes, "note"))
+    format!(
+        "{}, {}, {}\n",
+        plural(c.errors, "error"),
+        plural(c.warnings, "warning"),
+        plural(c.notes, "note")
+    )
 }
 
 fn style(cli: &Cli) -> human::Style {
@@ -233,7 +270,10 @@ fn style(cli: &Cli) -> human::Style {
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    human::Style { color, ..Default::default() }
+    human::Style {
+        color,
+        ..Default::default()
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.

@@ -179,7 +179,12 @@ impl Diagnostic {
     /// The key diagnostics are sorted by, so output is deterministic whatever order checks ran in.
     fn sort_key(&self, sources: &Sources) -> (String, usize, &'static str, String) {
         match &self.primary {
-            Some(l) => (sources.get(l.source).name.clone(), l.span.start, self.rule.code, self.message.clone()),
+            Some(l) => (
+                sources.get(l.source).name.clone(),
+                l.span.start,
+                self.rule.code,
+                self.message.clone(),
+            ),
             None => (String::new(), 0, self.rule.code, self.message.clone()),
         }
     }
@@ -325,8 +330,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

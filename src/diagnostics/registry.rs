@@ -408,12 +408,23 @@ pub fn reference_markdown() -> String {
          | code | name | default | summary |\n|---|---|---|---|\n",
     );
     for r in RULES {
-        out.push_str(&format!("| [{}](#{}) | `{}` | {} | {} |\n", r.code, r.code.to_ascii_lowercase(), r.name, r.severity, r.summary));
+        out.push_str(&format!(
+            "| [{}](#{}) | `{}` | {} | {} |\n",
+            r.code,
+            r.code.to_ascii_lowercase(),
+            r.name,
+            r.severity,
+            r.summary
+        ));
     }
     for r in RULES {
         out.push_str(&format!(
             "\n## {}\n\n`{}` · default severity: **{}**\n\n{}.\n\n{}\n",
-            r.code, r.name, r.severity, capitalise(r.summary), r.doc
+            r.code,
+            r.name,
+            r.severity,
+            capitalise(r.summary),
+            r.doc
         ));
     }
     out
@@ -421,7 +432,9 @@ pub fn reference_markdown() -> String {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -435,8 +448,18 @@ mod tests {
         for r in RULES {
             assert!(seen.insert(r.code), "duplicate code {}", r.code);
             assert!(seen.insert(r.name), "duplicate name {}", r.name);
-            assert!(r.code.len() == 6 && r.code[3..].chars().all(|c| c.is_ascii_digit()), "{}", r.code);
-            assert!(r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{}", r.name);
+            assert!(
+                r.code.len() == 6 && r.code[3..].chars().all(|c| c.is_ascii_digit()),
+                "{}",
+                r.code
+            );
+            assert!(
+                r.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                r.name
+            );
             assert!(!r.summary.ends_with('.'), "summary of {} ends with a period", r.code);
             assert!(!r.doc.trim().is_empty(), "{} has no doc", r.code);
         }

@@ -47,7 +47,9 @@ impl Grant for NetGrant {
     fn overly_broad(&self) -> Option<&'static str> {
         match &self.host {
             Some(HostPattern::Any) => Some("`**` reaches every host on the network"),
-            Some(h) if h.is_overly_broad() => Some("a wildcard on a bare top-level domain reaches millions of unrelated hosts"),
+            Some(h) if h.is_overly_broad() => {
+                Some("a wildcard on a bare top-level domain reaches millions of unrelated hosts")
+            }
             _ => None,
         }
     }
@@ -80,9 +82,12 @@ fn broad<G: Grant>(source: SourceId, entries: &[Entry<G>], out: &mut Vec<Diagnos
     for e in entries {
         if let Some(why) = e.grant.overly_broad() {
             out.push(
-                Diagnostic::new(&r::OVERLY_BROAD_GRANT, format!("{} is overly broad", e.grant.describe()))
-                    .at(source, e.value_span.clone(), why)
-                    .help("grant only the directories or hosts the component uses"),
+                Diagnostic::new(
+                    &r::OVERLY_BROAD_GRANT,
+                    format!("{} is overly broad", e.grant.describe()),
+                )
+                .at(source, e.value_span.clone(), why)
+                .help("grant only the directories or hosts the component uses"),
             );
         }
     }
@@ -111,10 +116,13 @@ fn pairwise<G: Grant>(source: SourceId, entries: &[Entry<G>], out: &mut Vec<Diag
             } else if a.grant.covers(&b.grant) {
                 reported[j] = true;
                 out.push(
-                    Diagnostic::new(&r::SHADOWED_GRANT, format!("{} is already covered by {}", b.grant.describe(), a.grant.describe()))
-                        .at(source, b.span.clone(), "grants nothing more")
-                        .also(source, a.span.clone(), "the broader grant")
-                        .help("remove the narrower grant, or narrow the broader one"),
+                    Diagnostic::new(
+                        &r::SHADOWED_GRANT,
+                        format!("{} is already covered by {}", b.grant.describe(), a.grant.describe()),
+                    )
+                    .at(source, b.span.clone(), "grants nothing more")
+                    .also(source, a.span.clone(), "the broader grant")
+                    .help("remove the narrower grant, or narrow the broader one"),
                 );
             }
         }

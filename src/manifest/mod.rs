@@ -169,9 +169,18 @@ impl Manifest {
     /// Every grant with its reference, in manifest order per domain.
     pub fn grant_refs(&self) -> impl Iterator<Item = GrantRef> + '_ {
         use crate::policy::Domain;
-        let fs = (0..self.filesystem.len()).map(|index| GrantRef { domain: Domain::Filesystem, index });
-        let net = (0..self.network.len()).map(|index| GrantRef { domain: Domain::Network, index });
-        let proc = (0..self.process.len()).map(|index| GrantRef { domain: Domain::Process, index });
+        let fs = (0..self.filesystem.len()).map(|index| GrantRef {
+            domain: Domain::Filesystem,
+            index,
+        });
+        let net = (0..self.network.len()).map(|index| GrantRef {
+            domain: Domain::Network,
+            index,
+        });
+        let proc = (0..self.process.len()).map(|index| GrantRef {
+            domain: Domain::Process,
+            index,
+        });
         fs.chain(net).chain(proc)
     }
 }

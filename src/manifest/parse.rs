@@ -29,9 +29,15 @@ pub(super) fn refuse_bytes(sources: &mut Sources, name: &str, bytes: &[u8]) -> O
     if bytes.len() > MAX_MANIFEST_BYTES {
         let id = sources.add_binary(name);
         return Some(
-            Diagnostic::new(&r::MANIFEST_TOO_LARGE, format!("the manifest is {} bytes, over the limit of {MAX_MANIFEST_BYTES}", bytes.len()))
-                .at(id, 0..0, "")
-                .help("a manifest lists grants; remove generated or pasted content"),
+            Diagnostic::new(
+                &r::MANIFEST_TOO_LARGE,
+                format!(
+                    "the manifest is {} bytes, over the limit of {MAX_MANIFEST_BYTES}",
+                    bytes.len()
+                ),
+            )
+            .at(id, 0..0, "")
+            .help("a manifest lists grants; remove generated or pasted content"),
         );
     }
     if let Err(e) = std::str::from_utf8(bytes) {
@@ -47,22 +53,37 @@ pub(super) fn refuse_bytes(sources: &mut Sources, name: &str, bytes: &[u8]) -> O
 }
 
 pub(super) fn parse(source: SourceId, text: &str) -> Parsed {
-    let mut w = Walker { source, diagnostics: Vec::new() };
+    let mut w = Walker {
+        source,
+        diagnostics: Vec::new(),
+    };
     if let Some(d) = w.too_deep(text) {
-        return Parsed { manifest: None, diagnostics: vec![d] };
+        return Parsed {
+            manifest: None,
+            diagnostics: vec![d],
+        };
     }
     let (root, errors) = DeTable::parse_recoverable(text);
     for e in &errors {
         let span = e.span().unwrap_or(0..0);
-        w.push(Diagnostic::new(&r::MANIFEST_SYNTAX, e.message().trim_end_matches('.').to_string()).at(source, span, "here"));
+        w.push(
+            Diagnostic::new(&r::MANIFEST_SYNTAX, e.message().trim_end_matches('.').to_string())
+                .at(source, span, "here"),
+        );
     }
     if !errors.is_empty() {
         // What the parser recovered is a guess; checking it would add findings about text the
         // author did not write (a key "outside" an unclosed header), so only syntax is reported.
-        return Parsed { manifest: None, diagnostics: w.diagnostics };
+        return Parsed {
+            manifest: None,
+            diagnostics: w.diagnostics,
+        };
     }
     let manifest = w.manifest(root.get_ref());
-    Parsed { manifest: Some(manifest), diagnostics: w.diagnostics }
+    Parsed {
+        manifest: Some(manifest),
+        diagnostics: w.diagnostics,
+    }
 }
 
 struct Walker {
@@ -87,9 +108,12 @@ impl Walker {
     fn too_deep(&self, text: &str) -> Option<Diagnostic> {
         let (depth, at) = max_nesting(text);
         (depth > MAX_NESTING).then(|| {
-            Diagnostic::new(&r::MANIFEST_TOO_LARGE, format!("arrays and tables are nested {depth} deep, over the limit of {MAX_NESTING}"))
-                .at(self.source, at..at + 1, "too deep here")
-                .help("a manifest needs at most three levels of nesting")
+            Diagnostic::new(
+                &r::MANIFEST_TOO_LARGE,
+                format!("arrays and tables are nested {depth} deep, over the limit of {MAX_NESTING}"),
+            )
+            .at(self.source, at..at + 1, "too deep here")
+            .help("a manifest needs at most three levels of nesting")
         })
     }
 
@@ -111,7 +135,13 @@ impl Walker {
                     m.component = self.component(t, v.span());
                 }
             }
-            None => self.report(&r::MISSING_FIELD, 0..0, "missing table `[component]`".into(), "expected `[component]` with `name` and `version`", Some("add `[component]` with `name = \"...\"` and `version = \"1.0.0\"`".into())),
+            None => self.report(
+                &r::MISSING_FIELD,
+                0..0,
+                "missing table `[component]`".into(),
+                "expected `[component]` with `name` and `version`",
+                Some("add `[component]` with `name = \"...\"` and `version = \"1.0.0\"`".into()),
+            ),
         }
         if let Some(v) = get(root, "permissions")
             && let Some(t) = self.table(v, "permissions")
@@ -149,7 +179,15 @@ impl Walker {
             Some((name, _)) if valid_name(&name) => c.name = name,
             Some((name, s)) => {
                 let fixed = suggest_name(&name);
-                self.report(&r::INVALID_COMPONENT_NAME, s, format!("`{name}` is not a valid component name"), "invalid name", Some(format!("use 3-64 lower-case letters, digits and hyphens, e.g. `{fixed}`")));
+                self.report(
+                    &r::INVALID_COMPONENT_NAME,
+                    s,
+                    format!("`{name}` is not a valid component name"),
+                    "invalid name",
+                    Some(format!(
+                        "use 3-64 lower-case letters, digits and hyphens, e.g. `{fixed}`"
+                    )),
+                );
             }
             None => {}
         }
@@ -161,14 +199,26 @@ impl Walker {
                         Some(Ok(_)) => format!("drop the `v` prefix: `{}`", &v[1..]),
                         _ => "write a SemVer 2.0.0 version such as `1.2.3`".into(),
                     };
-                    self.report(&r::INVALID_VERSION, s, format!("`{v}` is not a SemVer version: {e}"), "invalid version", Some(help));
+                    self.report(
+                        &r::INVALID_VERSION,
+                        s,
+                        format!("`{v}` is not a SemVer version: {e}"),
+                        "invalid version",
+                        Some(help),
+                    );
                 }
             }
         }
         if let Some((d, s)) = self.optional_str(t, "description") {
             let n = d.chars().count();
             if n > 500 {
-                self.report(&r::DESCRIPTION_TOO_LONG, s, format!("the description is {n} characters long, over the limit of 500"), "too long", Some("shorten it; link to documentation through `repository`".into()));
+                self.report(
+                    &r::DESCRIPTION_TOO_LONG,
+                    s,
+                    format!("the description is {n} characters long, over the limit of 500"),
+                    "too long",
+                    Some("shorten it; link to documentation through `repository`".into()),
+                );
             } else {
                 c.description = Some(d);
             }
@@ -178,25 +228,50 @@ impl Walker {
         if let Some((u, s)) = self.optional_str(t, "repository") {
             match url::Url::parse(&u) {
                 Ok(url) if url.has_host() => c.repository = Some(u),
-                Ok(_) => self.report(&r::INVALID_REPOSITORY_URL, s, format!("`{u}` is not a repository URL"), "no host", Some("give the full URL, e.g. `https://github.com/org/repo`".into())),
-                Err(e) => self.report(&r::INVALID_REPOSITORY_URL, s, format!("`{u}` is not a valid URL: {e}"), "invalid URL", Some("give the full URL, e.g. `https://github.com/org/repo`".into())),
+                Ok(_) => self.report(
+                    &r::INVALID_REPOSITORY_URL,
+                    s,
+                    format!("`{u}` is not a repository URL"),
+                    "no host",
+                    Some("give the full URL, e.g. `https://github.com/org/repo`".into()),
+                ),
+                Err(e) => self.report(
+                    &r::INVALID_REPOSITORY_URL,
+                    s,
+                    format!("`{u}` is not a valid URL: {e}"),
+                    "invalid URL",
+                    Some("give the full URL, e.g. `https://github.com/org/repo`".into()),
+                ),
             }
         }
         c
     }
 
     /// An array of grant tables under `permissions.<key>`.
-    fn grants<G>(&mut self, t: &DeTable<'_>, key: &str, mut one: impl FnMut(&mut Self, &DeTable<'_>, Range<usize>) -> Option<Entry<G>>) -> Vec<Entry<G>> {
+    fn grants<G>(
+        &mut self,
+        t: &DeTable<'_>,
+        key: &str,
+        mut one: impl FnMut(&mut Self, &DeTable<'_>, Range<usize>) -> Option<Entry<G>>,
+    ) -> Vec<Entry<G>> {
         let Some(v) = get(t, key) else { return Vec::new() };
         let DeValue::Array(items) = v.get_ref() else {
-            self.wrong_type(v, &format!("permissions.{key}"), "an array of tables, e.g. `[{ action = \"...\", ... }]`");
+            self.wrong_type(
+                v,
+                &format!("permissions.{key}"),
+                "an array of tables, e.g. `[{ action = \"...\", ... }]`",
+            );
             return Vec::new();
         };
         let mut out = Vec::new();
         for item in items.iter() {
             match item.get_ref() {
                 DeValue::Table(entry) => out.extend(one(self, entry, item.span())),
-                _ => self.wrong_type(item, &format!("an entry of permissions.{key}"), "a table, e.g. `{ action = \"...\", ... }`"),
+                _ => self.wrong_type(
+                    item,
+                    &format!("an entry of permissions.{key}"),
+                    "a table, e.g. `{ action = \"...\", ... }`",
+                ),
             }
         }
         out
@@ -204,21 +279,44 @@ impl Walker {
 
     fn fs_grant(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<FsGrant>> {
         self.unknown_keys(t, "filesystem grant ", FS_KEYS);
-        let action = self.action(t, span.clone(), "filesystem", FsAction::ALL.iter().map(|a| (a.as_str(), *a)));
+        let action = self.action(
+            t,
+            span.clone(),
+            "filesystem",
+            FsAction::ALL.iter().map(|a| (a.as_str(), *a)),
+        );
         let (path, vspan) = self.required_str(t, "path", "filesystem grant", span.clone())?;
         let pattern = match PathPattern::parse(&path) {
             Ok(p) => p,
             Err(e) => {
-                self.report(&r::INVALID_PATH, vspan, format!("`{}` is not a valid path pattern: {e}", path.escape_debug()), "invalid path", e.help());
+                self.report(
+                    &r::INVALID_PATH,
+                    vspan,
+                    format!("`{}` is not a valid path pattern: {e}", path.escape_debug()),
+                    "invalid path",
+                    e.help(),
+                );
                 return None;
             }
         };
-        Some(Entry { grant: FsGrant { action: action?, pattern }, span, value_span: vspan })
+        Some(Entry {
+            grant: FsGrant {
+                action: action?,
+                pattern,
+            },
+            span,
+            value_span: vspan,
+        })
     }
 
     fn net_grant(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<NetGrant>> {
         self.unknown_keys(t, "network grant ", NET_KEYS);
-        let action = self.action(t, span.clone(), "network", NetAction::ALL.iter().map(|a| (a.as_str(), *a)))?;
+        let action = self.action(
+            t,
+            span.clone(),
+            "network",
+            NetAction::ALL.iter().map(|a| (a.as_str(), *a)),
+        )?;
         let (needs_domain, needs_port) = match action {
             NetAction::Connect => (Some(true), Some(true)),
             NetAction::Resolve => (Some(true), None),
@@ -228,11 +326,25 @@ impl Walker {
         let port = self.port(t, needs_port, action, span.clone());
         let (host, port) = (host?, port?);
         let value_span = get(t, "domain").or(get(t, "port")).map_or(span.clone(), |v| v.span());
-        Some(Entry { grant: NetGrant { action, host: host.map(|(h, _)| h), port }, span, value_span })
+        Some(Entry {
+            grant: NetGrant {
+                action,
+                host: host.map(|(h, _)| h),
+                port,
+            },
+            span,
+            value_span,
+        })
     }
 
     /// `Some(None)` when absent and optional; `None` when invalid or missing but required.
-    fn domain(&mut self, t: &DeTable<'_>, needed: Option<bool>, action: NetAction, span: Range<usize>) -> Option<Option<(HostPattern, Range<usize>)>> {
+    fn domain(
+        &mut self,
+        t: &DeTable<'_>,
+        needed: Option<bool>,
+        action: NetAction,
+        span: Range<usize>,
+    ) -> Option<Option<(HostPattern, Range<usize>)>> {
         if needed == Some(true) {
             let (d, s) = self.required_str(t, "domain", &format!("`{}` grant", action.as_str()), span)?;
             return self.host_pattern(&d, s).map(Some);
@@ -247,30 +359,59 @@ impl Walker {
         match HostPattern::parse(d) {
             Ok(h) => Some((h, s)),
             Err(e) => {
-                self.report(&r::INVALID_DOMAIN, s, format!("`{d}` is not a valid domain pattern: {e}"), "invalid domain", e.help());
+                self.report(
+                    &r::INVALID_DOMAIN,
+                    s,
+                    format!("`{d}` is not a valid domain pattern: {e}"),
+                    "invalid domain",
+                    e.help(),
+                );
                 None
             }
         }
     }
 
     /// Reads `port`: required, irrelevant (reported) or absent.
-    fn port(&mut self, t: &DeTable<'_>, needed: Option<bool>, action: NetAction, span: Range<usize>) -> Option<Option<u16>> {
+    fn port(
+        &mut self,
+        t: &DeTable<'_>,
+        needed: Option<bool>,
+        action: NetAction,
+        span: Range<usize>,
+    ) -> Option<Option<u16>> {
         let Some(v) = get(t, "port") else {
             if needed == Some(true) {
-                self.missing(span, "port", &format!("`{}` grant", action.as_str()), "a port from 1 to 65535, e.g. `port = 443`");
+                self.missing(
+                    span,
+                    "port",
+                    &format!("`{}` grant", action.as_str()),
+                    "a port from 1 to 65535, e.g. `port = 443`",
+                );
                 return None;
             }
             return Some(None);
         };
         if needed.is_none() {
-            self.report(&r::IRRELEVANT_FIELD, v.span(), format!("`port` has no effect on a `{}` grant", action.as_str()), "not used by this action", Some("remove `port`: a resolve grant covers name lookups on any port".into()));
+            self.report(
+                &r::IRRELEVANT_FIELD,
+                v.span(),
+                format!("`port` has no effect on a `{}` grant", action.as_str()),
+                "not used by this action",
+                Some("remove `port`: a resolve grant covers name lookups on any port".into()),
+            );
             return None;
         }
         let n = self.integer(v, "port")?;
         match u16::try_from(n) {
             Ok(p) if p != 0 => Some(Some(p)),
             _ => {
-                self.report(&r::INVALID_PORT, v.span(), format!("port {n} is outside 1-65535"), "invalid port", Some("grant the port the component really uses, from 1 to 65535".into()));
+                self.report(
+                    &r::INVALID_PORT,
+                    v.span(),
+                    format!("port {n} is outside 1-65535"),
+                    "invalid port",
+                    Some("grant the port the component really uses, from 1 to 65535".into()),
+                );
                 None
             }
         }
@@ -278,20 +419,42 @@ impl Walker {
 
     fn proc_grant(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<ProcGrant>> {
         self.unknown_keys(t, "process grant ", PROC_KEYS);
-        let action = self.action(t, span.clone(), "process", ProcAction::ALL.iter().map(|a| (a.as_str(), *a)))?;
+        let action = self.action(
+            t,
+            span.clone(),
+            "process",
+            ProcAction::ALL.iter().map(|a| (a.as_str(), *a)),
+        )?;
         let (used, unused) = match action {
             ProcAction::Spawn => ("executable", "signal"),
             ProcAction::Signal => ("signal", "executable"),
         };
         if let Some(v) = get(t, unused) {
-            self.report(&r::IRRELEVANT_FIELD, v.span(), format!("`{unused}` has no effect on a `{}` grant", action.as_str()), "not used by this action", Some(format!("a `{}` grant takes `{used}`; remove `{unused}`", action.as_str())));
+            self.report(
+                &r::IRRELEVANT_FIELD,
+                v.span(),
+                format!("`{unused}` has no effect on a `{}` grant", action.as_str()),
+                "not used by this action",
+                Some(format!(
+                    "a `{}` grant takes `{used}`; remove `{unused}`",
+                    action.as_str()
+                )),
+            );
         }
         let (value, vspan) = self.required_str(t, used, &format!("`{}` grant", action.as_str()), span.clone())?;
         let grant = match action {
-            ProcAction::Spawn => ProcGrant::Spawn { executable: self.executable(&value, vspan.clone())? },
-            ProcAction::Signal => ProcGrant::Signal { signal: self.signal(&value, vspan.clone())? },
+            ProcAction::Spawn => ProcGrant::Spawn {
+                executable: self.executable(&value, vspan.clone())?,
+            },
+            ProcAction::Signal => ProcGrant::Signal {
+                signal: self.signal(&value, vspan.clone())?,
+            },
         };
-        Some(Entry { grant, span, value_span: vspan })
+        Some(Entry {
+            grant,
+            span,
+            value_span: vspan,
+        })
     }
 
     fn executable(&mut self, value: &str, span: Range<usize>) -> Option<String> {
@@ -299,8 +462,16 @@ impl Walker {
             Ok(ProcGrant::Spawn { executable }) => Some(executable),
             Ok(ProcGrant::Signal { .. }) => None,
             Err(e) => {
-                let help = e.help().unwrap_or_else(|| "name one program by its absolute path, e.g. `/usr/bin/git`".into());
-                self.report(&r::INVALID_EXECUTABLE, span, format!("`{}` is not a valid executable: {e}", value.escape_debug()), "invalid executable", Some(help));
+                let help = e
+                    .help()
+                    .unwrap_or_else(|| "name one program by its absolute path, e.g. `/usr/bin/git`".into());
+                self.report(
+                    &r::INVALID_EXECUTABLE,
+                    span,
+                    e.to_string(),
+                    "invalid executable",
+                    Some(help),
+                );
                 None
             }
         }
@@ -312,10 +483,20 @@ impl Walker {
             Err(_) => {
                 let names = Signal::ALL.iter().map(|s| s.as_str());
                 let guess = did_you_mean(value, names).map(str::to_string).or_else(|| {
-                    Signal::parse(&format!("SIG{}", value.to_ascii_uppercase())).ok().map(|s| s.as_str().to_string())
+                    Signal::parse(&format!("SIG{}", value.to_ascii_uppercase()))
+                        .ok()
+                        .map(|s| s.as_str().to_string())
                 });
-                let help = guess.map_or("use a POSIX signal name such as `SIGTERM`".into(), |g| format!("did you mean `{g}`?"));
-                self.report(&r::UNKNOWN_SIGNAL, span, format!("`{value}` is not a POSIX signal name"), "unknown signal", Some(help));
+                let help = guess.map_or("use a POSIX signal name such as `SIGTERM`".into(), |g| {
+                    format!("did you mean `{g}`?")
+                });
+                self.report(
+                    &r::UNKNOWN_SIGNAL,
+                    span,
+                    format!("`{value}` is not a POSIX signal name"),
+                    "unknown signal",
+                    Some(help),
+                );
                 None
             }
         }
@@ -341,12 +522,24 @@ impl Walker {
             DeValue::String(s) => match parse_size(s) {
                 Some(n) if n > 0 => Some(n),
                 _ => {
-                    self.report(&r::INVALID_LIMIT, v.span(), format!("`{s}` is not a memory size"), "invalid size", Some("write bytes as an integer or a string such as \"64 MiB\" (units B, KiB, MiB, GiB)".into()));
+                    self.report(
+                        &r::INVALID_LIMIT,
+                        v.span(),
+                        format!("`{s}` is not a memory size"),
+                        "invalid size",
+                        Some(
+                            "write bytes as an integer or a string such as \"64 MiB\" (units B, KiB, MiB, GiB)".into(),
+                        ),
+                    );
                     None
                 }
             },
             _ => {
-                self.wrong_type(v, "limits.memory", "an integer number of bytes or a string such as \"64 MiB\"");
+                self.wrong_type(
+                    v,
+                    "limits.memory",
+                    "an integer number of bytes or a string such as \"64 MiB\"",
+                );
                 None
             }
         }
@@ -357,7 +550,13 @@ impl Walker {
         match u64::try_from(n) {
             Ok(n) if n > 0 => Some(n),
             _ => {
-                self.report(&r::INVALID_LIMIT, v.span(), format!("`{key}` must be positive, found {n}"), "not positive", Some(format!("give `{key}` a positive value")));
+                self.report(
+                    &r::INVALID_LIMIT,
+                    v.span(),
+                    format!("`{key}` must be positive, found {n}"),
+                    "not positive",
+                    Some(format!("give `{key}` a positive value")),
+                );
                 None
             }
         }
@@ -373,7 +572,11 @@ impl Walker {
                 DeValue::Boolean(b) => b.to_string(),
                 DeValue::Datetime(d) => d.to_string(),
                 _ => {
-                    self.wrong_type(v, &format!("config.{}", k.get_ref()), "a string, number, boolean or date (config values are passed to `init` as strings)");
+                    self.wrong_type(
+                        v,
+                        &format!("config.{}", k.get_ref()),
+                        "a string, number, boolean or date (config values are passed to `init` as strings)",
+                    );
                     continue;
                 }
             };
@@ -383,17 +586,32 @@ impl Walker {
     }
 
     /// The `action` of a grant, with "did you mean" for unknown ones.
-    fn action<A: Copy>(&mut self, t: &DeTable<'_>, span: Range<usize>, domain: &str, known: impl Iterator<Item = (&'static str, A)> + Clone) -> Option<A> {
+    fn action<A: Copy>(
+        &mut self,
+        t: &DeTable<'_>,
+        span: Range<usize>,
+        domain: &str,
+        known: impl Iterator<Item = (&'static str, A)> + Clone,
+    ) -> Option<A> {
         let (a, s) = self.required_str(t, "action", &format!("{domain} grant"), span)?;
         if let Some((_, action)) = known.clone().find(|(n, _)| *n == a) {
             return Some(action);
         }
         let names: Vec<&str> = known.map(|(n, _)| n).collect();
-        let mut help = format!("{domain} actions are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "));
+        let mut help = format!(
+            "{domain} actions are {}",
+            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        );
         if let Some(g) = did_you_mean(&a, names.iter().copied()) {
             help = format!("did you mean `{g}`? {help}");
         }
-        self.report(&r::UNKNOWN_ACTION, s, format!("unknown {domain} action `{a}`"), "unknown action", Some(help));
+        self.report(
+            &r::UNKNOWN_ACTION,
+            s,
+            format!("unknown {domain} action `{a}`"),
+            "unknown action",
+            Some(help),
+        );
         None
     }
 
@@ -405,11 +623,24 @@ impl Walker {
             }
             let help = match did_you_mean(key, known.iter().copied()) {
                 Some(g) => format!("did you mean `{g}`?"),
-                None => format!("known keys here: {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                None => format!(
+                    "known keys here: {}",
+                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                ),
             };
             let prefix = prefix.trim_end();
-            let place = if prefix.is_empty() { String::new() } else { format!(" in {}", prefix.trim_end_matches('.')) };
-            self.report(&r::UNKNOWN_KEY, k.span(), format!("unknown key `{key}`{place}"), "unknown key", Some(help));
+            let place = if prefix.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", prefix.trim_end_matches('.'))
+            };
+            self.report(
+                &r::UNKNOWN_KEY,
+                k.span(),
+                format!("unknown key `{key}`{place}"),
+                "unknown key",
+                Some(help),
+            );
         }
     }
 
@@ -423,7 +654,13 @@ impl Walker {
         }
     }
 
-    fn required_str(&mut self, t: &DeTable<'_>, key: &str, what: &str, span: Range<usize>) -> Option<(String, Range<usize>)> {
+    fn required_str(
+        &mut self,
+        t: &DeTable<'_>,
+        key: &str,
+        what: &str,
+        span: Range<usize>,
+    ) -> Option<(String, Range<usize>)> {
         match get(t, key) {
             Some(v) => self.string(v, key),
             None => {
@@ -464,14 +701,30 @@ impl Walker {
     }
 
     fn missing(&mut self, span: Range<usize>, key: &str, what: &str, example: &str) {
-        let help = if example.is_empty() { format!("add `{key} = ...`") } else { format!("add {example}") };
-        self.report(&r::MISSING_FIELD, span, format!("{what} is missing `{key}`"), &format!("needs `{key}`"), Some(help));
+        let help = if example.is_empty() {
+            format!("add `{key} = ...`")
+        } else {
+            format!("add {example}")
+        };
+        self.report(
+            &r::MISSING_FIELD,
+            span,
+            format!("{what} is missing `{key}`"),
+            &format!("needs `{key}`"),
+            Some(help),
+        );
     }
 
     fn wrong_type(&mut self, v: &Value<'_>, what: &str, expected: &str) {
         let found = type_name(v.get_ref());
         let what = what.trim_matches('`');
-        self.report(&r::WRONG_TYPE, v.span(), format!("`{what}` must be {expected}, found {found}"), &format!("this is {found}"), None);
+        self.report(
+            &r::WRONG_TYPE,
+            v.span(),
+            format!("`{what}` must be {expected}, found {found}"),
+            &format!("this is {found}"),
+            None,
+        );
     }
 }
 
@@ -501,10 +754,20 @@ pub(crate) fn valid_name(name: &str) -> bool {
 fn suggest_name(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let s = s.trim_matches('-').to_string();
-    if s.len() >= 3 { s.chars().take(64).collect() } else { "my-component".into() }
+    if s.len() >= 3 {
+        s.chars().take(64).collect()
+    } else {
+        "my-component".into()
+    }
 }
 
 /// `"64 MiB"`, `"1GiB"`, `"512"` to bytes.

@@ -63,7 +63,8 @@ fn command(d: &Diagnostic, sources: &Sources) -> String {
 }
 
 /// `line`, `col`, `endLine` and `endColumn` of a span in a text file. The end is the span's
-/// last character (GitHub highlights inclusively), or its start when the span is empty.
+/// last character, not the position after it, so a span that ends with a newline stays on
+/// its own line; an empty span ends where it starts.
 fn text_position(file: &SourceFile, text: &str, span: &Range<usize>) -> Vec<(&'static str, String)> {
     let start = text.floor_char_boundary(span.start);
     let last = if span.end > start {

@@ -70,7 +70,7 @@ fn rule(rule: &Rule) -> ReportingDescriptor {
         .help(help)
         .default_configuration(
             ReportingConfiguration::builder()
-                .level(Value::from(level_name(rule.severity)))
+                .level(Value::from(rule.severity.as_str())) // SARIF's level names are ours
                 .build(),
         )
         .build()
@@ -84,11 +84,6 @@ fn plain(text: &str) -> MultiformatMessageString {
 fn first_paragraph(doc: &str) -> String {
     let paragraph = doc.trim().split("\n\n").next().unwrap_or_default();
     paragraph.lines().map(str::trim).collect::<Vec<_>>().join(" ")
-}
-
-/// SARIF's level names happen to be ours.
-fn level_name(severity: Severity) -> &'static str {
-    severity.as_str()
 }
 
 fn result_level(severity: Severity) -> ResultLevel {

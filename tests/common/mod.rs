@@ -70,16 +70,30 @@ pub fn component_importing(ops: &[&str], extra_wit: &str, extra_items: &str) -> 
     let mut interfaces: Vec<&str> = ops.iter().map(|o| o.split('.').next().unwrap()).collect();
     interfaces.dedup();
     for iface in &interfaces {
-        let op = catalogue.operations.iter().find(|o| o.interface == *iface).expect("a catalogue interface");
+        let op = catalogue
+            .operations
+            .iter()
+            .find(|o| o.interface == *iface)
+            .expect("a catalogue interface");
         imports.push_str(&format!("    import {};\n", op.interface_name()));
     }
-    let wit = format!("package test:app@0.1.0;\n{extra_wit}\nworld app {{\n    export airssys:core/component-lifecycle@1.0.0;\n{imports}{extra_items}}}\n");
+    let wit = format!(
+        "package test:app@0.1.0;\n{extra_wit}\nworld app {{\n    export airssys:core/component-lifecycle@1.0.0;\n{imports}{extra_items}}}\n"
+    );
     let (mut resolve, world) = resolve_world(&wit, "app");
-    let keep: Vec<(String, String)> = ops.iter().map(|o| { let (i, f) = o.split_once('.').unwrap(); (i.to_string(), f.to_string()) }).collect();
+    let keep: Vec<(String, String)> = ops
+        .iter()
+        .map(|o| {
+            let (i, f) = o.split_once('.').unwrap();
+            (i.to_string(), f.to_string())
+        })
+        .collect();
     for (_, iface) in resolve.interfaces.iter_mut() {
         let Some(name) = iface.name.clone() else { continue };
         if interfaces.contains(&name.as_str()) && name != "component-lifecycle" {
-            iface.functions.retain(|f, _| keep.iter().any(|(i, k)| *i == name && k == f));
+            iface
+                .functions
+                .retain(|f, _| keep.iter().any(|(i, k)| *i == name && k == f));
         }
     }
     encode(&resolve, world)
@@ -87,7 +101,16 @@ pub fn component_importing(ops: &[&str], extra_wit: &str, extra_items: &str) -> 
 
 /// Encodes a component for `world` with a dummy core module.
 pub fn encode(resolve: &wit_parser::Resolve, world: wit_parser::WorldId) -> Vec<u8> {
-    let mut module = wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync));
+    let mut module = wit_component::dummy_module(
+        resolve,
+        world,
+        wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
+    );
     wit_component::embed_component_metadata(&mut module, resolve, world, wit_component::StringEncoding::UTF8).unwrap();
-    wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap()
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap()
 }
