@@ -193,7 +193,7 @@ fn resolve_error(
                 p.name
             );
             return wit_diagnostic(&r::INCOMPATIBLE_VERSION, &resolve.source_map, *span, &msg, ids)
-                .help(format!("import version {have} (or a compatible 1.x version)"));
+                .help(format!("import version {have} or a semver-compatible one"));
         }
         let msg = format!("package `{requested}` is not available to resolve against");
         return wit_diagnostic(&r::WIT_ERROR, &resolve.source_map, *span, &msg, ids).help(format!(

@@ -37,6 +37,49 @@ const CASES: &[(&str, &[&str])] = &[
     ("help-wit", &["wit", "--help"]),
     ("help-manifest", &["manifest", "--help"]),
     ("help-explain", &["explain", "--help"]),
+    ("help-check", &["check", "--help"]),
+    ("help-inspect", &["inspect", "--help"]),
+    ("check-example", &["check", "docs/examples/csv-export"]),
+    (
+        "check-example-minimal-manifest-github",
+        &[
+            "check",
+            "--format",
+            "github",
+            "--manifest",
+            "tests/fixtures/manifests/good/01-minimal.toml",
+            "docs/examples/csv-export/csv-export.wat",
+        ],
+    ),
+    (
+        "check-allow-undeclared",
+        &[
+            "check",
+            "-A",
+            "undeclared-permission",
+            "--manifest",
+            "tests/fixtures/manifests/good/01-minimal.toml",
+            "docs/examples/csv-export",
+        ],
+    ),
+    ("check-no-components", &["check", "docs/examples/csv-export/wit"]),
+    (
+        "check-missing-manifest-flag",
+        &["check", "--manifest", "no/such.toml", "docs/examples/csv-export"],
+    ),
+    (
+        "inspect-example",
+        &["inspect", "docs/examples/csv-export/csv-export.wat"],
+    ),
+    (
+        "inspect-suggest",
+        &[
+            "inspect",
+            "--suggest-manifest",
+            "docs/examples/csv-export/csv-export.wat",
+        ],
+    ),
+    ("inspect-not-a-component", &["inspect", "README.md"]),
     ("catalogue-human", &["catalogue"]),
     (
         "manifest-example",
@@ -136,6 +179,25 @@ fn exit_codes() {
     assert_eq!(exit_code(&["manifest", "no/such/file.toml"]), 2);
     assert_eq!(exit_code(&["explain", "NOPE01"]), 2);
     assert_eq!(exit_code(&["frobnicate"]), 2);
+    assert_eq!(exit_code(&["check", "docs/examples/csv-export"]), 0);
+    let minimal = "tests/fixtures/manifests/good/01-minimal.toml";
+    assert_eq!(
+        exit_code(&["check", "--manifest", minimal, "docs/examples/csv-export"]),
+        1,
+        "undeclared permissions"
+    );
+    assert_eq!(
+        exit_code(&[
+            "check",
+            "-A",
+            "undeclared-permission",
+            "--manifest",
+            minimal,
+            "docs/examples/csv-export"
+        ]),
+        0
+    );
+    assert_eq!(exit_code(&["check", "no/such/dir"]), 2);
 }
 
 #[test]

@@ -345,15 +345,17 @@ of them.
 Fix the WIT at the span shown.";
 
     IMPORT_OUTSIDE_CATALOGUE = "WIT002" "import-outside-catalogue" Error "an import is not an operation of the catalogue"
-"The world imports an interface or function that the host catalogue does not offer: an unknown
-package, interface or function. The host would refuse to link such a component, and an
+"The world (of a WIT package, or decoded from a compiled component) imports an interface or
+function that the host catalogue does not offer: an unknown package, interface or function, or
+a bare function import. The host would refuse to link such a component, and an
 unrecognised import cannot be mapped onto a permission, so it fails closed.
 
 ## How to fix
 Import only the catalogue's interfaces (`airssys-wasm catalogue` lists them).";
 
     SIGNATURE_MISMATCH = "WIT003" "signature-mismatch" Error "a function's type differs from the catalogue's"
-"An imported (or the exported lifecycle) function has the catalogue's name but a different type:
+"An imported (or the exported lifecycle) function, in WIT or in a compiled component, has the
+catalogue's name but a different type:
 other parameters, results, or differently shaped records, variants, enums or flags. The
 component would fail to link, or worse, link against an operation with a different meaning.
 
@@ -370,7 +372,8 @@ Depend on the catalogue's major version (`@1.x`).";
 
     MISSING_LIFECYCLE_EXPORT = "WIT005" "missing-lifecycle-export" Error "the world does not export `component-lifecycle`"
 "Every airssys component exports `airssys:core/component-lifecycle` so that the host can
-initialise it, run it and shut it down. A world without it cannot be run by the host.
+initialise it, run it and shut it down. A world (or a compiled component) without it cannot be
+run by the host.
 
 ## How to fix
 Add `export airssys:core/component-lifecycle@1.0.0;` or `include airssys:core/component@1.0.0;`.";
