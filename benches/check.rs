@@ -105,7 +105,7 @@ fn main() {
 
     println!("## One component: check versus wasmparser validation");
     let small = common::component_importing(&OPS[..8], "", "");
-    let large = large_component(24_000);
+    let large = large_component(32_000);
     for (label, bytes, runs) in [("small (8 imports)", &small, 200), ("large", &large, 10)] {
         let v = best(runs, || validate(bytes));
         let c = best(runs, || {
@@ -118,6 +118,39 @@ fn main() {
             c.as_secs_f64() * 1e6,
             c.as_secs_f64() / v.as_secs_f64()
         );
+    }
+
+    println!("\n## Where the time goes (small component)");
+    let v = best(200, || validate(&small));
+    let read = best(200, || {
+        black_box(component::read(&small).unwrap());
+    });
+    let decode = best(200, || {
+        black_box(wit_component::decode(&small).unwrap());
+    });
+    let artifact = component::read(&small).unwrap();
+    let classify = best(200, || {
+        black_box(check::classify(&catalogue, &artifact, Sources::new().add_binary("x")));
+    });
+    let (_, functions, _) = check::classify(&catalogue, &artifact, Sources::new().add_binary("x"));
+    let permissions = best(200, || {
+        black_box(analyze::check_permissions(
+            &functions,
+            &ManifestRef {
+                manifest: &manifest,
+                source: manifest.source,
+            },
+            Sources::new().add_binary("x"),
+        ));
+    });
+    for (stage, d) in [
+        ("validate_all", v),
+        ("read (validate + list + decode)", read),
+        ("  of which decode", decode),
+        ("classify", classify),
+        ("permissions", permissions),
+    ] {
+        println!("{stage:<34} {:>8.1} µs", d.as_secs_f64() * 1e6);
     }
 
     println!("\n## Growth with imports per component (10 grants)");

@@ -89,6 +89,7 @@ pub fn render(i: &Inspection) -> String {
             let op = match &f.mapping {
                 Mapping::Catalogue { operation } => operation.clone(),
                 Mapping::Wasi => "WASI".to_string(),
+                Mapping::ResourceDrop => "resource destructor".to_string(),
                 Mapping::Unknown => "not in the catalogue".to_string(),
             };
             let _ = writeln!(

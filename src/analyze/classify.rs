@@ -40,6 +40,8 @@ pub enum Mapping {
     Catalogue { operation: String },
     /// A WASI function mapped onto a permission domain.
     Wasi,
+    /// The destructor of a resource type (`[resource-drop]file-handle`): needs no grant.
+    ResourceDrop,
     /// Not understood; a finding says why.
     Unknown,
 }
@@ -264,7 +266,13 @@ impl Classifier<'_> {
     ) {
         let lower = f.to_ascii_lowercase();
         if lower.starts_with("[resource-drop]") {
-            self.push(import, f, span, Mapping::Wasi, Some(Requirement { terms: Vec::new() }));
+            self.push(
+                import,
+                f,
+                span,
+                Mapping::ResourceDrop,
+                Some(Requirement { terms: Vec::new() }),
+            );
             return;
         }
         let Some(op) = self.catalogue.operation(package, iface, &lower) else {

@@ -169,7 +169,7 @@ fn undeclared(f: &ImportedFunction, term: &Term, m: &ManifestRef<'_>, binary: So
     .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
     .help(example_grant(term));
     match m.manifest.spans.for_domain(term.domain) {
-        Some(span) => d.also(m.source, span, format!("no {} grant here", actions.join(" or "))),
+        Some(span) => d.also(m.source, span, format!("no grant here gives {what}")),
         None => d.note("the manifest has no [permissions] table"),
     }
 }

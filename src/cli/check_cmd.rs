@@ -95,7 +95,8 @@ pub(super) fn inspect(catalogue: &Catalogue, path: &Path, json_out: bool, sugges
         })?;
     let mut sources = Sources::new();
     let binary = sources.add_binary(&name);
-    let (interfaces, functions, diagnostics) = check::classify(catalogue, &artifact, binary);
+    let (interfaces, functions, mut diagnostics) = check::classify(catalogue, &artifact, binary);
+    airssys_wasm::diagnostics::sort(&mut diagnostics, &sources);
     if suggest {
         print_out(&inspect::suggest_manifest(&name, &functions));
     } else if json_out {
