@@ -76,7 +76,7 @@ pub fn check_permissions(functions: &[ImportedFunction], m: &ManifestRef<'_>, bi
     }
     for (i, g) in refs.iter().enumerate() {
         if !used[i] {
-            out.push(unused(*g, m));
+            out.push(unused(*g, m, binary));
         }
     }
     out
@@ -197,7 +197,7 @@ fn example_grant(term: &Term) -> String {
     )
 }
 
-fn unused(g: GrantRef, m: &ManifestRef<'_>) -> Diagnostic {
+fn unused(g: GrantRef, m: &ManifestRef<'_>, binary: SourceId) -> Diagnostic {
     Diagnostic::new(
         &r::UNUSED_GRANT,
         format!(
@@ -206,6 +206,7 @@ fn unused(g: GrantRef, m: &ManifestRef<'_>) -> Diagnostic {
         ),
     )
     .at(m.source, m.manifest.span_of(g).unwrap_or(0..0), "unused")
+    .also(binary, 0..0, "the component checked against this manifest")
     .help("remove it: every grant is something a reviewer approves and an attacker can use")
 }
 
