@@ -60,17 +60,17 @@ pub fn check_path(
             groups.push(group);
         }
     }
-    let mut resolve = Resolve::default();
-    let pkg = match resolve.push_groups(main, groups) {
-        Ok(p) => p,
-        Err(e) => return Ok(vec![resolve_error(catalogue, &resolve, &e, &ids)]),
-    };
-    let texts = input
+    let texts: HashMap<&str, &str> = input
         .iter()
         .flatten()
         .chain(&catalogue.files)
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
+    let mut resolve = Resolve::default();
+    let pkg = match resolve.push_groups(main, groups) {
+        Ok(p) => p,
+        Err(e) => return Ok(vec![resolve_error(catalogue, &resolve, &e, &ids, &texts)]),
+    };
     let checker = Checker {
         catalogue,
         resolve: &resolve,
@@ -179,6 +179,7 @@ fn resolve_error(
     resolve: &Resolve,
     e: &wit_parser::ResolveError,
     ids: &HashMap<String, SourceId>,
+    texts: &HashMap<&str, &str>,
 ) -> Diagnostic {
     if let wit_parser::ResolveErrorKind::PackageNotFound { span, requested, .. } = e.kind()
         && let Some(p) = catalogue
@@ -196,10 +197,14 @@ fn resolve_error(
                 .help(format!("import version {have} or a semver-compatible one"));
         }
         let msg = format!("package `{requested}` is not available to resolve against");
+
         return wit_diagnostic(&r::WIT_ERROR, &resolve.source_map, *span, &msg, ids).help(format!(
             "the catalogue provides `{}`, which links with it; import @{have} or vendor the package into deps/",
             p.name
         ));
+    }
+    if let Some(d) = unknown_catalogue_interface(catalogue, resolve, e, ids, texts) {
+        return d;
     }
     wit_diagnostic(
         &r::WIT_ERROR,
@@ -208,6 +213,45 @@ fn resolve_error(
         &e.kind().to_string(),
         ids,
     )
+}
+
+/// wit-parser reports `import airssys:ext-network/sockets@1.0.0` as "interface not found in
+/// package"; when the package is a catalogue package, that is an import outside the catalogue,
+/// and the closest interface name is the likely fix.
+fn unknown_catalogue_interface(
+    catalogue: &Catalogue,
+    resolve: &Resolve,
+    e: &wit_parser::ResolveError,
+    ids: &HashMap<String, SourceId>,
+    texts: &HashMap<&str, &str>,
+) -> Option<Diagnostic> {
+    let wit_parser::ResolveErrorKind::Semantic { span, message } = e.kind() else {
+        return None;
+    };
+    if message != "interface not found in package" {
+        return None;
+    }
+    let loc = resolve.source_map.resolve_span(*span)?;
+    let file = *texts.get(loc.path)?;
+    let iface = file.get(loc.range.clone())?;
+    let before = file.get(..loc.range.start)?;
+    let pkg_text = before.rsplit(|c: char| c.is_whitespace()).next()?.strip_suffix('/')?;
+    let (ns, name) = pkg_text.split_once(':')?;
+    let package = catalogue
+        .packages
+        .iter()
+        .position(|p| p.name.namespace == ns && p.name.name == name)?;
+    let pkg = &catalogue.resolve.packages[catalogue.packages[package].id];
+    let names: Vec<&str> = pkg.interfaces.keys().map(String::as_str).collect();
+    let help = match crate::diagnostics::did_you_mean(iface, names.iter().copied()) {
+        Some(g) => format!("did you mean `{g}`?"),
+        None => format!("its interfaces are {}", names.join(", ")),
+    };
+    let msg = format!(
+        "package `{}` has no interface `{iface}`",
+        catalogue.packages[package].name
+    );
+    Some(wit_diagnostic(&r::IMPORT_OUTSIDE_CATALOGUE, &resolve.source_map, *span, &msg, ids).help(help))
 }
 
 struct Checker<'a> {

@@ -47,6 +47,7 @@ fn static_fixtures() {
         ("missing-lifecycle", vec!["WIT005"]),
         ("syntax-error", vec!["WIT001"]),
         ("no-world", vec!["WIT006"]),
+        ("interface-typo", vec!["WIT002"]),
     ];
     common::with_snapshots(|| {
         for (name, want) in cases {
