@@ -1,5 +1,5 @@
-//! The `airssys-wasm` binary: all the work is in the library's [`airssys_wasm::cli`]-free
-//! modules; this file only parses arguments, runs the command and sets the exit code.
+//! The `airssys-wasm` binary. All the work is in the library; the `cli` module parses
+//! arguments, runs the command, prints, and sets the exit code.
 
 mod cli;
 

@@ -7,7 +7,7 @@
 //! unmapped and reported (fail closed).
 
 use crate::catalogue::{Requirement, Term};
-use crate::policy::{Action, Domain, FsAction, NetAction};
+use crate::policy::{Action, FsAction, NetAction};
 
 /// What a WASI function needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,11 +169,6 @@ fn udp(method: &str) -> Option<&'static [Action]> {
         | "check-send" => &[],
         _ => return None,
     })
-}
-
-/// The domain of a WASI mapping's first term, for messages.
-pub fn domain_of(r: &Requirement) -> Option<Domain> {
-    r.terms.first().map(|t| t.domain)
 }
 
 #[cfg(test)]
