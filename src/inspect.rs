@@ -141,7 +141,7 @@ pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
          # Replace every {PLACEHOLDER} ...> value with the narrowest resource the component needs;\n\
          # `airssys-wasm check` refuses the manifest while a placeholder is left.\n\n\
          [component]\nname = \"{}\"\nversion = \"0.1.0\"\n",
-        component_name(stem)
+        crate::manifest::component_name_from(stem)
     );
     let mut last = None;
     for ((domain, grant), ops) in &s.by_grant {
@@ -189,25 +189,5 @@ fn grant_for(term: &Term) -> String {
             "{{ action = \"signal\", signal = {} }}",
             lit.map_or_else(|| ph("signal"), |l| format!("\"{l}\""))
         ),
-    }
-}
-
-/// A valid component name from a file stem.
-fn component_name(stem: &str) -> String {
-    let s: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-').to_string();
-    if s.len() >= 3 {
-        s.chars().take(64).collect::<String>().trim_end_matches('-').to_string()
-    } else {
-        format!("{s}-component").trim_start_matches('-').to_string()
     }
 }

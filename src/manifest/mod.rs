@@ -51,6 +51,28 @@ pub struct Limits {
     pub timeout_ms: Option<u64>,
 }
 
+/// A valid component name (`^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$`) made from any text: lower-cased
+/// ASCII letters and digits, everything else a hyphen, padded when too short.
+pub fn component_name_from(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s: String = s.trim_matches('-').chars().take(64).collect();
+    let s = s.trim_end_matches('-');
+    if s.len() >= 3 {
+        s.to_string()
+    } else {
+        format!("{s}-component").trim_start_matches('-').to_string()
+    }
+}
+
 /// A validated manifest. Only grants that passed validation are here.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Manifest {

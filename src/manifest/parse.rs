@@ -178,7 +178,7 @@ impl Walker {
         match self.required_str(t, "name", "component", span.clone()) {
             Some((name, _)) if valid_name(&name) => c.name = name,
             Some((name, s)) => {
-                let fixed = suggest_name(&name);
+                let fixed = super::component_name_from(&name);
                 self.report(
                     &r::INVALID_COMPONENT_NAME,
                     s,
@@ -751,25 +751,6 @@ pub(crate) fn valid_name(name: &str) -> bool {
     (3..=64).contains(&b.len()) && ok(&b[0]) && ok(&b[b.len() - 1]) && b.iter().all(|c| ok(c) || *c == b'-')
 }
 
-fn suggest_name(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-').to_string();
-    if s.len() >= 3 {
-        s.chars().take(64).collect()
-    } else {
-        "my-component".into()
-    }
-}
-
 /// `"64 MiB"`, `"1GiB"`, `"512"` to bytes.
 fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
@@ -843,7 +824,7 @@ mod tests {
         assert!(!valid_name("Abc"));
         assert!(!valid_name(&"a".repeat(65)));
         assert!(valid_name(&"a".repeat(64)));
-        assert_eq!(suggest_name("My_Component"), "my-component");
+        assert_eq!(super::super::component_name_from("My_Component"), "my-component");
     }
 
     #[test]
