@@ -145,8 +145,8 @@ fn main() {
     });
     for (stage, d) in [
         ("validate_all", v),
-        ("read (validate + list + decode)", read),
-        ("  of which decode", decode),
+        ("read (validate + list imports)", read),
+        ("(wit_component::decode, for comparison)", decode),
         ("classify", classify),
         ("permissions", permissions),
     ] {

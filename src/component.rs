@@ -1,14 +1,18 @@
 //! Reading a compiled artifact: a component or a core module, as `.wasm` bytes or `.wat` text.
 //!
-//! The bytes are validated with wasmparser; each top-level import and export is listed with
-//! its exact name and byte offset (from wasmparser's section readers), and for components the
-//! world is decoded with wit-component so that every imported function's WIT type is known.
+//! The bytes are validated with wasmparser, once; each top-level import and export is listed
+//! with its exact name and byte offset (from wasmparser's section readers), and for components
+//! the validator's `Types` are kept, so that every imported function's type is known without
+//! decoding the binary a second time.
 //! Nothing here decides anything: the analyzer maps what is read onto the catalogue.
 
 use std::ops::Range;
 
-use wasmparser::{Encoding, Parser, Payload, Validator, WasmFeatures};
-use wit_parser::{Resolve, WorldId};
+use std::collections::HashMap;
+use wasmparser::{Chunk, Encoding, Parser, Payload, Validator, WasmFeatures};
+
+use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ResourceId};
+use wasmparser::types::Types;
 
 /// Files larger than this are refused unread (a finding, not a crash).
 pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
@@ -34,13 +38,14 @@ pub struct Item {
 }
 
 /// A validated, decoded artifact.
-#[derive(Debug)]
 pub struct Artifact {
     pub kind: Kind,
     pub imports: Vec<Item>,
     pub exports: Vec<Item>,
-    /// The component's world as WIT (components only).
-    pub world: Option<(Resolve, WorldId)>,
+    /// The types wasmparser validated (components only): every import's and export's type.
+    pub types: Option<Types>,
+    /// The names of the resource types the component's instances export.
+    pub resources: HashMap<ResourceId, String>,
 }
 
 /// Why bytes are not a usable artifact. `offset` is the byte the problem was found at.
@@ -80,42 +85,54 @@ pub fn read(bytes: &[u8]) -> Result<Artifact, Invalid> {
         });
     }
     let mut validator = Validator::new_with_features(WasmFeatures::all());
-    validator.validate_all(bytes).map_err(|e| Invalid {
+    let types = validator.validate_all(bytes).map_err(|e| Invalid {
         offset: e.offset(),
         message: e.message().to_string(),
     })?;
     let (kind, imports, exports) = items(bytes)?;
-    let world = match kind {
-        Kind::Component => Some(decode_world(bytes)?),
-        Kind::CoreModule => None,
+    let (types, resources) = match kind {
+        Kind::Component => {
+            let resources = resource_names(&types, &imports, &exports);
+            (Some(types), resources)
+        }
+        Kind::CoreModule => (None, HashMap::new()),
     };
     Ok(Artifact {
         kind,
         imports,
         exports,
-        world,
+        types,
+        resources,
     })
 }
 
-fn decode_world(bytes: &[u8]) -> Result<(Resolve, WorldId), Invalid> {
-    match wit_component::decode(bytes) {
-        Ok(wit_component::DecodedWasm::Component(resolve, world)) => Ok((resolve, world)),
-        Ok(wit_component::DecodedWasm::WitPackage(..)) => Err(Invalid {
-            offset: 0,
-            message: "this is a WIT package encoded as wasm, not a component; check its WIT with `airssys-wasm wit`"
-                .into(),
-        }),
-        Err(e) => Err(Invalid {
-            offset: 0,
-            message: format!(
-                "the component's world cannot be decoded: {}",
-                first_line(&format!("{e:#}"))
-            ),
-        }),
+/// The name under which each resource type is exported by an imported or exported instance
+/// (`file-handle` of `airssys:ext-filesystem/types`), so that handles can be compared by name.
+fn resource_names(types: &Types, imports: &[Item], exports: &[Item]) -> HashMap<ResourceId, String> {
+    let mut names = HashMap::new();
+    let items = imports
+        .iter()
+        .filter_map(|i| types.component_item_for_import(&i.name))
+        .chain(exports.iter().filter_map(|e| types.component_item_for_export(&e.name)));
+    for item in items {
+        let ComponentEntityType::Instance(id) = item.ty else {
+            continue;
+        };
+        for (name, export) in &types[id].exports {
+            if let ComponentEntityType::Type {
+                referenced: ComponentAnyTypeId::Resource(r),
+                ..
+            } = export.ty
+            {
+                names.entry(r.resource()).or_insert_with(|| name.clone());
+            }
+        }
     }
+    names
 }
 
-/// Top-level imports and exports with their offsets.
+/// Top-level imports and exports with their offsets. Nested modules and components and code
+/// sections are skipped unread: validation has already been through them.
 fn items(bytes: &[u8]) -> Result<(Kind, Vec<Item>, Vec<Item>), Invalid> {
     let invalid = |e: wasmparser::BinaryReaderError| Invalid {
         offset: e.offset(),
@@ -132,42 +149,59 @@ fn items(bytes: &[u8]) -> Result<(Kind, Vec<Item>, Vec<Item>), Invalid> {
         }
     };
     let (mut kind, mut imports, mut exports) = (Kind::CoreModule, Vec::new(), Vec::new());
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload.map_err(invalid)? {
-            Payload::Version { encoding, .. } if depth == 0 => {
+    let mut parser = Parser::new(0);
+    let mut rest = bytes;
+    loop {
+        let (payload, consumed) = match parser.parse(rest, true).map_err(invalid)? {
+            Chunk::Parsed { consumed, payload } => (payload, consumed),
+            Chunk::NeedMoreData(_) => {
+                return Err(Invalid {
+                    offset: bytes.len(),
+                    message: "unexpected end of file".into(),
+                });
+            }
+        };
+        rest = &rest[consumed..];
+        match payload {
+            Payload::Version { encoding, .. } => {
                 kind = if encoding == Encoding::Component {
                     Kind::Component
                 } else {
                     Kind::CoreModule
                 };
-                depth = 1;
             }
-            Payload::Version { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(r) if depth == 1 => {
-                for item in r.into_iter_with_offsets() {
-                    let (_, i) = item.map_err(invalid)?;
+            // A nested module or component is handed over with its own parser; not using it
+            // and stepping over its bytes skips it.
+            Payload::ModuleSection { unchecked_range, .. } | Payload::ComponentSection { unchecked_range, .. } => {
+                rest = rest.get(unchecked_range.len()..).unwrap_or_default();
+            }
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                rest = rest.get(size as usize..).unwrap_or_default();
+            }
+            Payload::ComponentImportSection(r) => {
+                for item in r {
+                    let name = item.map_err(invalid)?.name.name;
                     imports.push(Item {
-                        name: i.name.name.to_string(),
+                        name: name.to_string(),
                         field: None,
-                        span: span_of(i.name.name),
+                        span: span_of(name),
                     });
                 }
             }
-            Payload::ComponentExportSection(r) if depth == 1 => {
-                for item in r.into_iter_with_offsets() {
-                    let (_, e) = item.map_err(invalid)?;
+            Payload::ComponentExportSection(r) => {
+                for item in r {
+                    let name = item.map_err(invalid)?.name.name;
                     exports.push(Item {
-                        name: e.name.name.to_string(),
+                        name: name.to_string(),
                         field: None,
-                        span: span_of(e.name.name),
+                        span: span_of(name),
                     });
                 }
             }
-            Payload::ImportSection(r) if depth == 1 && kind == Kind::CoreModule => {
-                for item in r.into_imports_with_offsets() {
-                    let (_, i) = item.map_err(invalid)?;
+            Payload::ImportSection(r) => {
+                for item in r.into_imports() {
+                    let i = item.map_err(invalid)?;
                     imports.push(Item {
                         name: i.module.to_string(),
                         field: Some(i.name.to_string()),
@@ -175,9 +209,9 @@ fn items(bytes: &[u8]) -> Result<(Kind, Vec<Item>, Vec<Item>), Invalid> {
                     });
                 }
             }
-            Payload::ExportSection(r) if depth == 1 && kind == Kind::CoreModule => {
-                for item in r.into_iter_with_offsets() {
-                    let (_, e) = item.map_err(invalid)?;
+            Payload::ExportSection(r) => {
+                for item in r {
+                    let e = item.map_err(invalid)?;
                     exports.push(Item {
                         name: e.name.to_string(),
                         field: None,
@@ -185,6 +219,7 @@ fn items(bytes: &[u8]) -> Result<(Kind, Vec<Item>, Vec<Item>), Invalid> {
                     });
                 }
             }
+            Payload::End(_) => break,
             _ => {}
         }
     }
@@ -209,7 +244,9 @@ mod tests {
     fn invalid_binary_reports_an_offset() {
         let mut bytes = to_binary(b"(module (func (export \"f\")))").unwrap().into_owned();
         bytes.truncate(bytes.len() - 3);
-        let e = read(&bytes).unwrap_err();
+        let Err(e) = read(&bytes) else {
+            panic!("a truncated module is invalid")
+        };
         assert!(e.offset > 0 && e.offset <= bytes.len(), "{e:?}");
         assert!(read(b"\0asm\x01\0\0\0\xff").is_err());
         assert!(to_binary(b"garbage").is_err());

@@ -7,10 +7,12 @@
 
 use std::ops::Range;
 
-use wit_parser::{Function, InterfaceId, PackageName, Resolve, WorldId, WorldItem, WorldKey};
+use wasmparser::component_types::{ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId};
+use wasmparser::types::Types;
+use wit_parser::PackageName;
 
 use super::wasi::{self, WasiMapping};
-use crate::catalogue::typeeq::same_function;
+use crate::catalogue::wasmeq::{WasmTypes, same_function};
 use crate::catalogue::{Catalogue, InterfaceLookup, Requirement};
 use crate::component::{Artifact, Item, Kind};
 use crate::diagnostics::registry as r;
@@ -66,18 +68,42 @@ pub fn classify(catalogue: &Catalogue, artifact: &Artifact, source: SourceId) ->
             diagnostics: Vec::new(),
         },
     };
-    match (&artifact.kind, &artifact.world) {
-        (Kind::Component, Some((resolve, world))) => {
-            c.component_imports(resolve, *world);
-            c.lifecycle(resolve, *world);
+    match (&artifact.kind, &artifact.types) {
+        (Kind::Component, Some(types)) => {
+            let wasm = WasmTypes {
+                types,
+                resources: &artifact.resources,
+            };
+            c.component_imports(&wasm);
+            c.lifecycle(&wasm);
         }
         _ => c.core_imports(),
     }
     c.out
 }
 
+/// An imported function's type: known for components (from the validator), not for core
+/// modules (whose imports are matched by name only).
+#[derive(Clone, Copy)]
+enum Sig {
+    Unknown,
+    Wasm(ComponentFuncTypeId),
+}
+
 /// A core module's imports grouped by module name: (module, span of its first import, fields).
-type ModuleImports = (String, Range<usize>, Vec<(String, Function)>);
+type ModuleImports = (String, Range<usize>, Vec<(String, Sig)>);
+
+/// The functions an instance type exports, in order, with their types.
+fn instance_functions(types: &Types, id: ComponentInstanceTypeId) -> Vec<(String, Sig)> {
+    types[id]
+        .exports
+        .iter()
+        .filter_map(|(name, item)| match item.ty {
+            ComponentEntityType::Func(f) => Some((name.clone(), Sig::Wasm(f))),
+            _ => None,
+        })
+        .collect()
+}
 
 struct Classifier<'a> {
     catalogue: &'a Catalogue,
@@ -113,14 +139,6 @@ fn parse_interface_name(name: &str) -> Option<(PackageName, String)> {
 }
 
 impl Classifier<'_> {
-    fn span_of(&self, name: &str) -> Range<usize> {
-        self.artifact
-            .imports
-            .iter()
-            .find(|i| i.name.eq_ignore_ascii_case(name))
-            .map_or(0..0, |i| i.span.clone())
-    }
-
     fn report(&mut self, d: Diagnostic, span: Range<usize>, label: &str) {
         self.out.diagnostics.push(d.at(self.source, span, label));
     }
@@ -142,23 +160,25 @@ impl Classifier<'_> {
         });
     }
 
-    fn component_imports(&mut self, resolve: &Resolve, world: WorldId) {
-        for (key, item) in &resolve.worlds[world].imports {
-            let name = resolve.name_world_key(key);
-            let span = self.span_of(&name);
-            match (key, item) {
-                (WorldKey::Interface(_), WorldItem::Interface { id, .. }) => {
-                    let funcs: Vec<(String, Function)> = resolve.interfaces[*id]
-                        .functions
-                        .iter()
-                        .map(|(n, f)| (n.clone(), f.clone()))
-                        .collect();
-                    self.interface(&name, span, &funcs, Some((resolve, *id)));
+    fn component_imports(&mut self, wasm: &WasmTypes<'_>) {
+        for item in &self.artifact.imports {
+            let Some(ci) = wasm.types.component_item_for_import(&item.name) else {
+                continue;
+            };
+            match ci.ty {
+                ComponentEntityType::Instance(id) => {
+                    let funcs = instance_functions(wasm.types, id);
+                    self.interface(&item.name, item.span.clone(), &funcs, Some(wasm));
                 }
-                (_, WorldItem::Type { .. }) => {}
+                ComponentEntityType::Type { .. } => {}
                 _ => {
-                    self.out.imports.push(name.clone());
-                    self.outside(&name, &name, span, "a bare import is not a catalogue interface");
+                    self.out.imports.push(item.name.clone());
+                    self.outside(
+                        &item.name,
+                        &item.name,
+                        item.span.clone(),
+                        "a bare import is not a catalogue interface",
+                    );
                 }
             }
         }
@@ -169,19 +189,10 @@ impl Classifier<'_> {
         let items: Vec<Item> = self.artifact.imports.clone();
         let mut by_module: Vec<ModuleImports> = Vec::new();
         for i in items {
-            let f = Function {
-                name: i.field.clone().unwrap_or_default(),
-                kind: wit_parser::FunctionKind::Freestanding,
-                params: Vec::new(),
-                result: None,
-                docs: Default::default(),
-                stability: Default::default(),
-                span: Default::default(),
-                external_id: None,
-            };
+            let f = (i.field.clone().unwrap_or_default(), Sig::Unknown);
             match by_module.iter_mut().find(|(m, _, _)| *m == i.name) {
-                Some((_, _, fs)) => fs.push((f.name.clone(), f)),
-                None => by_module.push((i.name.clone(), i.span.clone(), vec![(f.name.clone(), f)])),
+                Some((_, _, fs)) => fs.push(f),
+                None => by_module.push((i.name.clone(), i.span.clone(), vec![f])),
             }
         }
         for (module, span, funcs) in by_module {
@@ -190,13 +201,7 @@ impl Classifier<'_> {
     }
 
     /// An imported interface; `types` is the decoded WIT (components) for type checks.
-    fn interface(
-        &mut self,
-        name: &str,
-        span: Range<usize>,
-        funcs: &[(String, Function)],
-        types: Option<(&Resolve, InterfaceId)>,
-    ) {
+    fn interface(&mut self, name: &str, span: Range<usize>, funcs: &[(String, Sig)], wasm: Option<&WasmTypes<'_>>) {
         self.out.imports.push(name.to_string());
         let Some((pkg, iface)) = parse_interface_name(name) else {
             for (f, _) in funcs {
@@ -223,7 +228,7 @@ impl Classifier<'_> {
         match self.catalogue.lookup_interface(&pkg, &iface) {
             InterfaceLookup::Found { package, .. } => {
                 for (f, func) in funcs {
-                    self.catalogue_function(name, package, &iface, f, func, span.clone(), types.map(|(r, _)| r));
+                    self.catalogue_function(name, package, &iface, f, *func, span.clone(), wasm);
                 }
             }
             InterfaceLookup::IncompatibleVersion { package } => {
@@ -247,7 +252,7 @@ impl Classifier<'_> {
         }
     }
 
-    fn unknown(&mut self, name: &str, funcs: &[(String, Function)], span: Range<usize>) {
+    fn unknown(&mut self, name: &str, funcs: &[(String, Sig)], span: Range<usize>) {
         for (f, _) in funcs {
             self.push(name, f, span.clone(), Mapping::Unknown, None);
         }
@@ -260,9 +265,9 @@ impl Classifier<'_> {
         package: usize,
         iface: &str,
         f: &str,
-        func: &Function,
+        sig: Sig,
         span: Range<usize>,
-        resolve: Option<&Resolve>,
+        wasm: Option<&WasmTypes<'_>>,
     ) {
         let lower = f.to_ascii_lowercase();
         if lower.starts_with("[resource-drop]") {
@@ -279,8 +284,8 @@ impl Classifier<'_> {
             self.outside(import, f, span, "the interface has no such operation");
             return;
         };
-        if let Some(resolve) = resolve
-            && let Err(why) = same_function(&self.catalogue.resolve, &op.function, resolve, func)
+        if let (Some(wasm), Sig::Wasm(id)) = (wasm, sig)
+            && let Err(why) = same_function(&self.catalogue.resolve, &op.function, wasm, &wasm.types[id])
         {
             let d = Diagnostic::new(
                 &r::SIGNATURE_MISMATCH,
@@ -321,15 +326,17 @@ impl Classifier<'_> {
     }
 
     /// The world must export `airssys:core/component-lifecycle` with the catalogue's types.
-    fn lifecycle(&mut self, resolve: &Resolve, world: WorldId) {
-        let exported = resolve.worlds[world].exports.iter().find_map(|(key, item)| match item {
-            WorldItem::Interface { id, .. } => {
-                let name = resolve.name_world_key(key);
-                let (pkg, iface) = parse_interface_name(&name)?;
-                (pkg.namespace == "airssys" && pkg.name == "core" && iface == "component-lifecycle")
-                    .then_some((name, pkg, *id))
-            }
-            _ => None,
+    fn lifecycle(&mut self, wasm: &WasmTypes<'_>) {
+        let exported = self.artifact.exports.iter().find_map(|e| {
+            let ComponentEntityType::Instance(id) = wasm.types.component_item_for_export(&e.name)?.ty else {
+                return None;
+            };
+            let (pkg, iface) = parse_interface_name(&e.name)?;
+            (pkg.namespace == "airssys" && pkg.name == "core" && iface == "component-lifecycle").then_some((
+                e.name.clone(),
+                pkg,
+                id,
+            ))
         });
         let export_span = |name: &str| {
             self.artifact
@@ -360,17 +367,17 @@ impl Classifier<'_> {
         let Some(cat) = self.catalogue.interface_id(package, "component-lifecycle") else {
             return;
         };
-        let exported_funcs = &resolve.interfaces[id].functions;
+        let exported_funcs = instance_functions(wasm.types, id);
         for (fname, expected) in &self.catalogue.resolve.interfaces[cat].functions {
             let found = exported_funcs
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(fname))
-                .map(|(_, f)| f);
+                .map(|(_, f)| *f);
             let problem = match found {
-                None => Some(format!("the exported `component-lifecycle` lacks `{fname}`")),
-                Some(f) => same_function(&self.catalogue.resolve, expected, resolve, f)
+                Some(Sig::Wasm(f)) => same_function(&self.catalogue.resolve, expected, wasm, &wasm.types[f])
                     .err()
                     .map(|why| format!("the exported `component-lifecycle.{fname}` differs from the catalogue: {why}")),
+                _ => Some(format!("the exported `component-lifecycle` lacks `{fname}`")),
             };
             if let Some(msg) = problem {
                 let d = Diagnostic::new(&r::SIGNATURE_MISMATCH, msg)

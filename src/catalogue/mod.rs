@@ -9,6 +9,7 @@
 mod embedded;
 pub mod requirement;
 pub mod typeeq;
+pub mod wasmeq;
 
 use std::collections::HashMap;
 use std::ops::Range;
