@@ -18,12 +18,15 @@ use crate::component::{self, Artifact, Kind};
 use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId, Sources};
 use crate::manifest::Manifest;
+use crate::orgpolicy::{Date, Finding, PolicySet};
 
 /// What to check.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
+pub struct Options<'a> {
     /// One manifest for every component.
     pub manifest: Option<PathBuf>,
+    /// Organisation policies to apply, with the date waivers are judged against.
+    pub policies: Option<(&'a PolicySet, Date)>,
 }
 
 /// The outcome of a batch.
@@ -92,20 +95,24 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
 /// Checks `components` (already discovered) in parallel; the result does not depend on the
 /// number of threads: diagnostics are sorted at the end.
-pub fn check(catalogue: &Catalogue, components: &[PathBuf], options: &Options) -> crate::Result<Report> {
-    check_with_progress(catalogue, components, options, None)
+pub fn check(catalogue: &Catalogue, components: &[PathBuf], options: &Options<'_>) -> crate::Result<Report> {
+    check_with_progress(catalogue, components, options, Sources::new(), None)
 }
 
 /// [`check`], reporting progress.
+///
+/// `sources` holds the files already loaded (the policies, whose labels point into it); the
+/// manifests and components are added to it.
 pub fn check_with_progress(
     catalogue: &Catalogue,
     components: &[PathBuf],
-    options: &Options,
+    options: &Options<'_>,
+    mut sources: Sources,
     progress: Option<Progress<'_>>,
 ) -> crate::Result<Report> {
-    let mut sources = Sources::new();
     let mut diagnostics = Vec::new();
     let mut manifests: BTreeMap<PathBuf, LoadedManifest> = BTreeMap::new();
+    let mut waivers = options.policies.map(|(p, _)| p.waiver_use());
     for c in components {
         let path = manifest_for(c, options);
         if manifests.contains_key(&path) || !path.is_file() {
@@ -123,6 +130,9 @@ pub fn check_with_progress(
             .as_ref()
             .map_or_else(|| sources.last_id().expect("the manifest was registered"), |m| m.source);
         diagnostics.extend(parsed.diagnostics);
+        if let (Some((policies, today)), Some(m), Some(used)) = (options.policies, &parsed.manifest, waivers.as_mut()) {
+            diagnostics.extend(policies.waive(&m.component, policies.manifest_findings(m), today, used));
+        }
         manifests.insert(
             path,
             LoadedManifest {
@@ -136,25 +146,42 @@ pub fn check_with_progress(
         .map(|c| sources.add_binary(c.display().to_string()))
         .collect();
     let done = AtomicUsize::new(0);
-    let per_component: Vec<Vec<Diagnostic>> = components
+    let per_component: Vec<Checked> = components
         .par_iter()
         .zip(binaries.par_iter())
         .map(|(c, id)| {
             let m = manifests.get(&manifest_for(c, options));
-            let result = check_one(catalogue, c, *id, m.map(|m| (m.source, m.manifest.as_deref())));
+            let result = check_one(catalogue, c, *id, m.map(|m| (m.source, m.manifest.as_deref())), options);
             if let Some(p) = progress {
                 p(done.fetch_add(1, Ordering::Relaxed) + 1, components.len());
             }
             result
         })
         .collect::<crate::Result<_>>()?;
-    diagnostics.extend(per_component.into_iter().flatten());
+    for checked in per_component {
+        diagnostics.extend(checked.diagnostics);
+        if let (Some((policies, today)), Some((component, found)), Some(used)) =
+            (options.policies, checked.policy, waivers.as_mut())
+        {
+            diagnostics.extend(policies.waive(&component, found, today, used));
+        }
+    }
+    if let (Some((policies, today)), Some(used)) = (options.policies, &waivers) {
+        diagnostics.extend(policies.waiver_findings(used, today, true));
+    }
     crate::diagnostics::sort(&mut diagnostics, &sources);
     Ok(Report {
         sources,
         diagnostics,
         components: components.to_vec(),
     })
+}
+
+/// What one component produced: its findings, and the raw policy findings about its imports
+/// (with the component they are about), waived later in batch order.
+struct Checked {
+    diagnostics: Vec<Diagnostic>,
+    policy: Option<(crate::manifest::ComponentInfo, Vec<Finding>)>,
 }
 
 /// One component. `manifest` is `None` when no manifest file exists, `Some((id, None))` when it
@@ -164,24 +191,39 @@ fn check_one(
     path: &Path,
     binary: SourceId,
     manifest: Option<(SourceId, Option<&Manifest>)>,
-) -> crate::Result<Vec<Diagnostic>> {
+    options: &Options<'_>,
+) -> crate::Result<Checked> {
     let bytes = std::fs::read(path).map_err(|e| crate::Error::read(path, e))?;
     let artifact = match component::to_binary(&bytes).and_then(|b| component::read(&b)) {
         Ok(a) => a,
-        Err(invalid) => return Ok(vec![invalid_binary(binary, &invalid)]),
+        Err(invalid) => {
+            return Ok(Checked {
+                diagnostics: vec![invalid_binary(binary, &invalid)],
+                policy: None,
+            });
+        }
     };
     let name = path.display().to_string();
     let (_, functions, mut out) = classify(catalogue, &artifact, binary);
+    let mut policy = None;
     match manifest {
         None => out.push(missing_manifest(binary, &name, &functions)),
         Some((_, None)) => {}
-        Some((source, Some(manifest))) => out.extend(analyze::check_permissions(
-            &functions,
-            &ManifestRef { manifest, source },
-            binary,
-        )),
+        Some((source, Some(manifest))) => {
+            out.extend(analyze::check_permissions(
+                &functions,
+                &ManifestRef { manifest, source },
+                binary,
+            ));
+            if let Some((policies, _)) = options.policies {
+                policy = Some((manifest.component.clone(), policies.import_findings(&functions, binary)));
+            }
+        }
     }
-    Ok(out)
+    Ok(Checked {
+        diagnostics: out,
+        policy,
+    })
 }
 
 /// Classifies an artifact and adds the core-module finding.

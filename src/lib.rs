@@ -31,6 +31,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod inspect;
 pub mod manifest;
+pub mod orgpolicy;
 pub mod policy;
 pub mod report;
 pub mod witcheck;

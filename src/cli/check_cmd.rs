@@ -19,6 +19,7 @@ pub(super) fn check(
     manifest: Option<PathBuf>,
     format: Format,
     levels: Levels,
+    policy: &[PathBuf],
 ) -> Result<Outcome, Error> {
     let components = check::discover(paths)?;
     if components.is_empty() {
@@ -32,10 +33,17 @@ pub(super) fn check(
         )));
     }
     let progress = std::io::stderr().is_terminal() && components.len() >= 20;
+    let mut policy_sources = Sources::new();
+    let policies = super::policy_cmd::load(cli, &mut policy_sources, policy)?;
+    let options = Options {
+        manifest,
+        policies: Some((&policies, super::policy_cmd::today())),
+    };
     let report = check::check_with_progress(
         catalogue,
         &components,
-        &Options { manifest },
+        &options,
+        policy_sources,
         progress.then_some(&draw_progress),
     )?;
     if progress {

@@ -5,6 +5,7 @@
 mod catalogue_cmd;
 mod check_cmd;
 mod explain_cmd;
+mod policy_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -65,6 +66,9 @@ enum Command {
         /// Component.toml beside it)
         #[arg(long, value_name = "FILE")]
         manifest: Option<PathBuf>,
+        /// An organisation policy (repeatable; default: the built-in policies/default.toml)
+        #[arg(long = "policy", value_name = "FILE")]
+        policy: Vec<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -95,8 +99,30 @@ enum Command {
     Manifest {
         /// The manifest file
         path: PathBuf,
+        /// An organisation policy (repeatable; default: the built-in policies/default.toml)
+        #[arg(long = "policy", value_name = "FILE")]
+        policy: Vec<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
+    },
+    /// Decide requests offline: allowed or denied by a manifest under the organisation policies,
+    /// and which grant and policy rule decided (exit 1 when any is denied)
+    ExplainRequest {
+        /// The component's manifest
+        #[arg(long, value_name = "FILE")]
+        manifest: PathBuf,
+        /// An organisation policy (repeatable; default: the built-in policies/default.toml)
+        #[arg(long = "policy", value_name = "FILE")]
+        policy: Vec<PathBuf>,
+        /// Requests such as `write /data/x.csv`, `connect api.example.com:443`, `bind 8080`,
+        /// `resolve example.com`, `spawn /usr/bin/git`, `signal SIGTERM`
+        request: Vec<String>,
+        /// Read requests from a file, one per line (blank lines and `#` comments skipped)
+        #[arg(long = "requests", value_name = "FILE")]
+        requests_file: Option<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListingFormat::Human)]
+        format: ListingFormat,
     },
     /// Print the documentation of a diagnostic code
     Explain {
@@ -170,9 +196,11 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Check {
             paths,
             manifest,
+            policy,
             report,
         } => {
-            let levels = report.levels()?;
+            let policies = policy_cmd::load(cli, &mut Sources::new(), policy)?;
+            let levels = policy_cmd::levels(&policies, report)?;
             check_cmd::check(
                 cli,
                 &load_catalogue(cli)?,
@@ -180,6 +208,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                 manifest.clone(),
                 report.format,
                 levels,
+                policy,
             )
         }
         Command::Inspect {
@@ -193,12 +222,24 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             *suggest_manifest,
         ),
         Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
-        Command::Manifest { path, report } => {
-            let levels = report.levels()?;
+        Command::Manifest { path, policy, report } => {
             let mut sources = Sources::new();
+            let policies = policy_cmd::load(cli, &mut sources, policy)?;
+            let levels = policy_cmd::levels(&policies, report)?;
             let parsed = Manifest::load(&mut sources, path)?;
-            emit(cli, report.format, &sources, levels, parsed.diagnostics)
+            let mut diagnostics = parsed.diagnostics;
+            if let Some(m) = &parsed.manifest {
+                diagnostics.extend(policies.check_manifest(m, policy_cmd::today()));
+            }
+            emit(cli, report.format, &sources, levels, diagnostics)
         }
+        Command::ExplainRequest {
+            manifest,
+            policy,
+            request,
+            requests_file,
+            format,
+        } => policy_cmd::explain_request(cli, manifest, policy, request, requests_file.as_deref(), *format),
         Command::Wit { path, world, report } => {
             let levels = report.levels()?;
             let catalogue = load_catalogue(cli)?;

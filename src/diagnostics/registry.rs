@@ -384,6 +384,140 @@ that does not exist).
 
 ## How to fix
 Define a world, or name an existing one with `--world`.";
+
+    POLICY_SYNTAX = "POL001" "policy-syntax-error" Error "an organisation policy file is not valid TOML or cannot be read"
+"A policy file given with `--policy` (or named by `extends`) could not be parsed as TOML 1.0, is
+not UTF-8, is larger than 1 MiB, or could not be read. No rule of a broken policy is applied, and
+the run fails: a CI gate must not pass because its policy silently vanished.
+
+## How to fix
+Correct the TOML at the span shown, or the path in `--policy` / `extends`.";
+
+    INVALID_POLICY = "POL002" "invalid-policy" Error "a policy file key or value that the policy format does not define"
+"Policy files are validated as strictly as manifests: unknown keys (with a \"did you mean\"),
+wrong types, unknown actions, invalid path or domain patterns, malformed CIDR ranges, unknown
+signals or diagnostic codes, waivers without a reason or an expiry date, and `extends` cycles are
+all reported with the span of the offending value. An invalid rule is left out, never guessed.
+
+## Example
+```toml
+[filesystem]
+deny = [{ pth = \"/etc/shadow\" }]
+```
+
+## How to fix
+Follow the message; `docs/policies.md` lists every key.";
+
+    DENIED_PATH = "POL003" "denied-path" Error "a filesystem grant reaches a path the organisation policy denies"
+"The grant's pattern overlaps a `[filesystem] deny` rule of the policy for the same action: some
+path matches both. `read /etc/**` overlaps a denial of `/etc/shadow`, and every grant overlaps a
+denial of `/**`. At run time the denied paths are refused whatever the manifest says; statically
+the grant promises more than the organisation will allow.
+
+## Example
+```toml
+filesystem = [{ action = \"read\", path = \"/etc/**\" }]   # policy denies /etc/shadow
+```
+
+## How to fix
+Narrow the grant so that it no longer reaches the denied paths, or obtain a waiver.";
+
+    GRANT_OUTSIDE_ROOTS = "POL004" "grant-outside-roots" Error "a filesystem grant is not contained in the policy's allowed roots"
+"The policy sets `[filesystem] roots`, and this grant is not entirely inside any of them (it is
+checked with the same pattern inclusion as shadowed grants). At run time requests outside the
+roots are refused.
+
+## Example
+```toml
+filesystem = [{ action = \"write\", path = \"/opt/app/**\" }]   # policy roots: /data/**, /tmp/**
+```
+
+## How to fix
+Move the data the component uses under one of the roots.";
+
+    DENIED_HOST = "POL005" "denied-host" Error "a network grant reaches a host or address range the policy denies"
+"The grant's domain overlaps a `[network] deny` rule: the same host, a subdomain wildcard that
+contains it, an IP literal inside a denied CIDR range (cloud metadata `169.254.169.254`,
+link-local, loopback), or `**`, which reaches every host. Names are compared after normalisation
+(case, trailing dot, IDNA, IP literal forms); a name that only resolves to a denied address is
+the runtime's business.
+
+## How to fix
+Grant only the hosts the component needs.";
+
+    ANY_HOST_FORBIDDEN = "POL006" "any-host-forbidden" Error "a network grant uses `**` and the policy forbids it"
+"The policy sets `allow-any-host = false`: a grant of `**` reaches every host, including internal
+services, so it is refused whatever its action.
+
+## How to fix
+List the hosts (or `*.example.com` wildcards) the component talks to.";
+
+    PORT_NOT_ALLOWED = "POL007" "port-not-allowed" Error "a network grant names a port outside the policy's allowed ports"
+"The policy lists `[network] ports`; a `connect`, `bind` or `listen` grant of any other port is
+refused, and so are such requests at run time.
+
+## How to fix
+Use one of the allowed ports, or ask for the policy to allow the port.";
+
+    SPAWN_FORBIDDEN = "POL008" "spawn-forbidden" Error "the manifest grants `spawn` and the policy forbids starting processes"
+"The policy sets `[process] spawn = false`: no component may start a process.
+
+## How to fix
+Remove the spawn grant; do the work inside the component.";
+
+    DENIED_EXECUTABLE = "POL009" "denied-executable" Error "a spawn grant names an executable the policy denies"
+"Shells and interpreters (`/bin/sh`, `/usr/bin/python3`, `/usr/bin/env`, ...) run whatever code
+they are given, so a grant to spawn one is as broad as a shell. The policy's
+`[process] deny-executables` lists such programs.
+
+## How to fix
+Spawn the specific program that does the work.";
+
+    SIGNAL_NOT_ALLOWED = "POL010" "signal-not-allowed" Error "a signal grant names a signal outside the policy's allowed signals"
+"The policy lists `[process] signals`; a grant of any other signal is refused, and so are such
+requests at run time.
+
+## How to fix
+Send one of the allowed signals (often `SIGTERM`).";
+
+    FORBIDDEN_OPERATION = "POL011" "forbidden-operation" Error "the component imports a catalogue operation the policy forbids"
+"The policy's `[operations] forbid` names catalogue operations (such as
+`airssys:ext-process/lifecycle.spawn-shell`) that no component may import, whatever it is
+granted. A trailing `*` forbids every operation with that prefix.
+
+## How to fix
+Stop importing the operation, or obtain a waiver naming it.";
+
+    MISSING_POLICY_FIELD = "POL012" "missing-policy-field" Error "the manifest lacks a `[component]` field the policy requires"
+"The policy's `[manifest] require` lists `[component]` fields (`license`, `description`,
+`author`, `repository`, `version`) every manifest must give, so that reviewers and inventories
+know what a component is.
+
+## How to fix
+Add the field to `[component]`.";
+
+    TOO_MANY_GRANTS = "POL013" "too-many-grants" Error "the manifest has more grants than the policy's maximum"
+"The policy's `[manifest] max-grants` bounds the number of grants (all domains together). A
+component that needs more is doing too much, or its grants are too narrow to review.
+
+## How to fix
+Merge related grants (`/data/in/**` instead of one grant per file) or split the component.";
+
+    EXPIRED_WAIVER = "POL014" "expired-waiver" Warning "a waiver's expiry date has passed"
+"A waiver is a dated exception. Once its `expires` date has passed (the waiver is valid up to and
+including that day) it no longer waives anything, so the finding it covered is reported again,
+and this finding points at the waiver.
+
+## How to fix
+Fix the underlying finding and delete the waiver, or renew it with a new date and reason.";
+
+    UNUSED_WAIVER = "POL015" "unused-waiver" Warning "a waiver matched no finding"
+"A waiver names a component (and optionally a version range) and a code or operation, and none
+of the findings of this run matched it. Stale exceptions hide what the organisation has agreed
+to; remove them once the finding is fixed.
+
+## How to fix
+Delete the waiver, or correct its component name, version range or code.";
 }
 
 /// Finds a rule by code (`MAN004`, case-insensitive) or kebab name (`unknown-key`).

@@ -1,0 +1,442 @@
+//! The static side of a policy set: manifest grants and imported operations checked against
+//! every rule, then the waivers. A finding points at what breaks the rule (the manifest entry,
+//! or the import in the binary) and, as a secondary label, at the rule in its policy file.
+//!
+//! Waivers are applied last. An active waiver that matches a finding drops it; an expired one
+//! waives nothing and is itself a finding (`expired-waiver`); one that matched nothing in the
+//! run is a finding too (`unused-waiver`), pointing at its table.
+
+use std::ops::Range;
+
+use super::eval::{host_overlaps, path_within, paths_overlap, port_allowed};
+use super::{Date, PolicySet, RuleRef, Waiver, WaiverTarget};
+use crate::analyze::{ImportedFunction, Mapping};
+use crate::diagnostics::registry as r;
+use crate::diagnostics::{Diagnostic, Rule, SourceId};
+use crate::manifest::{ComponentInfo, Entry, Manifest};
+use crate::policy::{HostPattern, NetAction, ProcGrant};
+
+/// A policy finding before waivers, with the operation it is about (for operation waivers).
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub diagnostic: Diagnostic,
+    pub operation: Option<String>,
+}
+
+/// Which waivers of a set matched a finding during a run (one flag per waiver, in set order).
+#[derive(Clone, Debug)]
+pub struct WaiverUse {
+    used: Vec<bool>,
+}
+
+/// Codes a waiver may name: the findings of policy rules about a component.
+pub const WAIVABLE: &[&str] = &[
+    "POL003", "POL004", "POL005", "POL006", "POL007", "POL008", "POL009", "POL010", "POL011", "POL012", "POL013",
+];
+
+/// Builds a finding about a manifest value and the rule that forbids it.
+fn at_rule(
+    rule: &'static Rule,
+    message: String,
+    m: &Manifest,
+    span: Range<usize>,
+    label: &str,
+    at: &RuleRef,
+) -> Diagnostic {
+    Diagnostic::new(rule, message).at(m.source, span, label).also(
+        at.source,
+        at.span.clone(),
+        format!("forbidden by this rule of {}", at.file),
+    )
+}
+
+impl PolicySet {
+    fn waivers(&self) -> impl Iterator<Item = &Waiver> {
+        self.policies.iter().flat_map(|p| p.waivers.iter())
+    }
+
+    /// A fresh record of waiver use for one run.
+    pub fn waiver_use(&self) -> WaiverUse {
+        WaiverUse {
+            used: vec![false; self.waivers().count()],
+        }
+    }
+
+    /// Grant and hygiene findings for a manifest, before waivers.
+    pub fn manifest_findings(&self, m: &Manifest) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.fs_findings(m, &mut out);
+        self.net_findings(m, &mut out);
+        self.proc_findings(m, &mut out);
+        self.hygiene_findings(m, &mut out);
+        out.into_iter()
+            .map(|diagnostic| Finding {
+                diagnostic,
+                operation: None,
+            })
+            .collect()
+    }
+
+    fn fs_findings(&self, m: &Manifest, out: &mut Vec<Diagnostic>) {
+        for p in &self.policies {
+            for e in &m.filesystem {
+                let (action, pattern) = (e.grant.action, &e.grant.pattern);
+                for d in p.fs_deny.iter().filter(|d| d.actions.contains(&action)) {
+                    if paths_overlap(pattern, &d.pattern) {
+                        out.push(
+                            at_rule(
+                                &r::DENIED_PATH,
+                                format!(
+                                    "`{} {pattern}` reaches `{}`, which {} denies",
+                                    action.as_str(),
+                                    d.pattern,
+                                    d.at.file
+                                ),
+                                m,
+                                e.value_span.clone(),
+                                "granted here",
+                                &d.at,
+                            )
+                            .help(format!(
+                                "narrow the grant so that it excludes `{}`; at run time those paths are refused",
+                                d.pattern
+                            )),
+                        );
+                    }
+                }
+                if let Some((roots, at)) = &p.fs_roots
+                    && !roots.iter().any(|root| path_within(root, pattern))
+                {
+                    let list = roots.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+                    out.push(
+                        at_rule(
+                            &r::GRANT_OUTSIDE_ROOTS,
+                            format!("`{pattern}` is not inside the allowed roots of {}", at.file),
+                            m,
+                            e.value_span.clone(),
+                            "outside the roots",
+                            at,
+                        )
+                        .help(format!("grants must stay within {list}")),
+                    );
+                }
+            }
+        }
+    }
+
+    fn net_findings(&self, m: &Manifest, out: &mut Vec<Diagnostic>) {
+        for p in &self.policies {
+            for e in &m.network {
+                let g = &e.grant;
+                let what = g
+                    .host
+                    .as_ref()
+                    .map_or_else(|| "any host".to_string(), |h| format!("`{h}`"));
+                for d in p.net_deny.iter().filter(|d| d.actions.contains(&g.action)) {
+                    if host_overlaps(g.host.as_ref(), &d.target) {
+                        out.push(
+                            at_rule(
+                                &r::DENIED_HOST,
+                                format!(
+                                    "`{}` of {what} reaches `{}`, which {} denies",
+                                    g.action.as_str(),
+                                    d.target,
+                                    d.at.file
+                                ),
+                                m,
+                                e.value_span.clone(),
+                                "granted here",
+                                &d.at,
+                            )
+                            .help("grant only the hosts the component needs; at run time the denied hosts are refused"),
+                        );
+                    }
+                }
+                if let Some(at) = &p.forbid_any_host
+                    && g.host == Some(HostPattern::Any)
+                {
+                    out.push(
+                        at_rule(
+                            &r::ANY_HOST_FORBIDDEN,
+                            format!("`{}` of `**` is forbidden by {}", g.action.as_str(), at.file),
+                            m,
+                            e.value_span.clone(),
+                            "every host",
+                            at,
+                        )
+                        .help("list the hosts (or `*.example.com` wildcards) the component talks to"),
+                    );
+                }
+                if let (Some((ports, at)), Some(port)) = (&p.ports, g.port)
+                    && g.action != NetAction::Resolve
+                    && !port_allowed(ports, port)
+                {
+                    let span = entry_port_span(e);
+                    out.push(
+                        at_rule(
+                            &r::PORT_NOT_ALLOWED,
+                            format!("port {port} is not among the ports {} allows", at.file),
+                            m,
+                            span,
+                            "this port",
+                            at,
+                        )
+                        .help(format!("allowed: {}", at.text)),
+                    );
+                }
+            }
+        }
+    }
+
+    fn proc_findings(&self, m: &Manifest, out: &mut Vec<Diagnostic>) {
+        for p in &self.policies {
+            for e in &m.process {
+                match &e.grant {
+                    ProcGrant::Spawn { executable } => {
+                        if let Some(at) = &p.forbid_spawn {
+                            out.push(
+                                at_rule(
+                                    &r::SPAWN_FORBIDDEN,
+                                    format!(
+                                        "spawning `{executable}` is forbidden: {} allows no process spawning",
+                                        at.file
+                                    ),
+                                    m,
+                                    e.value_span.clone(),
+                                    "spawn granted here",
+                                    at,
+                                )
+                                .help("remove the spawn grant; do the work inside the component"),
+                            );
+                        }
+                        for (_, at) in p.deny_executables.iter().filter(|(x, _)| x == executable) {
+                            out.push(
+                                at_rule(
+                                    &r::DENIED_EXECUTABLE,
+                                    format!("`{executable}` is an executable {} denies", at.file),
+                                    m,
+                                    e.value_span.clone(),
+                                    "denied executable",
+                                    at,
+                                )
+                                .help("spawn the specific program that does the work, not a shell or interpreter"),
+                            );
+                        }
+                    }
+                    ProcGrant::Signal { signal } => {
+                        if let Some((allowed, at)) = &p.signals
+                            && !allowed.contains(signal)
+                        {
+                            out.push(
+                                at_rule(
+                                    &r::SIGNAL_NOT_ALLOWED,
+                                    format!("`{signal}` is not among the signals {} allows", at.file),
+                                    m,
+                                    e.value_span.clone(),
+                                    "this signal",
+                                    at,
+                                )
+                                .help(format!("allowed: {}", at.text)),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn hygiene_findings(&self, m: &Manifest, out: &mut Vec<Diagnostic>) {
+        let c = &m.component;
+        for p in &self.policies {
+            for (field, at) in &p.require {
+                let present = match *field {
+                    "description" => c.description.is_some(),
+                    "author" => c.author.is_some(),
+                    "license" => c.license.is_some(),
+                    "repository" => c.repository.is_some(),
+                    _ => c.version.is_some(),
+                };
+                if !present {
+                    out.push(
+                        at_rule(
+                            &r::MISSING_POLICY_FIELD,
+                            format!("`[component]` has no `{field}`, which {} requires", at.file),
+                            m,
+                            0..0,
+                            "in this manifest",
+                            at,
+                        )
+                        .help(format!("add `{field} = \"...\"` to `[component]`")),
+                    );
+                }
+            }
+            if let Some((max, at)) = &p.max_grants {
+                let n = m.filesystem.len() + m.network.len() + m.process.len();
+                if n > *max {
+                    let span = m.spans.permissions.clone().unwrap_or(0..0);
+                    out.push(
+                        at_rule(
+                            &r::TOO_MANY_GRANTS,
+                            format!(
+                                "the manifest has {n} grants, over the maximum of {max} set by {}",
+                                at.file
+                            ),
+                            m,
+                            span,
+                            "these grants",
+                            at,
+                        )
+                        .help("merge related grants or split the component"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Forbidden-operation findings for a component's imports, before waivers.
+    pub fn import_findings(&self, imports: &[ImportedFunction], binary: SourceId) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for f in imports {
+            let Mapping::Catalogue { operation } = &f.source else {
+                continue;
+            };
+            for p in &self.policies {
+                for (rule, at) in &p.forbid_operations {
+                    if operation_matches(rule, operation) {
+                        let d = Diagnostic::new(
+                            &r::FORBIDDEN_OPERATION,
+                            format!("the component imports `{operation}`, which {} forbids", at.file),
+                        )
+                        .at(binary, f.span.clone(), format!("imports `{}`", f.function))
+                        .also(
+                            at.source,
+                            at.span.clone(),
+                            format!("forbidden by this rule of {}", at.file),
+                        )
+                        .help("stop importing the operation, or obtain a waiver naming it");
+                        out.push(Finding {
+                            diagnostic: d,
+                            operation: Some(operation.clone()),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Drops the findings that an active waiver for this component names, recording use.
+    pub fn waive(
+        &self,
+        component: &ComponentInfo,
+        findings: Vec<Finding>,
+        today: Date,
+        used: &mut WaiverUse,
+    ) -> Vec<crate::diagnostics::Diagnostic> {
+        let mut out = Vec::new();
+        for f in findings {
+            let hit = self
+                .waivers()
+                .enumerate()
+                .find(|(_, w)| w.expires >= today && applies(w, component) && names(w, &f));
+            match hit {
+                Some((i, _)) => used.used[i] = true,
+                None => out.push(f.diagnostic),
+            }
+        }
+        out
+    }
+
+    /// Expired waivers, and (unexpired) waivers that matched nothing. Operation waivers are
+    /// only reported unused when imports were checked.
+    pub fn waiver_findings(&self, used: &WaiverUse, today: Date, imports_checked: bool) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for (w, used) in self.waivers().zip(&used.used) {
+            let at = &w.at;
+            if w.expires < today {
+                out.push(
+                    Diagnostic::new(
+                        &r::EXPIRED_WAIVER,
+                        format!("the waiver for `{}` expired on {}", w.component, w.expires),
+                    )
+                    .at(at.source, at.span.clone(), "expired waiver")
+                    .help("fix the finding and delete the waiver, or renew it with a new date and reason")
+                    .note(format!("reason given: {}", w.reason)),
+                );
+            } else if !used && (imports_checked || matches!(w.target, WaiverTarget::Code(_))) {
+                out.push(
+                    Diagnostic::new(
+                        &r::UNUSED_WAIVER,
+                        format!(
+                            "the waiver for `{}` ({}) matched no finding",
+                            w.component,
+                            target_name(&w.target)
+                        ),
+                    )
+                    .at(at.source, at.span.clone(), "matched nothing")
+                    .help("delete the waiver, or correct its component, version or code"),
+                );
+            }
+        }
+        out
+    }
+
+    /// Every policy finding about one manifest, waivers applied, plus the waiver findings.
+    pub fn check_manifest(&self, m: &Manifest, today: Date) -> Vec<Diagnostic> {
+        let mut used = self.waiver_use();
+        let mut out = self.waive(&m.component, self.manifest_findings(m), today, &mut used);
+        out.extend(self.waiver_findings(&used, today, false));
+        out
+    }
+
+    /// [`PolicySet::check_manifest`] plus the forbidden imports of the component.
+    pub fn check_imports(
+        &self,
+        m: &Manifest,
+        imports: &[ImportedFunction],
+        binary: SourceId,
+        today: Date,
+    ) -> Vec<Diagnostic> {
+        let mut used = self.waiver_use();
+        let mut findings = self.manifest_findings(m);
+        findings.extend(self.import_findings(imports, binary));
+        let mut out = self.waive(&m.component, findings, today, &mut used);
+        out.extend(self.waiver_findings(&used, today, true));
+        out
+    }
+}
+
+/// The span of a network grant's port value when written, else the whole entry.
+fn entry_port_span<G>(e: &Entry<G>) -> Range<usize> {
+    e.span.clone()
+}
+
+fn operation_matches(rule: &str, operation: &str) -> bool {
+    match rule.strip_suffix('*') {
+        Some(prefix) => operation.starts_with(prefix),
+        None => rule == operation,
+    }
+}
+
+fn applies(w: &Waiver, c: &ComponentInfo) -> bool {
+    w.component == c.name
+        && match (&w.version, &c.version) {
+            (None, _) => true,
+            (Some(req), Some(v)) => req.matches(v),
+            (Some(_), None) => false,
+        }
+}
+
+fn names(w: &Waiver, f: &Finding) -> bool {
+    match &w.target {
+        WaiverTarget::Code(rule) => rule.code == f.diagnostic.rule.code,
+        WaiverTarget::Operation(op) => f.operation.as_deref().is_some_and(|o| operation_matches(op, o)),
+    }
+}
+
+fn target_name(t: &WaiverTarget) -> String {
+    match t {
+        WaiverTarget::Code(rule) => format!("code {} `{}`", rule.code, rule.name),
+        WaiverTarget::Operation(op) => format!("operation `{op}`"),
+    }
+}
