@@ -199,6 +199,12 @@ fn fixtures() -> Vec<Fixture> {
             &["CMP002", "CMP005"],
         ),
         wat(
+            "versionless-import",
+            "(module\n  (import \"airssys:ext-filesystem/filesystem\" \"write-file\" (func))\n)\n",
+            manifest(""),
+            &["CMP005", "WIT004"],
+        ),
+        wat(
             "non-interface-import-name",
             "(module\n  (import \"https://evil.example/x\" \"f\" (func))\n)\n",
             manifest(""),

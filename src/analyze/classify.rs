@@ -235,7 +235,10 @@ impl Classifier<'_> {
                 let have = self.catalogue.packages[package].name.to_string();
                 let d = Diagnostic::new(
                     &r::INCOMPATIBLE_VERSION,
-                    format!("import `{name}` is not semver-compatible with the catalogue's `{have}`"),
+                    match &pkg.version {
+                        Some(_) => format!("import `{name}` is not semver-compatible with the catalogue's `{have}`"),
+                        None => format!("import `{name}` has no version; the catalogue's is `{have}`"),
+                    },
                 )
                 .help(format!("build against `{have}` or a compatible version"));
                 self.report(d, span.clone(), "incompatible version");
