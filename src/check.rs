@@ -159,11 +159,12 @@ pub fn check_with_progress(
         })
         .collect::<crate::Result<_>>()?;
     for checked in per_component {
-        diagnostics.extend(checked.diagnostics);
-        if let (Some((policies, today)), Some((component, found)), Some(used)) =
-            (options.policies, checked.policy, waivers.as_mut())
-        {
-            diagnostics.extend(policies.waive(&component, found, today, used));
+        match (options.policies, checked.policy, waivers.as_mut()) {
+            (Some((policies, today)), Some((component, mut found)), Some(used)) => {
+                diagnostics.extend(waivable(checked.diagnostics, &mut found));
+                diagnostics.extend(policies.waive(&component, found, today, used));
+            }
+            _ => diagnostics.extend(checked.diagnostics),
         }
     }
     if let (Some((policies, today)), Some(used)) = (options.policies, &waivers) {
@@ -182,6 +183,18 @@ pub fn check_with_progress(
 struct Checked {
     diagnostics: Vec<Diagnostic>,
     policy: Option<(crate::manifest::ComponentInfo, Vec<Finding>)>,
+}
+
+/// Moves the waivable findings among `diagnostics` into `findings`, so that waivers see them.
+fn waivable(diagnostics: Vec<Diagnostic>, findings: &mut Vec<Finding>) -> Vec<Diagnostic> {
+    let (waivable, rest): (Vec<_>, Vec<_>) = diagnostics
+        .into_iter()
+        .partition(|d| crate::orgpolicy::WAIVABLE.contains(&d.rule.code));
+    findings.extend(waivable.into_iter().map(|diagnostic| Finding {
+        diagnostic,
+        operation: None,
+    }));
+    rest
 }
 
 /// One component. `manifest` is `None` when no manifest file exists, `Some((id, None))` when it

@@ -588,3 +588,23 @@ fn deeply_nested_component_types() {
         );
     }
 }
+
+/// A policy waiver may accept an analyzer finding for one component until it expires.
+#[test]
+fn waivers_apply_to_analyzer_findings() {
+    use airssys_wasm::diagnostics::Sources;
+    use airssys_wasm::orgpolicy::{Date, PolicySet};
+    let catalogue = Catalogue::embedded().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fx = fixtures().into_iter().find(|f| f.name == "unused-grant").unwrap();
+    let path = write(dir.path(), &fx);
+    let policy = "[[waiver]]\ncomponent = \"fixture\"\ncode = \"unused-grant\"\nreason = \"the next release uses it\"\nexpires = 2026-12-31\n";
+    let run = |today| {
+        let mut sources = Sources::new();
+        let set = PolicySet::from_texts(&mut sources, &[("waivers.toml", policy)]).unwrap();
+        let options = Options { manifest: None, policies: Some((&set, today)) };
+        codes(&check::check_with_progress(&catalogue, std::slice::from_ref(&path), &options, sources, None).unwrap())
+    };
+    assert_eq!(run(Date::new(2026, 12, 1).unwrap()), Vec::<&str>::new(), "active: waived, and the waiver was used");
+    assert_eq!(run(Date::new(2027, 1, 1).unwrap()), ["CMP003", "POL014"], "expired: reported again, and the waiver too");
+}

@@ -29,9 +29,14 @@ pub struct WaiverUse {
     used: Vec<bool>,
 }
 
-/// Codes a waiver may name: the findings of policy rules about a component.
+/// Codes a waiver may name: the findings of policy rules about a component, and the analyzer's
+/// findings an organisation may accept for one component for a while (an unused grant kept for
+/// the next release, a risky operation under review, an import outside the catalogue that a
+/// custom host provides). Findings that must be fixed (an invalid binary, an undeclared
+/// permission: declare it instead) are not waivable.
 pub const WAIVABLE: &[&str] = &[
     "POL003", "POL004", "POL005", "POL006", "POL007", "POL008", "POL009", "POL010", "POL011", "POL012", "POL013",
+    "CMP003", "CMP004", "CMP006", "WIT002",
 ];
 
 /// Builds a finding about a manifest value and the rule that forbids it.

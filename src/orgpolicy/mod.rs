@@ -50,7 +50,7 @@ use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, Level, Levels, Rule, Severity, SourceId, Sources};
 use crate::policy::{FsAction, HostPattern, NetAction, PathPattern, Signal};
 
-pub use check::{Finding, WaiverUse};
+pub use check::{Finding, WAIVABLE, WaiverUse};
 pub use eval::{CompiledDenials, Effective, EffectiveDecision};
 pub use request::{OwnedRequest, RequestError, parse_request};
 
