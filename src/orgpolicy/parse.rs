@@ -471,7 +471,7 @@ impl Walker<'_> {
                     Some(rule) if super::check::WAIVABLE.contains(&rule.code) => Some(WaiverTarget::Code(rule)),
                     Some(rule) => {
                         let help = format!(
-                            "waivers name the codes of policy rules ({}); use `[levels]` for other codes",
+                            "waivers may name these codes ({}); use `[levels]` for other codes",
                             super::check::WAIVABLE.join(", ")
                         );
                         self.report(
