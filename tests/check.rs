@@ -602,9 +602,20 @@ fn waivers_apply_to_analyzer_findings() {
     let run = |today| {
         let mut sources = Sources::new();
         let set = PolicySet::from_texts(&mut sources, &[("waivers.toml", policy)]).unwrap();
-        let options = Options { manifest: None, policies: Some((&set, today)) };
+        let options = Options {
+            manifest: None,
+            policies: Some((&set, today)),
+        };
         codes(&check::check_with_progress(&catalogue, std::slice::from_ref(&path), &options, sources, None).unwrap())
     };
-    assert_eq!(run(Date::new(2026, 12, 1).unwrap()), Vec::<&str>::new(), "active: waived, and the waiver was used");
-    assert_eq!(run(Date::new(2027, 1, 1).unwrap()), ["CMP003", "POL014"], "expired: reported again, and the waiver too");
+    assert_eq!(
+        run(Date::new(2026, 12, 1).unwrap()),
+        Vec::<&str>::new(),
+        "active: waived, and the waiver was used"
+    );
+    assert_eq!(
+        run(Date::new(2027, 1, 1).unwrap()),
+        ["CMP003", "POL014"],
+        "expired: reported again, and the waiver too"
+    );
 }

@@ -633,3 +633,24 @@ const REQ_HOSTS: &[&str] = &[
 ];
 const CIDRS: &[&str] = &["127.0.0.0/8", "169.254.0.0/16", "::1/128", "0.0.0.0/0"];
 const PORTS: &[u16] = &[80, 443, 8080];
+
+/// Hostile nesting in a policy is refused before the recursive TOML structures are built.
+#[test]
+fn deeply_nested_policy_is_refused() {
+    for depth in [33usize, 100_000] {
+        let text = format!(
+            "[manifest]\nrequire = {}\"x\"{}\n",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let mut sources = Sources::new();
+        let err = PolicySet::from_texts(&mut sources, &[("deep.toml", &text)]).expect_err("too deep");
+        let codes: Vec<&str> = err.diagnostics.iter().map(|d| d.rule.code).collect();
+        assert_eq!(codes, ["POL002"], "depth {depth}");
+        assert!(
+            err.diagnostics[0].message.contains("nested"),
+            "{}",
+            err.diagnostics[0].message
+        );
+    }
+}

@@ -135,24 +135,9 @@ fn grant_action(m: &Manifest, g: GrantRef) -> Action {
 
 fn describe_grant(m: &Manifest, g: GrantRef) -> String {
     match g.domain {
-        Domain::Filesystem => {
-            let e = &m.filesystem[g.index].grant;
-            format!("{} `{}`", e.action.as_str(), e.pattern)
-        }
-        Domain::Network => {
-            let e = &m.network[g.index].grant;
-            let host = e.host.as_ref().map(|h| h.to_string());
-            match (host, e.port) {
-                (Some(h), Some(p)) => format!("{} `{h}:{p}`", e.action.as_str()),
-                (Some(h), None) => format!("{} `{h}`", e.action.as_str()),
-                (None, Some(p)) => format!("{} port {p}", e.action.as_str()),
-                (None, None) => e.action.as_str().to_string(),
-            }
-        }
-        Domain::Process => match &m.process[g.index].grant {
-            ProcGrant::Spawn { executable } => format!("spawn `{executable}`"),
-            ProcGrant::Signal { signal } => format!("signal `{signal}`"),
-        },
+        Domain::Filesystem => m.filesystem[g.index].grant.to_string(),
+        Domain::Network => m.network[g.index].grant.to_string(),
+        Domain::Process => m.process[g.index].grant.to_string(),
     }
 }
 

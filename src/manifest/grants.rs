@@ -9,9 +9,8 @@ use crate::diagnostics::{Diagnostic, SourceId};
 use crate::policy::{FsGrant, HostPattern, NetGrant, ProcGrant};
 
 /// What the pairwise checks need of a grant.
-trait Grant: PartialEq + Debug {
+trait Grant: PartialEq + Debug + std::fmt::Display {
     fn covers(&self, other: &Self) -> bool;
-    fn describe(&self) -> String;
     fn overly_broad(&self) -> Option<&'static str> {
         None
     }
@@ -20,9 +19,6 @@ trait Grant: PartialEq + Debug {
 impl Grant for FsGrant {
     fn covers(&self, other: &Self) -> bool {
         FsGrant::covers(self, other)
-    }
-    fn describe(&self) -> String {
-        format!("{} `{}`", self.action.as_str(), self.pattern)
     }
     fn overly_broad(&self) -> Option<&'static str> {
         self.pattern
@@ -34,15 +30,6 @@ impl Grant for FsGrant {
 impl Grant for NetGrant {
     fn covers(&self, other: &Self) -> bool {
         NetGrant::covers(self, other)
-    }
-    fn describe(&self) -> String {
-        let host = self.host.as_ref().map(|h| h.to_string());
-        match (host, self.port) {
-            (Some(h), Some(p)) => format!("{} `{h}:{p}`", self.action.as_str()),
-            (Some(h), None) => format!("{} `{h}`", self.action.as_str()),
-            (None, Some(p)) => format!("{} port {p}", self.action.as_str()),
-            (None, None) => self.action.as_str().to_string(),
-        }
     }
     fn overly_broad(&self) -> Option<&'static str> {
         match &self.host {
@@ -58,12 +45,6 @@ impl Grant for NetGrant {
 impl Grant for ProcGrant {
     fn covers(&self, other: &Self) -> bool {
         self == other
-    }
-    fn describe(&self) -> String {
-        match self {
-            ProcGrant::Spawn { executable } => format!("spawn `{executable}`"),
-            ProcGrant::Signal { signal } => format!("signal `{}`", signal.as_str()),
-        }
     }
 }
 
@@ -82,12 +63,9 @@ fn broad<G: Grant>(source: SourceId, entries: &[Entry<G>], out: &mut Vec<Diagnos
     for e in entries {
         if let Some(why) = e.grant.overly_broad() {
             out.push(
-                Diagnostic::new(
-                    &r::OVERLY_BROAD_GRANT,
-                    format!("{} is overly broad", e.grant.describe()),
-                )
-                .at(source, e.value_span.clone(), why)
-                .help("grant only the directories or hosts the component uses"),
+                Diagnostic::new(&r::OVERLY_BROAD_GRANT, format!("{} is overly broad", e.grant))
+                    .at(source, e.value_span.clone(), why)
+                    .help("grant only the directories or hosts the component uses"),
             );
         }
     }
@@ -107,7 +85,7 @@ fn pairwise<G: Grant>(source: SourceId, entries: &[Entry<G>], out: &mut Vec<Diag
                 if i < j {
                     reported[j] = true;
                     out.push(
-                        Diagnostic::new(&r::DUPLICATE_GRANT, format!("{} is granted twice", b.grant.describe()))
+                        Diagnostic::new(&r::DUPLICATE_GRANT, format!("{} is granted twice", b.grant))
                             .at(source, b.span.clone(), "duplicate")
                             .also(source, a.span.clone(), "first granted here")
                             .help("remove the duplicate"),
@@ -118,7 +96,7 @@ fn pairwise<G: Grant>(source: SourceId, entries: &[Entry<G>], out: &mut Vec<Diag
                 out.push(
                     Diagnostic::new(
                         &r::SHADOWED_GRANT,
-                        format!("{} is already covered by {}", b.grant.describe(), a.grant.describe()),
+                        format!("{} is already covered by {}", b.grant, a.grant),
                     )
                     .at(source, b.span.clone(), "grants nothing more")
                     .also(source, a.span.clone(), "the broader grant")

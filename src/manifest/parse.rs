@@ -6,15 +6,13 @@
 
 use std::ops::Range;
 
-use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{ComponentInfo, Entry, Limits, MAX_MANIFEST_BYTES, MAX_NESTING, Manifest, Parsed};
 use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, Rule, SourceId, Sources, did_you_mean};
 use crate::policy::{FsAction, FsGrant, HostPattern, NetAction, NetGrant, PathPattern, ProcAction, ProcGrant, Signal};
-
-type Value<'i> = Spanned<DeValue<'i>>;
+use crate::toml_doc::{self, ReadRules, Value, get, type_name};
 
 const TOP_KEYS: &[&str] = &["component", "permissions", "config", "limits"];
 const COMPONENT_KEYS: &[&str] = &["name", "version", "description", "author", "license", "repository"];
@@ -57,28 +55,23 @@ pub(super) fn parse(source: SourceId, text: &str) -> Parsed {
         source,
         diagnostics: Vec::new(),
     };
-    if let Some(d) = w.too_deep(text) {
-        return Parsed {
-            manifest: None,
-            diagnostics: vec![d],
-        };
-    }
-    let (root, errors) = DeTable::parse_recoverable(text);
-    for e in &errors {
-        let span = e.span().unwrap_or(0..0);
-        w.push(
-            Diagnostic::new(&r::MANIFEST_SYNTAX, e.message().trim_end_matches('.').to_string())
-                .at(source, span, "here"),
-        );
-    }
-    if !errors.is_empty() {
-        // What the parser recovered is a guess; checking it would add findings about text the
-        // author did not write (a key "outside" an unclosed header), so only syntax is reported.
-        return Parsed {
-            manifest: None,
-            diagnostics: w.diagnostics,
-        };
-    }
+    let rules = ReadRules {
+        syntax: &r::MANIFEST_SYNTAX,
+        too_deep: &r::MANIFEST_TOO_LARGE,
+        max_nesting: MAX_NESTING,
+        what: "a manifest",
+    };
+    // What the parser recovers from a syntax error is a guess; checking it would add findings
+    // about text the author did not write, so only the syntax errors are reported.
+    let root = match toml_doc::read(source, text, &rules) {
+        Ok(root) => root,
+        Err(diagnostics) => {
+            return Parsed {
+                manifest: None,
+                diagnostics,
+            };
+        }
+    };
     let manifest = w.manifest(root.get_ref());
     Parsed {
         manifest: Some(manifest),
@@ -102,19 +95,6 @@ impl Walker {
             d = d.help(h);
         }
         self.push(d);
-    }
-
-    /// Bounds nesting before the recursive TOML structures are built (and dropped).
-    fn too_deep(&self, text: &str) -> Option<Diagnostic> {
-        let (depth, at) = max_nesting(text);
-        (depth > MAX_NESTING).then(|| {
-            Diagnostic::new(
-                &r::MANIFEST_TOO_LARGE,
-                format!("arrays and tables are nested {depth} deep, over the limit of {MAX_NESTING}"),
-            )
-            .at(self.source, at..at + 1, "too deep here")
-            .help("a manifest needs at most three levels of nesting")
-        })
     }
 
     fn manifest(&mut self, root: &DeTable<'_>) -> Manifest {
@@ -728,22 +708,6 @@ impl Walker {
     }
 }
 
-fn get<'a, 'i>(t: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
-    t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
-}
-
-fn type_name(v: &DeValue<'_>) -> &'static str {
-    match v {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a date-time",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
-    }
-}
-
 /// `^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$`
 pub(crate) fn valid_name(name: &str) -> bool {
     let b = name.as_bytes();
@@ -765,49 +729,6 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(mult)
-}
-
-/// The deepest nesting of `[`/`{` outside strings and comments, and where it is reached.
-/// Table headers (`[a]`, `[[a]]`) count too, harmlessly: they are at most two deep.
-fn max_nesting(text: &str) -> (usize, usize) {
-    let b = text.as_bytes();
-    let (mut depth, mut max, mut at, mut i) = (0usize, 0usize, 0usize, 0usize);
-    while i < b.len() {
-        match b[i] {
-            b'#' => i = b[i..].iter().position(|c| *c == b'\n').map_or(b.len(), |p| i + p),
-            q @ (b'"' | b'\'') => i = skip_string(b, i, q),
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    (max, at) = (depth, i);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    (max, at)
-}
-
-/// Returns the index of the closing quote (or the end) of the string starting at `i`.
-fn skip_string(b: &[u8], i: usize, q: u8) -> usize {
-    let triple = b.len() >= i + 3 && b[i + 1] == q && b[i + 2] == q;
-    let mut j = if triple { i + 3 } else { i + 1 };
-    while j < b.len() {
-        if b[j] == b'\\' && q == b'"' {
-            j += 2;
-            continue;
-        }
-        if b[j] == q && (!triple || (b.len() >= j + 3 && b[j + 1] == q && b[j + 2] == q)) {
-            return if triple { j + 2 } else { j };
-        }
-        if b[j] == b'\n' && !triple {
-            return j;
-        }
-        j += 1;
-    }
-    b.len()
 }
 
 #[cfg(test)]
@@ -834,13 +755,5 @@ mod tests {
         assert_eq!(parse_size("512"), Some(512));
         assert_eq!(parse_size("12 parsecs"), None);
         assert_eq!(parse_size("99999999999999 GiB"), None);
-    }
-
-    #[test]
-    fn nesting_ignores_strings_and_comments() {
-        assert_eq!(max_nesting("a = \"[[[[\" # {{{{\nb = '[[['").0, 0);
-        assert_eq!(max_nesting("a = [[1], {x = [2]}]").0, 3);
-        assert_eq!(max_nesting("a = \"\"\"\n[[[\"\"\"\nb = [1]").0, 1);
-        assert_eq!(max_nesting("a = \"\\\"[\"").0, 0);
     }
 }

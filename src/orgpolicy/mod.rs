@@ -60,6 +60,8 @@ pub const DEFAULT_POLICY: &str = include_str!("../../policies/default.toml");
 pub const STRICT_POLICY: &str = include_str!("../../policies/strict.toml");
 /// Policy files above this size are refused unread.
 pub const MAX_POLICY_BYTES: usize = 1 << 20;
+/// Deeper nesting of arrays and inline tables is refused (`invalid-policy`).
+pub const MAX_NESTING: usize = 32;
 
 /// A calendar date (proleptic Gregorian), as written in TOML (`expires = 2025-12-31`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

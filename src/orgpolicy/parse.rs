@@ -5,7 +5,6 @@
 
 use std::ops::Range;
 
-use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{
@@ -14,8 +13,7 @@ use super::{
 use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, Level, SourceId, did_you_mean};
 use crate::policy::{FsAction, HostPattern, NetAction, PathPattern, ProcGrant, Signal};
-
-type Value<'i> = Spanned<DeValue<'i>>;
+use crate::toml_doc::{self, ReadRules, Value, get, type_name};
 
 const TOP_KEYS: &[&str] = &[
     "description",
@@ -46,19 +44,21 @@ pub(super) fn parse(name: &str, source: SourceId, text: &str) -> ParsedPolicy {
         text,
         diagnostics: Vec::new(),
     };
-    let (root, errors) = DeTable::parse_recoverable(text);
-    for e in &errors {
-        let span = e.span().unwrap_or(0..0);
-        w.diagnostics.push(
-            Diagnostic::new(&r::POLICY_SYNTAX, e.message().trim_end_matches('.').to_string()).at(source, span, "here"),
-        );
-    }
-    if !errors.is_empty() {
-        return ParsedPolicy {
-            policy: None,
-            diagnostics: w.diagnostics,
-        };
-    }
+    let rules = ReadRules {
+        syntax: &r::POLICY_SYNTAX,
+        too_deep: &r::INVALID_POLICY,
+        max_nesting: super::MAX_NESTING,
+        what: "a policy",
+    };
+    let root = match toml_doc::read(source, text, &rules) {
+        Ok(root) => root,
+        Err(diagnostics) => {
+            return ParsedPolicy {
+                policy: None,
+                diagnostics,
+            };
+        }
+    };
     let policy = w.policy(root.get_ref());
     ParsedPolicy {
         policy: Some(policy),
@@ -740,22 +740,6 @@ impl Walker<'_> {
     }
 }
 
-fn get<'a, 'i>(t: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
-    t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
-}
-
 fn quoted(names: &[&str]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-}
-
-fn type_name(v: &DeValue<'_>) -> &'static str {
-    match v {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a date-time",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
-    }
 }

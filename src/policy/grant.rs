@@ -146,6 +146,39 @@ pub(crate) fn normalize_executable(input: &str) -> Result<String, PatternError> 
     Ok(normal)
 }
 
+/// How grants read in messages: ``read `/data/**` ``, ``connect `api.example.com:443` ``
+/// (IPv6 hosts in brackets: ``connect `[::1]:80` ``), ``bind port 8080``, ``spawn `/usr/bin/git` ``.
+impl std::fmt::Display for FsGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} `{}`", self.action.as_str(), self.pattern)
+    }
+}
+
+impl std::fmt::Display for NetGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let action = self.action.as_str();
+        let host = self.host.as_ref().map(|h| match h {
+            HostPattern::Exact(Host::Ip(std::net::IpAddr::V6(ip))) if self.port.is_some() => format!("[{ip}]"),
+            other => other.to_string(),
+        });
+        match (host, self.port) {
+            (Some(h), Some(p)) => write!(f, "{action} `{h}:{p}`"),
+            (Some(h), None) => write!(f, "{action} `{h}`"),
+            (None, Some(p)) => write!(f, "{action} port {p}"),
+            (None, None) => f.write_str(action),
+        }
+    }
+}
+
+impl std::fmt::Display for ProcGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcGrant::Spawn { executable } => write!(f, "spawn `{executable}`"),
+            ProcGrant::Signal { signal } => write!(f, "signal `{}`", signal.as_str()),
+        }
+    }
+}
+
 /// Every grant of one manifest, per domain, in manifest order: index `i` of a vector is the
 /// grant that [`GrantRef`] `{ domain, index: i }` names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
