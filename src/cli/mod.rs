@@ -159,6 +159,12 @@ impl ReportArgs {
     /// Levels in increasing precedence: allow, then warn, then deny.
     fn levels(&self) -> Result<Levels, Error> {
         let mut levels = Levels::default();
+        self.apply(&mut levels)?;
+        Ok(levels)
+    }
+
+    /// Applies `-A`, then `-W`, then `-D` (later wins), over whatever `levels` holds already.
+    fn apply(&self, levels: &mut Levels) -> Result<(), Error> {
         for (names, level) in [
             (&self.allow, Level::Allow),
             (&self.warn, Level::Warn),
@@ -168,7 +174,7 @@ impl ReportArgs {
                 levels.set(n, level).map_err(Error::usage)?;
             }
         }
-        Ok(levels)
+        Ok(())
     }
 }
 

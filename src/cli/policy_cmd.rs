@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use airssys_wasm::Error;
-use airssys_wasm::diagnostics::{Level, Levels, Sources};
+use airssys_wasm::diagnostics::{Levels, Sources};
 use airssys_wasm::manifest::Manifest;
 use airssys_wasm::orgpolicy::{Date, EffectiveDecision, OwnedRequest, PolicySet, RuleRef, parse_request};
 use airssys_wasm::policy::{Env, GrantRef};
@@ -27,15 +27,7 @@ pub(super) fn load(cli: &Cli, sources: &mut Sources, paths: &[PathBuf]) -> Resul
 pub(super) fn levels(policies: &PolicySet, report: &ReportArgs) -> Result<Levels, Error> {
     let mut levels = Levels::default();
     policies.apply_levels(&mut levels);
-    for (names, level) in [
-        (&report.allow, Level::Allow),
-        (&report.warn, Level::Warn),
-        (&report.deny, Level::Deny),
-    ] {
-        for n in names {
-            levels.set(n, level).map_err(Error::usage)?;
-        }
-    }
+    report.apply(&mut levels)?;
     Ok(levels)
 }
 
