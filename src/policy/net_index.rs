@@ -54,6 +54,9 @@ struct Table {
     ips: Map<IpAddr, Ports>,
     /// `*.suffix` grants by suffix.
     suffixes: Map<Box<str>, Ports>,
+    /// Which suffix lengths (0..=255) occur in `suffixes`: a request's parent domains of other
+    /// lengths are skipped without hashing them.
+    suffix_lengths: [u64; 4],
     /// `**` grants.
     any_host: Ports,
     /// Grants without a host: they match requests with any host or none.
@@ -67,7 +70,11 @@ impl Table {
             Some(HostPattern::Any) => &mut self.any_host,
             Some(HostPattern::Exact(Host::Name(n))) => self.names.entry(n.as_str().into()).or_default(),
             Some(HostPattern::Exact(Host::Ip(ip))) => self.ips.entry(*ip).or_default(),
-            Some(HostPattern::Subdomains(s)) => self.suffixes.entry(s.as_str().into()).or_default(),
+            Some(HostPattern::Subdomains(s)) => {
+                let len = s.len().min(255);
+                self.suffix_lengths[len / 64] |= 1 << (len % 64);
+                self.suffixes.entry(s.as_str().into()).or_default()
+            }
         };
         ports.add(port, index);
     }
@@ -91,7 +98,12 @@ impl Table {
         }
         // Every strict parent domain: the text after each dot.
         for (dot, _) in name.match_indices('.') {
-            if let Some(ports) = self.suffixes.get(&name[dot + 1..]) {
+            let suffix = &name[dot + 1..];
+            let len = suffix.len().min(255);
+            if self.suffix_lengths[len / 64] & (1 << (len % 64)) == 0 {
+                continue;
+            }
+            if let Some(ports) = self.suffixes.get(suffix) {
                 best = best.min(ports.lookup(port));
             }
         }
