@@ -114,6 +114,36 @@ fn skip_string(b: &[u8], i: usize, q: u8) -> usize {
     b.len()
 }
 
+/// A key of a table that the format does not define.
+pub(crate) struct UnknownKey {
+    pub key: String,
+    pub span: Range<usize>,
+    /// "did you mean `x`?", or the list of known keys.
+    pub help: String,
+}
+
+/// The keys of `t` that are not in `known`, in document order.
+pub(crate) fn unknown_keys(t: &DeTable<'_>, known: &[&str]) -> Vec<UnknownKey> {
+    t.keys()
+        .filter(|k| !known.contains(&k.get_ref().as_ref()))
+        .map(|k| {
+            let key = k.get_ref().to_string();
+            let help = match crate::diagnostics::did_you_mean(&key, known.iter().copied()) {
+                Some(g) => format!("did you mean `{g}`?"),
+                None => format!(
+                    "known keys here: {}",
+                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            UnknownKey {
+                key,
+                span: k.span(),
+                help,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,8 +87,8 @@ impl Cmp<'_> {
             (K::Record(a), K::Record(b)) => {
                 names_eq(
                     "field",
-                    a.fields.iter().map(|x| &x.name),
-                    b.fields.iter().map(|x| &x.name),
+                    a.fields.iter().map(|x| x.name.as_str()),
+                    b.fields.iter().map(|x| x.name.as_str()),
                 )?;
                 for (x, y) in a.fields.iter().zip(&b.fields) {
                     self.ty(&x.ty, &y.ty, depth)
@@ -97,19 +97,27 @@ impl Cmp<'_> {
                 Ok(())
             }
             (K::Variant(a), K::Variant(b)) => {
-                names_eq("case", a.cases.iter().map(|x| &x.name), b.cases.iter().map(|x| &x.name))?;
+                names_eq(
+                    "case",
+                    a.cases.iter().map(|x| x.name.as_str()),
+                    b.cases.iter().map(|x| x.name.as_str()),
+                )?;
                 for (x, y) in a.cases.iter().zip(&b.cases) {
                     self.opt(&x.ty, &y.ty, depth)
                         .map_err(|w| format!("case `{}`: {w}", x.name))?;
                 }
                 Ok(())
             }
-            (K::Enum(a), K::Enum(b)) => {
-                names_eq("case", a.cases.iter().map(|x| &x.name), b.cases.iter().map(|x| &x.name))
-            }
-            (K::Flags(a), K::Flags(b)) => {
-                names_eq("flag", a.flags.iter().map(|x| &x.name), b.flags.iter().map(|x| &x.name))
-            }
+            (K::Enum(a), K::Enum(b)) => names_eq(
+                "case",
+                a.cases.iter().map(|x| x.name.as_str()),
+                b.cases.iter().map(|x| x.name.as_str()),
+            ),
+            (K::Flags(a), K::Flags(b)) => names_eq(
+                "flag",
+                a.flags.iter().map(|x| x.name.as_str()),
+                b.flags.iter().map(|x| x.name.as_str()),
+            ),
             (K::Tuple(a), K::Tuple(b)) if a.types.len() == b.types.len() => {
                 a.types.iter().zip(&b.types).try_for_each(|(x, y)| self.ty(x, y, depth))
             }
@@ -142,26 +150,28 @@ impl Cmp<'_> {
     }
 }
 
-fn names_eq<'a>(
+/// Names in order, compared as the component model compares kebab names (ignoring ASCII case);
+/// on a difference, what is missing, extra or reordered.
+pub(crate) fn names_eq<'x>(
     what: &str,
-    e: impl Iterator<Item = &'a String>,
-    f: impl Iterator<Item = &'a String>,
+    e: impl Iterator<Item = &'x str>,
+    f: impl Iterator<Item = &'x str>,
 ) -> Result<(), String> {
-    let (e, f): (Vec<_>, Vec<_>) = (e.collect(), f.collect());
-    if e == f {
+    let (e, f): (Vec<&str>, Vec<&str>) = (e.collect(), f.collect());
+    if e.len() == f.len() && e.iter().zip(&f).all(|(a, b)| a.eq_ignore_ascii_case(b)) {
         return Ok(());
     }
-    if let Some(missing) = e.iter().find(|n| !f.contains(n)) {
+    if let Some(missing) = e.iter().find(|n| !f.iter().any(|m| m.eq_ignore_ascii_case(n))) {
         return Err(format!("lacks the catalogue's {what} `{missing}`"));
     }
-    if let Some(extra) = f.iter().find(|n| !e.contains(n)) {
+    if let Some(extra) = f.iter().find(|n| !e.iter().any(|m| m.eq_ignore_ascii_case(n))) {
         return Err(format!("has {what} `{extra}`, which the catalogue's does not"));
     }
     Err(format!("{what}s are in a different order than the catalogue's"))
 }
 
 /// Looks through `type a = b` aliases.
-fn unalias(r: &Resolve, mut t: Type) -> Type {
+pub(crate) fn unalias(r: &Resolve, mut t: Type) -> Type {
     for _ in 0..MAX_DEPTH {
         match t {
             Type::Id(id) => match &r.types[id].kind {

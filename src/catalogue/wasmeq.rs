@@ -13,7 +13,7 @@ use wasmparser::component_types::{ComponentDefinedType, ComponentFuncType, Compo
 use wasmparser::types::Types;
 use wit_parser::{Function, Handle, Resolve, Type, TypeDefKind};
 
-use super::typeeq::describe;
+use super::typeeq::{describe, names_eq, unalias};
 
 const MAX_DEPTH: usize = 64;
 
@@ -80,33 +80,6 @@ fn primitive(t: Type) -> Option<P> {
         Type::ErrorContext => P::ErrorContext,
         Type::Id(_) => return None,
     })
-}
-
-fn unalias(r: &Resolve, mut t: Type) -> Type {
-    for _ in 0..MAX_DEPTH {
-        match t {
-            Type::Id(id) => match &r.types[id].kind {
-                TypeDefKind::Type(inner) => t = *inner,
-                _ => return t,
-            },
-            _ => return t,
-        }
-    }
-    t
-}
-
-fn names_eq<'x>(what: &str, e: impl Iterator<Item = &'x str>, f: impl Iterator<Item = &'x str>) -> Result<(), String> {
-    let (e, f): (Vec<&str>, Vec<&str>) = (e.collect(), f.collect());
-    if e.len() == f.len() && e.iter().zip(&f).all(|(a, b)| a.eq_ignore_ascii_case(b)) {
-        return Ok(());
-    }
-    if let Some(missing) = e.iter().find(|n| !f.iter().any(|m| m.eq_ignore_ascii_case(n))) {
-        return Err(format!("lacks the catalogue's {what} `{missing}`"));
-    }
-    if let Some(extra) = f.iter().find(|n| !e.iter().any(|m| m.eq_ignore_ascii_case(n))) {
-        return Err(format!("has {what} `{extra}`, which the catalogue's does not"));
-    }
-    Err(format!("{what}s are in a different order than the catalogue's"))
 }
 
 impl Cmp<'_, '_> {

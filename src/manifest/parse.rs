@@ -596,30 +596,19 @@ impl Walker {
     }
 
     fn unknown_keys(&mut self, t: &DeTable<'_>, prefix: &str, known: &[&str]) {
-        for k in t.keys() {
-            let key = k.get_ref();
-            if known.contains(&key.as_ref()) {
-                continue;
-            }
-            let help = match did_you_mean(key, known.iter().copied()) {
-                Some(g) => format!("did you mean `{g}`?"),
-                None => format!(
-                    "known keys here: {}",
-                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-                ),
-            };
-            let prefix = prefix.trim_end();
-            let place = if prefix.is_empty() {
-                String::new()
-            } else {
-                format!(" in {}", prefix.trim_end_matches('.'))
-            };
+        let prefix = prefix.trim_end().trim_end_matches('.');
+        let place = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(" in {prefix}")
+        };
+        for u in toml_doc::unknown_keys(t, known) {
             self.report(
                 &r::UNKNOWN_KEY,
-                k.span(),
-                format!("unknown key `{key}`{place}"),
+                u.span,
+                format!("unknown key `{}`{place}", u.key),
                 "unknown key",
-                Some(help),
+                Some(u.help),
             );
         }
     }

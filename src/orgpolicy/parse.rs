@@ -655,21 +655,18 @@ impl Walker<'_> {
     }
 
     fn unknown_keys(&mut self, t: &DeTable<'_>, place: &str, known: &[&str]) {
-        for k in t.keys() {
-            let key = k.get_ref();
-            if known.contains(&key.as_ref()) {
-                continue;
-            }
-            let help = match did_you_mean(key, known.iter().copied()) {
-                Some(g) => format!("did you mean `{g}`?"),
-                None => format!("known keys here: {}", quoted(known)),
-            };
-            let place = if place.is_empty() {
-                String::new()
-            } else {
-                format!(" in {place}")
-            };
-            self.report(k.span(), format!("unknown key `{key}`{place}"), "unknown key", &help);
+        let place = if place.is_empty() {
+            String::new()
+        } else {
+            format!(" in {place}")
+        };
+        for u in toml_doc::unknown_keys(t, known) {
+            self.report(
+                u.span,
+                format!("unknown key `{}`{place}", u.key),
+                "unknown key",
+                &u.help,
+            );
         }
     }
 
