@@ -34,6 +34,7 @@ pub mod manifest;
 pub mod orgpolicy;
 pub mod policy;
 pub mod report;
+pub mod runtime;
 mod toml_doc;
 pub mod witcheck;
 

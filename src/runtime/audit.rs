@@ -1,0 +1,153 @@
+//! The audit log: one JSON line per decision the runtime makes, written before the operation
+//! takes effect. Lines are written whole under a lock, so several instances (and threads) can
+//! share one log without interleaving.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::orgpolicy::Date;
+
+/// Whether denials are enforced or only reported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A denied operation returns `permission-denied` and has no effect.
+    #[default]
+    Enforce,
+    /// A request that would be denied is let through and logged as `would-deny`. Every line of
+    /// a report-only log says so, so that nobody mistakes it for an enforced run.
+    ReportOnly,
+    /// No decision and no audit line: every operation goes through. Only for measuring what
+    /// the guard costs (the benchmarks); the `run` command never uses it.
+    Unguarded,
+}
+
+/// The verdict written in a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Allowed,
+    Denied,
+    /// Report-only mode: the request would have been denied but went through.
+    WouldDeny,
+}
+
+/// One line of the log.
+#[derive(Clone, Debug, Serialize)]
+pub struct Record<'a> {
+    /// RFC 3339 UTC time with milliseconds.
+    pub time: String,
+    /// The component's name (its manifest's `[component] name`).
+    pub component: &'a str,
+    /// `interface.function`, for example `filesystem.open`.
+    pub operation: &'a str,
+    /// What was asked for, for example `filesystem:read /data/in.csv`.
+    pub resource: &'a str,
+    pub verdict: Verdict,
+    /// The manifest grant, policy rule or handle that decided, or why nothing allowed it.
+    pub by: &'a str,
+    pub mode: Mode,
+}
+
+/// Where audit lines go.
+#[derive(Clone)]
+pub struct AuditLog {
+    sink: Option<Arc<Mutex<Box<dyn Write + Send>>>>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("enabled", &self.sink.is_some())
+            .finish()
+    }
+}
+
+impl AuditLog {
+    /// No audit log (decisions are still made and enforced).
+    pub fn disabled() -> Self {
+        AuditLog { sink: None }
+    }
+
+    /// Lines go to standard error.
+    pub fn stderr() -> Self {
+        Self::to_writer(io::stderr())
+    }
+
+    /// Lines are appended to `path` (created if needed); nothing already in it is lost.
+    ///
+    /// # Errors
+    /// The file cannot be opened for appending.
+    pub fn append_to(path: &Path) -> io::Result<Self> {
+        let file = File::options().create(true).append(true).open(path)?;
+        Ok(Self::to_writer(BufWriter::new(file)))
+    }
+
+    /// Lines go to any writer (a buffer in tests, a pipe in a host).
+    pub fn to_writer(writer: impl Write + Send + 'static) -> Self {
+        AuditLog {
+            sink: Some(Arc::new(Mutex::new(Box::new(writer)))),
+        }
+    }
+
+    /// Whether lines are written at all.
+    pub fn is_enabled(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// Writes one record as a line. A failing sink does not stop the host: the error is
+    /// returned so that the caller can refuse the operation (no effect without its record).
+    ///
+    /// # Errors
+    /// The underlying writer failed.
+    pub fn write(&self, record: &Record<'_>) -> io::Result<()> {
+        let Some(sink) = &self.sink else { return Ok(()) };
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
+        line.push(b'\n');
+        let mut sink = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        sink.write_all(&line)
+    }
+
+    /// Flushes buffered lines (also done when the log is dropped).
+    ///
+    /// # Errors
+    /// The underlying writer failed.
+    pub fn flush(&self) -> io::Result<()> {
+        match &self.sink {
+            Some(sink) => sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The current time as RFC 3339 UTC with milliseconds (`2026-12-01T04:12:44.123Z`).
+pub fn now_rfc3339() -> String {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let date = Date::from_days_since_epoch(secs.div_euclid(86_400));
+    let day_secs = secs.rem_euclid(86_400);
+    format!(
+        "{date}T{:02}:{:02}:{:02}.{:03}Z",
+        day_secs / 3600,
+        day_secs / 60 % 60,
+        day_secs % 60,
+        since.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_is_rfc3339() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), "2026-12-01T04:12:44.123Z".len(), "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
+    }
+}

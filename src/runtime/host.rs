@@ -1,0 +1,373 @@
+//! The engine, the linker, instance stores, and [`Host`]: components loaded together, their
+//! lifecycle calls, and the faults that end an instance without ending the host.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, Trap};
+
+use super::audit::{AuditLog, Mode};
+use super::bindings::FullComponent;
+use super::bindings::core_types::ComponentError;
+use super::limits::RunLimits;
+use super::services::{Hub, LogSink, Slot};
+use super::state::{ComponentPolicy, InstanceState};
+use crate::manifest::{Limits, Manifest};
+use crate::orgpolicy::PolicySet;
+use crate::policy::Env;
+
+/// How often the engine's epoch advances: the granularity of the wall-clock deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// How the runtime runs components.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Enforce, or only report what would be denied.
+    pub mode: Mode,
+    /// Where decisions are written.
+    pub audit: AuditLog,
+    /// Where `host-services.log` records go.
+    pub log: LogSink,
+    /// The organisation's policies; their denials hold at run time as they do in `check`.
+    pub policies: PolicySet,
+    /// The home directory that `~/` grants stand for.
+    pub env: Env,
+    /// Limits of every instance before its manifest's `[limits]` apply.
+    pub limits: RunLimits,
+    /// Limits that win over the manifest (the command line's `--memory`, `--fuel`, `--timeout-ms`).
+    pub overrides: Limits,
+    /// Count fuel (needed for fuel limits; costs a little speed when no limit is set).
+    pub fuel_metering: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            mode: Mode::Enforce,
+            audit: AuditLog::disabled(),
+            log: LogSink::stderr(),
+            policies: PolicySet::default(),
+            env: Env {
+                home: std::env::var("HOME").ok(),
+            },
+            limits: RunLimits::default(),
+            overrides: Limits::default(),
+            fuel_metering: true,
+        }
+    }
+}
+
+/// Why a call into a component did not produce its result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("no component named `{0}` is loaded")]
+    NotLoaded(String),
+    #[error("component `{component}` cannot be called: {reason}")]
+    Unavailable { component: String, reason: String },
+    #[error("component `{component}` was stopped: {fault}")]
+    Fault { component: String, fault: Fault },
+    #[error("component `{component}` returned an error: {error}")]
+    Component { component: String, error: String },
+    #[error("cannot load component: {0}")]
+    Load(String),
+}
+
+/// What ended an instance. The host itself keeps running; the instance cannot be called again.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Fault {
+    #[error("it ran past its time limit of {0} ms")]
+    Timeout(u64),
+    #[error("it used up its fuel limit of {0}")]
+    OutOfFuel(u64),
+    #[error("its call stack overflowed (too deep a recursion)")]
+    StackOverflow,
+    #[error("it tried to grow its memory past the limit of {0} bytes")]
+    MemoryLimit(u64),
+    #[error("it trapped: {0}")]
+    Trap(String),
+}
+
+impl Fault {
+    /// Classifies the error of a failed call.
+    pub fn from_error(error: &wasmtime::Error, limits: &RunLimits) -> Fault {
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => Fault::Timeout(limits.timeout_ms),
+            Some(Trap::OutOfFuel) => Fault::OutOfFuel(limits.fuel.unwrap_or(u64::MAX)),
+            Some(Trap::StackOverflow) => Fault::StackOverflow,
+            _ => {
+                let text = format!("{error:#}");
+                if text.contains("forcing trap when growing memory") {
+                    Fault::MemoryLimit(limits.memory_bytes)
+                } else {
+                    Fault::Trap(text)
+                }
+            }
+        }
+    }
+}
+
+/// The engine, a linker with every catalogued interface, and the configuration.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<InstanceState>,
+    config: RuntimeConfig,
+    ticker: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Creates the engine and links the 108 host operations (`host-services` and the three
+    /// extensions).
+    ///
+    /// # Errors
+    /// Wasmtime refused the configuration (not expected on a supported platform).
+    pub fn new(config: RuntimeConfig) -> wasmtime::Result<Self> {
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .consume_fuel(config.fuel_metering)
+            .max_wasm_stack(1 << 20);
+        let engine = Engine::new(&wasm)?;
+        let mut linker = Linker::new(&engine);
+        super::services::add_to_linker(&mut linker)?;
+        super::fs::add_to_linker(&mut linker)?;
+        super::net::add_to_linker(&mut linker)?;
+        super::process::add_to_linker(&mut linker)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.weak();
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("airssys-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        match engine.upgrade() {
+                            Some(engine) => engine.increment_epoch(),
+                            None => break,
+                        }
+                    }
+                })?
+        };
+        Ok(Runtime {
+            engine,
+            linker,
+            config,
+            ticker: Some(ticker),
+            stop,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker: every catalogued import, for hosts that instantiate their own worlds.
+    pub fn linker(&self) -> &Linker<InstanceState> {
+        &self.linker
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Compiles a component (binary or text format).
+    ///
+    /// # Errors
+    /// The bytes are not a valid component.
+    pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
+        Component::new(&self.engine, bytes)
+    }
+
+    /// The limits one component runs under: the defaults, then its manifest, then the overrides.
+    pub fn limits_for(&self, manifest: &Manifest) -> RunLimits {
+        self.config
+            .limits
+            .with_manifest(&manifest.limits)
+            .with_manifest(&self.config.overrides)
+    }
+
+    /// The compiled policy of a component under this runtime's policies, home and mode.
+    pub fn policy_for(&self, manifest: Manifest) -> Arc<ComponentPolicy> {
+        Arc::new(ComponentPolicy::new(
+            manifest,
+            &self.config.policies,
+            self.config.env.clone(),
+            self.config.mode,
+        ))
+    }
+
+    /// A store for one instance of a component with `policy`, its limits installed. Before each
+    /// call, [`Runtime::arm`] renews the call's time and fuel budget.
+    pub fn store(&self, policy: Arc<ComponentPolicy>) -> Store<InstanceState> {
+        self.store_in(policy, Weak::new())
+    }
+
+    pub(crate) fn store_in(&self, policy: Arc<ComponentPolicy>, hub: Weak<Hub>) -> Store<InstanceState> {
+        let limits = self.limits_for(&policy.manifest);
+        let state = InstanceState::new(policy, self.config.audit.clone(), limits, hub, self.config.log.clone());
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.epoch_deadline_trap();
+        Self::arm(&mut store);
+        store
+    }
+
+    /// Gives the next call of `store` its full budget: `timeout_ms` of wall-clock time and, when
+    /// a fuel limit is set, that much fuel.
+    pub fn arm(store: &mut Store<InstanceState>) {
+        let limits = store.data().run_limits;
+        store.set_epoch_deadline(ticks(limits.timeout_ms));
+        // Fails only when fuel metering is off, in which case there is nothing to set.
+        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+    }
+}
+
+/// Epoch ticks that cover `ms` milliseconds (at least one whole tick more, never zero).
+fn ticks(ms: u64) -> u64 {
+    ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1) + 1
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+    }
+}
+
+/// Components loaded together in one host: they can message each other through
+/// `host-services`. Each has its own store, limits and guard; a fault ends only its instance.
+pub struct Host {
+    runtime: Arc<Runtime>,
+    hub: Arc<Hub>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").field("components", &self.hub.names()).finish()
+    }
+}
+
+impl Host {
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        let hub = Arc::new(Hub::new());
+        Host { runtime, hub }
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Compiles and instantiates a component under `manifest` (its name is the component's id
+    /// in this host). `init` is not called: see [`Host::init`].
+    ///
+    /// # Errors
+    /// Another component has the same name, the bytes are not a component, or it imports
+    /// something the host does not provide or does not export `component-lifecycle`.
+    pub fn load(&self, bytes: &[u8], manifest: Manifest) -> Result<String, CallError> {
+        let name = manifest.component.name.clone();
+        if self.hub.slot(&name).is_some() {
+            return Err(CallError::Load(format!("a component named `{name}` is already loaded")));
+        }
+        let component = self
+            .runtime
+            .compile(bytes)
+            .map_err(|e| CallError::Load(format!("`{name}`: {e:#}")))?;
+        let policy = self.runtime.policy_for(manifest);
+        let mut store = self.runtime.store_in(policy, Arc::downgrade(&self.hub));
+        let bindings = FullComponent::instantiate(&mut store, &component, self.runtime.linker()).map_err(|e| {
+            CallError::Load(format!(
+                "`{name}` cannot be instantiated: {e:#} (a component run by airssys-wasm imports only catalogued interfaces and exports `airssys:core/component-lifecycle@1.0.0`)"
+            ))
+        })?;
+        self.hub.insert(Slot::new(name.clone(), store, bindings));
+        Ok(name)
+    }
+
+    /// The ids of the loaded components, in load order.
+    pub fn components(&self) -> Vec<String> {
+        self.hub.names()
+    }
+
+    /// Calls `init` with the manifest's `[config]`.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub fn init(&self, component: &str) -> Result<(), CallError> {
+        let result = self.hub.call(component, false, None, |store, bindings| {
+            let config = store.data().policy.manifest.config.clone();
+            bindings.airssys_core_component_lifecycle().call_init(store, &config)
+        });
+        self.settle(component, result)
+    }
+
+    /// Calls `execute` with `input` and returns its output.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub fn execute(&self, component: &str, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        let result = self.hub.call(component, false, None, |store, bindings| {
+            bindings.airssys_core_component_lifecycle().call_execute(store, input)
+        });
+        self.settle(component, result)
+    }
+
+    /// Calls `shutdown`.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub fn shutdown(&self, component: &str) -> Result<(), CallError> {
+        let result = self.hub.call(component, false, None, |store, bindings| {
+            bindings.airssys_core_component_lifecycle().call_shutdown(store)
+        });
+        self.settle(component, result)
+    }
+
+    /// Delivers the requests made with `send-request` (and their callbacks) until none is left,
+    /// then maps the call's own outcome.
+    fn settle<T>(&self, component: &str, result: Result<Result<T, ComponentError>, CallError>) -> Result<T, CallError> {
+        self.hub.deliver_requests();
+        match result? {
+            Ok(value) => Ok(value),
+            Err(error) => Err(CallError::Component {
+                component: component.to_string(),
+                error: super::services::describe_component_error(&error),
+            }),
+        }
+    }
+}
+
+/// Runs `f` on a store after renewing its budget; a trap becomes a [`Fault`].
+pub(crate) fn guarded_call<R>(
+    store: &mut Store<InstanceState>,
+    timeout_ms: Option<u64>,
+    f: impl FnOnce(&mut Store<InstanceState>) -> wasmtime::Result<R>,
+) -> Result<R, Fault> {
+    Runtime::arm(store);
+    if let Some(ms) = timeout_ms.filter(|ms| *ms < store.data().run_limits.timeout_ms) {
+        store.set_epoch_deadline(ticks(ms));
+    }
+    let result = f(store);
+    result.map_err(|e| Fault::from_error(&e, &store.data().run_limits))
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Runtime>();
+    is::<Host>();
+    let _ = Mutex::new(());
+}

@@ -1,0 +1,1 @@
+//! Guest-level tests of the fs extension host (to be written).

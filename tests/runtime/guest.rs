@@ -1,0 +1,1 @@
+//! The proxy guest harness (being written).

@@ -1,0 +1,10 @@
+//! Runtime tests: guests run in the Wasmtime host with enforcement. One test binary (one link
+//! of Wasmtime) holds every runtime module.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod guest;
+
+mod fs;
+mod net;
+mod process;

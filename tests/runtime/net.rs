@@ -1,0 +1,1 @@
+//! Guest-level tests of the net extension host (to be written).

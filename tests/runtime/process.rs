@@ -1,0 +1,1 @@
+//! Guest-level tests of the process extension host (to be written).
