@@ -214,9 +214,18 @@ impl Runtime {
         self.store_in(policy, Weak::new())
     }
 
+    /// [`Runtime::store`] with its own audit log instead of the runtime's.
+    pub fn store_with(&self, policy: Arc<ComponentPolicy>, audit: AuditLog) -> Store<InstanceState> {
+        self.make_store(policy, audit, Weak::new())
+    }
+
     pub(crate) fn store_in(&self, policy: Arc<ComponentPolicy>, hub: Weak<Hub>) -> Store<InstanceState> {
+        self.make_store(policy, self.config.audit.clone(), hub)
+    }
+
+    fn make_store(&self, policy: Arc<ComponentPolicy>, audit: AuditLog, hub: Weak<Hub>) -> Store<InstanceState> {
         let limits = self.limits_for(&policy.manifest);
-        let state = InstanceState::new(policy, self.config.audit.clone(), limits, hub, self.config.log.clone());
+        let state = InstanceState::new(policy, audit, limits, hub, self.config.log.clone());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_trap();

@@ -5,6 +5,8 @@
 mod common;
 mod guest;
 
+mod services;
+
 mod fs;
 mod net;
 mod process;
