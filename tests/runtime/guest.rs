@@ -10,6 +10,10 @@
 //! computes: a forwarder per function (allocating the import's return area when it has one,
 //! and dropping borrowed handles before it returns, as the component model requires), a bump
 //! allocator behind `cabi_realloc`, and one page of memory to start.
+//!
+//! Use: `let mut p = Proxy::of(FS, manifest_toml); let r = p.call("filesystem.read-file",
+//! &[s("/tmp/x")]); assert!(is_denied(&r)); p.audit()` (the audit lines as JSON values).
+//! `Proxy::new` proxies every interface at once.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -260,6 +264,15 @@ fn proxy_core_wat(resolve: &Resolve, world: wit_parser::WorldId) -> String {
 
 /// Only `host-services`, for tests that need no extension.
 pub const SERVICES_ONLY: &[(&str, &str)] = &[("airssys:core", "host-services")];
+/// The filesystem extension only (`Proxy::of(FS, toml)`): instantiates with just that host linked.
+pub const FS: &[(&str, &str)] = &[
+    ("airssys:ext-filesystem", "filesystem"),
+    ("airssys:ext-filesystem", "metadata"),
+];
+/// The network extension only.
+pub const NET: &[(&str, &str)] = &[("airssys:ext-network", "socket"), ("airssys:ext-network", "connection")];
+/// The process extension only.
+pub const PROCESS: &[(&str, &str)] = &[("airssys:ext-process", "lifecycle"), ("airssys:ext-process", "signals")];
 
 /// The proxy component's bytes for every host interface.
 pub fn proxy_component() -> Vec<u8> {
@@ -359,6 +372,22 @@ impl Proxy {
     /// An instance under `toml` and the organisation policies `policies`.
     pub fn with_policies(toml: &str, mode: Mode, policies: &PolicySet) -> Proxy {
         Self::build(PROXIED, toml, mode, policies)
+    }
+
+    /// An enforcing instance of a proxy of the interfaces `proxied` only (`FS`, `NET`, `PROCESS`,
+    /// `SERVICES_ONLY`), under the manifest `toml`.
+    pub fn of(proxied: &'static [(&'static str, &'static str)], toml: &str) -> Proxy {
+        Self::build(proxied, toml, Mode::Enforce, &PolicySet::default())
+    }
+
+    /// [`Proxy::of`] in another mode or with organisation policies.
+    pub fn of_with(
+        proxied: &'static [(&'static str, &'static str)],
+        toml: &str,
+        mode: Mode,
+        policies: &PolicySet,
+    ) -> Proxy {
+        Self::build(proxied, toml, mode, policies)
     }
 
     /// An enforcing instance of the `host-services`-only proxy.
