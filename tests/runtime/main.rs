@@ -5,6 +5,8 @@
 mod common;
 mod guest;
 
+mod host;
+mod lifecycle;
 mod services;
 
 mod fs;
