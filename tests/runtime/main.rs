@@ -5,6 +5,7 @@
 mod common;
 mod guest;
 
+mod cli_run;
 mod host;
 mod lifecycle;
 mod services;
