@@ -87,7 +87,13 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
             Some((p, m)) => (PathBuf::from(p), Some(PathBuf::from(m))),
             None => (PathBuf::from(spec), None),
         };
-        let manifest = check::manifest_for(&path, &Options { manifest, policies: None });
+        let manifest = check::manifest_for(
+            &path,
+            &Options {
+                manifest,
+                policies: None,
+            },
+        );
         units.push(Unit { path, manifest });
     }
     let overrides = Limits {
@@ -124,7 +130,10 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         let mut sink = Sink::new(levels.clone());
         sink.extend(report.diagnostics);
         let diagnostics = sink.finish(&report.sources);
-        let shown: Vec<_> = diagnostics.into_iter().filter(|d| d.severity == Severity::Error).collect();
+        let shown: Vec<_> = diagnostics
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
         errors += count(&shown).errors;
         if !shown.is_empty() {
             eprint!("{}", human::render(&shown, &report.sources, style(cli)));
@@ -143,7 +152,11 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         None => AuditLog::stderr(),
     };
     let config = RuntimeConfig {
-        mode: if args.report_only { Mode::ReportOnly } else { Mode::Enforce },
+        mode: if args.report_only {
+            Mode::ReportOnly
+        } else {
+            Mode::Enforce
+        },
         audit: audit.clone(),
         policies,
         overrides,

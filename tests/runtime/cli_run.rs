@@ -39,7 +39,10 @@ fn run_loads_several_components_that_message_each_other() {
     write_component(dir.path(), "alpha", &relay, &manifest("alpha"));
     write_component(dir.path(), "peer", &relay, &manifest("peer"));
     std::fs::write(dir.path().join("in"), "mhi").unwrap();
-    let out = airssys(&["run", "alpha.wasm", "--with", "peer.wasm", "--input", "in"], dir.path());
+    let out = airssys(
+        &["run", "alpha.wasm", "--with", "peer.wasm", "--input", "in"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.stdout, [0], "send-message to the loaded peer is ok");
 }
@@ -63,7 +66,10 @@ fn run_refuses_a_component_whose_check_fails_unless_forced() {
     let out = airssys(&["run", "reader.wasm"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("CMP002") && stderr.contains("refusing to run"), "{stderr}");
+    assert!(
+        stderr.contains("CMP002") && stderr.contains("refusing to run"),
+        "{stderr}"
+    );
     // Forced, it runs (its dummy `execute` traps, which is reported, not a crash).
     let out = airssys(&["run", "reader.wasm", "--force"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -6,6 +6,7 @@ mod common;
 mod guest;
 
 mod cli_run;
+mod consistency;
 mod host;
 mod lifecycle;
 mod services;
