@@ -135,11 +135,11 @@ enum Case {
 fn case(rng: &mut Rng) -> Case {
     match rng.next() % 10 {
         0..=3 => Case::Fs(*rng.pick(FS_ACTIONS), format!("{ROOT}{}", rng.pick(FS_PATHS))),
-        4 | 5 => Case::Connect(rng.pick(HOSTS), *rng.pick(PORTS)),
-        6 => Case::Resolve(rng.pick(&["localhost", "127.0.0.1", "::1"])),
+        4 | 5 => Case::Connect(*rng.pick(HOSTS), *rng.pick(PORTS)),
+        6 => Case::Resolve(*rng.pick(&["localhost", "127.0.0.1", "::1"])),
         7 => Case::Bind(*rng.pick(PORTS)),
-        8 => Case::Spawn(rng.pick(EXECUTABLES)),
-        _ => Case::Signal(rng.pick(SIGNALS)),
+        8 => Case::Spawn(*rng.pick(EXECUTABLES)),
+        _ => Case::Signal(*rng.pick(SIGNALS)),
     }
 }
 
