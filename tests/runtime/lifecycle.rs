@@ -153,3 +153,78 @@ pub fn trap() -> Vec<u8> {
 pub fn echo() -> Vec<u8> {
     guest("(call $ok (local.get $in) (local.get $len))", "")
 }
+
+/// The bundled `run` example (`docs/examples/file-reader`): `execute(path)` returns the bytes of
+/// the file at `path` through `filesystem.read-file`. A filesystem error comes back as the
+/// matching `component-error` (`permission-denied` stays `permission-denied`), so a denial is
+/// visible to the caller as well as in the audit log.
+pub fn file_reader() -> Vec<u8> {
+    const WORLD: &str = r#"
+package example:file-reader;
+world file-reader {
+    import airssys:ext-filesystem/filesystem@1.0.0;
+    export airssys:core/component-lifecycle@1.0.0;
+}
+"#;
+    let (resolve, world) = crate::common::resolve_world(WORLD, "file-reader");
+    let wat = r#"(module
+  (import "airssys:ext-filesystem/filesystem@1.0.0" "read-file" (func $read_file (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+    (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))
+      (then (if (i32.eq (memory.grow (i32.add (i32.shr_u (i32.sub (global.get $heap)
+                                                  (i32.mul (memory.size) (i32.const 65536))) (i32.const 16))
+                                              (i32.const 1)))
+                        (i32.const -1))
+              (then unreachable))))
+    (local.get $ptr))
+  (func $unit_ok (result i32)
+    (i32.store8 (i32.const 1024) (i32.const 0))
+    (i32.const 1024))
+  (func (export "airssys:core/component-lifecycle@1.0.0#init") (param i32 i32) (result i32) (call $unit_ok))
+  ;; `result<list<u8>, fs-error>` and `result<list<u8>, component-error>` share their layout:
+  ;; the tag at 0, the list (ptr, len) or the error (case at 4, message at 8/12) after it. Only
+  ;; the error case numbers differ, so the answer is the host's, with the case translated.
+  (func (export "airssys:core/component-lifecycle@1.0.0#execute") (param $path i32) (param $len i32) (result i32)
+    (local $case i32)
+    (call $read_file (local.get $path) (local.get $len) (i32.const 1024))
+    (if (i32.load8_u (i32.const 1024))
+      (then
+        (local.set $case (i32.load8_u (i32.const 1028)))
+        ;; invalid-handle and timeout carry no message
+        (if (i32.or (i32.eq (local.get $case) (i32.const 8)) (i32.eq (local.get $case) (i32.const 9)))
+          (then (i32.store (i32.const 1032) (i32.const 0)) (i32.store (i32.const 1036) (i32.const 0))))
+        ;; permission-denied 0 -> 0, not-found 1 -> 2, invalid-input 7 -> 1, anything else -> internal 6
+        (i32.store8 (i32.const 1028)
+          (select (i32.const 0)
+            (select (i32.const 2)
+              (select (i32.const 1) (i32.const 6) (i32.eq (local.get $case) (i32.const 7)))
+              (i32.eq (local.get $case) (i32.const 1)))
+            (i32.eqz (local.get $case))))))
+    (i32.const 1024))
+  (func (export "airssys:core/component-lifecycle@1.0.0#handle-message") (param i32 i32 i32 i32) (result i32)
+    (call $unit_ok))
+  (func (export "airssys:core/component-lifecycle@1.0.0#handle-callback") (param i64 i32 i32 i32) (result i32)
+    (call $unit_ok))
+  (func (export "airssys:core/component-lifecycle@1.0.0#metadata") (result i32)
+    (memory.fill (i32.const 1200) (i32.const 0) (i32.const 64))
+    (i32.const 1200))
+  (func (export "airssys:core/component-lifecycle@1.0.0#health") (result i32)
+    (memory.fill (i32.const 1200) (i32.const 0) (i32.const 64))
+    (i32.const 1200))
+  (func (export "airssys:core/component-lifecycle@1.0.0#shutdown") (result i32) (call $unit_ok))
+)"#;
+    let mut core = wat::parse_str(wat).unwrap_or_else(|e| panic!("file-reader WAT: {e}"));
+    wit_component::embed_component_metadata(&mut core, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&core)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap()
+}

@@ -7,6 +7,7 @@ mod guest;
 
 mod cli_run;
 mod consistency;
+mod example;
 mod host;
 mod lifecycle;
 mod services;
