@@ -11,6 +11,7 @@ use airssys_wasm::component;
 use airssys_wasm::diagnostics::{Levels, Severity, Sink, Sources, count};
 use airssys_wasm::manifest::{Limits, Manifest, parse_size};
 use airssys_wasm::report::human;
+use airssys_wasm::runtime::services::LogSink;
 use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, Runtime, RuntimeConfig};
 
 use super::{Cli, Outcome, style};
@@ -158,6 +159,7 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
             Mode::Enforce
         },
         audit: audit.clone(),
+        log: LogSink::stderr(),
         policies,
         overrides,
         ..RuntimeConfig::default()

@@ -27,9 +27,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct RuntimeConfig {
     /// Enforce, or only report what would be denied.
     pub mode: Mode,
-    /// Where decisions are written.
+    /// Where decisions are written (default: nowhere).
     pub audit: AuditLog,
-    /// Where `host-services.log` records go.
+    /// Where `host-services.log` records go (default: nowhere; the CLI sends them to stderr).
     pub log: LogSink,
     /// The organisation's policies; their denials hold at run time as they do in `check`.
     pub policies: PolicySet,
@@ -48,7 +48,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             mode: Mode::Enforce,
             audit: AuditLog::disabled(),
-            log: LogSink::stderr(),
+            log: LogSink::disabled(),
             policies: PolicySet::default(),
             env: Env {
                 home: std::env::var("HOME").ok(),
