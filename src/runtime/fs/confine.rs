@@ -170,7 +170,7 @@ impl How {
 
 /// What one pass of the walk found.
 enum Step {
-    Done(Located),
+    Done(Box<Located>),
     /// A symbolic link: resolution restarts from this path (and whether the link's target
     /// names a directory by its spelling).
     Hop(String, bool),
@@ -238,7 +238,7 @@ impl InstanceState {
         loop {
             let step = walk(self.policy_paths(), &path, &grants, how, dir_required)?;
             let (next, names_dir) = match step {
-                Step::Done(located) => return Ok(located),
+                Step::Done(located) => return Ok(*located),
                 Step::Hop(next, names_dir) => (next, names_dir),
             };
             hops += 1;
@@ -289,13 +289,13 @@ fn walk(
         if base == "/" {
             let dir = open_base("/", false)?;
             let meta = dir.dir_metadata().map_err(|e| io_error(&e, "/"))?;
-            return Ok(Step::Done(Located {
+            return Ok(Step::Done(Box::new(Located {
                 parent: dir,
                 name: ITSELF.to_string(),
                 path: "/".to_string(),
                 meta: Some(meta),
                 dir_required,
-            }));
+            })));
         }
         // The base itself: act on it from its parent.
         let parent = parent_of(&base).to_string();
@@ -359,13 +359,13 @@ fn walk(
     if dir_required && meta.as_ref().is_some_and(|m| !m.is_dir()) {
         return Err(FsError::NotADirectory(full));
     }
-    Ok(Step::Done(Located {
+    Ok(Step::Done(Box::new(Located {
         parent: dir,
         name: last.clone(),
         path: full,
         meta,
         dir_required,
-    }))
+    })))
 }
 
 /// Reads the link `name` in `dir` (whose path is `here`) and returns where the walk goes on:
