@@ -228,12 +228,12 @@ fn group_members(pgid: u32) -> Result<Vec<u32>, ProcessError> {
 
 impl InstanceState {
     /// The entry behind a `child` handle of this instance.
-    fn child(&mut self, handle: &Resource<ChildEntry>) -> Result<&mut ChildEntry, ProcessError> {
+    fn child_entry(&mut self, handle: &Resource<ChildEntry>) -> Result<&mut ChildEntry, ProcessError> {
         self.table.get_mut(handle).map_err(|_| ProcessError::InvalidHandle)
     }
 
     /// The entry at table index `rep`, if it is one of this instance's children.
-    fn child_at(&mut self, rep: u32) -> Option<&mut ChildEntry> {
+    fn child_entry_at(&mut self, rep: u32) -> Option<&mut ChildEntry> {
         self.table.get_mut(&Resource::<ChildEntry>::new_borrow(rep)).ok()
     }
 
@@ -241,45 +241,45 @@ impl InstanceState {
     pub(crate) fn refresh_children(&mut self) {
         let reps: Vec<u32> = self.process.handles.iter().copied().collect();
         for rep in reps {
-            if let Some(child) = self.child_at(rep) {
+            if let Some(child) = self.child_entry_at(rep) {
                 child.refresh();
             }
         }
     }
 
     /// An instant `ms` from now, but no later than the instance's call timeout.
-    fn deadline(&self, ms: u64) -> Instant {
+    fn process_deadline(&self, ms: u64) -> Instant {
         let wait = Duration::from_millis(ms.min(self.run_limits.timeout_ms));
         let now = Instant::now();
         now.checked_add(wait).unwrap_or(now)
     }
 
     /// The longest read the guest may ask for, in bytes.
-    fn read_cap(&self, max_len: u64) -> usize {
+    fn pipe_read_cap(&self, max_len: u64) -> usize {
         usize::try_from(max_len.min(self.run_limits.max_read_bytes)).unwrap_or(usize::MAX)
     }
 
     /// Asks the guard for `signal`, then sends it to the child behind `handle`.
-    fn send(&mut self, op: &str, handle: &Resource<ChildEntry>, signal: Signal) -> Result<(), ProcessError> {
+    fn signal_child(&mut self, op: &str, handle: &Resource<ChildEntry>, signal: Signal) -> Result<(), ProcessError> {
         self.authorize(op, Request::Signal { signal }).map_err(denied)?;
-        self.child(handle)?.signal(host_number(signal))
+        self.child_entry(handle)?.signal(host_number(signal))
     }
 
-    fn read_output(
+    fn read_child_output(
         &mut self,
         handle: &Resource<ChildEntry>,
         which: Output,
         max_len: u64,
     ) -> Result<Vec<u8>, ProcessError> {
-        let deadline = self.deadline(u64::MAX);
-        let cap = self.read_cap(max_len);
-        self.child(handle)?.read(which, cap, deadline)
+        let deadline = self.process_deadline(u64::MAX);
+        let cap = self.pipe_read_cap(max_len);
+        self.child_entry(handle)?.read(which, cap, deadline)
     }
 }
 
 impl lifecycle::Host for InstanceState {
     fn spawn(&mut self, options: SpawnOptions) -> Result<Resource<ChildEntry>, ProcessError> {
-        self.launch(Launch {
+        self.launch_child(Launch {
             operation: "lifecycle.spawn",
             executable: options.executable,
             args: options.args,
@@ -294,7 +294,7 @@ impl lifecycle::Host for InstanceState {
     }
 
     fn spawn_detached(&mut self, options: SpawnOptions) -> Result<Resource<ChildEntry>, ProcessError> {
-        self.launch(Launch {
+        self.launch_child(Launch {
             operation: "lifecycle.spawn-detached",
             executable: options.executable,
             args: options.args,
@@ -309,7 +309,7 @@ impl lifecycle::Host for InstanceState {
     }
 
     fn spawn_shell(&mut self, command: String, options: ShellOptions) -> Result<Resource<ChildEntry>, ProcessError> {
-        self.launch(Launch {
+        self.launch_child(Launch {
             operation: "lifecycle.spawn-shell",
             executable: SHELL.to_string(),
             args: vec!["-c".to_string(), command],
@@ -324,8 +324,8 @@ impl lifecycle::Host for InstanceState {
     }
 
     fn wait(&mut self, handle: Resource<ChildEntry>) -> Result<ChildExit, ProcessError> {
-        let deadline = self.deadline(u64::MAX);
-        match self.child(&handle)?.wait_until(deadline)? {
+        let deadline = self.process_deadline(u64::MAX);
+        match self.child_entry(&handle)?.wait_until(deadline)? {
             Some(exit) => Ok(exit.wit()),
             None => Err(ProcessError::Timeout),
         }
@@ -336,37 +336,40 @@ impl lifecycle::Host for InstanceState {
         handle: Resource<ChildEntry>,
         timeout_ms: u64,
     ) -> Result<Option<ChildExit>, ProcessError> {
-        let deadline = self.deadline(timeout_ms);
-        Ok(self.child(&handle)?.wait_until(deadline)?.map(|e| e.wit()))
+        let deadline = self.process_deadline(timeout_ms);
+        Ok(self.child_entry(&handle)?.wait_until(deadline)?.map(|e| e.wit()))
     }
 
     fn try_wait(&mut self, handle: Resource<ChildEntry>) -> Result<Option<ChildExit>, ProcessError> {
-        Ok(self.child(&handle)?.refresh().map(|e| e.wit()))
+        Ok(self.child_entry(&handle)?.refresh().map(|e| e.wit()))
     }
 
     fn is_running(&mut self, handle: Resource<ChildEntry>) -> bool {
-        self.child(&handle).is_ok_and(|c| c.refresh().is_none())
+        self.child_entry(&handle).is_ok_and(|c| c.refresh().is_none())
     }
 
     fn exit_status(&mut self, handle: Resource<ChildEntry>) -> Option<ChildExit> {
-        self.child(&handle).ok().and_then(|c| c.refresh()).map(|e| e.wit())
+        self.child_entry(&handle)
+            .ok()
+            .and_then(|c| c.refresh())
+            .map(|e| e.wit())
     }
 
     fn write_stdin(&mut self, handle: Resource<ChildEntry>, data: Vec<u8>) -> Result<u64, ProcessError> {
-        let deadline = self.deadline(u64::MAX);
-        self.child(&handle)?.write_stdin(&data, deadline)
+        let deadline = self.process_deadline(u64::MAX);
+        self.child_entry(&handle)?.write_stdin(&data, deadline)
     }
 
     fn close_stdin(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.child(&handle)?.close_stdin()
+        self.child_entry(&handle)?.close_stdin()
     }
 
     fn read_stdout(&mut self, handle: Resource<ChildEntry>, max_len: u64) -> Result<Vec<u8>, ProcessError> {
-        self.read_output(&handle, Output::Stdout, max_len)
+        self.read_child_output(&handle, Output::Stdout, max_len)
     }
 
     fn read_stderr(&mut self, handle: Resource<ChildEntry>, max_len: u64) -> Result<Vec<u8>, ProcessError> {
-        self.read_output(&handle, Output::Stderr, max_len)
+        self.read_child_output(&handle, Output::Stderr, max_len)
     }
 
     fn current_pid(&mut self) -> u32 {
@@ -377,7 +380,7 @@ impl lifecycle::Host for InstanceState {
         let reps: Vec<u32> = self.process.handles.iter().copied().collect();
         reps.into_iter()
             .filter_map(|rep| {
-                let child = self.child_at(rep)?;
+                let child = self.child_entry_at(rep)?;
                 // Children reaped by an earlier call are no longer listed.
                 child.recorded_exit().is_none().then(|| child.info())
             })
@@ -385,49 +388,49 @@ impl lifecycle::Host for InstanceState {
     }
 
     fn process_info(&mut self, handle: Resource<ChildEntry>) -> Result<ChildInfo, ProcessError> {
-        Ok(self.child(&handle)?.info())
+        Ok(self.child_entry(&handle)?.info())
     }
 
     fn resource_usage(&mut self, handle: Resource<ChildEntry>) -> Result<UsageStats, ProcessError> {
-        self.child(&handle)?.usage()
+        self.child_entry(&handle)?.usage()
     }
 
     fn kill(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.send("lifecycle.kill", &handle, Signal::Kill)
+        self.signal_child("lifecycle.kill", &handle, Signal::Kill)
     }
 
     fn terminate(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.send("lifecycle.terminate", &handle, Signal::Term)
+        self.signal_child("lifecycle.terminate", &handle, Signal::Term)
     }
 }
 
 impl signals::Host for InstanceState {
     fn send_signal(&mut self, handle: Resource<ChildEntry>, signal: WitSignal) -> Result<(), ProcessError> {
-        self.send("signals.send-signal", &handle, policy_signal(signal))
+        self.signal_child("signals.send-signal", &handle, policy_signal(signal))
     }
 
     fn send_term(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.send("signals.send-term", &handle, Signal::Term)
+        self.signal_child("signals.send-term", &handle, Signal::Term)
     }
 
     fn send_kill(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.send("signals.send-kill", &handle, Signal::Kill)
+        self.signal_child("signals.send-kill", &handle, Signal::Kill)
     }
 
     fn send_interrupt(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.send("signals.send-interrupt", &handle, Signal::Int)
+        self.signal_child("signals.send-interrupt", &handle, Signal::Int)
     }
 
     fn send_hangup(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.send("signals.send-hangup", &handle, Signal::Hup)
+        self.signal_child("signals.send-hangup", &handle, Signal::Hup)
     }
 
     fn send_user1(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.send("signals.send-user1", &handle, Signal::Usr1)
+        self.signal_child("signals.send-user1", &handle, Signal::Usr1)
     }
 
     fn send_user2(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.send("signals.send-user2", &handle, Signal::Usr2)
+        self.signal_child("signals.send-user2", &handle, Signal::Usr2)
     }
 
     fn signal_group(&mut self, handle: Resource<ChildEntry>, signal: WitSignal) -> Result<(), ProcessError> {
@@ -435,12 +438,12 @@ impl signals::Host for InstanceState {
         let signal = policy_signal(signal);
         self.authorize(OP, Request::Signal { signal }).map_err(denied)?;
         self.refresh_children();
-        let pgid = self.child(&handle)?.process_group()?;
+        let pgid = self.child_entry(&handle)?.process_group()?;
         let ours: BTreeMap<u32, u32> = {
             let reps: Vec<u32> = self.process.handles.iter().copied().collect();
             reps.into_iter()
                 .filter_map(|rep| {
-                    let child = self.child_at(rep)?;
+                    let child = self.child_entry_at(rep)?;
                     child.recorded_exit().is_none().then(|| (child.pid(), rep))
                 })
                 .collect()
@@ -458,7 +461,7 @@ impl signals::Host for InstanceState {
         }
         let number = host_number(signal);
         for pid in members {
-            let Some(child) = ours.get(&pid).and_then(|&rep| self.child_at(rep)) else {
+            let Some(child) = ours.get(&pid).and_then(|&rep| self.child_entry_at(rep)) else {
                 continue;
             };
             match child.signal(number) {
@@ -476,14 +479,14 @@ impl signals::Host for InstanceState {
         leader: Option<Resource<ChildEntry>>,
     ) -> Result<(), ProcessError> {
         let target = match leader {
-            None => self.child(&handle)?.pid(),
-            Some(leader) => self.child(&leader)?.process_group()?,
+            None => self.child_entry(&handle)?.pid(),
+            Some(leader) => self.child_entry(&leader)?.process_group()?,
         };
-        self.child(&handle)?.set_process_group(target)
+        self.child_entry(&handle)?.set_process_group(target)
     }
 
     fn get_process_group(&mut self, handle: Resource<ChildEntry>) -> Result<u32, ProcessError> {
-        self.child(&handle)?.process_group()
+        self.child_entry(&handle)?.process_group()
     }
 
     fn graceful_shutdown(&mut self, handle: Resource<ChildEntry>, grace_ms: u64) -> Result<ChildExit, ProcessError> {
@@ -493,8 +496,8 @@ impl signals::Host for InstanceState {
         let kill = self.authorize(OP, Request::Signal { signal: Signal::Kill });
         term.map_err(denied)?;
         kill.map_err(denied)?;
-        let grace = self.deadline(grace_ms);
-        let child = self.child(&handle)?;
+        let grace = self.process_deadline(grace_ms);
+        let child = self.child_entry(&handle)?;
         child.signal(host_number(Signal::Term))?;
         if let Some(exit) = child.wait_until(grace)? {
             return Ok(exit.wit());
@@ -503,8 +506,8 @@ impl signals::Host for InstanceState {
             Ok(()) | Err(ProcessError::AlreadyExited) => {}
             Err(e) => return Err(e),
         }
-        let deadline = self.deadline(u64::MAX);
-        match self.child(&handle)?.wait_until(deadline)? {
+        let deadline = self.process_deadline(u64::MAX);
+        match self.child_entry(&handle)?.wait_until(deadline)? {
             Some(exit) => Ok(exit.wit()),
             None => Err(ProcessError::Timeout),
         }

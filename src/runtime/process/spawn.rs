@@ -54,14 +54,14 @@ impl InstanceState {
     /// Spawns a child after every check, in this order: the grant of the executable and of each
     /// link it goes through; the host's rules on the environment and stdin; the arguments; the
     /// working directory; the instance's limit of children. Nothing is started unless all pass.
-    pub(crate) fn launch(&mut self, launch: Launch) -> Result<Resource<ChildEntry>, ProcessError> {
+    pub(crate) fn launch_child(&mut self, launch: Launch) -> Result<Resource<ChildEntry>, ProcessError> {
         let op = launch.operation;
         let exe = launch.executable.as_str();
         self.guard_spawn(op, exe)?;
         let program = if launch.shell {
             SHELL.to_string()
         } else {
-            self.resolve(op, exe)?
+            self.resolve_executable(op, exe)?
         };
         if let Some((name, _)) = launch.env.iter().find(|(name, _)| is_code_hook(name)) {
             return Err(denied(self.refuse(
@@ -127,8 +127,8 @@ impl InstanceState {
     /// symbolic link, the end of the chain of links, each of which must be granted too. Link
     /// targets are joined to the link's directory and normalised lexically, as the decision
     /// normalises requests, so the path that was authorized is the path that runs.
-    fn resolve(&mut self, op: &str, executable: &str) -> Result<String, ProcessError> {
-        let mut current = self.absolute(executable)?;
+    fn resolve_executable(&mut self, op: &str, executable: &str) -> Result<String, ProcessError> {
+        let mut current = self.absolute_executable(executable)?;
         for _ in 0..MAX_LINKS {
             let meta = std::fs::symlink_metadata(&current).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
@@ -163,7 +163,7 @@ impl InstanceState {
     /// `executable` normalised as the decision normalises it (with `~` expanded as the decision
     /// expands it); there is no PATH lookup, so a relative name is refused. The guard has
     /// already denied such a name unless the mode lets denials through.
-    fn absolute(&self, executable: &str) -> Result<String, ProcessError> {
+    fn absolute_executable(&self, executable: &str) -> Result<String, ProcessError> {
         let relative = || {
             ProcessError::InvalidInput(format!(
                 "{}: the executable must be an absolute path (there is no PATH lookup)",

@@ -657,7 +657,7 @@ fn the_child_limit_counts_unreaped_children() {
         Err(ProcessError::LimitExceeded)
     );
     // A child that has ended no longer counts: the check reaps it on the way.
-    let pid = s.child(&second).unwrap().pid();
+    let pid = s.child_entry(&second).unwrap().pid();
     s.send_kill(b(&second)).unwrap();
     eventually(|| proc_state(pid) == Some('Z'));
     let third = sleeper(&mut s);
@@ -785,7 +785,7 @@ fn a_reaped_child_is_never_signalled() {
     // Ended but not waited for (a zombie): reaped by the check, then refused.
     let child = s.spawn(options(ECHO, &[])).unwrap();
     // (Not `process-info`, which would reap it.)
-    let pid = s.child(&child).unwrap().pid();
+    let pid = s.child_entry(&child).unwrap().pid();
     eventually(|| proc_state(pid) == Some('Z'));
     assert_same!(
         lifecycle::Host::kill(&mut s, b(&child)),
