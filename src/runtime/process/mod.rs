@@ -17,8 +17,8 @@
 //! # Host rules (they hold in every mode, report-only included)
 //! - Environment: a child's environment is exactly `env`, nothing is inherited. Variables that
 //!   make a program load code it did not name (`LD_*`, `GCONV_PATH`, `GLIBC_TUNABLES`,
-//!   `BASH_ENV`, `ENV`) are refused as `permission-denied`; a name that is empty or holds `=` or
-//!   NUL, or a NUL anywhere, is `invalid-input`.
+//!   `BASH_ENV`) are refused as `permission-denied`; a name that is empty or holds `=` or NUL,
+//!   or a NUL anywhere, is `invalid-input`.
 //! - Standard streams: stdin `inherit` is refused (the host's own input is never handed to a
 //!   component's child); stdout and stderr may inherit the host's streams.
 //! - Working directory: `none` is the host's current directory; otherwise an absolute path to a

@@ -19,9 +19,11 @@ const MAX_LINKS: usize = 40;
 
 /// Environment variables that make a program load or run code it did not name itself: the
 /// dynamic loader's (`LD_*`, for glibc and musl alike), glibc's character-set modules and its
-/// tunables, and the startup files of `sh` and `bash`. Names are compared as the loader and the
-/// shells compare them, case-sensitively.
-const CODE_HOOKS: [&str; 4] = ["GCONV_PATH", "GLIBC_TUNABLES", "BASH_ENV", "ENV"];
+/// tunables, and the file a non-interactive `bash` (a granted bash script) sources first. Names
+/// are compared as the loader and bash compare them, case-sensitively. (`ENV`, which only
+/// interactive shells read, is an ordinary variable: a component that may run an interactive
+/// shell can run anything already.)
+const CODE_HOOKS: [&str; 3] = ["GCONV_PATH", "GLIBC_TUNABLES", "BASH_ENV"];
 
 /// Whether the environment variable `name` is one of the hooks no child may be given.
 pub(crate) fn is_code_hook(name: &str) -> bool {

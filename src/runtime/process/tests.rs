@@ -342,12 +342,18 @@ fn report_only_lets_an_ungranted_spawn_run() {
 fn the_environment_is_exactly_env() {
     let (mut s, _) = enforce(&[spawn_grant(ENV)]);
     let mut opts = options(ENV, &[]);
-    opts.env = vec![("FOO".into(), "bar baz".into()), ("EMPTY".into(), String::new())];
+    opts.env = vec![
+        ("FOO".into(), "bar baz".into()),
+        ("EMPTY".into(), String::new()),
+        // An ordinary variable, however close its name is to the refused ones.
+        ("ENV".into(), "production".into()),
+        ("XLD_PRELOAD".into(), "x".into()),
+    ];
     let child = s.spawn(opts).unwrap();
     let out = String::from_utf8(read_to_end(&mut s, &child, Output::Stdout)).unwrap();
     let mut lines: Vec<&str> = out.lines().collect();
     lines.sort_unstable();
-    assert_eq!(lines, ["EMPTY=", "FOO=bar baz"]);
+    assert_eq!(lines, ["EMPTY=", "ENV=production", "FOO=bar baz", "XLD_PRELOAD=x"]);
 }
 
 #[test]
