@@ -21,6 +21,8 @@
 //!   or a NUL anywhere, is `invalid-input`.
 //! - Standard streams: stdin `inherit` is refused (the host's own input is never handed to a
 //!   component's child); stdout and stderr may inherit the host's streams.
+//! - Signals: each child starts with the default disposition of every signal a guest can name
+//!   (what the host ignores is not passed on) and an empty signal mask.
 //! - Working directory: `none` is the host's current directory; otherwise an absolute path to a
 //!   directory that exists (`invalid-input` if relative, `not-found` if missing).
 //! - Signals to a process group are refused unless every member of the group is a live child of

@@ -108,6 +108,11 @@ impl InstanceState {
         if let Some(cwd) = cwd {
             command.current_dir(cwd);
         }
+        // SAFETY: the hook runs in the child between fork and exec; it only calls sigaction,
+        // which is async-signal-safe, and allocates nothing.
+        unsafe {
+            command.pre_exec(default_signal_dispositions);
+        }
         let child = command.spawn().map_err(|e| spawn_error(exe, &program, &e))?;
         let live = std::sync::Arc::clone(&self.process.live);
         let entry = ChildEntry::adopt(child, exe.to_string(), launch.args, launch.detached, live)
@@ -203,6 +208,26 @@ impl InstanceState {
         }
         Ok(())
     }
+}
+
+/// Runs in the child before exec: every signal a guest can name gets its default disposition,
+/// so a signal the host happens to ignore (SIGINT and SIGQUIT in a background job, SIGHUP under
+/// `nohup`) still has its usual effect on the child. (Handlers are reset by exec itself, and the
+/// standard library clears the signal mask.)
+fn default_signal_dispositions() -> std::io::Result<()> {
+    for signal in 1..=31 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask and no flags; the old action
+        // is not asked for.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+    Ok(())
 }
 
 /// Environment names must be non-empty without `=` or NUL; values without NUL.

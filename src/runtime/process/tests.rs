@@ -756,6 +756,20 @@ fn each_signal_operation_sends_its_signal() {
 }
 
 #[test]
+fn children_do_not_inherit_the_hosts_ignored_signals() {
+    // The host runs as under `nohup`: SIGHUP ignored (process-wide; no other test relies on it).
+    // SAFETY: setting a disposition to SIG_IGN and back installs no handler.
+    let old = unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+    let (mut s, _) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGHUP")]);
+    let child = sleeper(&mut s);
+    s.send_hangup(b(&child)).unwrap();
+    let exit = s.wait(b(&child)).unwrap();
+    // SAFETY: as above.
+    unsafe { libc::signal(libc::SIGHUP, old) };
+    assert_eq!(exit.signal, Some(libc::SIGHUP));
+}
+
+#[test]
 fn send_signal_uses_the_named_signal() {
     let (mut s, captured) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGQUIT")]);
     let child = sleeper(&mut s);
