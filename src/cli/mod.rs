@@ -6,6 +6,7 @@ mod catalogue_cmd;
 mod check_cmd;
 mod explain_cmd;
 mod policy_cmd;
+mod run_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -124,6 +125,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListingFormat::Human)]
         format: ListingFormat,
     },
+    /// Run a component in an enforcing Wasmtime host: the static check first (refused on
+    /// errors unless --force), then init, the requested export, and shutdown, with every
+    /// operation decided by the manifest and policies and written to the audit log
+    Run(run_cmd::RunArgs),
     /// Print the documentation of a diagnostic code
     Explain {
         /// A code (`MAN004`) or name (`unknown-key`)
@@ -227,6 +232,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             *format == ListingFormat::Json,
             *suggest_manifest,
         ),
+        Command::Run(args) => run_cmd::run(cli, &load_catalogue(cli)?, args),
         Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
         Command::Manifest { path, policy, report } => {
             let mut sources = Sources::new();

@@ -704,8 +704,8 @@ pub(crate) fn valid_name(name: &str) -> bool {
     (3..=64).contains(&b.len()) && ok(&b[0]) && ok(&b[b.len() - 1]) && b.iter().all(|c| ok(c) || *c == b'-')
 }
 
-/// `"64 MiB"`, `"1GiB"`, `"512"` to bytes.
-fn parse_size(s: &str) -> Option<u64> {
+/// `"64 MiB"`, `"1GiB"`, `"512"` to bytes (units are binary, as in `[limits] memory`).
+pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);

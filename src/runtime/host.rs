@@ -27,9 +27,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct RuntimeConfig {
     /// Enforce, or only report what would be denied.
     pub mode: Mode,
-    /// Where decisions are written.
+    /// Where decisions are written (default: nowhere).
     pub audit: AuditLog,
-    /// Where `host-services.log` records go.
+    /// Where `host-services.log` records go (default: nowhere; the CLI sends them to stderr).
     pub log: LogSink,
     /// The organisation's policies; their denials hold at run time as they do in `check`.
     pub policies: PolicySet,
@@ -48,7 +48,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             mode: Mode::Enforce,
             audit: AuditLog::disabled(),
-            log: LogSink::stderr(),
+            log: LogSink::disabled(),
             policies: PolicySet::default(),
             env: Env {
                 home: std::env::var("HOME").ok(),
@@ -214,9 +214,18 @@ impl Runtime {
         self.store_in(policy, Weak::new())
     }
 
+    /// [`Runtime::store`] with its own audit log instead of the runtime's.
+    pub fn store_with(&self, policy: Arc<ComponentPolicy>, audit: AuditLog) -> Store<InstanceState> {
+        self.make_store(policy, audit, Weak::new())
+    }
+
     pub(crate) fn store_in(&self, policy: Arc<ComponentPolicy>, hub: Weak<Hub>) -> Store<InstanceState> {
+        self.make_store(policy, self.config.audit.clone(), hub)
+    }
+
+    fn make_store(&self, policy: Arc<ComponentPolicy>, audit: AuditLog, hub: Weak<Hub>) -> Store<InstanceState> {
         let limits = self.limits_for(&policy.manifest);
-        let state = InstanceState::new(policy, self.config.audit.clone(), limits, hub, self.config.log.clone());
+        let state = InstanceState::new(policy, audit, limits, hub, self.config.log.clone());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_trap();

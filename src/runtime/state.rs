@@ -269,3 +269,129 @@ pub(crate) mod testing {
         (state, captured)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Weak};
+
+    use super::testing::{Captured, state};
+    use super::{ComponentPolicy, Denied, InstanceState};
+    use crate::diagnostics::Sources;
+    use crate::orgpolicy::PolicySet;
+    use crate::policy::{Env, FsAction, NetAction, Request};
+    use crate::runtime::{AuditLog, Mode, RunLimits, services::LogSink};
+
+    const MANIFEST: &str = r#"
+[component]
+name = "guarded"
+version = "1.0.0"
+[permissions]
+filesystem = [{ action = "read", path = "/data/**" }]
+network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]
+"#;
+
+    fn read(path: &str) -> Request<'_> {
+        Request::Fs {
+            action: FsAction::Read,
+            path,
+        }
+    }
+
+    #[test]
+    fn allowed_and_denied_requests_are_logged_with_what_decided() {
+        let (mut s, audit) = state(MANIFEST, Mode::Enforce);
+        assert!(
+            s.authorize("filesystem.read-file", read("/data/a.csv"))
+                .unwrap()
+                .is_some()
+        );
+        let denied = s.authorize("filesystem.read-file", read("/etc/passwd")).unwrap_err();
+        assert_eq!(denied, Denied("filesystem:read /etc/passwd".into()));
+        let lines = audit.lines();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["verdict"], "allowed");
+        assert_eq!(lines[0]["by"], "grant filesystem[0] read `/data/**`");
+        assert_eq!(lines[0]["component"], "guarded");
+        assert_eq!(lines[0]["operation"], "filesystem.read-file");
+        assert_eq!(lines[1]["verdict"], "denied");
+        assert_eq!(lines[1]["by"], "no grant");
+        assert_eq!(lines[1]["resource"], "filesystem:read /etc/passwd");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["mode"] == "enforce" && l["time"].as_str().unwrap().ends_with('Z'))
+        );
+    }
+
+    #[test]
+    fn report_only_lets_denials_through_and_says_so_on_every_line() {
+        let (mut s, audit) = state(MANIFEST, Mode::ReportOnly);
+        assert_eq!(s.authorize("filesystem.read-file", read("/etc/passwd")), Ok(None));
+        assert!(s.authorize("filesystem.read-file", read("/data/x")).is_ok());
+        let lines = audit.lines();
+        assert_eq!(lines[0]["verdict"], "would-deny");
+        assert_eq!(lines[1]["verdict"], "allowed");
+        assert!(lines.iter().all(|l| l["mode"] == "report-only"));
+        // Host rules hold in report-only mode too.
+        let refused = s.refuse("lifecycle.spawn", "env LD_PRELOAD", "dynamic-loader variable");
+        assert_eq!(refused, Denied("env LD_PRELOAD".into()));
+        assert_eq!(audit.lines()[2]["verdict"], "denied");
+    }
+
+    #[test]
+    fn a_policy_denial_wins_over_a_grant_and_names_the_rule() {
+        let mut sources = Sources::new();
+        let policies = PolicySet::default_set(&mut sources).unwrap();
+        let manifest = crate::manifest::Manifest::parse("Component.toml", MANIFEST)
+            .into_valid()
+            .unwrap();
+        let policy = Arc::new(ComponentPolicy::new(manifest, &policies, Env::default(), Mode::Enforce));
+        let audit = Captured::default();
+        let mut s = InstanceState::new(
+            policy,
+            AuditLog::to_writer(audit.clone()),
+            RunLimits::default(),
+            Weak::new(),
+            LogSink::disabled(),
+        );
+        let metadata = Request::Net {
+            action: NetAction::Connect,
+            host: Some("169.254.169.254"),
+            port: Some(80),
+        };
+        assert!(
+            s.authorize("socket.connect", metadata).is_err(),
+            "the default policy denies cloud metadata"
+        );
+        let line = &audit.lines()[0];
+        assert_eq!(line["verdict"], "denied");
+        assert!(
+            line["by"].as_str().unwrap().starts_with("policy builtin:default:"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn nothing_happens_without_its_audit_line() {
+        struct Broken;
+        impl std::io::Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (mut s, _) = state(MANIFEST, Mode::Enforce);
+        s.audit = AuditLog::to_writer(Broken);
+        let refused = s.authorize("filesystem.read-file", read("/data/a.csv")).unwrap_err();
+        assert!(refused.0.contains("audit log cannot be written"), "{refused:?}");
+    }
+
+    #[test]
+    fn unguarded_mode_decides_nothing_and_logs_nothing() {
+        let (mut s, audit) = state(MANIFEST, Mode::Unguarded);
+        assert_eq!(s.authorize("filesystem.read-file", read("/etc/passwd")), Ok(None));
+        assert!(audit.lines().is_empty());
+    }
+}

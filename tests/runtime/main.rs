@@ -5,6 +5,13 @@
 mod common;
 mod guest;
 
+mod cli_run;
+mod consistency;
+mod example;
+mod host;
+mod lifecycle;
+mod services;
+
 mod fs;
 mod net;
 mod process;

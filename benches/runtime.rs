@@ -1,0 +1,352 @@
+//! Benchmark: a guest doing 100,000 `stat` calls (and 100,000 `open` + `read` + `close`) through
+//! the host, enforced (with and without an audit log), unguarded, and — with
+//! `--features bench-wasi` — the same operations through wasmtime-wasi with a preopened
+//! directory. Targets: enforced ≤ 1.10× unguarded, ≤ 1.0× wasmtime-wasi.
+//!
+//! `cargo bench --bench runtime` (add `--features bench-wasi` for the comparison); results are
+//! recorded in docs/performance.md. Each figure is the best of 5 runs of 100,000 calls, in
+//! nanoseconds per call (guest → host → guest, including the canonical ABI).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use airssys_wasm::catalogue::Catalogue;
+use airssys_wasm::manifest::Manifest;
+use airssys_wasm::runtime::{AuditLog, ComponentPolicy, Mode, Runtime, RuntimeConfig, services::LogSink};
+
+const CALLS: u32 = 100_000;
+const RUNS: usize = 5;
+
+/// The guest's world: the catalogue's filesystem interfaces and two loops.
+const WIT: &str = r#"
+package bench:guest;
+world loops {
+    import airssys:ext-filesystem/metadata@1.0.0;
+    import airssys:ext-filesystem/filesystem@1.0.0;
+    export stat-loop: func(n: u32, path: string) -> u32;
+    export open-read-close-loop: func(n: u32, path: string) -> u32;
+}
+"#;
+
+/// Bump allocator whose heap `$reset` puts back to its start after each iteration.
+const ALLOCATOR: &str = r#"
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 65536))
+  (func $reset (global.set $heap (i32.const 65536)))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+    (if (i32.gt_u (global.get $heap) (i32.const 131072)) (then unreachable))
+    (local.get $ptr))
+"#;
+
+/// The airssys guest: `stat`, and `open` + `read` 16 bytes + `close`, counting successes.
+fn airssys_wat() -> String {
+    format!(
+        r#"(module
+  (import "airssys:ext-filesystem/metadata@1.0.0" "stat" (func $stat (param i32 i32 i32)))
+  (import "airssys:ext-filesystem/filesystem@1.0.0" "open" (func $open (param i32 i32 i32 i32)))
+  (import "airssys:ext-filesystem/filesystem@1.0.0" "read" (func $read (param i32 i64 i32)))
+  (import "airssys:ext-filesystem/filesystem@1.0.0" "close" (func $close (param i32)))
+  {ALLOCATOR}
+  (func (export "stat-loop") (param $n i32) (param $p i32) (param $l i32) (result i32)
+    (local $ok i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (call $stat (local.get $p) (local.get $l) (i32.const 1024))
+      (local.set $ok (i32.add (local.get $ok) (i32.eqz (i32.load8_u (i32.const 1024)))))
+      (call $reset)
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $ok))
+  (func (export "open-read-close-loop") (param $n i32) (param $p i32) (param $l i32) (result i32)
+    (local $ok i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      ;; open-flags: read is bit 0
+      (call $open (local.get $p) (local.get $l) (i32.const 1) (i32.const 1024))
+      (if (i32.eqz (i32.load8_u (i32.const 1024)))
+        (then
+          (call $read (i32.load (i32.const 1028)) (i64.const 16) (i32.const 2048))
+          (local.set $ok (i32.add (local.get $ok) (i32.eqz (i32.load8_u (i32.const 2048)))))
+          (call $close (i32.load (i32.const 1028)))))
+      (call $reset)
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $ok))
+)"#
+    )
+}
+
+fn encode(resolve: &wit_parser::Resolve, world: wit_parser::WorldId, wat: &str) -> Vec<u8> {
+    let mut module = wat::parse_str(wat).expect("bench WAT");
+    wit_component::embed_component_metadata(&mut module, resolve, world, wit_component::StringEncoding::UTF8)
+        .expect("metadata");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("module")
+        .validate(true)
+        .encode()
+        .expect("component")
+}
+
+fn airssys_component() -> Vec<u8> {
+    let mut resolve = Catalogue::embedded().expect("catalogue").resolve;
+    let pkg = resolve.push_str("bench.wit", WIT).expect("bench WIT");
+    let world = resolve.select_world(&[pkg], Some("loops")).expect("world");
+    encode(&resolve, world, &airssys_wat())
+}
+
+/// Best ns/call over `RUNS` runs of `run(CALLS)`, which returns the number of successes.
+fn measure(label: &str, mut run: impl FnMut(u32) -> u32) -> f64 {
+    assert_eq!(run(100), 100, "{label}: the operation must succeed");
+    let mut best = f64::MAX;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let ok = run(CALLS);
+        let ns = start.elapsed().as_nanos() as f64 / f64::from(CALLS);
+        assert_eq!(ok, CALLS, "{label}: every call must succeed");
+        best = best.min(ns);
+    }
+    println!("{label:<58} {best:>8.0} ns/call");
+    best
+}
+
+/// Runs both loops in the airssys host under `mode` and `audit`.
+fn airssys_host(label: &str, mode: Mode, audit: AuditLog, dir: &std::path::Path) -> (f64, f64) {
+    let runtime = Runtime::new(RuntimeConfig {
+        mode,
+        log: LogSink::disabled(),
+        fuel_metering: false,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let component = runtime.compile(&airssys_component()).expect("compile");
+    let manifest = Manifest::parse(
+        "Component.toml",
+        &format!(
+            "[component]\nname = \"bench\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  {{ action = \"read\", path = \"{0}/**\" }},\n  {{ action = \"metadata\", path = \"{0}/**\" }},\n]\n",
+            dir.display()
+        ),
+    )
+    .into_valid()
+    .expect("manifest");
+    let policy = Arc::new(ComponentPolicy::new(
+        manifest,
+        &Default::default(),
+        Default::default(),
+        mode,
+    ));
+    let mut store = runtime.store_with(policy, audit);
+    let instance = runtime
+        .linker()
+        .instantiate(&mut store, &component)
+        .expect("instantiate");
+    let stat = instance
+        .get_typed_func::<(u32, &str), (u32,)>(&mut store, "stat-loop")
+        .expect("stat-loop");
+    let orc = instance
+        .get_typed_func::<(u32, &str), (u32,)>(&mut store, "open-read-close-loop")
+        .expect("open-read-close-loop");
+    let path = dir.join("f.txt").display().to_string();
+    let s = measure(&format!("stat, {label}"), |n| {
+        Runtime::arm(&mut store);
+        stat.call(&mut store, (n, &path)).expect("stat-loop").0
+    });
+    let o = measure(&format!("open+read+close, {label}"), |n| {
+        Runtime::arm(&mut store);
+        orc.call(&mut store, (n, &path)).expect("open-read-close-loop").0
+    });
+    (s, o)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("f.txt"), b"0123456789abcdef").expect("write");
+    let audit_file = dir.path().join("audit.jsonl");
+
+    let (s_off, o_off) = airssys_host(
+        "unguarded (no decision, no audit)",
+        Mode::Unguarded,
+        AuditLog::disabled(),
+        dir.path(),
+    );
+    let (s_on, o_on) = airssys_host(
+        "enforced, no audit log",
+        Mode::Enforce,
+        AuditLog::disabled(),
+        dir.path(),
+    );
+    let (s_log, o_log) = airssys_host(
+        "enforced, audit log to a file",
+        Mode::Enforce,
+        AuditLog::append_to(&audit_file).expect("audit file"),
+        dir.path(),
+    );
+    println!("enforced / unguarded, stat:            {:.2}x", s_on / s_off);
+    println!("enforced / unguarded, open+read+close: {:.2}x", o_on / o_off);
+    println!("enforced+audit / unguarded, stat:            {:.2}x", s_log / s_off);
+    println!("enforced+audit / unguarded, open+read+close: {:.2}x", o_log / o_off);
+
+    #[cfg(feature = "bench-wasi")]
+    {
+        let (s_wasi, o_wasi) = wasi::run(dir.path());
+        println!("enforced / wasmtime-wasi, stat:            {:.2}x", s_on / s_wasi);
+        println!("enforced / wasmtime-wasi, open+read+close: {:.2}x", o_on / o_wasi);
+        println!(
+            "enforced+audit / wasmtime-wasi, stat:            {:.2}x",
+            s_log / s_wasi
+        );
+        println!(
+            "enforced+audit / wasmtime-wasi, open+read+close: {:.2}x",
+            o_log / o_wasi
+        );
+    }
+}
+
+/// The same loops through wasmtime-wasi (WASI 0.2) with the directory preopened as `/`.
+#[cfg(feature = "bench-wasi")]
+mod wasi {
+    use std::path::{Path, PathBuf};
+
+    use wasmtime::component::{Linker, ResourceTable};
+    use wasmtime::{Config, Engine, Store};
+    use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+    use super::{ALLOCATOR, encode, measure};
+
+    const WIT: &str = r#"
+package bench:wasi;
+world loops {
+    import wasi:filesystem/preopens@0.2.12;
+    import wasi:filesystem/types@0.2.12;
+    export stat-loop: func(n: u32, path: string) -> u32;
+    export open-read-close-loop: func(n: u32, path: string) -> u32;
+}
+"#;
+
+    struct State {
+        ctx: WasiCtx,
+        table: ResourceTable,
+    }
+
+    impl WasiView for State {
+        fn ctx(&mut self) -> WasiCtxView<'_> {
+            WasiCtxView {
+                ctx: &mut self.ctx,
+                table: &mut self.table,
+            }
+        }
+    }
+
+    /// wasmtime-wasi's WIT directory, found through `cargo metadata`.
+    fn wasi_wit_dir() -> PathBuf {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--features", "bench-wasi"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo metadata");
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+        let manifest = meta["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .find(|p| p["name"] == "wasmtime-wasi")
+            .expect("wasmtime-wasi in the dependency graph")["manifest_path"]
+            .as_str()
+            .expect("manifest path")
+            .to_string();
+        Path::new(&manifest).parent().expect("crate dir").join("src/p2/wit")
+    }
+
+    fn wat() -> String {
+        format!(
+            r#"(module
+  (import "wasi:filesystem/preopens@0.2.12" "get-directories" (func $dirs (param i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.stat-at" (func $stat_at (param i32 i32 i32 i32 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.open-at" (func $open_at (param i32 i32 i32 i32 i32 i32 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.read" (func $read (param i32 i64 i64 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[resource-drop]descriptor" (func $drop (param i32)))
+  {ALLOCATOR}
+  (global $dir (mut i32) (i32.const -1))
+  (func $preopen (result i32)
+    (if (i32.eq (global.get $dir) (i32.const -1))
+      (then
+        (call $dirs (i32.const 512))
+        (global.set $dir (i32.load (i32.load (i32.const 512))))
+        (global.set $heap (i32.const 98304))))
+    (global.get $dir))
+  (func (export "stat-loop") (param $n i32) (param $p i32) (param $l i32) (result i32)
+    (local $ok i32) (local $d i32)
+    (local.set $d (call $preopen))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      ;; path-flags: symlink-follow
+      (call $stat_at (local.get $d) (i32.const 1) (local.get $p) (local.get $l) (i32.const 1024))
+      (local.set $ok (i32.add (local.get $ok) (i32.eqz (i32.load8_u (i32.const 1024)))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $ok))
+  (func (export "open-read-close-loop") (param $n i32) (param $p i32) (param $l i32) (result i32)
+    (local $ok i32) (local $d i32)
+    (local.set $d (call $preopen))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      ;; descriptor-flags: read
+      (call $open_at (local.get $d) (i32.const 1) (local.get $p) (local.get $l) (i32.const 0) (i32.const 1) (i32.const 1024))
+      (if (i32.eqz (i32.load8_u (i32.const 1024)))
+        (then
+          (call $read (i32.load (i32.const 1028)) (i64.const 16) (i64.const 0) (i32.const 2048))
+          (local.set $ok (i32.add (local.get $ok) (i32.eqz (i32.load8_u (i32.const 2048)))))
+          (call $drop (i32.load (i32.const 1028)))))
+      (global.set $heap (i32.const 98304))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $ok))
+)"#
+        )
+    }
+
+    pub fn run(dir: &Path) -> (f64, f64) {
+        let mut resolve = wit_parser::Resolve::default();
+        resolve.push_dir(wasi_wit_dir()).expect("wasi WIT");
+        let pkg = resolve.push_str("bench-wasi.wit", WIT).expect("bench WIT");
+        let world = resolve.select_world(&[pkg], Some("loops")).expect("world");
+        let bytes = encode(&resolve, world, &wat());
+
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).expect("engine");
+        let component = wasmtime::component::Component::new(&engine, &bytes).expect("compile");
+        let mut linker: Linker<State> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("link WASI");
+        let ctx = WasiCtxBuilder::new()
+            .preopened_dir(dir, "/", FsPerms::ReadOnly)
+            .expect("preopen")
+            .build();
+        let mut store = Store::new(
+            &engine,
+            State {
+                ctx,
+                table: ResourceTable::new(),
+            },
+        );
+        let instance = linker.instantiate(&mut store, &component).expect("instantiate");
+        let stat = instance
+            .get_typed_func::<(u32, &str), (u32,)>(&mut store, "stat-loop")
+            .expect("stat-loop");
+        let orc = instance
+            .get_typed_func::<(u32, &str), (u32,)>(&mut store, "open-read-close-loop")
+            .expect("open-read-close-loop");
+        let s = measure("stat, wasmtime-wasi (preopened directory)", |n| {
+            stat.call(&mut store, (n, "f.txt")).expect("stat-loop").0
+        });
+        let o = measure("open+read+close, wasmtime-wasi (preopened directory)", |n| {
+            orc.call(&mut store, (n, "f.txt")).expect("open-read-close-loop").0
+        });
+        (s, o)
+    }
+}

@@ -1,0 +1,242 @@
+//! `airssys-wasm run`: the static check, then the components in one enforcing host.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use airssys_wasm::Error;
+use airssys_wasm::catalogue::Catalogue;
+use airssys_wasm::check::{self, Options};
+use airssys_wasm::component;
+use airssys_wasm::diagnostics::{Levels, Severity, Sink, Sources, count};
+use airssys_wasm::manifest::{Limits, Manifest, parse_size};
+use airssys_wasm::report::human;
+use airssys_wasm::runtime::services::LogSink;
+use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, Runtime, RuntimeConfig};
+
+use super::{Cli, Outcome, style};
+
+/// The export `run` calls after `init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum Invoke {
+    /// `execute` with the input bytes; its output is printed
+    Execute,
+    /// Only `init` and `shutdown`
+    None,
+}
+
+/// The arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub(super) struct RunArgs {
+    /// The component to run (.wasm or .wat)
+    component: PathBuf,
+    /// Its manifest (default: <stem>.toml beside it, else Component.toml beside it)
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Load another component into the same host, so that the components can message each
+    /// other (repeatable); its manifest is found the same way unless given after `=`
+    #[arg(long = "with", value_name = "COMPONENT[=MANIFEST]")]
+    with: Vec<String>,
+    /// An organisation policy (repeatable; default: the built-in policies/default.toml)
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Vec<PathBuf>,
+    /// The export to call after `init`
+    #[arg(long, value_enum, default_value_t = Invoke::Execute)]
+    invoke: Invoke,
+    /// The input of `execute`: a file, or `-` for standard input (default: empty)
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Append the audit log (one JSON line per decision) to this file (default: standard error)
+    #[arg(long = "audit-log", value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+    /// Let operations that would be denied through, logging them as `would-deny`
+    #[arg(long)]
+    report_only: bool,
+    /// Run even when the static check finds errors (every operation is still enforced)
+    #[arg(long)]
+    force: bool,
+    /// Memory limit of each instance, overriding the manifests (`64 MiB`, `1 GiB`, bytes)
+    #[arg(long, value_name = "SIZE")]
+    memory: Option<String>,
+    /// Fuel for each call, overriding the manifests
+    #[arg(long, value_name = "UNITS")]
+    fuel: Option<u64>,
+    /// Wall-clock limit of each call in milliseconds, overriding the manifests
+    #[arg(long = "timeout-ms", value_name = "MS")]
+    timeout_ms: Option<u64>,
+}
+
+/// One component to load: its file and its manifest file.
+struct Unit {
+    path: PathBuf,
+    manifest: PathBuf,
+}
+
+pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Outcome, Error> {
+    let mut units = vec![Unit {
+        manifest: check::manifest_for(
+            &args.component,
+            &Options {
+                manifest: args.manifest.clone(),
+                policies: None,
+            },
+        ),
+        path: args.component.clone(),
+    }];
+    for spec in &args.with {
+        let (path, manifest) = match spec.split_once('=') {
+            Some((p, m)) => (PathBuf::from(p), Some(PathBuf::from(m))),
+            None => (PathBuf::from(spec), None),
+        };
+        let manifest = check::manifest_for(
+            &path,
+            &Options {
+                manifest,
+                policies: None,
+            },
+        );
+        units.push(Unit { path, manifest });
+    }
+    let overrides = Limits {
+        memory: match &args.memory {
+            Some(text) => Some(parse_size(text).filter(|n| *n > 0).ok_or_else(|| {
+                Error::usage(format!(
+                    "--memory `{text}` is not a size: write bytes or a number with B, KiB, MiB or GiB (`64 MiB`)"
+                ))
+            })?),
+            None => None,
+        },
+        fuel: args.fuel,
+        timeout_ms: args.timeout_ms,
+    };
+    if overrides.fuel == Some(0) || overrides.timeout_ms == Some(0) {
+        return Err(Error::usage("--fuel and --timeout-ms must be positive"));
+    }
+
+    // 1. The static check of every component against its manifest and the policies.
+    let mut policy_sources = Sources::new();
+    let policies = super::policy_cmd::load(cli, &mut policy_sources, &args.policy)?;
+    let mut levels = Levels::default();
+    policies.apply_levels(&mut levels);
+    let mut errors = 0;
+    for unit in &units {
+        let report = check::check(
+            catalogue,
+            std::slice::from_ref(&unit.path),
+            &Options {
+                manifest: Some(unit.manifest.clone()),
+                policies: Some((&policies, super::policy_cmd::today())),
+            },
+        )?;
+        let mut sink = Sink::new(levels.clone());
+        sink.extend(report.diagnostics);
+        let diagnostics = sink.finish(&report.sources);
+        let shown: Vec<_> = diagnostics
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        errors += count(&shown).errors;
+        if !shown.is_empty() {
+            eprint!("{}", human::render(&shown, &report.sources, style(cli)));
+        }
+    }
+    if errors > 0 && !args.force {
+        eprintln!(
+            "error: refusing to run: the static check found {errors} error(s); fix them, or pass --force to run anyway (every operation is still enforced)"
+        );
+        return Ok(Outcome::Findings);
+    }
+
+    // 2. The host.
+    let audit = match &args.audit_log {
+        Some(path) => AuditLog::append_to(path).map_err(|e| Error::read(path, e))?,
+        None => AuditLog::stderr(),
+    };
+    let config = RuntimeConfig {
+        mode: if args.report_only {
+            Mode::ReportOnly
+        } else {
+            Mode::Enforce
+        },
+        audit: audit.clone(),
+        log: LogSink::stderr(),
+        policies,
+        overrides,
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::new(config).map_err(|e| Error::usage(format!("cannot start the runtime: {e:#}")))?;
+    let host = Host::new(Arc::new(runtime));
+    let mut names = Vec::new();
+    for unit in &units {
+        names.push(load(&host, unit)?);
+    }
+    let input = read_input(args.input.as_deref())?;
+
+    // 3. init every component, the requested export of the first, shutdown every component.
+    let mut failed = false;
+    for name in &names {
+        failed |= report("init", host.init(name));
+    }
+    if !failed && args.invoke == Invoke::Execute {
+        let output = host.execute(&names[0], &input);
+        failed |= report(
+            "execute",
+            output.map(|bytes| {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(&bytes);
+                let _ = out.flush();
+            }),
+        );
+    }
+    for name in &names {
+        failed |= report("shutdown", host.shutdown(name));
+    }
+    if let Err(e) = audit.flush() {
+        eprintln!("error: the audit log could not be written completely: {e}");
+        failed = true;
+    }
+    Ok(if failed { Outcome::Findings } else { Outcome::Clean })
+}
+
+/// Prints a failed call; true when it failed.
+fn report(what: &str, result: Result<(), CallError>) -> bool {
+    match result {
+        Ok(()) => false,
+        Err(e) => {
+            eprintln!("error: {what}: {e}");
+            true
+        }
+    }
+}
+
+/// Reads a unit's manifest and component and loads it into the host.
+fn load(host: &Host, unit: &Unit) -> Result<String, Error> {
+    let mut sources = Sources::new();
+    let parsed = Manifest::load(&mut sources, &unit.manifest)?;
+    let manifest = parsed.into_valid().map_err(|_| {
+        Error::usage(format!(
+            "{} has errors (see `airssys-wasm manifest {}`): a manifest with errors cannot be enforced, even with --force",
+            unit.manifest.display(),
+            unit.manifest.display()
+        ))
+    })?;
+    let bytes = std::fs::read(&unit.path).map_err(|e| Error::read(&unit.path, e))?;
+    let binary = component::to_binary(&bytes)
+        .map_err(|e| Error::usage(format!("{}: not a component: {}", unit.path.display(), e.message)))?;
+    host.load(&binary, manifest)
+        .map_err(|e| Error::usage(format!("{}: {e}", unit.path.display())))
+}
+
+fn read_input(input: Option<&Path>) -> Result<Vec<u8>, Error> {
+    match input {
+        None => Ok(Vec::new()),
+        Some(p) if p == Path::new("-") => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::read("<stdin>", e))?;
+            Ok(bytes)
+        }
+        Some(p) => std::fs::read(p).map_err(|e| Error::read(p, e)),
+    }
+}

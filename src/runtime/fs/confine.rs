@@ -1,0 +1,452 @@
+//! From a guest path to an opened directory and a name in it: the guard, the base directory
+//! of the grant, and the host's own resolution of symbolic links (see the module above).
+
+use std::io;
+
+use cap_fs_ext::DirExt as _;
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, Metadata};
+
+use super::{FsError, io_error};
+use crate::policy::{Domain, FsAction, GrantRef, PathPattern, Request, normalize_path};
+use crate::runtime::state::{ComponentPolicy, Denied, InstanceState};
+
+/// Symbolic links followed while resolving one path, as Linux's `MAXSYMLINKS`.
+pub(super) const MAX_SYMLINK_HOPS: usize = 40;
+
+/// The name that stands for the parent directory itself (only for `/`).
+const ITSELF: &str = ".";
+
+/// A path the guard allowed, with the grant that allowed each action (`None` when report-only
+/// or unguarded mode let it through without one).
+#[derive(Debug)]
+pub(super) struct Allowed<'a> {
+    raw: &'a str,
+    grants: Vec<(FsAction, Option<GrantRef>)>,
+}
+
+/// Whether resolution follows a symbolic link in the final name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Final {
+    Follow,
+    NoFollow,
+}
+
+/// A resolved path: the directory that holds the object, opened without following links, and
+/// the object's name in it.
+#[derive(Debug)]
+pub(super) struct Located {
+    /// The directory holding the object.
+    pub(super) parent: Dir,
+    /// The object's name in `parent` (`.` when the object is `/` itself).
+    pub(super) name: String,
+    /// The absolute, normal path of the object, symbolic links before it resolved.
+    pub(super) path: String,
+    /// The object's own metadata (not following a link); `None` when nothing is there.
+    pub(super) meta: Option<Metadata>,
+    /// The guest's path (or the last link's target) ended in `/`, `/.` or `/..`.
+    pub(super) dir_required: bool,
+}
+
+impl Located {
+    /// The metadata, or `not-found`.
+    pub(super) fn existing(&self) -> Result<&Metadata, FsError> {
+        self.meta.as_ref().ok_or_else(|| FsError::NotFound(self.path.clone()))
+    }
+
+    /// Whether the object is `/` itself (which has no parent to act in).
+    pub(super) fn is_root(&self) -> bool {
+        self.name == ITSELF
+    }
+
+    /// Refuses to treat a path that names a directory (a trailing `/`) as a file.
+    pub(super) fn file_path(&self) -> Result<(), FsError> {
+        if self.dir_required {
+            return Err(FsError::IsADirectory(format!(
+                "{} (the path ends in `/`, so it names a directory)",
+                self.path
+            )));
+        }
+        Ok(())
+    }
+
+    /// Opens the object, which must be a directory, without following a link.
+    pub(super) fn open_dir(&self) -> Result<Dir, FsError> {
+        if !self.existing()?.is_dir() {
+            return Err(FsError::NotADirectory(self.path.clone()));
+        }
+        let dir = if self.is_root() {
+            self.parent.try_clone()
+        } else {
+            self.parent.open_dir_nofollow(&self.name)
+        };
+        dir.map_err(|e| io_error(&e, &self.path))
+    }
+}
+
+/// A denial as the operation's error.
+pub(super) fn denied(denial: Denied) -> FsError {
+    FsError::PermissionDenied(denial.0)
+}
+
+/// `dir/name`, for absolute directory paths (`/` included).
+pub(super) fn join(dir: &str, name: &str) -> String {
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The directory part of an absolute normal path (`/` for `/x` and for `/`).
+pub(super) fn parent_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// Whether `path` names a directory by its spelling: it ends in `/`, `/.` or `/..` (or is
+/// `.`/`..` alone, for link targets).
+fn names_directory(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    path.len() > 1 && matches!(last, "" | "." | "..") || matches!(path, "." | "..")
+}
+
+/// Whether `path` is `base` or below it (both absolute and normal).
+fn is_within(path: &str, base: &str) -> bool {
+    base == "/" || path == base || path.strip_prefix(base).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Opens a base directory the manifest named, following what links it has (it is trusted as
+/// written). With `create`, a missing base is created first.
+fn open_base(path: &str, create: bool) -> Result<Dir, FsError> {
+    match Dir::open_ambient_dir(path, ambient_authority()) {
+        Ok(dir) => Ok(dir),
+        Err(e) if create && e.kind() == io::ErrorKind::NotFound => {
+            Dir::create_ambient_dir_all(path, ambient_authority()).map_err(|e| io_error(&e, path))?;
+            Dir::open_ambient_dir(path, ambient_authority()).map_err(|e| io_error(&e, path))
+        }
+        Err(e) => Err(io_error(&e, path)),
+    }
+}
+
+/// Opens `names` below `dir` in one system call that refuses every symbolic link and any
+/// escape; `None` when that fails for any reason (a link on the way, a missing directory, an
+/// old kernel), and the caller walks name by name to find out.
+#[cfg(target_os = "linux")]
+fn open_beneath(dir: &Dir, names: &[String]) -> Option<Dir> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags, openat2};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    let fd = openat2(dir, names.join("/"), flags, Mode::empty(), resolve).ok()?;
+    Some(Dir::from_std_file(std::fs::File::from(fd)))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_beneath(_dir: &Dir, _names: &[String]) -> Option<Dir> {
+    None
+}
+
+/// How [`InstanceState::resolve`] treats what it meets.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct How {
+    /// Follow a link in the final name.
+    pub(super) last: Final,
+    /// Create missing directories on the way (`create-dir-all`).
+    pub(super) create_dirs: bool,
+}
+
+impl How {
+    pub(super) const FOLLOW: How = How {
+        last: Final::Follow,
+        create_dirs: false,
+    };
+    pub(super) const NO_FOLLOW: How = How {
+        last: Final::NoFollow,
+        create_dirs: false,
+    };
+}
+
+/// What one pass of the walk found.
+enum Step {
+    Done(Box<Located>),
+    /// A symbolic link: resolution restarts from this path (and whether the link's target
+    /// names a directory by its spelling).
+    Hop(String, bool),
+}
+
+impl InstanceState {
+    /// The guard for `raw` with each of `actions`, one audit line each; all are asked even
+    /// after a denial, so that the log shows the whole request.
+    pub(super) fn allow<'a>(&mut self, op: &str, raw: &'a str, actions: &[FsAction]) -> Result<Allowed<'a>, FsError> {
+        let mut grants = Vec::with_capacity(actions.len());
+        let mut denial = None;
+        for &action in actions {
+            match self.authorize(op, Request::Fs { action, path: raw }) {
+                Ok(grant) => grants.push((action, grant)),
+                Err(d) => {
+                    denial.get_or_insert(d);
+                }
+            }
+        }
+        match denial {
+            Some(d) => Err(denied(d)),
+            None => Ok(Allowed { raw, grants }),
+        }
+    }
+
+    /// [`Self::allow`] then [`Self::resolve`].
+    pub(super) fn locate(&mut self, op: &str, raw: &str, actions: &[FsAction], how: How) -> Result<Located, FsError> {
+        let allowed = self.allow(op, raw, actions)?;
+        self.resolve(op, allowed, how)
+    }
+
+    /// What the policy says about paths, computed on the instance's first filesystem call.
+    fn policy_paths(&mut self) -> &PolicyPaths {
+        let policy = &self.policy;
+        self.fs.paths.get_or_insert_with(|| PolicyPaths::of(policy))
+    }
+
+    /// `raw` normalised, with `~` expanded: an absolute path.
+    pub(super) fn absolute(&mut self, raw: &str) -> Result<String, FsError> {
+        let normal = normalize_path(raw).map_err(|e| FsError::InvalidInput(format!("{}: {e}", raw.escape_debug())))?;
+        let Some(rest) = normal.strip_prefix('~') else {
+            return Ok(normal);
+        };
+        let home = self
+            .policy_paths()
+            .home
+            .clone()
+            .ok_or_else(|| FsError::InvalidInput(format!("{raw}: the host does not know the home directory")))?;
+        Ok(match (home.as_str(), rest) {
+            (_, "") => home,
+            ("/", rest) => rest.to_string(),
+            (home, rest) => format!("{home}{rest}"),
+        })
+    }
+
+    /// Resolves an allowed path to its parent directory and final name (see the module
+    /// documentation): inside the base of the grant, one name at a time, each symbolic link
+    /// read and its target authorized again with the same actions.
+    pub(super) fn resolve(&mut self, op: &str, allowed: Allowed<'_>, how: How) -> Result<Located, FsError> {
+        let raw = allowed.raw;
+        let mut grants = allowed.grants;
+        let mut path = self.absolute(raw)?;
+        let mut dir_required = names_directory(raw);
+        let mut hops = 0;
+        loop {
+            let step = walk(self.policy_paths(), &path, &grants, how, dir_required)?;
+            let (next, names_dir) = match step {
+                Step::Done(located) => return Ok(*located),
+                Step::Hop(next, names_dir) => (next, names_dir),
+            };
+            hops += 1;
+            if hops > MAX_SYMLINK_HOPS {
+                return Err(FsError::SymlinkLoop(format!(
+                    "{raw}: more than {MAX_SYMLINK_HOPS} symbolic links"
+                )));
+            }
+            dir_required |= names_dir;
+            // Authorize the link's target with every action of the request.
+            let mut next_grants = Vec::with_capacity(grants.len());
+            let mut denial = None;
+            for &(action, _) in &grants {
+                match self.authorize(op, Request::Fs { action, path: &next }) {
+                    Ok(grant) => next_grants.push((action, grant)),
+                    Err(d) => {
+                        denial.get_or_insert(d);
+                    }
+                }
+            }
+            if let Some(d) = denial {
+                return Err(denied(d));
+            }
+            grants = next_grants;
+            path = next;
+        }
+    }
+}
+
+/// One pass from the base of `path`'s grant down to its final name.
+fn walk(
+    paths: &PolicyPaths,
+    path: &str,
+    grants: &[(FsAction, Option<GrantRef>)],
+    how: How,
+    dir_required: bool,
+) -> Result<Step, FsError> {
+    let base = paths.base_for(grants, path);
+    let below: Vec<String> = path
+        .strip_prefix(base.as_str())
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    // The directory the walk starts in, its path, and the names below it.
+    let (mut dir, mut here, names) = if below.is_empty() {
+        if base == "/" {
+            let dir = open_base("/", false)?;
+            let meta = dir.dir_metadata().map_err(|e| io_error(&e, "/"))?;
+            return Ok(Step::Done(Box::new(Located {
+                parent: dir,
+                name: ITSELF.to_string(),
+                path: "/".to_string(),
+                meta: Some(meta),
+                dir_required,
+            })));
+        }
+        // The base itself: act on it from its parent.
+        let parent = parent_of(&base).to_string();
+        let name = base.rsplit('/').next().unwrap_or_default().to_string();
+        (open_base(&parent, how.create_dirs)?, parent, vec![name])
+    } else {
+        (open_base(&base, how.create_dirs)?, base, below)
+    };
+    let Some((last, dirs)) = names.split_last() else {
+        return Err(FsError::Io(format!("{path}: nothing to resolve")));
+    };
+    let mut i = 0;
+    if dirs.len() > 1
+        && let Some(opened) = open_beneath(&dir, dirs)
+    {
+        dir = opened;
+        for name in dirs {
+            here = join(&here, name);
+        }
+        i = dirs.len();
+    }
+    let mut created = None;
+    while let Some(name) = dirs.get(i) {
+        let child = join(&here, name);
+        match dir.open_dir_nofollow(name) {
+            Ok(next) => {
+                dir = next;
+                here = child;
+                i += 1;
+            }
+            Err(open_error) => match dir.symlink_metadata(name) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let tail: Vec<&str> = dirs[i + 1..].iter().chain([last]).map(String::as_str).collect();
+                    return hop(&dir, name, &here, &tail);
+                }
+                Ok(m) if !m.is_dir() => return Err(FsError::NotADirectory(child)),
+                Ok(_) => return Err(io_error(&open_error, &child)),
+                Err(e) if how.create_dirs && e.kind() == io::ErrorKind::NotFound && created != Some(i) => {
+                    created = Some(i);
+                    match dir.create_dir(name) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(io_error(&e, &child)),
+                    }
+                    // Open what was just created on the next turn.
+                }
+                Err(e) => return Err(io_error(&e, &child)),
+            },
+        }
+    }
+    let full = join(&here, last);
+    let meta = match dir.symlink_metadata(last) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_error(&e, &full)),
+    };
+    let follow = how.last == Final::Follow || dir_required;
+    if follow && meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+        return hop(&dir, last, &here, &[]);
+    }
+    if dir_required && meta.as_ref().is_some_and(|m| !m.is_dir()) {
+        return Err(FsError::NotADirectory(full));
+    }
+    Ok(Step::Done(Box::new(Located {
+        parent: dir,
+        name: last.clone(),
+        path: full,
+        meta,
+        dir_required,
+    })))
+}
+
+/// Reads the link `name` in `dir` (whose path is `here`) and returns where the walk goes on:
+/// the target joined lexically to `here`, followed by the names `tail` that came after the
+/// link (none when the link is the final name).
+fn hop(dir: &Dir, name: &str, here: &str, tail: &[&str]) -> Result<Step, FsError> {
+    let link = join(here, name);
+    let target = dir.read_link_contents(name).map_err(|e| io_error(&e, &link))?;
+    let target = target
+        .to_str()
+        .ok_or_else(|| FsError::Io(format!("{link}: the link's target is not UTF-8")))?;
+    let mut joined = if target.starts_with('/') {
+        target.to_string()
+    } else {
+        join(here, target)
+    };
+    for next in tail {
+        joined.push('/');
+        joined.push_str(next);
+    }
+    let names_dir = tail.is_empty() && names_directory(target);
+    let next = normalize_path(&joined).map_err(|e| FsError::Io(format!("{link}: {e}")))?;
+    Ok(Step::Hop(next, names_dir))
+}
+
+/// What a policy says about paths, for resolution: the home directory and the base directory
+/// of each filesystem grant (by manifest index).
+#[derive(Debug)]
+pub(super) struct PolicyPaths {
+    home: Option<String>,
+    bases: Vec<Option<String>>,
+}
+
+impl PolicyPaths {
+    fn of(policy: &ComponentPolicy) -> Self {
+        // As the decision does: a home that is not absolute is no home.
+        let home = policy
+            .env
+            .home
+            .as_deref()
+            .and_then(|h| normalize_path(h).ok())
+            .filter(|h| h.starts_with('/'));
+        let bases = policy
+            .manifest
+            .filesystem
+            .iter()
+            .map(|entry| base_of(&entry.grant.pattern, home.as_deref()))
+            .collect();
+        PolicyPaths { home, bases }
+    }
+
+    /// The deepest base among the grants that contains `path`; `/` when none does.
+    fn base_for(&self, grants: &[(FsAction, Option<GrantRef>)], path: &str) -> String {
+        grants
+            .iter()
+            .filter_map(|(_, grant)| {
+                let grant = (*grant)?;
+                if grant.domain != Domain::Filesystem {
+                    return None;
+                }
+                self.bases.get(grant.index)?.as_deref()
+            })
+            .filter(|base| is_within(path, base))
+            .max_by_key(|base| base.len())
+            .unwrap_or("/")
+            .to_string()
+    }
+}
+
+/// The base directory of a filesystem grant: the literal directories its pattern starts with
+/// (the parent, for a pattern without wildcards), `~` expanded; `None` for a `~` pattern when
+/// the home is not known.
+fn base_of(pattern: &PathPattern, home: Option<&str>) -> Option<String> {
+    let pattern = if pattern.is_home_relative() {
+        pattern.with_home(home?)
+    } else {
+        pattern.clone()
+    };
+    let mut names: Vec<&str> = pattern.literal_prefix().collect();
+    if pattern.is_literal() {
+        names.pop();
+    }
+    Some(format!("/{}", names.join("/")))
+}

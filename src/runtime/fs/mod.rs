@@ -1,0 +1,195 @@
+//! The filesystem extension host: the 36 operations of `airssys:ext-filesystem` (`filesystem`
+//! and `metadata`) and the `file-handle` resource, on the real filesystem.
+//!
+//! # How confinement works
+//!
+//! A path goes through four steps before anything happens to it (`confine.rs`):
+//!
+//! 1. **The guard.** The path, exactly as the guest wrote it, is authorized with the action of
+//!    the operation's `@requires` line ([`InstanceState::authorize`], one audit line per
+//!    action). Operations with two parts (`rename`: delete(src) + write(dest); `copy`;
+//!    `create-symlink`) authorize both before touching either. A denial is the operation's
+//!    `permission-denied` error, and nothing else happens.
+//! 2. **The base directory.** The path is normalised lexically (as the decision did) and `~` is
+//!    expanded with the policy's home. The grant that allowed it names a *base*: the literal
+//!    directory prefix of its pattern (`/data` for `/data/**`, `/data/*.csv` or `/data/x`),
+//!    opened as a [`cap_std::fs::Dir`]. The base is trusted as the manifest wrote it; when
+//!    report-only mode let an ungranted request through, the base is `/`. When several grants
+//!    allowed the request (open for read and write), the deepest base is used.
+//! 3. **Symbolic links, resolved by the host.** Below the base, every directory is opened one
+//!    name at a time without following symbolic links (`O_NOFOLLOW`, or one `openat2` with
+//!    `RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH` when the path has none). A symbolic link met on
+//!    the way (or as the final name, for operations that follow it) is read, its target joined
+//!    lexically to the link's directory, and the resulting path is authorized again with the
+//!    same actions (an audit line per hop) before the walk restarts from that path's base.
+//!    So a link inside a grant that points at an ungranted path (absolute, `../..`, a target
+//!    ending in `/`, or a sibling inside the same base) is denied, one that points at another
+//!    granted path works, and more than 40 hops is `symlink-loop`. The kernel never follows a
+//!    link the host has not authorized.
+//! 4. **The final step** is done relative to the opened parent directory, again without
+//!    following links (`open` with `O_NOFOLLOW`, `unlinkat`, `renameat`, `mkdirat`, ...), so
+//!    a link swapped in after the check fails instead of being followed. Operations documented
+//!    as not following symbolic links (`symlink-stat`, `is-symlink`, `read-symlink`,
+//!    `delete-file`, `remove-dir-all`, walks) act on the link itself.
+//!
+//! Lexical normalisation decides what `..` means: `/data/link/..` is `/data`, whatever `link`
+//! points at. A guest path ending in `/`, `/.` or `/..` names a directory, as it does for the
+//! kernel: a final symbolic link is then followed, and a non-directory there is
+//! `not-a-directory`.
+//!
+//! # Host rules (refused in every mode, audited as `denied`)
+//!
+//! - **Hard links.** A regular file with more than one link is never read or written (`open`,
+//!   `read-file`, `write-file`, `append-file`, `truncate`, `copy` on either side): another
+//!   name of the same file may be outside every grant, and a grant on one name must not give
+//!   access to the other. The check is made on the opened descriptor, before any truncation.
+//! - **Setuid and setgid.** `set-permissions` never sets `0o4000` or `0o2000`.
+//!
+//! # Handles and limits
+//!
+//! A `file-handle` lives in the instance's resource table, remembers its path and what it was
+//! opened for, and counts against [`super::RunLimits::max_handles`] (every resource of the
+//! instance together); `read`, `write` and `sync` check the handle's access mode with
+//! [`InstanceState::authorize_handle`]. `open` never blocks (FIFOs are opened non-blocking).
+//! Bytes returned to the guest are bounded by [`super::RunLimits::max_read_bytes`]; listings
+//! and walks by [`MAX_ENTRIES`] entries returned, [`MAX_VISITS`] entries visited and
+//! [`MAX_DEPTH`] levels. Beyond a bound the answer is `limit-exceeded`, never a partial list.
+//! Times are milliseconds since the Unix epoch (earlier times read as 0); `created` is `none`
+//! when the filesystem does not record it. Names that are not UTF-8 are listed lossily.
+
+mod confine;
+mod files;
+mod meta;
+#[cfg(test)]
+mod tests;
+mod walk;
+
+use std::io;
+use std::time::UNIX_EPOCH;
+
+use cap_std::fs::{FileType, FileTypeExt, Metadata, MetadataExt};
+use wasmtime::component::{HasSelf, Linker, Resource};
+
+use super::bindings::fs_types::{self, FileKind, FileStat, FsError};
+use super::bindings::{filesystem, metadata};
+use super::state::InstanceState;
+
+pub use walk::{MAX_DEPTH, MAX_ENTRIES, MAX_VISITS};
+
+/// An open file of the guest: the entry behind a `file-handle`. Dropping it closes the file.
+#[derive(Debug)]
+pub struct FileHandle {
+    file: std::fs::File,
+    /// The path it was opened at, after symbolic links (for audit lines and messages).
+    path: String,
+    access: Access,
+}
+
+/// What a handle was opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Access {
+    read: bool,
+    write: bool,
+    append: bool,
+}
+
+impl Access {
+    /// For the `by` field of handle checks: `handle opened read-only`, ...
+    fn describe(self) -> &'static str {
+        match (self.read, self.write || self.append) {
+            (true, true) => "handle opened for reading and writing",
+            (true, false) => "handle opened read-only",
+            (false, true) => "handle opened write-only",
+            (false, false) => "handle opened for neither reading nor writing",
+        }
+    }
+}
+
+/// Filesystem state of one instance: the home directory and the base directory of each grant,
+/// computed from the policy on the first filesystem call. Open files are entries of the
+/// instance's resource table.
+#[derive(Debug, Default)]
+pub struct FsState {
+    paths: Option<confine::PolicyPaths>,
+}
+
+/// Links `filesystem`, `metadata` and the `types` interface (the `file-handle` resource).
+pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    filesystem::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
+    metadata::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
+    fs_types::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)
+}
+
+impl fs_types::Host for InstanceState {}
+
+impl fs_types::HostFileHandle for InstanceState {
+    /// Dropping a handle closes its file.
+    fn drop(&mut self, handle: Resource<FileHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}
+
+/// Maps an operating-system error on `path` to the `fs-error` that fits.
+fn io_error(error: &io::Error, path: &str) -> FsError {
+    let path = path.to_string();
+    match error.raw_os_error() {
+        Some(libc::ENOENT) => FsError::NotFound(path),
+        Some(libc::EEXIST) => FsError::AlreadyExists(path),
+        Some(libc::ENOTDIR) => FsError::NotADirectory(path),
+        Some(libc::EISDIR) => FsError::IsADirectory(path),
+        Some(libc::ENOTEMPTY) => FsError::DirectoryNotEmpty(path),
+        Some(libc::ELOOP) => FsError::SymlinkLoop(path),
+        Some(libc::EINVAL | libc::ENAMETOOLONG) => FsError::InvalidInput(format!("{path}: {error}")),
+        Some(libc::EFBIG | libc::ENOSPC | libc::EDQUOT | libc::EMFILE | libc::ENFILE) => {
+            FsError::LimitExceeded(format!("{path}: {error}"))
+        }
+        Some(libc::ETIMEDOUT) => FsError::Timeout,
+        _ => match error.kind() {
+            io::ErrorKind::NotFound => FsError::NotFound(path),
+            io::ErrorKind::AlreadyExists => FsError::AlreadyExists(path),
+            _ => FsError::Io(format!("{path}: {error}")),
+        },
+    }
+}
+
+/// The WIT kind of a file type (not following symbolic links).
+fn kind_of(file_type: FileType) -> FileKind {
+    if file_type.is_symlink() {
+        FileKind::Symlink
+    } else if file_type.is_dir() {
+        FileKind::Directory
+    } else if file_type.is_file() {
+        FileKind::File
+    } else if file_type.is_fifo() {
+        FileKind::Fifo
+    } else if file_type.is_socket() {
+        FileKind::Socket
+    } else if file_type.is_block_device() {
+        FileKind::BlockDevice
+    } else if file_type.is_char_device() {
+        FileKind::CharDevice
+    } else {
+        FileKind::Unknown
+    }
+}
+
+/// Milliseconds since the Unix epoch; times before it read as 0.
+fn millis(time: std::time::SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The WIT record of a metadata.
+fn file_stat(meta: &Metadata) -> FileStat {
+    let time = |t: io::Result<cap_std::time::SystemTime>| t.ok().map(|t| millis(t.into_std()));
+    FileStat {
+        size: meta.len(),
+        kind: kind_of(meta.file_type()),
+        mode: meta.mode() & 0o7777,
+        nlink: meta.nlink(),
+        accessed: time(meta.accessed()).unwrap_or(0),
+        modified: time(meta.modified()).unwrap_or(0),
+        created: time(meta.created()),
+    }
+}

@@ -1,0 +1,900 @@
+//! Unit tests of the filesystem host: every operation called directly on an instance state,
+//! allowed (with its real effect in a temporary directory) and denied (with nothing changed),
+//! and the audit lines each writes.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _, symlink};
+
+use serde_json::Value;
+use tempfile::TempDir;
+use wasmtime::component::Resource;
+
+use super::{FileHandle, MAX_ENTRIES};
+use crate::runtime::Mode;
+use crate::runtime::bindings::filesystem::Host as _;
+use crate::runtime::bindings::fs_types::{FileKind, FsError, HostFileHandle, OpenFlags, SeekFrom};
+use crate::runtime::bindings::metadata::Host as _;
+use crate::runtime::state::InstanceState;
+use crate::runtime::state::testing::{Captured, state};
+
+/// A temporary tree and an instance whose grants are relative to it.
+struct Fx {
+    _dir: TempDir,
+    root: String,
+    st: InstanceState,
+    audit: Captured,
+}
+
+/// `grants`: (action, path below the temporary root).
+fn fx(grants: &[(&str, &str)]) -> Fx {
+    fx_mode(grants, Mode::Enforce)
+}
+
+fn fx_mode(grants: &[(&str, &str)], mode: Mode) -> Fx {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap().to_string();
+    let mut toml = String::from("[component]\nname = \"fs-test\"\nversion = \"1.0.0\"\n");
+    if !grants.is_empty() {
+        toml.push_str("[permissions]\nfilesystem = [\n");
+        for (action, path) in grants {
+            toml.push_str(&format!("  {{ action = \"{action}\", path = \"{root}/{path}\" }},\n"));
+        }
+        toml.push_str("]\n");
+    }
+    let (st, audit) = state(&toml, mode);
+    Fx {
+        _dir: dir,
+        root,
+        st,
+        audit,
+    }
+}
+
+impl Fx {
+    /// The absolute path of `rel` below the root.
+    fn p(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.root)
+    }
+
+    fn write(&self, rel: &str, data: &str) {
+        let path = self.p(rel);
+        if let Some(parent) = std::path::Path::new(&path).parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(path, data).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.p(rel)).unwrap()
+    }
+
+    fn exists(&self, rel: &str) -> bool {
+        fs::symlink_metadata(self.p(rel)).is_ok()
+    }
+
+    fn mkdir(&self, rel: &str) {
+        fs::create_dir_all(self.p(rel)).unwrap();
+    }
+
+    fn link(&self, target: &str, rel: &str) {
+        symlink(target, self.p(rel)).unwrap();
+    }
+
+    fn lines(&self) -> Vec<Value> {
+        self.audit.lines()
+    }
+
+    /// (operation, resource, verdict, by) of every audit line.
+    fn summary(&self) -> Vec<(String, String, String, String)> {
+        self.lines()
+            .iter()
+            .map(|l| {
+                let f = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+                (f("operation"), f("resource"), f("verdict"), f("by"))
+            })
+            .collect()
+    }
+
+    fn last(&self) -> (String, String, String, String) {
+        self.summary().pop().expect("an audit line")
+    }
+
+    fn clear(&self) {
+        self.audit.0.lock().unwrap().clear();
+    }
+}
+
+fn denied<T: std::fmt::Debug>(r: Result<T, FsError>) -> String {
+    match r {
+        Err(FsError::PermissionDenied(text)) => text,
+        other => panic!("expected permission-denied, got {other:?}"),
+    }
+}
+
+/// A second reference to a handle, as a guest's borrow would be.
+fn borrow(h: &Resource<FileHandle>) -> Resource<FileHandle> {
+    Resource::new_borrow(h.rep())
+}
+
+const RO: &[(&str, &str)] = &[("read", "in/**"), ("metadata", "in/**")];
+
+// ---------------------------------------------------------------- open and handles
+
+#[test]
+fn open_read_gives_a_handle_that_reads_and_is_audited() {
+    let mut f = fx(RO);
+    f.write("in/a.txt", "hello");
+    let h = f.st.open(f.p("in/a.txt"), OpenFlags::READ).unwrap();
+    assert_eq!(f.st.read(borrow(&h), 3).unwrap(), b"hel");
+    assert_eq!(f.st.read(borrow(&h), 100).unwrap(), b"lo");
+    assert_eq!(f.st.read(borrow(&h), 100).unwrap(), b"", "end of file");
+    let lines = f.summary();
+    assert_eq!(lines[0].0, "filesystem.open");
+    assert_eq!(lines[0].1, format!("filesystem:read {}", f.p("in/a.txt")));
+    assert_eq!(lines[0].2, "allowed");
+    assert_eq!(lines[0].3, format!("grant filesystem[0] read `{}`", f.p("in/**")));
+    assert_eq!(lines[1].0, "filesystem.read");
+    assert_eq!(lines[1].3, "handle opened read-only");
+    f.st.close(h);
+}
+
+#[test]
+fn open_for_writing_needs_a_write_grant() {
+    let mut f = fx(RO);
+    f.write("in/a.txt", "keep");
+    for flags in [
+        OpenFlags::WRITE,
+        OpenFlags::READ | OpenFlags::TRUNCATE,
+        OpenFlags::APPEND,
+        OpenFlags::CREATE,
+    ] {
+        let text = denied(f.st.open(f.p("in/a.txt"), flags));
+        assert_eq!(text, format!("filesystem:write {}", f.p("in/a.txt")));
+    }
+    assert_eq!(
+        f.read("in/a.txt"),
+        "keep",
+        "truncate with only a read grant changed nothing"
+    );
+    let denied_writes = f
+        .summary()
+        .iter()
+        .filter(|l| l.1.starts_with("filesystem:write"))
+        .count();
+    assert_eq!(denied_writes, 4);
+    assert!(
+        f.summary()
+            .iter()
+            .all(|l| l.1.starts_with("filesystem:read") || l.2 == "denied")
+    );
+}
+
+#[test]
+fn open_read_write_asks_for_both_and_writes_through_the_handle() {
+    let mut f = fx(&[("read", "d/**"), ("write", "d/**")]);
+    f.write("d/f", "abcdef");
+    let h = f.st.open(f.p("d/f"), OpenFlags::READ | OpenFlags::WRITE).unwrap();
+    let lines = f.summary();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].1.starts_with("filesystem:read ") && lines[1].1.starts_with("filesystem:write "));
+    assert_eq!(f.st.write(borrow(&h), b"XY".to_vec()).unwrap(), 2);
+    assert_eq!(f.st.seek(borrow(&h), SeekFrom::End(-1)).unwrap(), 5);
+    assert_eq!(f.st.read(borrow(&h), 10).unwrap(), b"f");
+    assert_eq!(f.st.seek(borrow(&h), SeekFrom::Start(0)).unwrap(), 0);
+    assert_eq!(f.st.seek(borrow(&h), SeekFrom::Current(2)).unwrap(), 2);
+    assert!(matches!(
+        f.st.seek(borrow(&h), SeekFrom::Current(-10)),
+        Err(FsError::InvalidInput(_))
+    ));
+    f.st.sync(borrow(&h)).unwrap();
+    assert_eq!(f.last().0, "filesystem.sync");
+    HostFileHandle::drop(&mut f.st, h).unwrap();
+    assert_eq!(f.read("d/f"), "XYcdef");
+}
+
+#[test]
+fn open_flags_create_truncate_append_exclusive() {
+    let mut f = fx(&[("read", "d/**"), ("write", "d/**")]);
+    f.mkdir("d");
+    let h = f.st.open(f.p("d/new"), OpenFlags::WRITE | OpenFlags::CREATE).unwrap();
+    f.st.write(borrow(&h), b"12345".to_vec()).unwrap();
+    f.st.close(h);
+    assert_eq!(f.read("d/new"), "12345");
+    let h = f.st.open(f.p("d/new"), OpenFlags::APPEND).unwrap();
+    f.st.write(borrow(&h), b"67".to_vec()).unwrap();
+    f.st.close(h);
+    assert_eq!(f.read("d/new"), "1234567");
+    let h = f.st.open(f.p("d/new"), OpenFlags::WRITE | OpenFlags::TRUNCATE).unwrap();
+    f.st.close(h);
+    assert_eq!(f.read("d/new"), "");
+    let r = f.st.open(
+        f.p("d/new"),
+        OpenFlags::CREATE | OpenFlags::EXCLUSIVE | OpenFlags::WRITE,
+    );
+    assert!(matches!(r, Err(FsError::AlreadyExists(p)) if p == f.p("d/new")));
+    assert!(matches!(
+        f.st.open(f.p("d/new"), OpenFlags::empty()),
+        Err(FsError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        f.st.open(f.p("d/new"), OpenFlags::WRITE | OpenFlags::EXCLUSIVE),
+        Err(FsError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        f.st.open(f.p("d/missing"), OpenFlags::READ),
+        Err(FsError::NotFound(p)) if p == f.p("d/missing")
+    ));
+    f.mkdir("d/sub");
+    assert!(matches!(
+        f.st.open(f.p("d/sub"), OpenFlags::READ),
+        Err(FsError::IsADirectory(_))
+    ));
+}
+
+#[test]
+fn a_read_only_handle_cannot_write_or_sync() {
+    let mut f = fx(&[("read", "d/**"), ("write", "d/**")]);
+    f.write("d/f", "data");
+    let h = f.st.open(f.p("d/f"), OpenFlags::READ).unwrap();
+    let text = denied(f.st.write(borrow(&h), b"evil".to_vec()));
+    assert_eq!(text, format!("filesystem:write {}", f.p("d/f")));
+    let (op, resource, verdict, by) = f.last();
+    assert_eq!(
+        (op.as_str(), verdict.as_str(), by.as_str()),
+        ("filesystem.write", "denied", "handle opened read-only")
+    );
+    assert_eq!(resource, format!("filesystem:write {}", f.p("d/f")));
+    denied(f.st.sync(borrow(&h)));
+    assert_eq!(f.read("d/f"), "data");
+    let w = f.st.open(f.p("d/f"), OpenFlags::WRITE).unwrap();
+    denied(f.st.read(borrow(&w), 4));
+    assert_eq!(f.last().3, "handle opened write-only");
+}
+
+#[test]
+fn closed_handles_are_invalid_and_handles_are_bounded() {
+    let mut f = fx(RO);
+    f.write("in/a", "x");
+    f.st.run_limits.max_handles = 2;
+    let a = f.st.open(f.p("in/a"), OpenFlags::READ).unwrap();
+    let b = f.st.open(f.p("in/a"), OpenFlags::READ).unwrap();
+    let r = f.st.open(f.p("in/a"), OpenFlags::READ);
+    assert!(matches!(r, Err(FsError::LimitExceeded(_))), "{r:?}");
+    let stale = borrow(&a);
+    f.st.close(a);
+    assert!(matches!(f.st.read(stale, 1), Err(FsError::InvalidHandle)));
+    let c = f.st.open(f.p("in/a"), OpenFlags::READ).unwrap();
+    f.st.close(b);
+    f.st.close(c);
+}
+
+#[test]
+fn reads_are_bounded() {
+    let mut f = fx(RO);
+    f.write("in/big", &"x".repeat(100));
+    f.st.run_limits.max_read_bytes = 10;
+    let h = f.st.open(f.p("in/big"), OpenFlags::READ).unwrap();
+    assert!(matches!(f.st.read(borrow(&h), 11), Err(FsError::LimitExceeded(_))));
+    assert_eq!(f.st.read(borrow(&h), 10).unwrap().len(), 10);
+    assert!(matches!(f.st.read_file(f.p("in/big")), Err(FsError::LimitExceeded(_))));
+    f.write("in/small", "0123456789");
+    assert_eq!(f.st.read_file(f.p("in/small")).unwrap(), b"0123456789");
+}
+
+// ---------------------------------------------------------------- whole-file operations
+
+#[test]
+fn read_file_allowed_and_denied() {
+    let mut f = fx(&[("read", "in/*.txt")]);
+    f.write("in/a.txt", "A");
+    f.write("in/secret.key", "S");
+    assert_eq!(f.st.read_file(f.p("in/a.txt")).unwrap(), b"A");
+    let text = denied(f.st.read_file(f.p("in/secret.key")));
+    assert_eq!(text, format!("filesystem:read {}", f.p("in/secret.key")));
+    let (op, _, verdict, by) = f.last();
+    assert_eq!(
+        (op.as_str(), verdict.as_str(), by.as_str()),
+        ("filesystem.read-file", "denied", "no grant")
+    );
+    assert!(matches!(f.st.read_file(f.p("in/none.txt")), Err(FsError::NotFound(p)) if p == f.p("in/none.txt")));
+    assert!(matches!(
+        f.st.read_file(f.p("in/a.txt/")),
+        Err(FsError::NotADirectory(_))
+    ));
+    assert!(matches!(
+        f.st.read_file(f.p("in/a.txt/.")),
+        Err(FsError::NotADirectory(_))
+    ));
+    // Relative, empty and NUL paths are denied by the guard before anything else.
+    for bad in ["in/a.txt", "", "/x\0y"] {
+        denied(f.st.read_file(bad.to_string()));
+    }
+}
+
+#[test]
+fn write_and_append_file() {
+    let mut f = fx(&[("write", "out/**"), ("read", "in/**")]);
+    f.write("in/x", "orig");
+    f.mkdir("out");
+    f.st.write_file(f.p("out/a"), b"one".to_vec()).unwrap();
+    f.st.write_file(f.p("out/a"), b"two".to_vec()).unwrap();
+    f.st.append_file(f.p("out/a"), b"+3".to_vec()).unwrap();
+    f.st.append_file(f.p("out/b"), b"new".to_vec()).unwrap();
+    assert_eq!(f.read("out/a"), "two+3");
+    assert_eq!(f.read("out/b"), "new");
+    assert_eq!(f.last().0, "filesystem.append-file");
+    denied(f.st.write_file(f.p("in/x"), b"evil".to_vec()));
+    denied(f.st.append_file(f.p("in/x"), b"evil".to_vec()));
+    assert_eq!(f.read("in/x"), "orig");
+    denied(f.st.write_file(f.p("elsewhere"), b"evil".to_vec()));
+    assert!(!f.exists("elsewhere"));
+    assert!(matches!(
+        f.st.write_file(f.p("out/c/"), b"x".to_vec()),
+        Err(FsError::IsADirectory(_))
+    ));
+    assert!(!f.exists("out/c"));
+}
+
+#[test]
+fn truncate_allowed_and_denied() {
+    let mut f = fx(&[("write", "out/**"), ("read", "in/**")]);
+    f.write("out/a", "abcdef");
+    f.write("in/b", "abcdef");
+    f.st.truncate(f.p("out/a"), 2).unwrap();
+    assert_eq!(f.read("out/a"), "ab");
+    f.st.truncate(f.p("out/a"), 4).unwrap();
+    assert_eq!(f.read("out/a"), "ab\0\0");
+    assert_eq!(f.last().1, format!("filesystem:write {}", f.p("out/a")));
+    denied(f.st.truncate(f.p("in/b"), 0));
+    assert_eq!(f.read("in/b"), "abcdef");
+    assert!(matches!(f.st.truncate(f.p("out/none"), 0), Err(FsError::NotFound(_))));
+}
+
+#[test]
+fn delete_file_removes_files_and_links_not_directories() {
+    let mut f = fx(&[("delete", "d/**"), ("read", "d/**")]);
+    f.write("d/a", "x");
+    f.write("keep/t", "target");
+    f.link(&f.p("keep/t"), "d/l");
+    f.mkdir("d/sub");
+    f.st.delete_file(f.p("d/a")).unwrap();
+    assert!(!f.exists("d/a"));
+    f.st.delete_file(f.p("d/l")).unwrap();
+    assert!(!f.exists("d/l"));
+    assert_eq!(f.read("keep/t"), "target", "the link went, not its target");
+    assert!(matches!(f.st.delete_file(f.p("d/sub")), Err(FsError::IsADirectory(_))));
+    assert!(matches!(f.st.delete_file(f.p("d/a")), Err(FsError::NotFound(_))));
+    denied(f.st.delete_file(f.p("keep/t")));
+    assert!(f.exists("keep/t"));
+    assert_eq!(f.last().1, format!("filesystem:delete {}", f.p("keep/t")));
+}
+
+#[test]
+fn rename_needs_delete_of_src_and_write_of_dest() {
+    let mut f = fx(&[("delete", "a/**"), ("write", "b/**"), ("read", "c/**")]);
+    f.write("a/x", "X");
+    f.mkdir("b");
+    f.write("c/y", "Y");
+    f.st.rename(f.p("a/x"), f.p("b/x2")).unwrap();
+    assert!(!f.exists("a/x"));
+    assert_eq!(f.read("b/x2"), "X");
+    let lines = f.summary();
+    assert_eq!(lines[0].1, format!("filesystem:delete {}", f.p("a/x")));
+    assert_eq!(lines[1].1, format!("filesystem:write {}", f.p("b/x2")));
+    f.clear();
+    // Destination outside the write grant: both are asked, nothing moves.
+    f.write("a/z", "Z");
+    let text = denied(f.st.rename(f.p("a/z"), f.p("c/z")));
+    assert_eq!(text, format!("filesystem:write {}", f.p("c/z")));
+    let lines = f.summary();
+    assert_eq!((lines[0].2.as_str(), lines[1].2.as_str()), ("allowed", "denied"));
+    assert!(f.exists("a/z") && !f.exists("c/z"));
+    // Source outside the delete grant.
+    denied(f.st.rename(f.p("c/y"), f.p("b/y")));
+    assert!(f.exists("c/y") && !f.exists("b/y"));
+    assert!(matches!(f.st.rename(f.p("a/none"), f.p("b/n")), Err(FsError::NotFound(p)) if p == f.p("a/none")));
+}
+
+#[test]
+fn copy_needs_read_of_src_and_write_of_dest() {
+    let mut f = fx(&[("read", "in/**"), ("write", "out/**")]);
+    f.write("in/a", "payload");
+    fs::set_permissions(f.p("in/a"), fs::Permissions::from_mode(0o640)).unwrap();
+    f.mkdir("out");
+    f.write("other/o", "outside");
+    assert_eq!(f.st.copy(f.p("in/a"), f.p("out/a")).unwrap(), 7);
+    assert_eq!(f.read("out/a"), "payload");
+    assert_eq!(fs::metadata(f.p("out/a")).unwrap().mode() & 0o777, 0o640);
+    denied(f.st.copy(f.p("in/a"), f.p("other/a")));
+    assert!(!f.exists("other/a"));
+    denied(f.st.copy(f.p("other/o"), f.p("out/o")));
+    assert!(!f.exists("out/o"));
+    assert!(matches!(
+        f.st.copy(f.p("in/dir"), f.p("out/x")),
+        Err(FsError::NotFound(_))
+    ));
+    let mut g = fx(&[("read", "d/**"), ("write", "d/**")]);
+    g.write("d/same", "keep");
+    assert!(matches!(
+        g.st.copy(g.p("d/same"), g.p("d/same")),
+        Err(FsError::InvalidInput(_))
+    ));
+    assert_eq!(g.read("d/same"), "keep");
+}
+
+#[test]
+fn exists_answers_for_granted_paths_only() {
+    let mut f = fx(RO);
+    f.write("in/a", "x");
+    f.write("secret", "x");
+    assert!(f.st.exists(f.p("in/a")).unwrap());
+    assert!(!f.st.exists(f.p("in/b")).unwrap());
+    assert!(!f.st.exists(f.p("in/a/b")).unwrap(), "below a file");
+    assert!(!f.st.exists(f.p("in/a/")).unwrap(), "a file with a trailing slash");
+    denied(f.st.exists(f.p("secret")));
+    assert_eq!(f.last().1, format!("filesystem:metadata {}", f.p("secret")));
+    f.link("../secret", "in/dangling-out");
+    denied(f.st.exists(f.p("in/dangling-out")));
+    f.link("nothing", "in/dangling");
+    assert!(!f.st.exists(f.p("in/dangling")).unwrap());
+}
+
+// ---------------------------------------------------------------- directories
+
+#[test]
+fn create_dir_and_create_dir_all() {
+    let mut f = fx(&[("write", "w/**")]);
+    f.mkdir("w");
+    f.st.create_dir(f.p("w/a")).unwrap();
+    assert!(fs::metadata(f.p("w/a")).unwrap().is_dir());
+    assert!(matches!(f.st.create_dir(f.p("w/a")), Err(FsError::AlreadyExists(p)) if p == f.p("w/a")));
+    assert!(matches!(f.st.create_dir(f.p("w/x/y")), Err(FsError::NotFound(_))));
+    f.st.create_dir_all(f.p("w/x/y/z")).unwrap();
+    assert!(fs::metadata(f.p("w/x/y/z")).unwrap().is_dir());
+    f.st.create_dir_all(f.p("w/x/y/z")).unwrap();
+    f.write("w/file", "x");
+    assert!(matches!(
+        f.st.create_dir_all(f.p("w/file")),
+        Err(FsError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        f.st.create_dir_all(f.p("w/file/sub")),
+        Err(FsError::NotADirectory(_))
+    ));
+    denied(f.st.create_dir(f.p("elsewhere")));
+    denied(f.st.create_dir_all(f.p("elsewhere/a")));
+    assert!(!f.exists("elsewhere"));
+    assert_eq!(f.last().0, "filesystem.create-dir-all");
+}
+
+#[test]
+fn create_dir_all_creates_a_missing_base() {
+    let mut f = fx(&[("write", "new/base/**")]);
+    f.st.create_dir_all(f.p("new/base/a/b")).unwrap();
+    assert!(fs::metadata(f.p("new/base/a/b")).unwrap().is_dir());
+}
+
+#[test]
+fn remove_dir_and_remove_dir_all() {
+    let mut f = fx(&[("delete", "d/**")]);
+    f.mkdir("d/empty");
+    f.write("d/full/a", "x");
+    f.write("d/tree/a/b/c", "x");
+    f.write("outside/keep", "precious");
+    f.link(&f.p("outside"), "d/tree/a/link-out");
+    f.st.remove_dir(f.p("d/empty")).unwrap();
+    assert!(!f.exists("d/empty"));
+    assert!(matches!(
+        f.st.remove_dir(f.p("d/full")),
+        Err(FsError::DirectoryNotEmpty(p)) if p == f.p("d/full")
+    ));
+    assert!(matches!(
+        f.st.remove_dir(f.p("d/full/a")),
+        Err(FsError::NotADirectory(_))
+    ));
+    f.st.remove_dir_all(f.p("d/tree")).unwrap();
+    assert!(!f.exists("d/tree"));
+    assert_eq!(f.read("outside/keep"), "precious", "the link was removed, not followed");
+    denied(f.st.remove_dir(f.p("outside")));
+    denied(f.st.remove_dir_all(f.p("outside")));
+    assert!(f.exists("outside/keep"));
+    assert!(matches!(f.st.remove_dir_all(f.p("d/none")), Err(FsError::NotFound(_))));
+    assert!(matches!(
+        f.st.remove_dir_all(f.p("d/full/a")),
+        Err(FsError::NotADirectory(_))
+    ));
+    // The grant's directory itself, which `d/**` matches.
+    f.st.remove_dir_all(f.p("d")).unwrap();
+    assert!(!f.exists("d"));
+}
+
+#[test]
+fn list_dir_is_sorted_with_kinds_not_following_links() {
+    let mut f = fx(RO);
+    f.write("in/b", "x");
+    f.write("in/a", "x");
+    f.mkdir("in/c");
+    f.link("a", "in/d");
+    let entries = f.st.list_dir(f.p("in")).unwrap();
+    let names: Vec<_> = entries.iter().map(|e| (e.name.as_str(), e.kind)).collect();
+    assert_eq!(
+        names,
+        [
+            ("a", FileKind::File),
+            ("b", FileKind::File),
+            ("c", FileKind::Directory),
+            ("d", FileKind::Symlink)
+        ]
+    );
+    assert_eq!(f.last().1, format!("filesystem:read {}", f.p("in")));
+    denied(f.st.list_dir(f.root.clone()));
+    assert!(matches!(f.st.list_dir(f.p("in/a")), Err(FsError::NotADirectory(_))));
+}
+
+// ---------------------------------------------------------------- symbolic links
+
+#[test]
+fn create_symlink_needs_write_of_link_and_read_of_target() {
+    let mut f = fx(&[("write", "w/**"), ("read", "w/**"), ("read", "in/**")]);
+    f.mkdir("w");
+    f.write("in/t", "T");
+    f.write("secret", "S");
+    f.st.create_symlink(f.p("in/t"), f.p("w/abs")).unwrap();
+    assert_eq!(fs::read_link(f.p("w/abs")).unwrap().to_str().unwrap(), f.p("in/t"));
+    f.st.create_symlink("../in/t".into(), f.p("w/rel")).unwrap();
+    assert_eq!(fs::read_link(f.p("w/rel")).unwrap().to_str().unwrap(), "../in/t");
+    let lines = f.summary();
+    assert_eq!(lines[2].1, format!("filesystem:write {}", f.p("w/rel")));
+    assert_eq!(lines[3].1, format!("filesystem:read {}", f.p("in/t")));
+    assert_eq!(f.st.read_file(f.p("w/rel")).unwrap(), b"T");
+    // Ungranted targets, absolute or relative.
+    denied(f.st.create_symlink(f.p("secret"), f.p("w/s1")));
+    denied(f.st.create_symlink("../secret".into(), f.p("w/s2")));
+    assert!(!f.exists("w/s1") && !f.exists("w/s2"));
+    // A link outside the write grant.
+    denied(f.st.create_symlink(f.p("in/t"), f.p("in/l")));
+    assert!(!f.exists("in/l"));
+    assert!(matches!(
+        f.st.create_symlink(f.p("in/t"), f.p("w/abs")),
+        Err(FsError::AlreadyExists(_))
+    ));
+}
+
+#[test]
+fn read_symlink_and_canonicalize() {
+    let mut f = fx(&[("metadata", "d/**"), ("metadata", "e/**")]);
+    f.write("d/real/file", "x");
+    f.mkdir("e");
+    f.link("real", "d/rl");
+    f.link(&f.p("d/rl/file"), "e/abs");
+    assert_eq!(f.st.read_symlink(f.p("d/rl")).unwrap(), "real");
+    assert!(matches!(
+        f.st.read_symlink(f.p("d/real")),
+        Err(FsError::InvalidInput(_))
+    ));
+    assert_eq!(f.st.canonicalize(f.p("e/abs")).unwrap(), f.p("d/real/file"));
+    assert_eq!(
+        f.st.canonicalize(f.p("d/rl/../real/./file")).unwrap(),
+        f.p("d/real/file")
+    );
+    // Each hop was decided: e/abs -> d/rl/file -> d/real/file.
+    let resources: Vec<String> = f.summary().into_iter().map(|l| l.1).collect();
+    assert!(resources.contains(&format!("filesystem:metadata {}", f.p("d/rl/file"))));
+    assert!(matches!(f.st.canonicalize(f.p("d/none")), Err(FsError::NotFound(_))));
+    denied(f.st.read_symlink(f.p("x")));
+    denied(f.st.canonicalize(f.root.clone()));
+}
+
+#[test]
+fn symlinks_inside_a_grant_are_followed_only_to_granted_paths() {
+    let mut f = fx(&[("read", "in/**"), ("read", "other/**")]);
+    f.write("in/real.txt", "real");
+    f.write("other/o.txt", "other");
+    f.write("secret/s.txt", "secret");
+    f.link("real.txt", "in/rel");
+    f.link(&f.p("other/o.txt"), "in/to-other");
+    f.link(&f.p("secret/s.txt"), "in/abs-out");
+    f.link("../secret/s.txt", "in/rel-out");
+    f.link(&format!("{}/", f.p("secret")), "in/dir-out");
+    f.link(&f.p("other"), "in/dir-other");
+    assert_eq!(f.st.read_file(f.p("in/rel")).unwrap(), b"real");
+    assert_eq!(f.st.read_file(f.p("in/to-other")).unwrap(), b"other");
+    assert_eq!(f.st.read_file(f.p("in/dir-other/o.txt")).unwrap(), b"other");
+    f.clear();
+    let text = denied(f.st.read_file(f.p("in/abs-out")));
+    assert_eq!(text, format!("filesystem:read {}", f.p("secret/s.txt")));
+    let lines = f.summary();
+    assert_eq!(lines.len(), 2, "the path, then the link's target: {lines:?}");
+    assert_eq!((lines[0].2.as_str(), lines[1].2.as_str()), ("allowed", "denied"));
+    denied(f.st.read_file(f.p("in/rel-out")));
+    denied(f.st.read_file(f.p("in/dir-out/s.txt")));
+    denied(f.st.list_dir(f.p("in/dir-out")));
+    // Operations that do not follow a final link still see the link itself.
+    assert!(f.st.is_symlink(f.p("in/abs-out")).is_err(), "no metadata grant");
+}
+
+#[test]
+fn symlink_loops_end() {
+    let mut f = fx(RO);
+    f.mkdir("in");
+    f.link("b", "in/a");
+    f.link("a", "in/b");
+    f.link("self/x", "in/self");
+    assert!(matches!(f.st.read_file(f.p("in/a")), Err(FsError::SymlinkLoop(_))));
+    assert!(matches!(f.st.stat(f.p("in/self")), Err(FsError::SymlinkLoop(_))));
+    assert_eq!(f.st.symlink_stat(f.p("in/a")).unwrap().kind, FileKind::Symlink);
+}
+
+#[test]
+fn hard_links_are_refused_for_content() {
+    let mut f = fx(&[("read", "d/**"), ("write", "d/**"), ("metadata", "d/**")]);
+    f.write("outside", "secret");
+    f.mkdir("d");
+    fs::hard_link(f.p("outside"), f.p("d/alias")).unwrap();
+    let text = denied(f.st.read_file(f.p("d/alias")));
+    assert_eq!(text, format!("filesystem:read {}", f.p("d/alias")));
+    let (op, _, verdict, by) = f.last();
+    assert_eq!((op.as_str(), verdict.as_str()), ("filesystem.read-file", "denied"));
+    assert!(by.contains("has 2 hard links"), "{by}");
+    denied(f.st.write_file(f.p("d/alias"), b"x".to_vec()));
+    denied(f.st.append_file(f.p("d/alias"), b"x".to_vec()));
+    denied(f.st.truncate(f.p("d/alias"), 0));
+    denied(f.st.open(f.p("d/alias"), OpenFlags::READ));
+    denied(f.st.open(f.p("d/alias"), OpenFlags::WRITE | OpenFlags::TRUNCATE));
+    denied(f.st.copy(f.p("d/alias"), f.p("d/copy")));
+    f.write("d/plain", "p");
+    denied(f.st.copy(f.p("d/plain"), f.p("d/alias")));
+    assert_eq!(f.read("outside"), "secret");
+    // Metadata is not content: stat says how many links there are.
+    assert_eq!(f.st.stat(f.p("d/alias")).unwrap().nlink, 2);
+}
+
+// ---------------------------------------------------------------- metadata
+
+#[test]
+fn stat_and_symlink_stat() {
+    let mut f = fx(&[("metadata", "m/**")]);
+    f.write("m/f", "12345");
+    fs::set_permissions(f.p("m/f"), fs::Permissions::from_mode(0o600)).unwrap();
+    f.link("f", "m/l");
+    let st = f.st.stat(f.p("m/l")).unwrap();
+    assert_eq!((st.size, st.kind, st.mode, st.nlink), (5, FileKind::File, 0o600, 1));
+    let std_meta = fs::metadata(f.p("m/f")).unwrap();
+    let modified = super::millis(std_meta.modified().unwrap());
+    assert_eq!(st.modified, modified);
+    assert!(st.accessed > 1_600_000_000_000);
+    if let Some(created) = st.created {
+        assert!(created > 1_600_000_000_000);
+    }
+    let ls = f.st.symlink_stat(f.p("m/l")).unwrap();
+    assert_eq!(ls.kind, FileKind::Symlink);
+    assert_eq!(f.st.stat(f.p("m")).unwrap().kind, FileKind::Directory);
+    assert_eq!(f.last().0, "metadata.stat");
+    assert!(matches!(f.st.stat(f.p("m/none")), Err(FsError::NotFound(p)) if p == f.p("m/none")));
+    denied(f.st.stat(f.root.clone()));
+    denied(f.st.symlink_stat(f.root.clone()));
+}
+
+#[test]
+fn size_kind_and_time_questions() {
+    let mut f = fx(&[("metadata", "m/**")]);
+    f.write("m/f", "abc");
+    f.mkdir("m/d");
+    f.link("d", "m/l");
+    assert_eq!(f.st.file_size(f.p("m/f")).unwrap(), 3);
+    assert!(matches!(f.st.file_size(f.p("m/d")), Err(FsError::IsADirectory(_))));
+    assert!(f.st.is_file(f.p("m/f")).unwrap());
+    assert!(!f.st.is_file(f.p("m/d")).unwrap());
+    assert!(!f.st.is_file(f.p("m/none")).unwrap());
+    assert!(f.st.is_dir(f.p("m/l")).unwrap(), "follows the link");
+    assert!(!f.st.is_dir(f.p("m/f")).unwrap());
+    assert!(f.st.is_symlink(f.p("m/l")).unwrap());
+    assert!(!f.st.is_symlink(f.p("m/d")).unwrap());
+    assert!(!f.st.is_symlink(f.p("m/none")).unwrap());
+    let mtime = super::millis(fs::metadata(f.p("m/f")).unwrap().modified().unwrap());
+    assert_eq!(f.st.modified_time(f.p("m/f")).unwrap(), mtime);
+    for op in 0..6 {
+        let outside = f.root.clone();
+        let r = match op {
+            0 => f.st.file_size(outside).map(|_| ()),
+            1 => f.st.is_file(outside).map(|_| ()),
+            2 => f.st.is_dir(outside).map(|_| ()),
+            3 => f.st.is_symlink(outside).map(|_| ()),
+            4 => f.st.modified_time(outside).map(|_| ()),
+            _ => f.st.dir_size(outside).map(|_| ()),
+        };
+        denied(r);
+    }
+    let ops: Vec<String> = f
+        .summary()
+        .into_iter()
+        .filter(|l| l.2 == "denied")
+        .map(|l| l.0)
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "metadata.file-size",
+            "metadata.is-file",
+            "metadata.is-dir",
+            "metadata.is-symlink",
+            "metadata.modified-time",
+            "metadata.dir-size"
+        ]
+    );
+}
+
+#[test]
+fn batches_are_authorized_whole_before_anything() {
+    let mut f = fx(&[("metadata", "m/**")]);
+    f.write("m/a", "aa");
+    let paths = vec![f.p("m/a"), f.p("m/none"), f.p("m")];
+    let stats = f.st.batch_stat(paths.clone()).unwrap();
+    assert_eq!(stats[0].as_ref().unwrap().size, 2);
+    assert!(matches!(&stats[1], Err(FsError::NotFound(_))));
+    assert_eq!(stats[2].as_ref().unwrap().kind, FileKind::Directory);
+    assert_eq!(f.st.batch_exists(paths).unwrap(), [true, false, true]);
+    f.clear();
+    let mixed = vec![f.p("m/a"), f.p("secret"), f.p("m/none")];
+    let text = denied(f.st.batch_stat(mixed.clone()));
+    assert_eq!(text, format!("filesystem:metadata {}", f.p("secret")));
+    let verdicts: Vec<String> = f.summary().into_iter().map(|l| l.2).collect();
+    assert_eq!(verdicts, ["allowed", "denied", "allowed"], "every path is decided");
+    denied(f.st.batch_exists(mixed));
+    let too_many = vec![f.p("m/a"); MAX_ENTRIES + 1];
+    assert!(matches!(f.st.batch_exists(too_many), Err(FsError::LimitExceeded(_))));
+}
+
+#[test]
+fn dir_size_sums_files_below_without_following_links() {
+    let mut f = fx(&[("metadata", "m/**")]);
+    f.write("m/a", "123");
+    f.write("m/sub/b", "4567");
+    f.write("big/c", &"x".repeat(1000));
+    f.link(&f.p("big"), "m/link");
+    assert_eq!(f.st.dir_size(f.p("m")).unwrap(), 7);
+    assert!(matches!(f.st.dir_size(f.p("m/a")), Err(FsError::NotADirectory(_))));
+}
+
+#[test]
+fn set_permissions_and_its_host_rule() {
+    let mut f = fx(&[("write", "w/**")]);
+    f.write("w/f", "x");
+    f.write("r/f", "x");
+    f.st.set_permissions(f.p("w/f"), 0o640).unwrap();
+    assert_eq!(fs::metadata(f.p("w/f")).unwrap().mode() & 0o7777, 0o640);
+    let text = denied(f.st.set_permissions(f.p("w/f"), 0o4755));
+    assert_eq!(text, format!("filesystem:write {}", f.p("w/f")));
+    let (op, _, verdict, by) = f.last();
+    assert_eq!((op.as_str(), verdict.as_str()), ("metadata.set-permissions", "denied"));
+    assert!(by.contains("setuid"), "{by}");
+    denied(f.st.set_permissions(f.p("w/f"), 0o2755));
+    assert_eq!(fs::metadata(f.p("w/f")).unwrap().mode() & 0o7777, 0o640);
+    assert!(matches!(
+        f.st.set_permissions(f.p("w/f"), 0o10000),
+        Err(FsError::InvalidInput(_))
+    ));
+    let before = fs::metadata(f.p("r/f")).unwrap().mode();
+    denied(f.st.set_permissions(f.p("r/f"), 0o777));
+    assert_eq!(fs::metadata(f.p("r/f")).unwrap().mode(), before);
+    f.mkdir("w/d");
+    f.st.set_permissions(f.p("w/d"), 0o700).unwrap();
+    assert_eq!(fs::metadata(f.p("w/d")).unwrap().mode() & 0o7777, 0o700);
+}
+
+#[test]
+fn set_times_sets_what_is_given() {
+    let mut f = fx(&[("write", "w/**")]);
+    f.write("w/f", "x");
+    f.write("r/f", "x");
+    f.st.set_times(f.p("w/f"), Some(1_000_000_000_000), Some(1_500_000_000_123))
+        .unwrap();
+    let m = fs::metadata(f.p("w/f")).unwrap();
+    assert_eq!(super::millis(m.accessed().unwrap()), 1_000_000_000_000);
+    assert_eq!(super::millis(m.modified().unwrap()), 1_500_000_000_123);
+    f.st.set_times(f.p("w/f"), None, Some(1_600_000_000_000)).unwrap();
+    let m = fs::metadata(f.p("w/f")).unwrap();
+    assert_eq!(super::millis(m.accessed().unwrap()), 1_000_000_000_000, "unchanged");
+    assert_eq!(super::millis(m.modified().unwrap()), 1_600_000_000_000);
+    let before = fs::metadata(f.p("r/f")).unwrap().modified().unwrap();
+    denied(f.st.set_times(f.p("r/f"), Some(0), Some(0)));
+    assert_eq!(fs::metadata(f.p("r/f")).unwrap().modified().unwrap(), before);
+    assert_eq!(f.last().0, "metadata.set-times");
+}
+
+#[test]
+fn walk_dir_is_depth_first_sorted_and_bounded_by_depth() {
+    let mut f = fx(&[("read", "r/**")]);
+    f.write("r/b/x", "1");
+    f.write("r/a", "1");
+    f.write("r/b/c/y", "1");
+    f.write("out/z", "1");
+    f.link(&f.p("out"), "r/l");
+    let all = f.st.walk_dir(f.p("r"), None).unwrap();
+    let got: Vec<(String, FileKind, u32)> = all.into_iter().map(|e| (e.path, e.kind, e.depth)).collect();
+    let want = vec![
+        (f.p("r/a"), FileKind::File, 1),
+        (f.p("r/b"), FileKind::Directory, 1),
+        (f.p("r/b/c"), FileKind::Directory, 2),
+        (f.p("r/b/c/y"), FileKind::File, 3),
+        (f.p("r/b/x"), FileKind::File, 2),
+        (f.p("r/l"), FileKind::Symlink, 1),
+    ];
+    assert_eq!(got, want);
+    let shallow = f.st.walk_dir(f.p("r"), Some(1)).unwrap();
+    assert_eq!(shallow.len(), 3);
+    assert!(f.st.walk_dir(f.p("r"), Some(0)).unwrap().is_empty());
+    assert_eq!(f.last().1, format!("filesystem:read {}", f.p("r")));
+    denied(f.st.walk_dir(f.p("out"), None));
+}
+
+#[test]
+fn find_files_matches_names_with_a_glob() {
+    let mut f = fx(&[("read", "r/**")]);
+    f.write("r/a.log", "1");
+    f.write("r/sub/b.log", "1");
+    f.write("r/sub/c.txt", "1");
+    f.write("r/sub/deep/d.log", "1");
+    let found = f.st.find_files(f.p("r"), "*.log".into(), None).unwrap();
+    assert_eq!(found, [f.p("r/a.log"), f.p("r/sub/b.log"), f.p("r/sub/deep/d.log")]);
+    let shallow = f.st.find_files(f.p("r"), "*.log".into(), Some(2)).unwrap();
+    assert_eq!(shallow, [f.p("r/a.log"), f.p("r/sub/b.log")]);
+    assert!(matches!(
+        f.st.find_files(f.p("r"), "[".into(), None),
+        Err(FsError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        f.st.find_files(f.p("r"), "*".repeat(2000), None),
+        Err(FsError::LimitExceeded(_))
+    ));
+    denied(f.st.find_files(f.root.clone(), "*".into(), None));
+    assert_eq!(f.last().0, "metadata.find-files");
+}
+
+// ---------------------------------------------------------------- confinement details
+
+#[test]
+fn report_only_lets_the_operation_through_and_says_so() {
+    let mut f = fx_mode(&[("read", "in/**")], Mode::ReportOnly);
+    f.mkdir("out");
+    f.st.write_file(f.p("out/x"), b"went through".to_vec()).unwrap();
+    assert_eq!(f.read("out/x"), "went through");
+    let (op, _, verdict, by) = f.last();
+    assert_eq!(
+        (op.as_str(), verdict.as_str(), by.as_str()),
+        ("filesystem.write-file", "would-deny", "no grant")
+    );
+    assert_eq!(f.lines()[0]["mode"], "report-only");
+    // Host rules hold in report-only mode too.
+    f.write("in/f", "x");
+    fs::hard_link(f.p("in/f"), f.p("in/g")).unwrap();
+    denied(f.st.read_file(f.p("in/g")));
+}
+
+#[test]
+fn an_exact_grant_allows_its_file_only() {
+    let mut f = fx(&[("read", "in/only.txt")]);
+    f.write("in/only.txt", "yes");
+    f.write("in/other.txt", "no");
+    f.link("other.txt", "in/alias.txt");
+    assert_eq!(f.st.read_file(f.p("in/only.txt")).unwrap(), b"yes");
+    assert_eq!(f.st.read_file(f.p("in/x/../only.txt")).unwrap(), b"yes");
+    denied(f.st.read_file(f.p("in/other.txt")));
+    denied(f.st.read_file(f.p("in/alias.txt")));
+}
+
+#[test]
+fn grants_with_different_bases_combine() {
+    let mut f = fx(&[("read", "a/**"), ("write", "a/out/**")]);
+    f.write("a/out/f", "old");
+    let h = f.st.open(f.p("a/out/f"), OpenFlags::READ | OpenFlags::WRITE).unwrap();
+    f.st.write(borrow(&h), b"new".to_vec()).unwrap();
+    f.st.close(h);
+    assert_eq!(f.read("a/out/f"), "new");
+    // A directory link to another place in the read grant, for a read and write open: the
+    // write half is denied at the hop.
+    f.write("a/in/g", "g");
+    f.link("../in", "a/out/up");
+    denied(f.st.open(f.p("a/out/up/g"), OpenFlags::READ | OpenFlags::WRITE));
+    assert_eq!(f.read("a/in/g"), "g");
+}

@@ -1,0 +1,92 @@
+//! `airssys-wasm run` end to end: the binary, real files, exit codes, the audit log.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::lifecycle;
+
+fn airssys(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn write_component(dir: &Path, name: &str, bytes: &[u8], manifest: &str) {
+    std::fs::write(dir.join(format!("{name}.wasm")), bytes).unwrap();
+    std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
+}
+
+fn manifest(name: &str) -> String {
+    format!("[component]\nname = \"{name}\"\nversion = \"1.0.0\"\n")
+}
+
+#[test]
+fn run_prints_the_output_of_execute() {
+    let dir = tempfile::tempdir().unwrap();
+    write_component(dir.path(), "echo", &lifecycle::echo(), &manifest("echo"));
+    std::fs::write(dir.path().join("in.txt"), "hello from a file").unwrap();
+    let out = airssys(&["run", "echo.wasm", "--input", "in.txt"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"hello from a file");
+}
+
+#[test]
+fn run_loads_several_components_that_message_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = lifecycle::relay();
+    write_component(dir.path(), "alpha", &relay, &manifest("alpha"));
+    write_component(dir.path(), "peer", &relay, &manifest("peer"));
+    std::fs::write(dir.path().join("in"), "mhi").unwrap();
+    let out = airssys(
+        &["run", "alpha.wasm", "--with", "peer.wasm", "--input", "in"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, [0], "send-message to the loaded peer is ok");
+}
+
+#[test]
+fn run_reports_a_fault_with_exit_code_1() {
+    let dir = tempfile::tempdir().unwrap();
+    write_component(dir.path(), "spin", &lifecycle::infinite_loop(), &manifest("spin"));
+    let out = airssys(&["run", "spin.wasm", "--timeout-ms", "50"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("time limit of 50 ms"), "{stderr}");
+}
+
+#[test]
+fn run_refuses_a_component_whose_check_fails_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    // Imports filesystem.read-file without a grant: CMP002 undeclared permission.
+    let bytes = crate::common::component_importing(&["filesystem.read-file"], "", "");
+    write_component(dir.path(), "reader", &bytes, &manifest("reader"));
+    let out = airssys(&["run", "reader.wasm"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("CMP002") && stderr.contains("refusing to run"),
+        "{stderr}"
+    );
+    // Forced, it runs (its dummy `execute` traps, which is reported, not a crash).
+    let out = airssys(&["run", "reader.wasm", "--force"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("trapped"), "{stderr}");
+}
+
+#[test]
+fn run_rejects_bad_arguments_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write_component(dir.path(), "echo", &lifecycle::echo(), &manifest("echo"));
+    let out = airssys(&["run", "echo.wasm", "--memory", "lots"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--memory `lots` is not a size"));
+    let out = airssys(&["run", "missing.wasm"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(dir.path().join("bad.toml"), "[component]\nname = \"X\"\n").unwrap();
+    let out = airssys(&["run", "echo.wasm", "--manifest", "bad.toml", "--force"], dir.path());
+    assert_ne!(out.status.code(), Some(0));
+}
