@@ -65,9 +65,7 @@ impl InstanceState {
             return;
         };
         let Some(timeout) = pool.idle_timeout else { return };
-        let before = pool.idle.len();
         pool.idle.retain(|idle| idle.since.elapsed() < timeout);
-        self.net.open = self.net.open.saturating_sub(before - pool.idle.len());
     }
 
     /// Takes a healthy idle connection to `key` out of pool `id`, closing dead ones on the way.
@@ -79,7 +77,6 @@ impl InstanceState {
                 .iter()
                 .position(|idle| idle.entry.pool.as_ref().is_some_and(|tag| tag.key == *key))?;
             let idle = pool.idle.remove(at);
-            self.net.open = self.net.open.saturating_sub(1);
             if idle.entry.alive(true) {
                 return Some(idle.entry);
             }
@@ -97,10 +94,9 @@ impl InstanceState {
 
     /// Closes a pool and its idle connections (`pool-close` and the resource's drop).
     pub(super) fn close_pool(&mut self, handle: Resource<PoolEntry>) {
-        let Ok(entry) = self.table.delete(handle) else { return };
-        self.net.open = self.net.open.saturating_sub(1);
-        if let Some(pool) = self.net.pools.remove(&entry.id) {
-            self.net.open = self.net.open.saturating_sub(pool.idle.len());
+        if let Ok(entry) = self.table.delete(handle) {
+            // Dropping the pool closes its idle connections.
+            self.net.pools.remove(&entry.id);
         }
     }
 }
@@ -209,7 +205,6 @@ impl connection::Host for InstanceState {
             .push(PoolEntry { id })
             .map_err(|e| NetError::Io(format!("cannot hold another handle: {e}")))?;
         self.net.next_pool += 1;
-        self.net.open += 1;
         self.net.pools.insert(
             id,
             Pool {
@@ -249,7 +244,6 @@ impl connection::Host for InstanceState {
             }
             // The oldest idle connection (to another host) makes room.
             pool.idle.remove(0);
-            self.net.open = self.net.open.saturating_sub(1);
         }
         let deadline = Instant::now() + self.net_cap();
         let addrs = self.target_addresses(op, &target, port, None, deadline)?;
@@ -285,7 +279,6 @@ impl connection::Host for InstanceState {
                 entry,
                 since: Instant::now(),
             });
-            self.net.open += 1;
         }
         Ok(())
     }

@@ -146,8 +146,8 @@ impl InstanceState {
                     .filter(|ip| family.is_none_or(|f| family_of(ip) == f))
                     .collect();
                 if fitting.is_empty() {
-                    let which = family.map_or("", family_name);
-                    return Err(NetError::AddressNotAvailable(format!("{name} has no {which} address")));
+                    let which = family.map_or_else(String::new, |f| format!(" {}", family_name(f)));
+                    return Err(NetError::AddressNotAvailable(format!("{name} has no{which} address")));
                 }
                 self.policy_filter(op, name, port, fitting)?
             }

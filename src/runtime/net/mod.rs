@@ -31,8 +31,10 @@
 //! never sends a DNS query.
 //!
 //! # Handles
-//! Sockets and pools are entries of the instance's resource table; together with the idle
-//! connections that pools hold they count against [`super::RunLimits::max_handles`]. A socket
+//! Sockets and pools are entries of the instance's resource table; with every other resource of
+//! the instance and the idle connections that pools hold, they count against
+//! [`super::RunLimits::max_handles`] (beyond it: `io`, as `net-error` has no `limit-exceeded`).
+//! A socket
 //! remembers its family, protocol, blocking mode and timeouts, and what its bind, listen and
 //! connect were authorized for. IPv6 sockets are IPv6-only (`IPV6_V6ONLY`): IPv4 addresses,
 //! IPv4-mapped ones included, need an IPv4 socket.
@@ -274,8 +276,6 @@ const MAX_NAMES_PER_ADDRESS: usize = 16;
 pub struct NetState {
     /// Address (canonical) → the names whose granted resolve returned it, in order.
     resolved: HashMap<IpAddr, Vec<String>>,
-    /// Sockets and pools in the table, plus idle connections in pools.
-    open: usize,
     pools: HashMap<u64, Pool>,
     next_pool: u64,
 }
@@ -347,12 +347,20 @@ impl InstanceState {
         Duration::from_millis(self.run_limits.timeout_ms.max(1))
     }
 
-    /// Fails when the instance holds as many handles as it may.
-    fn reserve_handle(&self) -> Result<(), NetError> {
-        if self.net.open >= self.run_limits.max_handles {
+    /// The instance's open handles: every resource in its table (files, sockets, pools,
+    /// children) and the idle connections that its pools hold.
+    pub(super) fn handles_in_use(&mut self) -> usize {
+        let idle: usize = self.net.pools.values().map(|pool| pool.idle.len()).sum();
+        self.table.iter_mut().count() + idle
+    }
+
+    /// Fails when the instance holds as many handles as it may. (`net-error` has no
+    /// `limit-exceeded`; this is `io`, as the system's own `EMFILE` would be.)
+    fn reserve_handle(&mut self) -> Result<(), NetError> {
+        let (open, max) = (self.handles_in_use(), self.run_limits.max_handles);
+        if open >= max {
             return Err(NetError::Io(format!(
-                "too many open network handles (at most {})",
-                self.run_limits.max_handles
+                "the instance already has {open} open handles; the limit is {max}"
             )));
         }
         Ok(())
@@ -365,7 +373,6 @@ impl InstanceState {
             .table
             .push(entry)
             .map_err(|e| NetError::Io(format!("cannot hold another handle: {e}")))?;
-        self.net.open += 1;
         Ok(handle)
     }
 
@@ -378,10 +385,9 @@ impl InstanceState {
     }
 
     /// Takes a socket out of the table (the caller drops it to close it, or keeps it in a
-    /// pool), uncounting it, and gives its pool its slot back.
+    /// pool), and gives its pool its slot back.
     fn take_socket(&mut self, handle: Resource<SocketEntry>) -> Option<SocketEntry> {
         let entry = self.table.delete(handle).ok()?;
-        self.net.open = self.net.open.saturating_sub(1);
         if let Some(tag) = &entry.pool
             && let Some(pool) = self.net.pools.get_mut(&tag.id)
         {

@@ -334,7 +334,7 @@ fn tcp_round_trip(ip: &str, family: AddressFamily) {
     assert!(!s.is_connected(b(&h)));
     s.close_socket(own(&h));
     assert!(matches!(s.peer_address(b(&h)), Err(NetError::InvalidHandle)));
-    assert_eq!(s.net.open, 0);
+    assert_eq!(s.handles_in_use(), 0);
 
     let target = if ip.contains(':') {
         format!("[{ip}]:{port}")
@@ -748,7 +748,7 @@ fn bind_listen_accept_serve() {
     assert_eq!(&reply, b"reply");
     assert_eq!(sa(&from), ("127.0.0.1".to_string(), client_addr.port()));
     assert_eq!(sa(&s.peer_address(b(&conn)).unwrap()), sa(&from));
-    assert_eq!(s.net.open, 2);
+    assert_eq!(s.handles_in_use(), 2);
 
     let bound = format!("127.0.0.1:{port}");
     assert_eq!(
@@ -989,9 +989,9 @@ fn handles_are_counted_against_the_limit() {
     let c = udp6(&mut s);
     crate::runtime::bindings::net_types::HostPool::drop(&mut s, Resource::new_own(pool.rep())).unwrap();
     let _ = s.pool_create(3, None).unwrap();
-    assert_eq!(s.net.open, 2);
+    assert_eq!(s.handles_in_use(), 2);
     s.close_socket(own(&c));
-    assert_eq!(s.net.open, 1);
+    assert_eq!(s.handles_in_use(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1200,7 +1200,7 @@ fn pools_reuse_idle_connections_and_stay_within_their_size() {
         Err(NetError::PoolExhausted)
     ));
     s.pool_release(bp(&pool), own(&a)).unwrap();
-    assert_eq!(s.net.open, 2, "the pool and its idle connection");
+    assert_eq!(s.handles_in_use(), 2, "the pool and its idle connection");
     // The same connection again, not a new one.
     let again = s.pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
     assert_eq!(s.local_address(b(&again)).unwrap().port, first.port());
@@ -1211,7 +1211,7 @@ fn pools_reuse_idle_connections_and_stay_within_their_size() {
     // Closing the pool closes its idle connection.
     s.pool_close(Resource::new_own(pool.rep()));
     server.wait_closed(first);
-    assert_eq!(s.net.open, 0);
+    assert_eq!(s.handles_in_use(), 0);
     let resource = format!("network:connect 127.0.0.1:{port}");
     let acquires: Vec<_> = audit
         .lines()
@@ -1246,7 +1246,7 @@ fn pool_release_takes_only_its_own_connections() {
     ));
     // Both were given away, and closed.
     assert!(matches!(s.peer_address(b(&c)), Err(NetError::InvalidHandle)));
-    assert_eq!(s.net.open, 2);
+    assert_eq!(s.handles_in_use(), 2);
     assert!(matches!(s.pool_create(0, None), Err(NetError::InvalidInput(_))));
 }
 
