@@ -1006,6 +1006,7 @@ fn multicast_membership_on_loopback() {
     // Unbound: refused.
     denied_with(s.join_multicast(b(&h), group.into(), Some("127.0.0.1".into())));
     denied_with(s.set_multicast_ttl(b(&h), 1));
+    denied_with(s.leave_multicast(b(&h), group.into(), None));
     s.set_option(b(&h), SocketOption::ReuseAddress(true)).unwrap();
     s.bind(b(&h), addr(group, port)).unwrap();
     s.join_multicast(b(&h), group.into(), Some("127.0.0.1".into())).unwrap();
@@ -1039,8 +1040,9 @@ fn multicast_membership_on_loopback() {
     let ops: Vec<_> = lines(&audit).into_iter().map(|l| (l.0, l.2)).collect();
     assert_eq!(ops[0], ("socket.join-multicast".to_string(), "denied".to_string()));
     assert_eq!(ops[1], ("socket.set-multicast-ttl".to_string(), "denied".to_string()));
-    assert_eq!(ops[2], ("socket.bind".to_string(), "allowed".to_string()));
-    assert_eq!(ops[3], ("socket.join-multicast".to_string(), "allowed".to_string()));
+    assert_eq!(ops[2], ("socket.leave-multicast".to_string(), "denied".to_string()));
+    assert_eq!(ops[3], ("socket.bind".to_string(), "allowed".to_string()));
+    assert_eq!(ops[4], ("socket.join-multicast".to_string(), "allowed".to_string()));
 }
 
 #[test]
