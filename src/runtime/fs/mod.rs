@@ -12,10 +12,15 @@
 //!    `permission-denied` error, and nothing else happens.
 //! 2. **The base directory.** The path is normalised lexically (as the decision did) and `~` is
 //!    expanded with the policy's home. The grant that allowed it names a *base*: the literal
-//!    directory prefix of its pattern (`/data` for `/data/**`, `/data/*.csv` or `/data/x`),
-//!    opened as a [`cap_std::fs::Dir`]. The base is trusted as the manifest wrote it; when
-//!    report-only mode let an ungranted request through, the base is `/`. When several grants
-//!    allowed the request (open for read and write), the deepest base is used.
+//!    directory prefix of its pattern (`/data` for `/data/**`, `/data/*.csv` or `/data/x`).
+//!    When several grants allowed the request (open for read and write), the deepest base is
+//!    used; when report-only mode let an ungranted request through, the base is `/`. The base
+//!    is opened as a [`cap_std::fs::Dir`] the way the operating system resolves it, so that an
+//!    administrator's links (`/var/run -> /run`, a symlinked `/home`) keep working, but only
+//!    the part of it that the component cannot change: if some grant lets the component write
+//!    the base or a directory above it (`write /data/out/**` matches `/data/out` itself, which
+//!    the component could replace by a link), opening starts at the parent of the highest such
+//!    directory, and the rest is resolved as in step 3.
 //! 3. **Symbolic links, resolved by the host.** Below the base, every directory is opened one
 //!    name at a time without following symbolic links (`O_NOFOLLOW`, or one `openat2` with
 //!    `RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH` when the path has none). A symbolic link met on

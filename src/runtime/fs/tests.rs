@@ -898,3 +898,21 @@ fn grants_with_different_bases_combine() {
     denied(f.st.open(f.p("a/out/up/g"), OpenFlags::READ | OpenFlags::WRITE));
     assert_eq!(f.read("a/in/g"), "g");
 }
+
+#[test]
+fn a_base_the_guest_can_replace_is_not_trusted() {
+    // With write and delete on `out/**` (which matches `out` itself), the guest can replace the
+    // directory `out` by a link to `in`, where it may only read. Writing below `out` must
+    // then be decided for where it really goes.
+    let mut f = fx(&[("read", "**"), ("write", "out/**"), ("delete", "out/**")]);
+    f.write("in/victim", "orig");
+    f.mkdir("out");
+    f.st.remove_dir_all(f.p("out")).unwrap();
+    f.st.create_symlink(f.p("in"), f.p("out")).unwrap();
+    let text = denied(f.st.write_file(f.p("out/victim"), b"pwned".to_vec()));
+    assert_eq!(text, format!("filesystem:write {}", f.p("in/victim")));
+    denied(f.st.open(f.p("out/victim"), OpenFlags::WRITE));
+    assert_eq!(f.read("in/victim"), "orig");
+    // Reading through the link is what the read grant allows anyway.
+    assert_eq!(f.st.read_file(f.p("out/victim")).unwrap(), b"orig");
+}
