@@ -21,7 +21,7 @@
 //!    the base or a directory above it (`write /data/out/**` matches `/data/out` itself, which
 //!    the component could replace by a link), opening starts at the parent of the highest such
 //!    directory, and the rest is resolved as in step 3.
-//! 3. **Symbolic links, resolved by the host.** Below the base, every directory is opened one
+//! 3. **Symbolic links, resolved by the host.** Below that start, every directory is opened one
 //!    name at a time without following symbolic links (`O_NOFOLLOW`, or one `openat2` with
 //!    `RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH` when the path has none). A symbolic link met on
 //!    the way (or as the final name, for operations that follow it) is read, its target joined
@@ -29,13 +29,18 @@
 //!    same actions (an audit line per hop) before the walk restarts from that path's base.
 //!    So a link inside a grant that points at an ungranted path (absolute, `../..`, a target
 //!    ending in `/`, or a sibling inside the same base) is denied, one that points at another
-//!    granted path works, and more than 40 hops is `symlink-loop`. The kernel never follows a
-//!    link the host has not authorized.
+//!    granted path works, and more than 40 hops is `symlink-loop`. Below the start, the kernel
+//!    never follows a link the host has not authorized. (An operation on the base directory
+//!    itself, such as removing `/data` under `/data/**`, acts from the base's parent.)
 //! 4. **The final step** is done relative to the opened parent directory, again without
 //!    following links (`open` with `O_NOFOLLOW`, `unlinkat`, `renameat`, `mkdirat`, ...), so
 //!    a link swapped in after the check fails instead of being followed. Operations documented
 //!    as not following symbolic links (`symlink-stat`, `is-symlink`, `read-symlink`,
 //!    `delete-file`, `remove-dir-all`, walks) act on the link itself.
+//!
+//! `create-symlink` decides its target as the link will be read: a relative target relative to
+//! the directory the link really lands in, `~/` expanded (and stored expanded).
+//! `create-dir-all` creates missing directories on the way, a missing base included.
 //!
 //! Lexical normalisation decides what `..` means: `/data/link/..` is `/data`, whatever `link`
 //! points at. A guest path ending in `/`, `/.` or `/..` names a directory, as it does for the
