@@ -1,0 +1,540 @@
+//! The process extension host: `airssys:ext-process` `lifecycle` (18 operations) and `signals`
+//! (14), with real child processes on Linux (5.3 or later: signals go through pidfds).
+//!
+//! # The guard
+//! `spawn` and `spawn-detached` ask for `process:spawn <executable>` with the path as the guest
+//! gave it. There is no PATH lookup: a relative path or a bare name is denied by the decision,
+//! and refused as `invalid-input` in a mode that lets denials through. When the final component
+//! of the executable is a symbolic link, each target in the chain is authorized too (one audit
+//! line each), so a granted link to an ungranted program is denied; the end of the chain is what
+//! runs, with `argv[0]` as the guest named it. Link targets are joined to the link's directory
+//! and normalised lexically, as the decision normalises requests (symbolic links among the
+//! *directories* of a path, such as `/bin -> usr/bin`, are not followed by this rule).
+//! `spawn-shell` asks for exactly `process:spawn /bin/sh`, as the catalogue says, and runs the
+//! host's shell. Signal operations ask for `process:signal <SIGNAME>`; `graceful-shutdown` asks
+//! for SIGTERM and for SIGKILL, two audit lines, before it does anything.
+//!
+//! # Host rules (they hold in every mode, report-only included)
+//! - Environment: a child's environment is exactly `env`, nothing is inherited. Variables that
+//!   make a program load code it did not name (`LD_*`, `GCONV_PATH`, `GLIBC_TUNABLES`,
+//!   `BASH_ENV`) are refused as `permission-denied`; a name that is empty or holds `=` or NUL,
+//!   or a NUL anywhere, is `invalid-input`.
+//! - Standard streams: stdin `inherit` is refused (the host's own input is never handed to a
+//!   component's child); stdout and stderr may inherit the host's streams.
+//! - Working directory: `none` is the host's current directory; otherwise an absolute path to a
+//!   directory that exists (`invalid-input` if relative, `not-found` if missing).
+//! - Signals to a process group are refused unless every member of the group is a live child of
+//!   this instance (checked in `/proc`); the members are then signalled one by one through their
+//!   pidfds, so a process that joins the group meanwhile is never reached.
+//!
+//! # Ownership
+//! A guest names processes only through `child` handles, which index this instance's resource
+//! table; there is no operation that takes a pid, so the host's own pid, pid 1 and the children
+//! of other instances cannot be named at all. Each child starts in a process group of its own.
+//! At most `max_children` processes spawned by one instance are unreaped at a time
+//! (`limit-exceeded`). A pid is used only while the child is unreaped: every operation first
+//! reaps a child that has ended (recording how it ended and its `wait4` resource usage) and then
+//! answers `already-exited` instead of signalling. Dropping the handle of a child that is still
+//! running kills (SIGKILL) and reaps it; a detached child keeps running, and a host thread reaps
+//! it when it ends (it still counts against the limit until then). Ending the instance drops its
+//! handles the same way.
+//!
+//! # Blocking
+//! Operations that wait (`wait`, `wait-timeout`, reading and writing the pipes,
+//! `graceful-shutdown`) wait at most the instance's `timeout-ms`; `wait` and the pipe operations
+//! then answer `timeout`. Reads return what is available (at most `max-len`, and at most the
+//! instance's `max_read_bytes`), waiting only until some data or end of file; writes return how
+//! much the pipe took, waiting only until it takes the first byte. Nothing closes stdin
+//! implicitly: a guest waiting for `cat` closes its stdin first.
+//!
+//! # `set-process-group`
+//! Linux lets a parent move a child into another process group only until the child has
+//! started its program (`setpgid` fails with EACCES afterwards), and a spawned child has always
+//! started it. So a child already in the requested group succeeds; any real move is attempted
+//! and, when the kernel refuses it this way, reported as `unsupported`.
+
+mod child;
+mod spawn;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Linker, Resource};
+
+pub use child::ChildEntry;
+use child::Output;
+use spawn::{Launch, SHELL};
+
+use super::bindings::proc_types::{
+    self, ChildExit, ChildInfo, ProcessError, ShellOptions, Signal as WitSignal, SpawnOptions, UsageStats,
+};
+use super::bindings::{lifecycle, signals};
+use super::state::{Denied, InstanceState};
+use crate::policy::{Request, Signal};
+
+/// The process state of one instance: its children's handles and its count of unreaped
+/// processes (detached children whose handle was dropped included).
+#[derive(Debug, Default)]
+pub struct ProcState {
+    /// Table indices of this instance's live `child` handles.
+    handles: BTreeSet<u32>,
+    /// Processes spawned by this instance and not yet reaped, shared with their entries and
+    /// with the threads that reap dropped detached children.
+    live: Arc<AtomicUsize>,
+}
+
+/// Links `lifecycle`, `signals` and the process `types` (the `child` resource) to
+/// [`InstanceState`].
+pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    use wasmtime::component::HasSelf;
+    lifecycle::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
+    signals::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
+    proc_types::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)
+}
+
+/// Every signal of the WIT `signal` enum, in declaration order.
+const WIT_SIGNALS: [WitSignal; 29] = [
+    WitSignal::Sighup,
+    WitSignal::Sigint,
+    WitSignal::Sigquit,
+    WitSignal::Sigill,
+    WitSignal::Sigtrap,
+    WitSignal::Sigabrt,
+    WitSignal::Sigbus,
+    WitSignal::Sigfpe,
+    WitSignal::Sigkill,
+    WitSignal::Sigusr1,
+    WitSignal::Sigsegv,
+    WitSignal::Sigusr2,
+    WitSignal::Sigpipe,
+    WitSignal::Sigalrm,
+    WitSignal::Sigterm,
+    WitSignal::Sigchld,
+    WitSignal::Sigcont,
+    WitSignal::Sigstop,
+    WitSignal::Sigtstp,
+    WitSignal::Sigttin,
+    WitSignal::Sigttou,
+    WitSignal::Sigurg,
+    WitSignal::Sigxcpu,
+    WitSignal::Sigxfsz,
+    WitSignal::Sigvtalrm,
+    WitSignal::Sigprof,
+    WitSignal::Sigwinch,
+    WitSignal::Sigio,
+    WitSignal::Sigsys,
+];
+
+/// The policy's name for a WIT signal.
+fn policy_signal(signal: WitSignal) -> Signal {
+    match signal {
+        WitSignal::Sighup => Signal::Hup,
+        WitSignal::Sigint => Signal::Int,
+        WitSignal::Sigquit => Signal::Quit,
+        WitSignal::Sigill => Signal::Ill,
+        WitSignal::Sigtrap => Signal::Trap,
+        WitSignal::Sigabrt => Signal::Abrt,
+        WitSignal::Sigbus => Signal::Bus,
+        WitSignal::Sigfpe => Signal::Fpe,
+        WitSignal::Sigkill => Signal::Kill,
+        WitSignal::Sigusr1 => Signal::Usr1,
+        WitSignal::Sigsegv => Signal::Segv,
+        WitSignal::Sigusr2 => Signal::Usr2,
+        WitSignal::Sigpipe => Signal::Pipe,
+        WitSignal::Sigalrm => Signal::Alrm,
+        WitSignal::Sigterm => Signal::Term,
+        WitSignal::Sigchld => Signal::Chld,
+        WitSignal::Sigcont => Signal::Cont,
+        WitSignal::Sigstop => Signal::Stop,
+        WitSignal::Sigtstp => Signal::Tstp,
+        WitSignal::Sigttin => Signal::Ttin,
+        WitSignal::Sigttou => Signal::Ttou,
+        WitSignal::Sigurg => Signal::Urg,
+        WitSignal::Sigxcpu => Signal::Xcpu,
+        WitSignal::Sigxfsz => Signal::Xfsz,
+        WitSignal::Sigvtalrm => Signal::Vtalrm,
+        WitSignal::Sigprof => Signal::Prof,
+        WitSignal::Sigwinch => Signal::Winch,
+        WitSignal::Sigio => Signal::Io,
+        WitSignal::Sigsys => Signal::Sys,
+    }
+}
+
+/// The host's number of a signal, from the C library's constants (the policy's table holds the
+/// common Linux numbers, which some architectures do not share).
+fn host_number(signal: Signal) -> i32 {
+    match signal {
+        Signal::Hup => libc::SIGHUP,
+        Signal::Int => libc::SIGINT,
+        Signal::Quit => libc::SIGQUIT,
+        Signal::Ill => libc::SIGILL,
+        Signal::Trap => libc::SIGTRAP,
+        Signal::Abrt => libc::SIGABRT,
+        Signal::Bus => libc::SIGBUS,
+        Signal::Fpe => libc::SIGFPE,
+        Signal::Kill => libc::SIGKILL,
+        Signal::Usr1 => libc::SIGUSR1,
+        Signal::Segv => libc::SIGSEGV,
+        Signal::Usr2 => libc::SIGUSR2,
+        Signal::Pipe => libc::SIGPIPE,
+        Signal::Alrm => libc::SIGALRM,
+        Signal::Term => libc::SIGTERM,
+        Signal::Stkflt => libc::SIGSTKFLT,
+        Signal::Chld => libc::SIGCHLD,
+        Signal::Cont => libc::SIGCONT,
+        Signal::Stop => libc::SIGSTOP,
+        Signal::Tstp => libc::SIGTSTP,
+        Signal::Ttin => libc::SIGTTIN,
+        Signal::Ttou => libc::SIGTTOU,
+        Signal::Urg => libc::SIGURG,
+        Signal::Xcpu => libc::SIGXCPU,
+        Signal::Xfsz => libc::SIGXFSZ,
+        Signal::Vtalrm => libc::SIGVTALRM,
+        Signal::Prof => libc::SIGPROF,
+        Signal::Winch => libc::SIGWINCH,
+        Signal::Io => libc::SIGIO,
+        Signal::Pwr => libc::SIGPWR,
+        Signal::Sys => libc::SIGSYS,
+    }
+}
+
+fn denied(Denied(text): Denied) -> ProcessError {
+    ProcessError::PermissionDenied(text)
+}
+
+/// The members of process group `pgid`, from `/proc`.
+fn group_members(pgid: u32) -> Result<Vec<u32>, ProcessError> {
+    let dir = std::fs::read_dir("/proc").map_err(|e| ProcessError::Io(format!("/proc: {e}")))?;
+    let mut members = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        // A process that ended during the scan has no stat any more.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let group = child::stat_fields(&stat).and_then(|f| f.get(2).and_then(|g| g.parse::<u32>().ok()));
+        if group == Some(pgid) {
+            members.push(pid);
+        }
+    }
+    Ok(members)
+}
+
+impl InstanceState {
+    /// The entry behind a `child` handle of this instance.
+    fn child_entry(&mut self, handle: &Resource<ChildEntry>) -> Result<&mut ChildEntry, ProcessError> {
+        self.table.get_mut(handle).map_err(|_| ProcessError::InvalidHandle)
+    }
+
+    /// The entry at table index `rep`, if it is one of this instance's children.
+    fn child_entry_at(&mut self, rep: u32) -> Option<&mut ChildEntry> {
+        self.table.get_mut(&Resource::<ChildEntry>::new_borrow(rep)).ok()
+    }
+
+    /// Reaps every child of this instance that has ended.
+    pub(crate) fn refresh_children(&mut self) {
+        let reps: Vec<u32> = self.process.handles.iter().copied().collect();
+        for rep in reps {
+            if let Some(child) = self.child_entry_at(rep) {
+                child.refresh();
+            }
+        }
+    }
+
+    /// An instant `ms` from now, but no later than the instance's call timeout.
+    fn process_deadline(&self, ms: u64) -> Instant {
+        let wait = Duration::from_millis(ms.min(self.run_limits.timeout_ms));
+        let now = Instant::now();
+        now.checked_add(wait).unwrap_or(now)
+    }
+
+    /// The longest read the guest may ask for, in bytes.
+    fn pipe_read_cap(&self, max_len: u64) -> usize {
+        usize::try_from(max_len.min(self.run_limits.max_read_bytes)).unwrap_or(usize::MAX)
+    }
+
+    /// Asks the guard for `signal`, then sends it to the child behind `handle`.
+    fn signal_child(&mut self, op: &str, handle: &Resource<ChildEntry>, signal: Signal) -> Result<(), ProcessError> {
+        self.authorize(op, Request::Signal { signal }).map_err(denied)?;
+        self.child_entry(handle)?.signal(host_number(signal))
+    }
+
+    fn read_child_output(
+        &mut self,
+        handle: &Resource<ChildEntry>,
+        which: Output,
+        max_len: u64,
+    ) -> Result<Vec<u8>, ProcessError> {
+        let deadline = self.process_deadline(u64::MAX);
+        let cap = self.pipe_read_cap(max_len);
+        self.child_entry(handle)?.read(which, cap, deadline)
+    }
+}
+
+impl lifecycle::Host for InstanceState {
+    fn spawn(&mut self, options: SpawnOptions) -> Result<Resource<ChildEntry>, ProcessError> {
+        self.launch_child(Launch {
+            operation: "lifecycle.spawn",
+            executable: options.executable,
+            args: options.args,
+            env: options.env,
+            cwd: options.cwd,
+            stdin: options.stdin,
+            stdout: options.stdout,
+            stderr: options.stderr,
+            detached: false,
+            shell: false,
+        })
+    }
+
+    fn spawn_detached(&mut self, options: SpawnOptions) -> Result<Resource<ChildEntry>, ProcessError> {
+        self.launch_child(Launch {
+            operation: "lifecycle.spawn-detached",
+            executable: options.executable,
+            args: options.args,
+            env: options.env,
+            cwd: options.cwd,
+            stdin: options.stdin,
+            stdout: options.stdout,
+            stderr: options.stderr,
+            detached: true,
+            shell: false,
+        })
+    }
+
+    fn spawn_shell(&mut self, command: String, options: ShellOptions) -> Result<Resource<ChildEntry>, ProcessError> {
+        self.launch_child(Launch {
+            operation: "lifecycle.spawn-shell",
+            executable: SHELL.to_string(),
+            args: vec!["-c".to_string(), command],
+            env: options.env,
+            cwd: options.cwd,
+            stdin: options.stdin,
+            stdout: options.stdout,
+            stderr: options.stderr,
+            detached: false,
+            shell: true,
+        })
+    }
+
+    fn wait(&mut self, handle: Resource<ChildEntry>) -> Result<ChildExit, ProcessError> {
+        let deadline = self.process_deadline(u64::MAX);
+        match self.child_entry(&handle)?.wait_until(deadline)? {
+            Some(exit) => Ok(exit.wit()),
+            None => Err(ProcessError::Timeout),
+        }
+    }
+
+    fn wait_timeout(
+        &mut self,
+        handle: Resource<ChildEntry>,
+        timeout_ms: u64,
+    ) -> Result<Option<ChildExit>, ProcessError> {
+        let deadline = self.process_deadline(timeout_ms);
+        Ok(self.child_entry(&handle)?.wait_until(deadline)?.map(|e| e.wit()))
+    }
+
+    fn try_wait(&mut self, handle: Resource<ChildEntry>) -> Result<Option<ChildExit>, ProcessError> {
+        Ok(self.child_entry(&handle)?.refresh().map(|e| e.wit()))
+    }
+
+    fn is_running(&mut self, handle: Resource<ChildEntry>) -> bool {
+        self.child_entry(&handle).is_ok_and(|c| c.refresh().is_none())
+    }
+
+    fn exit_status(&mut self, handle: Resource<ChildEntry>) -> Option<ChildExit> {
+        self.child_entry(&handle)
+            .ok()
+            .and_then(|c| c.refresh())
+            .map(|e| e.wit())
+    }
+
+    fn write_stdin(&mut self, handle: Resource<ChildEntry>, data: Vec<u8>) -> Result<u64, ProcessError> {
+        let deadline = self.process_deadline(u64::MAX);
+        self.child_entry(&handle)?.write_stdin(&data, deadline)
+    }
+
+    fn close_stdin(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.child_entry(&handle)?.close_stdin()
+    }
+
+    fn read_stdout(&mut self, handle: Resource<ChildEntry>, max_len: u64) -> Result<Vec<u8>, ProcessError> {
+        self.read_child_output(&handle, Output::Stdout, max_len)
+    }
+
+    fn read_stderr(&mut self, handle: Resource<ChildEntry>, max_len: u64) -> Result<Vec<u8>, ProcessError> {
+        self.read_child_output(&handle, Output::Stderr, max_len)
+    }
+
+    fn current_pid(&mut self) -> u32 {
+        std::process::id()
+    }
+
+    fn list_children(&mut self) -> Vec<ChildInfo> {
+        let reps: Vec<u32> = self.process.handles.iter().copied().collect();
+        reps.into_iter()
+            .filter_map(|rep| {
+                let child = self.child_entry_at(rep)?;
+                // Children reaped by an earlier call are no longer listed.
+                child.recorded_exit().is_none().then(|| child.info())
+            })
+            .collect()
+    }
+
+    fn process_info(&mut self, handle: Resource<ChildEntry>) -> Result<ChildInfo, ProcessError> {
+        Ok(self.child_entry(&handle)?.info())
+    }
+
+    fn resource_usage(&mut self, handle: Resource<ChildEntry>) -> Result<UsageStats, ProcessError> {
+        self.child_entry(&handle)?.usage()
+    }
+
+    fn kill(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.signal_child("lifecycle.kill", &handle, Signal::Kill)
+    }
+
+    fn terminate(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.signal_child("lifecycle.terminate", &handle, Signal::Term)
+    }
+}
+
+impl signals::Host for InstanceState {
+    fn send_signal(&mut self, handle: Resource<ChildEntry>, signal: WitSignal) -> Result<(), ProcessError> {
+        self.signal_child("signals.send-signal", &handle, policy_signal(signal))
+    }
+
+    fn send_term(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.signal_child("signals.send-term", &handle, Signal::Term)
+    }
+
+    fn send_kill(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.signal_child("signals.send-kill", &handle, Signal::Kill)
+    }
+
+    fn send_interrupt(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.signal_child("signals.send-interrupt", &handle, Signal::Int)
+    }
+
+    fn send_hangup(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.signal_child("signals.send-hangup", &handle, Signal::Hup)
+    }
+
+    fn send_user1(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.signal_child("signals.send-user1", &handle, Signal::Usr1)
+    }
+
+    fn send_user2(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
+        self.signal_child("signals.send-user2", &handle, Signal::Usr2)
+    }
+
+    fn signal_group(&mut self, handle: Resource<ChildEntry>, signal: WitSignal) -> Result<(), ProcessError> {
+        const OP: &str = "signals.signal-group";
+        let signal = policy_signal(signal);
+        self.authorize(OP, Request::Signal { signal }).map_err(denied)?;
+        self.refresh_children();
+        let pgid = self.child_entry(&handle)?.process_group()?;
+        let ours: BTreeMap<u32, u32> = {
+            let reps: Vec<u32> = self.process.handles.iter().copied().collect();
+            reps.into_iter()
+                .filter_map(|rep| {
+                    let child = self.child_entry_at(rep)?;
+                    child.recorded_exit().is_none().then(|| (child.pid(), rep))
+                })
+                .collect()
+        };
+        let members = group_members(pgid)?;
+        if let Some(stranger) = members.iter().find(|pid| !ours.contains_key(pid)) {
+            let by = format!(
+                "host rule: process group {pgid} includes process {stranger}, which is not a child of this instance"
+            );
+            return Err(denied(self.refuse(
+                OP,
+                &format!("process:signal {signal} to process group {pgid}"),
+                &by,
+            )));
+        }
+        let number = host_number(signal);
+        for pid in members {
+            let Some(child) = ours.get(&pid).and_then(|&rep| self.child_entry_at(rep)) else {
+                continue;
+            };
+            match child.signal(number) {
+                // A member that ended meanwhile no longer needs the signal.
+                Ok(()) | Err(ProcessError::AlreadyExited) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn set_process_group(
+        &mut self,
+        handle: Resource<ChildEntry>,
+        leader: Option<Resource<ChildEntry>>,
+    ) -> Result<(), ProcessError> {
+        let target = match leader {
+            None => self.child_entry(&handle)?.pid(),
+            Some(leader) => self.child_entry(&leader)?.process_group()?,
+        };
+        self.child_entry(&handle)?.set_process_group(target)
+    }
+
+    fn get_process_group(&mut self, handle: Resource<ChildEntry>) -> Result<u32, ProcessError> {
+        self.child_entry(&handle)?.process_group()
+    }
+
+    fn graceful_shutdown(&mut self, handle: Resource<ChildEntry>, grace_ms: u64) -> Result<ChildExit, ProcessError> {
+        const OP: &str = "signals.graceful-shutdown";
+        // Both parts of the requirement are decided (and logged) before anything happens.
+        let term = self.authorize(OP, Request::Signal { signal: Signal::Term });
+        let kill = self.authorize(OP, Request::Signal { signal: Signal::Kill });
+        term.map_err(denied)?;
+        kill.map_err(denied)?;
+        let grace = self.process_deadline(grace_ms);
+        let child = self.child_entry(&handle)?;
+        child.signal(host_number(Signal::Term))?;
+        if let Some(exit) = child.wait_until(grace)? {
+            return Ok(exit.wit());
+        }
+        match child.signal(host_number(Signal::Kill)) {
+            Ok(()) | Err(ProcessError::AlreadyExited) => {}
+            Err(e) => return Err(e),
+        }
+        let deadline = self.process_deadline(u64::MAX);
+        match self.child_entry(&handle)?.wait_until(deadline)? {
+            Some(exit) => Ok(exit.wit()),
+            None => Err(ProcessError::Timeout),
+        }
+    }
+
+    fn signal_name(&mut self, signal: WitSignal) -> String {
+        policy_signal(signal).as_str().to_string()
+    }
+
+    fn signal_number(&mut self, signal: WitSignal) -> i32 {
+        host_number(policy_signal(signal))
+    }
+
+    fn list_signals(&mut self) -> Vec<WitSignal> {
+        WIT_SIGNALS.to_vec()
+    }
+}
+
+impl proc_types::HostChild for InstanceState {
+    fn drop(&mut self, handle: Resource<ChildEntry>) -> wasmtime::Result<()> {
+        let rep = handle.rep();
+        let entry = self.table.delete(handle)?;
+        self.process.handles.remove(&rep);
+        // Kills and reaps a child that is not detached; see `ChildEntry`'s `Drop`.
+        drop(entry);
+        Ok(())
+    }
+}
+
+impl proc_types::Host for InstanceState {}
