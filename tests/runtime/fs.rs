@@ -825,3 +825,30 @@ fn escape_home_paths_without_a_known_home_are_not_a_way_out() {
     }
     assert_eq!(t.outside(), before);
 }
+
+#[test]
+fn escape_replacing_the_granted_directory_by_a_link() {
+    // `write grant/**` matches `grant` itself: the guest may remove it and put a link there.
+    // Its write grant must not follow that link to `outside`, which it may only read.
+    let t = Tree::new();
+    let before = t.outside();
+    let mut p = Proxy::of(
+        FS,
+        &t.manifest(&[("read", "**"), ("write", "grant/**"), ("delete", "grant/**")]),
+    );
+    ok(p.call("filesystem.remove-dir-all", &[s(&t.p("grant"))]));
+    ok(p.call("filesystem.create-symlink", &[s(&t.p("outside")), s(&t.p("grant"))]));
+    let secret = t.p("outside/secret.txt");
+    let r = p.call("filesystem.write-file", &[s(&t.p("grant/secret.txt")), bytes(b"pwned")]);
+    assert_denied(&p, &r, &format!("filesystem:write {secret}"));
+    let r = p.call("filesystem.delete-file", &[s(&t.p("grant/sub/deep.txt"))]);
+    assert_denied(&p, &r, &format!("filesystem:delete {}", t.p("outside/sub/deep.txt")));
+    let r = p.call("filesystem.create-dir", &[s(&t.p("grant/new"))]);
+    assert_denied(&p, &r, &format!("filesystem:write {}", t.p("outside/new")));
+    // What the read grant allows anyway still works through the link.
+    assert_eq!(
+        unbytes(&ok(p.call("filesystem.read-file", &[s(&t.p("grant/secret.txt"))]))),
+        b"top secret"
+    );
+    assert_eq!(t.outside(), before);
+}

@@ -268,7 +268,7 @@ impl InstanceState {
     }
 }
 
-/// One pass from the base of `path`'s grant down to its final name.
+/// One pass from the start of `path`'s base down to its final name.
 fn walk(
     paths: &PolicyPaths,
     path: &str,
@@ -276,7 +276,7 @@ fn walk(
     how: How,
     dir_required: bool,
 ) -> Result<Step, FsError> {
-    let base = paths.base_for(grants, path);
+    let base = paths.start_for(grants, path);
     let below: Vec<String> = path
         .strip_prefix(base.as_str())
         .unwrap_or("")
@@ -391,12 +391,26 @@ fn hop(dir: &Dir, name: &str, here: &str, tail: &[&str]) -> Result<Step, FsError
     Ok(Step::Hop(next, names_dir))
 }
 
-/// What a policy says about paths, for resolution: the home directory and the base directory
-/// of each filesystem grant (by manifest index).
+/// What a policy says about paths, for resolution: the home directory and, for each
+/// filesystem grant (by manifest index), its base directory and where walks to it start.
 #[derive(Debug)]
 pub(super) struct PolicyPaths {
     home: Option<String>,
-    bases: Vec<Option<String>>,
+    bases: Vec<Option<Base>>,
+}
+
+/// The base directory of a grant, and the directory a walk to it starts from.
+#[derive(Clone, Debug)]
+struct Base {
+    /// The literal directory prefix of the grant's pattern.
+    dir: String,
+    /// The deepest ancestor of `dir` (or `dir` itself) that the component can neither create
+    /// nor replace: no grant allows writing it or any directory above it. It is opened as the
+    /// operating system resolves it (symbolic links an administrator put there are followed);
+    /// everything below it is resolved by the host. Otherwise a component allowed to write
+    /// `out/**` could replace `out` itself by a link to a directory it may only read, and the
+    /// base of its write grant would then be that directory.
+    start: String,
 }
 
 impl PolicyPaths {
@@ -408,17 +422,29 @@ impl PolicyPaths {
             .as_deref()
             .and_then(|h| normalize_path(h).ok())
             .filter(|h| h.starts_with('/'));
+        let writable = |path: &str| {
+            let request = Request::Fs {
+                action: FsAction::Write,
+                path,
+            };
+            policy.effective.decide(&request).allowed
+        };
         let bases = policy
             .manifest
             .filesystem
             .iter()
-            .map(|entry| base_of(&entry.grant.pattern, home.as_deref()))
+            .map(|entry| {
+                let dir = base_of(&entry.grant.pattern, home.as_deref())?;
+                let start = trusted_start(&dir, writable);
+                Some(Base { dir, start })
+            })
             .collect();
         PolicyPaths { home, bases }
     }
 
-    /// The deepest base among the grants that contains `path`; `/` when none does.
-    fn base_for(&self, grants: &[(FsAction, Option<GrantRef>)], path: &str) -> String {
+    /// Where the walk to `path` starts: from the deepest base among the grants that contains
+    /// `path`, its trusted start; `/` when no base does.
+    fn start_for(&self, grants: &[(FsAction, Option<GrantRef>)], path: &str) -> String {
         grants
             .iter()
             .filter_map(|(_, grant)| {
@@ -426,13 +452,34 @@ impl PolicyPaths {
                 if grant.domain != Domain::Filesystem {
                     return None;
                 }
-                self.bases.get(grant.index)?.as_deref()
+                self.bases.get(grant.index)?.as_ref()
             })
-            .filter(|base| is_within(path, base))
-            .max_by_key(|base| base.len())
-            .unwrap_or("/")
-            .to_string()
+            .filter(|base| is_within(path, &base.dir))
+            .max_by_key(|base| base.dir.len())
+            .map_or_else(|| "/".to_string(), |base| base.start.clone())
     }
+}
+
+/// The parent of the shortest prefix of `dir` that `writable` says the component may write
+/// (`/` for `/`), or `dir` itself when it may write none.
+fn trusted_start(dir: &str, writable: impl Fn(&str) -> bool) -> String {
+    if writable("/") {
+        return "/".to_string();
+    }
+    let mut prefix = String::new();
+    for name in dir.split('/').filter(|n| !n.is_empty()) {
+        let parent = if prefix.is_empty() {
+            "/".to_string()
+        } else {
+            prefix.clone()
+        };
+        prefix.push('/');
+        prefix.push_str(name);
+        if writable(&prefix) {
+            return parent;
+        }
+    }
+    dir.to_string()
 }
 
 /// The base directory of a filesystem grant: the literal directories its pattern starts with

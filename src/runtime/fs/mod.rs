@@ -12,11 +12,16 @@
 //!    `permission-denied` error, and nothing else happens.
 //! 2. **The base directory.** The path is normalised lexically (as the decision did) and `~` is
 //!    expanded with the policy's home. The grant that allowed it names a *base*: the literal
-//!    directory prefix of its pattern (`/data` for `/data/**`, `/data/*.csv` or `/data/x`),
-//!    opened as a [`cap_std::fs::Dir`]. The base is trusted as the manifest wrote it; when
-//!    report-only mode let an ungranted request through, the base is `/`. When several grants
-//!    allowed the request (open for read and write), the deepest base is used.
-//! 3. **Symbolic links, resolved by the host.** Below the base, every directory is opened one
+//!    directory prefix of its pattern (`/data` for `/data/**`, `/data/*.csv` or `/data/x`).
+//!    When several grants allowed the request (open for read and write), the deepest base is
+//!    used; when report-only mode let an ungranted request through, the base is `/`. The base
+//!    is opened as a [`cap_std::fs::Dir`] the way the operating system resolves it, so that an
+//!    administrator's links (`/var/run -> /run`, a symlinked `/home`) keep working, but only
+//!    the part of it that the component cannot change: if some grant lets the component write
+//!    the base or a directory above it (`write /data/out/**` matches `/data/out` itself, which
+//!    the component could replace by a link), opening starts at the parent of the highest such
+//!    directory, and the rest is resolved as in step 3.
+//! 3. **Symbolic links, resolved by the host.** Below that start, every directory is opened one
 //!    name at a time without following symbolic links (`O_NOFOLLOW`, or one `openat2` with
 //!    `RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH` when the path has none). A symbolic link met on
 //!    the way (or as the final name, for operations that follow it) is read, its target joined
@@ -24,13 +29,18 @@
 //!    same actions (an audit line per hop) before the walk restarts from that path's base.
 //!    So a link inside a grant that points at an ungranted path (absolute, `../..`, a target
 //!    ending in `/`, or a sibling inside the same base) is denied, one that points at another
-//!    granted path works, and more than 40 hops is `symlink-loop`. The kernel never follows a
-//!    link the host has not authorized.
+//!    granted path works, and more than 40 hops is `symlink-loop`. Below the start, the kernel
+//!    never follows a link the host has not authorized. (An operation on the base directory
+//!    itself, such as removing `/data` under `/data/**`, acts from the base's parent.)
 //! 4. **The final step** is done relative to the opened parent directory, again without
 //!    following links (`open` with `O_NOFOLLOW`, `unlinkat`, `renameat`, `mkdirat`, ...), so
 //!    a link swapped in after the check fails instead of being followed. Operations documented
 //!    as not following symbolic links (`symlink-stat`, `is-symlink`, `read-symlink`,
 //!    `delete-file`, `remove-dir-all`, walks) act on the link itself.
+//!
+//! `create-symlink` decides its target as the link will be read: a relative target relative to
+//! the directory the link really lands in, `~/` expanded (and stored expanded).
+//! `create-dir-all` creates missing directories on the way, a missing base included.
 //!
 //! Lexical normalisation decides what `..` means: `/data/link/..` is `/data`, whatever `link`
 //! points at. A guest path ending in `/`, `/.` or `/..` names a directory, as it does for the

@@ -898,3 +898,73 @@ fn grants_with_different_bases_combine() {
     denied(f.st.open(f.p("a/out/up/g"), OpenFlags::READ | OpenFlags::WRITE));
     assert_eq!(f.read("a/in/g"), "g");
 }
+
+#[test]
+fn a_base_the_guest_can_replace_is_not_trusted() {
+    // With write and delete on `out/**` (which matches `out` itself), the guest can replace the
+    // directory `out` by a link to `in`, where it may only read. Writing below `out` must
+    // then be decided for where it really goes.
+    let mut f = fx(&[("read", "**"), ("write", "out/**"), ("delete", "out/**")]);
+    f.write("in/victim", "orig");
+    f.mkdir("out");
+    f.st.remove_dir_all(f.p("out")).unwrap();
+    f.st.create_symlink(f.p("in"), f.p("out")).unwrap();
+    let text = denied(f.st.write_file(f.p("out/victim"), b"pwned".to_vec()));
+    assert_eq!(text, format!("filesystem:write {}", f.p("in/victim")));
+    denied(f.st.open(f.p("out/victim"), OpenFlags::WRITE));
+    assert_eq!(f.read("in/victim"), "orig");
+    // Reading through the link is what the read grant allows anyway.
+    assert_eq!(f.st.read_file(f.p("out/victim")).unwrap(), b"orig");
+}
+
+#[test]
+fn links_in_a_base_the_component_cannot_change_are_followed() {
+    // An administrator's link above the grant (`/var/run -> /run`): the grant names the link.
+    let mut f = fx(&[("read", "alias/**")]);
+    f.write("real/f", "through the alias");
+    f.link(&f.p("real"), "alias");
+    assert_eq!(f.st.read_file(f.p("alias/f")).unwrap(), b"through the alias");
+    // When the component may write the link's own path, it could have made the link, so the
+    // link is resolved and its target decided like any other.
+    let mut g = fx(&[("read", "alias/**"), ("write", "alias/**")]);
+    g.write("real/f", "x");
+    g.link(&g.p("real"), "alias");
+    let text = denied(g.st.read_file(g.p("alias/f")));
+    assert_eq!(text, format!("filesystem:read {}", g.p("real/f")));
+}
+
+#[test]
+fn home_paths_are_expanded_with_the_policy_home() {
+    use crate::manifest::Manifest;
+    use crate::orgpolicy::PolicySet;
+    use crate::policy::Env;
+    use crate::runtime::ComponentPolicy;
+    let mut f = fx(&[]);
+    let toml = "[component]\nname = \"fs-test\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  \
+                { action = \"read\", path = \"~/notes/**\" },\n  { action = \"write\", path = \"~/notes/**\" },\n  \
+                { action = \"metadata\", path = \"~/notes/**\" },\n]\n";
+    let manifest = Manifest::parse("Component.toml", toml).into_valid().unwrap();
+    let env = Env {
+        home: Some(f.root.clone()),
+    };
+    f.st.policy = std::sync::Arc::new(ComponentPolicy::new(
+        manifest,
+        &PolicySet::default(),
+        env,
+        Mode::Enforce,
+    ));
+    f.mkdir("notes");
+    f.st.write_file("~/notes/a.md".into(), b"note".to_vec()).unwrap();
+    assert_eq!(f.read("notes/a.md"), "note");
+    assert_eq!(f.last().1, "filesystem:write ~/notes/a.md");
+    f.st.create_symlink("~/notes/a.md".into(), "~/notes/link".into())
+        .unwrap();
+    assert_eq!(
+        fs::read_link(f.p("notes/link")).unwrap().to_str(),
+        Some(f.p("notes/a.md").as_str())
+    );
+    assert_eq!(f.st.read_file("~/notes/link".into()).unwrap(), b"note");
+    assert_eq!(f.st.canonicalize("~/notes/link".into()).unwrap(), f.p("notes/a.md"));
+    denied(f.st.read_file("~/other".into()));
+    denied(f.st.read_file(f.p("other")));
+}
