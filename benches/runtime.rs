@@ -14,7 +14,13 @@ use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::manifest::Manifest;
 use airssys_wasm::runtime::{AuditLog, ComponentPolicy, Mode, Runtime, RuntimeConfig, services::LogSink};
 
-const CALLS: u32 = 100_000;
+/// Calls per run (`AIRSSYS_BENCH_CALLS` overrides it, for a quick check in a debug build).
+fn calls() -> u32 {
+    std::env::var("AIRSSYS_BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
 const RUNS: usize = 5;
 
 /// The guest's world: the catalogue's filesystem interfaces and two loops.
@@ -28,11 +34,11 @@ world loops {
 }
 "#;
 
-/// Bump allocator whose heap `$reset` puts back to its start after each iteration.
+/// Bump allocator. A loop saves the heap top on entry (above its own arguments, which the host
+/// allocated there) and puts it back after each iteration.
 const ALLOCATOR: &str = r#"
   (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 65536))
-  (func $reset (global.set $heap (i32.const 65536)))
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
     (local $ptr i32)
     (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
@@ -52,17 +58,19 @@ fn airssys_wat() -> String {
   (import "airssys:ext-filesystem/filesystem@1.0.0" "close" (func $close (param i32)))
   {ALLOCATOR}
   (func (export "stat-loop") (param $n i32) (param $p i32) (param $l i32) (result i32)
-    (local $ok i32)
+    (local $ok i32) (local $top i32)
+    (local.set $top (global.get $heap))
     (block $done (loop $next
       (br_if $done (i32.eqz (local.get $n)))
       (call $stat (local.get $p) (local.get $l) (i32.const 1024))
       (local.set $ok (i32.add (local.get $ok) (i32.eqz (i32.load8_u (i32.const 1024)))))
-      (call $reset)
+      (global.set $heap (local.get $top))
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $ok))
   (func (export "open-read-close-loop") (param $n i32) (param $p i32) (param $l i32) (result i32)
-    (local $ok i32)
+    (local $ok i32) (local $top i32)
+    (local.set $top (global.get $heap))
     (block $done (loop $next
       (br_if $done (i32.eqz (local.get $n)))
       ;; open-flags: read is bit 0
@@ -72,7 +80,7 @@ fn airssys_wat() -> String {
           (call $read (i32.load (i32.const 1028)) (i64.const 16) (i32.const 2048))
           (local.set $ok (i32.add (local.get $ok) (i32.eqz (i32.load8_u (i32.const 2048)))))
           (call $close (i32.load (i32.const 1028)))))
-      (call $reset)
+      (global.set $heap (local.get $top))
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $ok))
@@ -105,9 +113,9 @@ fn measure(label: &str, mut run: impl FnMut(u32) -> u32) -> f64 {
     let mut best = f64::MAX;
     for _ in 0..RUNS {
         let start = Instant::now();
-        let ok = run(CALLS);
-        let ns = start.elapsed().as_nanos() as f64 / f64::from(CALLS);
-        assert_eq!(ok, CALLS, "{label}: every call must succeed");
+        let ok = run(calls());
+        let ns = start.elapsed().as_nanos() as f64 / f64::from(calls());
+        assert_eq!(ok, calls(), "{label}: every call must succeed");
         best = best.min(ns);
     }
     println!("{label:<58} {best:>8.0} ns/call");
@@ -276,12 +284,12 @@ world loops {
     (if (i32.eq (global.get $dir) (i32.const -1))
       (then
         (call $dirs (i32.const 512))
-        (global.set $dir (i32.load (i32.load (i32.const 512))))
-        (global.set $heap (i32.const 98304))))
+        (global.set $dir (i32.load (i32.load (i32.const 512))))))
     (global.get $dir))
   (func (export "stat-loop") (param $n i32) (param $p i32) (param $l i32) (result i32)
-    (local $ok i32) (local $d i32)
+    (local $ok i32) (local $d i32) (local $top i32)
     (local.set $d (call $preopen))
+    (local.set $top (global.get $heap))
     (block $done (loop $next
       (br_if $done (i32.eqz (local.get $n)))
       ;; path-flags: symlink-follow
@@ -291,8 +299,9 @@ world loops {
       (br $next)))
     (local.get $ok))
   (func (export "open-read-close-loop") (param $n i32) (param $p i32) (param $l i32) (result i32)
-    (local $ok i32) (local $d i32)
+    (local $ok i32) (local $d i32) (local $top i32)
     (local.set $d (call $preopen))
+    (local.set $top (global.get $heap))
     (block $done (loop $next
       (br_if $done (i32.eqz (local.get $n)))
       ;; descriptor-flags: read
@@ -302,7 +311,7 @@ world loops {
           (call $read (i32.load (i32.const 1028)) (i64.const 16) (i64.const 0) (i32.const 2048))
           (local.set $ok (i32.add (local.get $ok) (i32.eqz (i32.load8_u (i32.const 2048)))))
           (call $drop (i32.load (i32.const 1028)))))
-      (global.set $heap (i32.const 98304))
+      (global.set $heap (local.get $top))
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $ok))

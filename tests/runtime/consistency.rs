@@ -26,6 +26,9 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next() % items.len() as u64) as usize]
     }
+    fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
@@ -83,46 +86,66 @@ fn fs_action(a: FsAction) -> &'static str {
 }
 
 /// A random manifest: some grants of each domain, plus a spawn grant for /bin/sleep (the child
-/// that signal requests go to).
-fn manifest_text(rng: &mut Rng) -> String {
+/// that signal requests go to). Also returns requests written after its grants (a path inside
+/// a granted pattern, a granted host and port, ...), so that allowed requests are as common as
+/// denied ones; whether each is really allowed is still for the decision to say.
+fn manifest_text(rng: &mut Rng) -> (String, Vec<Case>) {
+    let mut hints = Vec::new();
     let mut fs = Vec::new();
-    for _ in 0..rng.next() % 4 {
-        let action = fs_action(*rng.pick(FS_ACTIONS));
+    for _ in 0..rng.next() % 5 {
+        let action = *rng.pick(FS_ACTIONS);
+        let pattern = rng.pick(FS_GRANTS);
         fs.push(format!(
-            "{{ action = \"{action}\", path = \"{ROOT}{}\" }}",
-            rng.pick(FS_GRANTS)
+            "{{ action = \"{}\", path = \"{ROOT}{pattern}\" }}",
+            fs_action(action)
         ));
+        let inside = pattern.replace("**", "b/f.txt").replace('*', "f");
+        hints.push(Case::Fs(action, format!("{ROOT}{inside}")));
     }
     let mut net = Vec::new();
-    for _ in 0..rng.next() % 4 {
-        let domain = rng.pick(DOMAINS);
-        let port = rng.pick(PORTS);
+    for _ in 0..rng.next() % 5 {
+        let domain = rng.pick_str(DOMAINS);
+        let port = *rng.pick(PORTS);
+        // Names that would need DNS are asked as a loopback literal instead.
+        let host = if domain.contains('*') { "127.0.0.1" } else { domain };
         net.push(match rng.next() % 3 {
-            0 => format!("{{ action = \"connect\", domain = \"{domain}\", port = {port} }}"),
-            1 => format!("{{ action = \"resolve\", domain = \"{domain}\" }}"),
-            _ => format!("{{ action = \"bind\", port = {port} }}"),
+            0 => {
+                hints.push(Case::Connect(host, port));
+                format!("{{ action = \"connect\", domain = \"{domain}\", port = {port} }}")
+            }
+            1 => {
+                hints.push(Case::Resolve(host));
+                format!("{{ action = \"resolve\", domain = \"{domain}\" }}")
+            }
+            _ => {
+                hints.push(Case::Bind(port));
+                format!("{{ action = \"bind\", port = {port} }}")
+            }
         });
     }
     let mut process = vec!["{ action = \"spawn\", executable = \"/bin/sleep\" }".to_string()];
     if rng.chance(50) {
-        process.push(format!(
-            "{{ action = \"spawn\", executable = \"{}\" }}",
-            rng.pick(&EXECUTABLES[..2])
-        ));
+        let executable = rng.pick_str(&EXECUTABLES[..2]);
+        hints.push(Case::Spawn(executable));
+        process.push(format!("{{ action = \"spawn\", executable = \"{executable}\" }}"));
     }
     for _ in 0..rng.next() % 3 {
-        process.push(format!("{{ action = \"signal\", signal = \"{}\" }}", rng.pick(SIGNALS)));
+        let signal = rng.pick_str(SIGNALS);
+        hints.push(Case::Signal(signal));
+        process.push(format!("{{ action = \"signal\", signal = \"{signal}\" }}"));
     }
     let list = |v: &[String]| format!("[{}]", v.join(", "));
-    format!(
+    let text = format!(
         "[component]\nname = \"consistency\"\nversion = \"1.0.0\"\n\n[permissions]\nfilesystem = {}\nnetwork = {}\nprocess = {}\n",
         list(&fs),
         list(&net),
         list(&process)
-    )
+    );
+    (text, hints)
 }
 
 /// One request: what the static decision is asked, and the call that makes the runtime ask it.
+#[derive(Clone, Debug)]
 enum Case {
     Fs(FsAction, String),
     Connect(&'static str, u16),
@@ -132,14 +155,18 @@ enum Case {
     Signal(&'static str),
 }
 
-fn case(rng: &mut Rng) -> Case {
+/// Half the time a request written after a grant, otherwise any request.
+fn case(rng: &mut Rng, hints: &[Case]) -> Case {
+    if !hints.is_empty() && rng.chance(50) {
+        return rng.pick(hints).clone();
+    }
     match rng.next() % 10 {
         0..=3 => Case::Fs(*rng.pick(FS_ACTIONS), format!("{ROOT}{}", rng.pick(FS_PATHS))),
-        4 | 5 => Case::Connect(*rng.pick(HOSTS), *rng.pick(PORTS)),
-        6 => Case::Resolve(*rng.pick(&["localhost", "127.0.0.1", "::1"])),
+        4 | 5 => Case::Connect(rng.pick_str(HOSTS), *rng.pick(PORTS)),
+        6 => Case::Resolve(rng.pick_str(&["localhost", "127.0.0.1", "::1"])),
         7 => Case::Bind(*rng.pick(PORTS)),
-        8 => Case::Spawn(*rng.pick(EXECUTABLES)),
-        _ => Case::Signal(*rng.pick(SIGNALS)),
+        8 => Case::Spawn(rng.pick_str(EXECUTABLES)),
+        _ => Case::Signal(rng.pick_str(SIGNALS)),
     }
 }
 
@@ -222,17 +249,14 @@ fn runtime_and_static_verdicts_agree_on_1200_pairs() {
     let mut pairs = 0;
     let mut denied = 0;
     for _ in 0..120 {
-        let text = manifest_text(&mut rng);
+        let (text, hints) = manifest_text(&mut rng);
         let effective = policies.effective(&manifest(&text), &Env::default());
         let mut p = Proxy::new(&text);
         let mut resolver = Proxy::new(&text);
         let child = crate::guest::ok(p.call("lifecycle.spawn", &[spawn_options("/bin/sleep", &["30"])]));
-        let child = match child {
-            Val::Resource(r) => Val::Resource(r),
-            other => panic!("{other:?}"),
-        };
+        assert!(matches!(child, Val::Resource(_)), "{child:?}");
         for _ in 0..10 {
-            let case = case(&mut rng);
+            let case = case(&mut rng, &hints);
             let expected = !effective.decide(&request(&case)).allowed;
             // A granted resolve binds the addresses it returns to the name in that instance (a
             // runtime-only allowance), so resolves run in an instance of their own.
