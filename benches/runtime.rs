@@ -122,8 +122,9 @@ fn measure(label: &str, mut run: impl FnMut(u32) -> u32) -> f64 {
     best
 }
 
-/// Runs both loops in the airssys host under `mode` and `audit`.
-fn airssys_host(label: &str, mode: Mode, audit: AuditLog, dir: &std::path::Path) -> (f64, f64) {
+/// Runs both loops in the airssys host under `mode` and `audit`, with read and metadata
+/// granted on `grant` (a path pattern).
+fn airssys_host(label: &str, mode: Mode, audit: AuditLog, dir: &std::path::Path, grant: &str) -> (f64, f64) {
     let runtime = Runtime::new(RuntimeConfig {
         mode,
         log: LogSink::disabled(),
@@ -135,8 +136,7 @@ fn airssys_host(label: &str, mode: Mode, audit: AuditLog, dir: &std::path::Path)
     let manifest = Manifest::parse(
         "Component.toml",
         &format!(
-            "[component]\nname = \"bench\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  {{ action = \"read\", path = \"{0}/**\" }},\n  {{ action = \"metadata\", path = \"{0}/**\" }},\n]\n",
-            dir.display()
+            "[component]\nname = \"bench\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  {{ action = \"read\", path = \"{grant}\" }},\n  {{ action = \"metadata\", path = \"{grant}\" }},\n]\n"
         ),
     )
     .into_valid()

@@ -1,7 +1,10 @@
 //! From a guest path to an opened directory and a name in it: the guard, the base directory
 //! of the grant, and the host's own resolution of symbolic links (see the module above).
 
+use std::collections::HashMap;
 use std::io;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use cap_fs_ext::DirExt as _;
 use cap_std::ambient_authority;
@@ -32,12 +35,62 @@ pub(super) enum Final {
     NoFollow,
 }
 
+/// Start directories kept open for the instance's lifetime, like preopened directories.
+/// Every directory opened through it is a walk's start or above one, which by construction
+/// (see [`Base::start`]) no grant lets the component write, create or replace; keeping it open
+/// saves an `open` and a `close` on every operation.
+#[derive(Debug, Default)]
+pub(super) struct StartDirs(HashMap<String, Arc<Dir>>);
+
+/// Start directories kept at most (a component has a start per filesystem grant, or `/`).
+const MAX_START_DIRS: usize = 64;
+
+impl StartDirs {
+    /// The start directory `path`, opened once (see [`open_base`]).
+    fn open(&mut self, path: &str, create: bool) -> Result<DirRef, FsError> {
+        if let Some(dir) = self.0.get(path) {
+            return Ok(DirRef::Shared(Arc::clone(dir)));
+        }
+        let dir = Arc::new(open_base(path, create)?);
+        if self.0.len() >= MAX_START_DIRS {
+            self.0.clear();
+        }
+        self.0.insert(path.to_string(), Arc::clone(&dir));
+        Ok(DirRef::Shared(dir))
+    }
+}
+
+/// A directory a resolution holds: a start directory shared with [`StartDirs`], or one opened
+/// below it for this operation.
+#[derive(Debug)]
+pub(super) enum DirRef {
+    Shared(Arc<Dir>),
+    Owned(Dir),
+}
+
+impl std::os::fd::AsFd for DirRef {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        (**self).as_fd()
+    }
+}
+
+impl Deref for DirRef {
+    type Target = Dir;
+
+    fn deref(&self) -> &Dir {
+        match self {
+            DirRef::Shared(dir) => dir,
+            DirRef::Owned(dir) => dir,
+        }
+    }
+}
+
 /// A resolved path: the directory that holds the object, opened without following links, and
 /// the object's name in it.
 #[derive(Debug)]
 pub(super) struct Located {
     /// The directory holding the object.
-    pub(super) parent: Dir,
+    pub(super) parent: DirRef,
     /// The object's name in `parent` (`.` when the object is `/` itself).
     pub(super) name: String,
     /// The absolute, normal path of the object, symbolic links before it resolved.
@@ -236,7 +289,12 @@ impl InstanceState {
         let mut dir_required = names_directory(raw);
         let mut hops = 0;
         loop {
-            let step = walk(self.policy_paths(), &path, &grants, how, dir_required)?;
+            let step = {
+                let policy = &self.policy;
+                let fs = &mut self.fs;
+                let paths = fs.paths.get_or_insert_with(|| PolicyPaths::of(policy));
+                walk(paths, &mut fs.starts, &path, &grants, how, dir_required)?
+            };
             let (next, names_dir) = match step {
                 Step::Done(located) => return Ok(*located),
                 Step::Hop(next, names_dir) => (next, names_dir),
@@ -271,6 +329,7 @@ impl InstanceState {
 /// One pass from the start of `path`'s base down to its final name.
 fn walk(
     paths: &PolicyPaths,
+    starts: &mut StartDirs,
     path: &str,
     grants: &[(FsAction, Option<GrantRef>)],
     how: How,
@@ -287,7 +346,7 @@ fn walk(
     // The directory the walk starts in, its path, and the names below it.
     let (mut dir, mut here, names) = if below.is_empty() {
         if base == "/" {
-            let dir = open_base("/", false)?;
+            let dir = starts.open("/", false)?;
             let meta = dir.dir_metadata().map_err(|e| io_error(&e, "/"))?;
             return Ok(Step::Done(Box::new(Located {
                 parent: dir,
@@ -300,9 +359,9 @@ fn walk(
         // The base itself: act on it from its parent.
         let parent = parent_of(&base).to_string();
         let name = base.rsplit('/').next().unwrap_or_default().to_string();
-        (open_base(&parent, how.create_dirs)?, parent, vec![name])
+        (starts.open(&parent, how.create_dirs)?, parent, vec![name])
     } else {
-        (open_base(&base, how.create_dirs)?, base, below)
+        (starts.open(&base, how.create_dirs)?, base, below)
     };
     let Some((last, dirs)) = names.split_last() else {
         return Err(FsError::Io(format!("{path}: nothing to resolve")));
@@ -311,7 +370,7 @@ fn walk(
     if dirs.len() > 1
         && let Some(opened) = open_beneath(&dir, dirs)
     {
-        dir = opened;
+        dir = DirRef::Owned(opened);
         for name in dirs {
             here = join(&here, name);
         }
@@ -322,7 +381,7 @@ fn walk(
         let child = join(&here, name);
         match dir.open_dir_nofollow(name) {
             Ok(next) => {
-                dir = next;
+                dir = DirRef::Owned(next);
                 here = child;
                 i += 1;
             }

@@ -121,6 +121,8 @@ impl Access {
 #[derive(Debug, Default)]
 pub struct FsState {
     paths: Option<confine::PolicyPaths>,
+    /// Start directories opened once (see `confine::StartDirs`).
+    starts: confine::StartDirs,
 }
 
 /// Links `filesystem`, `metadata` and the `types` interface (the `file-handle` resource).
