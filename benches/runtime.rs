@@ -175,28 +175,76 @@ fn main() {
     std::fs::write(dir.path().join("f.txt"), b"0123456789abcdef").expect("write");
     let audit_file = dir.path().join("audit.jsonl");
 
+    let narrow = format!("{}/**", dir.path().display());
+    // Unguarded mode has no grant to confine to, so it resolves from `/`; the `/**` runs do
+    // the same resolution with the guard, which isolates what the decision and the audit cost.
     let (s_off, o_off) = airssys_host(
-        "unguarded (no decision, no audit)",
+        "unguarded (no decision, no audit; resolves from /)",
         Mode::Unguarded,
         AuditLog::disabled(),
         dir.path(),
+        &narrow,
     );
-    let (s_on, o_on) = airssys_host(
-        "enforced, no audit log",
+    let (s_root, o_root) = airssys_host(
+        "enforced, grant /** (resolves from /), no audit",
         Mode::Enforce,
         AuditLog::disabled(),
         dir.path(),
+        "/**",
     );
-    let (s_log, o_log) = airssys_host(
-        "enforced, audit log to a file",
+    let (s_root_log, o_root_log) = airssys_host(
+        "enforced, grant /** (resolves from /), audit file",
         Mode::Enforce,
         AuditLog::append_to(&audit_file).expect("audit file"),
         dir.path(),
+        "/**",
     );
-    println!("enforced / unguarded, stat:            {:.2}x", s_on / s_off);
-    println!("enforced / unguarded, open+read+close: {:.2}x", o_on / o_off);
-    println!("enforced+audit / unguarded, stat:            {:.2}x", s_log / s_off);
-    println!("enforced+audit / unguarded, open+read+close: {:.2}x", o_log / o_off);
+    let (s_on, o_on) = airssys_host(
+        "enforced, grant <dir>/**, no audit",
+        Mode::Enforce,
+        AuditLog::disabled(),
+        dir.path(),
+        &narrow,
+    );
+    let (s_log, o_log) = airssys_host(
+        "enforced, grant <dir>/**, audit file",
+        Mode::Enforce,
+        AuditLog::append_to(&audit_file).expect("audit file"),
+        dir.path(),
+        &narrow,
+    );
+    println!(
+        "guard cost (same resolution), stat:                    {:.2}x",
+        s_root / s_off
+    );
+    println!(
+        "guard cost (same resolution), open+read+close:         {:.2}x",
+        o_root / o_off
+    );
+    println!(
+        "guard + audit cost (same resolution), stat:            {:.2}x",
+        s_root_log / s_off
+    );
+    println!(
+        "guard + audit cost (same resolution), open+read+close: {:.2}x",
+        o_root_log / o_off
+    );
+    println!(
+        "narrow grant / unguarded, stat:                        {:.2}x",
+        s_on / s_off
+    );
+    println!(
+        "narrow grant / unguarded, open+read+close:             {:.2}x",
+        o_on / o_off
+    );
+    println!(
+        "narrow grant + audit / unguarded, stat:                {:.2}x",
+        s_log / s_off
+    );
+    println!(
+        "narrow grant + audit / unguarded, open+read+close:     {:.2}x",
+        o_log / o_off
+    );
 
     #[cfg(feature = "bench-wasi")]
     {

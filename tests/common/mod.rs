@@ -101,11 +101,16 @@ pub fn component_importing(ops: &[&str], extra_wit: &str, extra_items: &str) -> 
 
 /// Encodes a component for `world` with a dummy core module.
 pub fn encode(resolve: &wit_parser::Resolve, world: wit_parser::WorldId) -> Vec<u8> {
-    let mut module = wit_component::dummy_module(
+    let module = wit_component::dummy_module(
         resolve,
         world,
         wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
     );
+    encode_core(module, resolve, world)
+}
+
+/// Encodes a component for `world` around the core module `module` (validated).
+pub fn encode_core(mut module: Vec<u8>, resolve: &wit_parser::Resolve, world: wit_parser::WorldId) -> Vec<u8> {
     wit_component::embed_component_metadata(&mut module, resolve, world, wit_component::StringEncoding::UTF8).unwrap();
     wit_component::ComponentEncoder::default()
         .module(&module)

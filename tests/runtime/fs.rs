@@ -13,7 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use wasmtime::component::Val;
 
-use crate::guest::{FS, Proxy, err_case, is_denied, ok, s};
+use crate::guest::{FS, Proxy, bytes, err_case, field, is_denied, ok, s, unbytes};
 
 /// A temporary tree: `grant/` (the granted directory, empty at first) next to `outside/`,
 /// which holds files no grant names.
@@ -83,6 +83,10 @@ impl Tree {
     }
 }
 
+fn flags(names: &[&str]) -> Val {
+    Val::Flags(names.iter().map(|n| n.to_string()).collect())
+}
+
 fn snapshot(dir: &Path, rel: &str, seen: &mut BTreeMap<String, String>) {
     for entry in fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
@@ -103,34 +107,6 @@ fn snapshot(dir: &Path, rel: &str, seen: &mut BTreeMap<String, String>) {
             format!("file {mode:o} {}", String::from_utf8_lossy(&data))
         };
         seen.insert(rel, described);
-    }
-}
-
-fn bytes(data: &[u8]) -> Val {
-    Val::List(data.iter().map(|b| Val::U8(*b)).collect())
-}
-
-fn unbytes(v: &Val) -> Vec<u8> {
-    match v {
-        Val::List(items) => items
-            .iter()
-            .map(|b| match b {
-                Val::U8(b) => *b,
-                other => panic!("not a byte: {other:?}"),
-            })
-            .collect(),
-        other => panic!("not a list: {other:?}"),
-    }
-}
-
-fn flags(names: &[&str]) -> Val {
-    Val::Flags(names.iter().map(|n| n.to_string()).collect())
-}
-
-fn field<'a>(record: &'a Val, name: &str) -> &'a Val {
-    match record {
-        Val::Record(fields) => &fields.iter().find(|(k, _)| k == name).unwrap().1,
-        other => panic!("not a record: {other:?}"),
     }
 }
 

@@ -284,15 +284,8 @@ pub fn proxy_component_of(proxied: &[(&str, &str)]) -> Vec<u8> {
     {
         let (resolve, world) = crate::common::resolve_world(&proxy_wit(proxied), "proxy");
         let wat = proxy_core_wat(&resolve, world);
-        let mut module = wat::parse_str(&wat).unwrap_or_else(|e| panic!("proxy WAT: {e}\n{wat}"));
-        wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
-            .unwrap();
-        wit_component::ComponentEncoder::default()
-            .module(&module)
-            .unwrap()
-            .validate(true)
-            .encode()
-            .unwrap()
+        let module = wat::parse_str(&wat).unwrap_or_else(|e| panic!("proxy WAT: {e}\n{wat}"));
+        crate::common::encode_core(module, &resolve, world)
     }
 }
 
@@ -495,4 +488,31 @@ fn the_services_proxy_calls_the_host() {
     let mut proxy = Proxy::services("[component]\nname = \"proxy\"\nversion = \"1.0.0\"\n");
     let now = proxy.call("host-services.current-time-millis", &[]);
     assert!(matches!(now, Val::U64(ms) if ms > 1_700_000_000_000), "{now:?}");
+}
+
+/// A `list<u8>` argument.
+pub fn bytes(data: &[u8]) -> Val {
+    Val::List(data.iter().map(|b| Val::U8(*b)).collect())
+}
+
+/// The bytes of a `list<u8>` value.
+pub fn unbytes(v: &Val) -> Vec<u8> {
+    match v {
+        Val::List(items) => items
+            .iter()
+            .map(|b| match b {
+                Val::U8(b) => *b,
+                other => panic!("not a byte: {other:?}"),
+            })
+            .collect(),
+        other => panic!("not a list: {other:?}"),
+    }
+}
+
+/// A field of a record value.
+pub fn field<'a>(record: &'a Val, name: &str) -> &'a Val {
+    match record {
+        Val::Record(fields) => &fields.iter().find(|(k, _)| k == name).unwrap().1,
+        other => panic!("not a record: {other:?}"),
+    }
 }

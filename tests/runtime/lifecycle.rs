@@ -78,14 +78,8 @@ fn module(execute_body: &str, extra: &str) -> String {
 pub fn guest(execute_body: &str, extra: &str) -> Vec<u8> {
     let (resolve, world) = crate::common::resolve_world(WORLD, "guest");
     let wat = module(execute_body, extra);
-    let mut core = wat::parse_str(&wat).unwrap_or_else(|e| panic!("guest WAT: {e}\n{wat}"));
-    wit_component::embed_component_metadata(&mut core, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&core)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
+    let core = wat::parse_str(&wat).unwrap_or_else(|e| panic!("guest WAT: {e}\n{wat}"));
+    crate::common::encode_core(core, &resolve, world)
 }
 
 /// The relay: `execute(b"m" ++ x)` sends `x` to `peer` as a message, `b"r" ++ x` sends it as a
@@ -219,12 +213,6 @@ world file-reader {
     (i32.const 1200))
   (func (export "airssys:core/component-lifecycle@1.0.0#shutdown") (result i32) (call $unit_ok))
 )"#;
-    let mut core = wat::parse_str(wat).unwrap_or_else(|e| panic!("file-reader WAT: {e}"));
-    wit_component::embed_component_metadata(&mut core, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&core)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
+    let core = wat::parse_str(wat).unwrap_or_else(|e| panic!("file-reader WAT: {e}"));
+    crate::common::encode_core(core, &resolve, world)
 }

@@ -15,7 +15,7 @@ use airssys_wasm::runtime::Mode;
 use serde_json::Value;
 use wasmtime::component::Val;
 
-use crate::guest::{NET, Proxy, err_case, is_denied, ok, s};
+use crate::guest::{NET, Proxy, bytes, err_case, field, is_denied, ok, s, unbytes};
 
 /// How long a test waits for its own servers (never reached when things work).
 const WAIT: Duration = Duration::from_secs(20);
@@ -148,30 +148,6 @@ fn grant(action: &str, host: &str, port: Option<u16>) -> String {
 
 fn addr(host: &str, port: u16) -> Val {
     Val::Record(vec![("host".into(), s(host)), ("port".into(), Val::U16(port))])
-}
-
-fn bytes(data: &[u8]) -> Val {
-    Val::List(data.iter().map(|b| Val::U8(*b)).collect())
-}
-
-fn unbytes(v: &Val) -> Vec<u8> {
-    match v {
-        Val::List(items) => items
-            .iter()
-            .map(|b| match b {
-                Val::U8(b) => *b,
-                other => panic!("not a byte: {other:?}"),
-            })
-            .collect(),
-        other => panic!("not a list: {other:?}"),
-    }
-}
-
-fn field<'a>(record: &'a Val, name: &str) -> &'a Val {
-    match record {
-        Val::Record(fields) => &fields.iter().find(|(k, _)| k == name).unwrap().1,
-        other => panic!("not a record: {other:?}"),
-    }
 }
 
 fn some(v: Val) -> Val {

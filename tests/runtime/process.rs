@@ -14,7 +14,7 @@ use airssys_wasm::runtime::{AuditLog, ComponentPolicy, Mode};
 use serde_json::Value;
 use wasmtime::component::Val;
 
-use crate::guest::{Captured, PROCESS, Proxy, err_case, is_denied, manifest, ok, runtime, s};
+use crate::guest::{Captured, PROCESS, Proxy, bytes, err_case, field, is_denied, manifest, ok, runtime, s, unbytes};
 
 const ECHO: &str = "/bin/echo";
 const CAT: &str = "/bin/cat";
@@ -76,30 +76,6 @@ fn shell_options() -> Val {
         ("stdout".into(), stdio("piped")),
         ("stderr".into(), stdio("null")),
     ])
-}
-
-fn bytes(data: &[u8]) -> Val {
-    Val::List(data.iter().map(|b| Val::U8(*b)).collect())
-}
-
-fn unbytes(v: &Val) -> Vec<u8> {
-    match v {
-        Val::List(items) => items
-            .iter()
-            .map(|b| match b {
-                Val::U8(b) => *b,
-                other => panic!("not a byte: {other:?}"),
-            })
-            .collect(),
-        other => panic!("not a list: {other:?}"),
-    }
-}
-
-fn field<'a>(record: &'a Val, name: &str) -> &'a Val {
-    match record {
-        Val::Record(fields) => &fields.iter().find(|(k, _)| k == name).unwrap().1,
-        other => panic!("not a record: {other:?}"),
-    }
 }
 
 fn some(v: &Val) -> &Val {
@@ -575,12 +551,6 @@ fn forger_component() -> Vec<u8> {
     (call $send_kill (local.get $index) (i32.const 1024))
     (i32.load8_u (i32.const 1024)))
 )"#;
-    let mut module = wat::parse_str(wat).unwrap();
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
+    let module = wat::parse_str(wat).unwrap();
+    crate::common::encode_core(module, &resolve, world)
 }
