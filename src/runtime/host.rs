@@ -39,7 +39,8 @@ pub struct RuntimeConfig {
     pub limits: RunLimits,
     /// Limits that win over the manifest (the command line's `--memory`, `--fuel`, `--timeout-ms`).
     pub overrides: Limits,
-    /// Count fuel (needed for fuel limits; costs a little speed when no limit is set).
+    /// Count fuel (needed for fuel limits; costs a little speed when no limit is set). Without
+    /// it, [`Host::load`] refuses a component whose limits set fuel rather than ignore them.
     pub fuel_metering: bool,
 }
 
@@ -295,6 +296,11 @@ impl Host {
             .runtime
             .compile(bytes)
             .map_err(|e| CallError::Load(format!("`{name}`: {e:#}")))?;
+        if !self.runtime.config.fuel_metering && self.runtime.limits_for(&manifest).fuel.is_some() {
+            return Err(CallError::Load(format!(
+                "`{name}` has a fuel limit, but this runtime does not meter fuel (RuntimeConfig::fuel_metering)"
+            )));
+        }
         let policy = self.runtime.policy_for(manifest);
         let mut store = self.runtime.store_in(policy, Arc::downgrade(&self.hub));
         let bindings = FullComponent::instantiate(&mut store, &component, self.runtime.linker()).map_err(|e| {

@@ -131,3 +131,20 @@ fn deep_recursion_overflows_the_stack() {
 fn a_guest_trap_ends_only_that_instance() {
     faults(&lifecycle::trap(), "", "trapped");
 }
+
+#[test]
+fn a_fuel_limit_is_refused_rather_than_ignored_without_fuel_metering() {
+    let runtime = Runtime::new(RuntimeConfig {
+        log: LogSink::disabled(),
+        fuel_metering: false,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let host = Host::new(Arc::new(runtime));
+    let err = host
+        .load(&lifecycle::echo(), named("metered", "[limits]\nfuel = 1000\n"))
+        .unwrap_err();
+    assert!(err.to_string().contains("does not meter fuel"), "{err}");
+    // Without a fuel limit the same component loads.
+    host.load(&lifecycle::echo(), named("unmetered", "")).unwrap();
+}
