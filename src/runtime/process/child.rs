@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
-use rustix::process::{Pid, PidfdFlags, getpgid, pidfd_open, pidfd_send_signal};
+use rustix::process::{Pid, PidfdFlags, getpgid, kill_process_group, pidfd_open, pidfd_send_signal};
 
 use crate::runtime::bindings::proc_types::{ChildExit, ChildInfo, ProcessError, UsageStats};
 
@@ -66,8 +66,8 @@ pub(crate) enum Output {
 }
 
 /// A child process spawned by one component instance: what the `child` resource handle of the
-/// guest stands for. Dropping the entry of a child that is still running kills and reaps it,
-/// unless it was spawned detached, in which case a small host thread reaps it once it ends.
+/// guest stands for. Dropping the entry of a child that is still running kills it (with what it
+/// started in its process group) and reaps it, unless it was spawned detached, in which case a small host thread reaps it once it ends.
 #[derive(Debug)]
 pub struct ChildEntry {
     pid: Pid,
@@ -413,6 +413,13 @@ impl ChildEntry {
 
 impl Drop for ChildEntry {
     fn drop(&mut self) {
+        if !self.detached && self.exit.is_none() {
+            // Not yet reaped, so its pid is still its own and so is the process group named
+            // after it: what the child started there (and left there) goes with it, even if
+            // the child itself has already ended. After reaping, that group id could name
+            // somebody else's group, so this is the only moment to do it.
+            let _ = kill_process_group(self.pid, rustix::process::Signal::KILL);
+        }
         if self.refresh().is_some() {
             return;
         }

@@ -36,8 +36,9 @@
 //! At most `max_children` processes spawned by one instance are unreaped at a time
 //! (`limit-exceeded`). A pid is used only while the child is unreaped: every operation first
 //! reaps a child that has ended (recording how it ended and its `wait4` resource usage) and then
-//! answers `already-exited` instead of signalling. Dropping the handle of a child that is still
-//! running kills (SIGKILL) and reaps it; a detached child keeps running, and a host thread reaps
+//! answers `already-exited` instead of signalling. Dropping the handle of a child that is not
+//! yet reaped kills (SIGKILL) every process in the child's process group (what it started and
+//! left there) and the child, and reaps it; a detached child keeps running, and a host thread reaps
 //! it when it ends (it still counts against the limit until then). Ending the instance drops its
 //! handles the same way.
 //!

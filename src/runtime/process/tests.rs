@@ -690,6 +690,21 @@ fn dropping_a_handle_kills_and_reaps_the_child() {
 }
 
 #[test]
+fn dropping_a_handle_also_kills_what_the_child_started_in_its_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("grandchild");
+    let (mut s, _) = enforce(&[spawn_grant(SHELL)]);
+    let command = format!("/bin/sleep 30 & echo $! > '{}'; wait", ready.display());
+    let shell = s.spawn_shell(command, shell_options()).unwrap();
+    eventually(|| std::fs::read_to_string(&ready).is_ok_and(|t| t.ends_with('\n')));
+    let grandchild: u32 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
+    assert!(matches!(proc_state(grandchild), Some(c) if c != 'Z'));
+    proc_types::HostChild::drop(&mut s, shell).unwrap();
+    // Killed with its parent; whoever adopts it reaps it (or leaves a zombie, which is dead).
+    eventually(|| matches!(proc_state(grandchild), None | Some('Z')));
+}
+
+#[test]
 fn a_detached_child_survives_its_handle() {
     let (mut s, captured) = enforce(&[spawn_grant(SLEEP)]);
     let child = s.spawn_detached(options(SLEEP, &["30"])).unwrap();
