@@ -28,17 +28,43 @@ pub struct ComponentPolicy {
     pub effective: Effective,
     pub env: Env,
     pub mode: Mode,
+    /// What audit lines say of each grant, per domain in manifest order (see
+    /// [`Self::describe_grant`]), written once instead of on every decision.
+    grant_texts: [Vec<String>; 3],
 }
 
 impl ComponentPolicy {
     /// Compiles `manifest` under `policies` for the machine described by `env`.
     pub fn new(manifest: Manifest, policies: &PolicySet, env: Env, mode: Mode) -> Self {
+        use crate::policy::Domain;
         let effective = policies.effective(&manifest, &env);
+        let texts = |domain: Domain, grants: Vec<String>| -> Vec<String> {
+            grants
+                .into_iter()
+                .enumerate()
+                .map(|(index, text)| format!("grant {domain}[{index}] {text}"))
+                .collect()
+        };
+        let grant_texts = [
+            texts(
+                Domain::Filesystem,
+                manifest.filesystem.iter().map(|e| e.grant.to_string()).collect(),
+            ),
+            texts(
+                Domain::Network,
+                manifest.network.iter().map(|e| e.grant.to_string()).collect(),
+            ),
+            texts(
+                Domain::Process,
+                manifest.process.iter().map(|e| e.grant.to_string()).collect(),
+            ),
+        ];
         ComponentPolicy {
             manifest,
             effective,
             env,
             mode,
+            grant_texts,
         }
     }
 
@@ -47,15 +73,21 @@ impl ComponentPolicy {
         &self.manifest.component.name
     }
 
-    /// The manifest text of a grant, for audit lines (`filesystem[0] { action = ..., ... }`).
+    /// A grant as audit lines name it: ``grant filesystem[0] read `/data/**` ``.
     pub fn describe_grant(&self, grant: GrantRef) -> String {
+        self.grant_text(grant).to_string()
+    }
+
+    fn grant_text(&self, grant: GrantRef) -> &str {
         use crate::policy::Domain;
-        let text = match grant.domain {
-            Domain::Filesystem => self.manifest.filesystem.get(grant.index).map(|e| e.grant.to_string()),
-            Domain::Network => self.manifest.network.get(grant.index).map(|e| e.grant.to_string()),
-            Domain::Process => self.manifest.process.get(grant.index).map(|e| e.grant.to_string()),
+        let domain = match grant.domain {
+            Domain::Filesystem => 0,
+            Domain::Network => 1,
+            Domain::Process => 2,
         };
-        format!("grant {}[{}] {}", grant.domain, grant.index, text.unwrap_or_default())
+        self.grant_texts[domain]
+            .get(grant.index)
+            .map_or("grant (not in the manifest)", String::as_str)
     }
 }
 
@@ -126,14 +158,29 @@ impl InstanceState {
             return Ok(None);
         }
         let decision = self.policy.effective.decide(&request);
+        if !self.records(decision.allowed) {
+            return Ok(decision.grant);
+        }
         let resource = describe_request(&request);
+        let policy = &self.policy;
+        let rule;
         let by = match (&decision.denied_by, decision.grant) {
-            (Some(rule), _) => format!("policy {rule}"),
-            (None, Some(grant)) => self.policy.describe_grant(grant),
-            (None, None) => "no grant".to_string(),
+            (Some(denied_by), _) => {
+                rule = format!("policy {denied_by}");
+                rule.as_str()
+            }
+            (None, Some(grant)) => policy.grant_text(grant),
+            (None, None) => "no grant",
         };
-        self.finish(operation, &resource, decision.allowed, &by)?;
+        self.finish(operation, &resource, decision.allowed, by)?;
         Ok(decision.grant.filter(|_| decision.allowed))
+    }
+
+    /// Whether a decision with this outcome leaves a trace: an audit line (when there is a
+    /// log) or a refusal. When it does not — allowed, and no log — the caller may skip
+    /// describing the request. Unguarded mode records nothing.
+    pub(crate) fn records(&self, allowed: bool) -> bool {
+        self.policy.mode != Mode::Unguarded && (!allowed || self.audit.is_enabled())
     }
 
     /// Records a decision that the host made itself: an access check against what a handle
@@ -147,7 +194,7 @@ impl InstanceState {
         permitted: bool,
         by: &str,
     ) -> Result<(), Denied> {
-        if self.policy.mode == Mode::Unguarded {
+        if !self.records(permitted) {
             return Ok(());
         }
         self.finish(operation, resource, permitted, by)
@@ -170,7 +217,7 @@ impl InstanceState {
         Denied(resource.to_string())
     }
 
-    fn finish(&mut self, operation: &str, resource: &str, allowed: bool, by: &str) -> Result<(), Denied> {
+    fn finish(&self, operation: &str, resource: &str, allowed: bool, by: &str) -> Result<(), Denied> {
         let mode = self.policy.mode;
         let verdict = match (allowed, mode) {
             (true, _) => Verdict::Allowed,
@@ -201,7 +248,14 @@ impl InstanceState {
 /// `process:signal SIGTERM`: the request as audit lines and denial messages show it.
 pub fn describe_request(request: &Request<'_>) -> String {
     match *request {
-        Request::Fs { action, path } => format!("filesystem:{action} {}", path.escape_debug()),
+        Request::Fs { action, path } => {
+            let mut text = String::with_capacity(20 + path.len());
+            text.push_str("filesystem:");
+            text.push_str(action.as_str());
+            text.push(' ');
+            push_escaped(&mut text, path);
+            text
+        }
         Request::Net { action, host, port } => match (host, port) {
             (Some(h), Some(p)) if h.contains(':') => format!("network:{action} [{}]:{p}", h.escape_debug()),
             (Some(h), Some(p)) => format!("network:{action} {}:{p}", h.escape_debug()),
@@ -211,6 +265,20 @@ pub fn describe_request(request: &Request<'_>) -> String {
         },
         Request::Spawn { executable } => format!("process:spawn {}", executable.escape_debug()),
         Request::Signal { signal } => format!("process:signal {signal}"),
+    }
+}
+
+/// Appends `text` as [`str::escape_debug`] writes it; text that needs no escaping (printable
+/// ASCII without quotes or backslashes, the usual path) is copied as it is.
+fn push_escaped(out: &mut String, text: &str) {
+    use std::fmt::Write as _;
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'"' | b'\'' | b'\\'))
+    {
+        out.push_str(text);
+    } else {
+        let _ = write!(out, "{}", text.escape_debug());
     }
 }
 
@@ -386,6 +454,39 @@ network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]
         s.audit = AuditLog::to_writer(Broken);
         let refused = s.authorize("filesystem.read-file", read("/data/a.csv")).unwrap_err();
         assert!(refused.0.contains("audit log cannot be written"), "{refused:?}");
+    }
+
+    #[test]
+    fn without_a_log_the_verdicts_and_grants_are_the_same() {
+        let (mut logged, _) = state(MANIFEST, Mode::Enforce);
+        let (mut quiet, _) = state(MANIFEST, Mode::Enforce);
+        quiet.audit = AuditLog::disabled();
+        for path in ["/data/a.csv", "/data/", "/etc/passwd", "/data/../etc/x", "rel"] {
+            assert_eq!(
+                quiet.authorize("filesystem.read-file", read(path)),
+                logged.authorize("filesystem.read-file", read(path)),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            quiet.authorize_handle(
+                "filesystem.read",
+                "filesystem:read /x",
+                false,
+                "handle opened write-only"
+            ),
+            Err(Denied("filesystem:read /x".into()))
+        );
+        assert_eq!(quiet.authorize_handle("filesystem.read", "r", true, "h"), Ok(()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn requests_are_described_with_their_paths_escaped(path in "\\PC*|[ -~]*|[\\x00-\\x1f\"'\\\\a/]*") {
+            let expected = format!("filesystem:write {}", path.escape_debug());
+            let request = Request::Fs { action: FsAction::Write, path: &path };
+            proptest::prop_assert_eq!(super::describe_request(&request), expected);
+        }
     }
 
     #[test]
