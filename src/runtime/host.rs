@@ -2,7 +2,7 @@
 //! lifecycle calls, and the faults that end an instance without ending the host.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -379,10 +379,9 @@ pub(crate) fn guarded_call<R>(
     result.map_err(|e| Fault::from_error(&e, &store.data().run_limits))
 }
 
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<Runtime>();
-    is::<Host>();
-    let _ = Mutex::new(());
-}
+// Hosts share a runtime and its loaded components across threads.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Runtime>();
+    send_and_sync::<Host>();
+};
