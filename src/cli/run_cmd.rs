@@ -28,7 +28,7 @@ pub(super) enum Invoke {
 /// The arguments of `run`.
 #[derive(Debug, clap::Args)]
 pub(super) struct RunArgs {
-    /// The component to run (.wasm or .wat)
+    /// The component to run (.wasm or .wat, or a directory holding exactly one)
     component: PathBuf,
     /// Its manifest (default: <stem>.toml beside it, else Component.toml beside it)
     #[arg(long, value_name = "FILE")]
@@ -72,22 +72,11 @@ struct Unit {
     manifest: PathBuf,
 }
 
-pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Outcome, Error> {
-    let mut units = vec![Unit {
-        manifest: check::manifest_for(
-            &args.component,
-            &Options {
-                manifest: args.manifest.clone(),
-                policies: None,
-            },
-        ),
-        path: args.component.clone(),
-    }];
-    for spec in &args.with {
-        let (path, manifest) = match spec.split_once('=') {
-            Some((p, m)) => (PathBuf::from(p), Some(PathBuf::from(m))),
-            None => (PathBuf::from(spec), None),
-        };
+impl Unit {
+    /// The component at `path` (a file, or a directory holding exactly one component) and its
+    /// manifest: `manifest`, or the one found beside the component.
+    fn new(path: &Path, manifest: Option<PathBuf>) -> Result<Unit, Error> {
+        let path = component_file(path)?;
         let manifest = check::manifest_for(
             &path,
             &Options {
@@ -95,8 +84,63 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
                 policies: None,
             },
         );
-        units.push(Unit { path, manifest });
+        Ok(Unit { path, manifest })
     }
+}
+
+/// `path` itself when it is a file; the one component (`.wasm` or `.wat`) directly in it when
+/// it is a directory. Anything else is an error that says what was found.
+fn component_file(path: &Path) -> Result<PathBuf, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
+    if !meta.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| Error::read(path, e))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::read(path, e))?;
+        let file = entry.path();
+        let is_component = matches!(file.extension().and_then(|e| e.to_str()), Some("wasm" | "wat"));
+        if is_component && file.is_file() {
+            found.push(file);
+        }
+    }
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Error::usage(format!(
+            "{} is a directory with no component in it (.wasm or .wat); name the component file",
+            path.display()
+        ))),
+        _ => Err(Error::usage(format!(
+            "{} holds {} components; name the one to run: {}",
+            path.display(),
+            found.len(),
+            found
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Outcome, Error> {
+    let mut units = vec![Unit::new(&args.component, args.manifest.clone())?];
+    for spec in &args.with {
+        let (path, manifest) = match spec.split_once('=') {
+            Some((p, m)) => (PathBuf::from(p), Some(PathBuf::from(m))),
+            None => (PathBuf::from(spec), None),
+        };
+        if path.as_os_str().is_empty() {
+            return Err(Error::usage(format!(
+                "--with `{spec}` names no component: write COMPONENT or COMPONENT=MANIFEST"
+            )));
+        }
+        units.push(Unit::new(&path, manifest)?);
+    }
+    // Read before anything runs, so that a missing input file stops the run at once.
+    let input = read_input(args.input.as_deref())?;
     let overrides = Limits {
         memory: match &args.memory {
             Some(text) => Some(parse_size(text).filter(|n| *n > 0).ok_or_else(|| {
@@ -149,7 +193,12 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
 
     // 2. The host.
     let audit = match &args.audit_log {
-        Some(path) => AuditLog::append_to(path).map_err(|e| Error::read(path, e))?,
+        Some(path) => AuditLog::append_to(path).map_err(|e| {
+            Error::usage(format!(
+                "cannot open the audit log {} for appending: {e}",
+                path.display()
+            ))
+        })?,
         None => AuditLog::stderr(),
     };
     let config = RuntimeConfig {
@@ -170,7 +219,6 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     for unit in &units {
         names.push(load(&host, unit)?);
     }
-    let input = read_input(args.input.as_deref())?;
 
     // 3. init every component, the requested export of the first, shutdown every component.
     let mut failed = false;

@@ -90,3 +90,65 @@ fn run_rejects_bad_arguments_with_exit_code_2() {
     let out = airssys(&["run", "echo.wasm", "--manifest", "bad.toml", "--force"], dir.path());
     assert_ne!(out.status.code(), Some(0));
 }
+
+#[test]
+fn run_names_what_is_wrong_with_the_component_path_and_the_files_around_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    // A missing component is named as such, not as a missing manifest.
+    let out = airssys(&["run", "missing.wasm"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read missing.wasm"), "{}", stderr(&out));
+
+    // A directory holding one component runs it, with the manifest beside it.
+    let one = dir.path().join("one");
+    std::fs::create_dir(&one).unwrap();
+    write_component(&one, "echo", &lifecycle::echo(), &manifest("echo"));
+    std::fs::write(dir.path().join("in"), "via the directory").unwrap();
+    let out = airssys(&["run", "one", "--input", "in"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"via the directory");
+    let out = airssys(&["run", "one", "--with", "=peer.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`=peer.toml` names no component"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Several, or none: the error lists what is there.
+    let two = dir.path().join("two");
+    std::fs::create_dir(&two).unwrap();
+    write_component(&two, "a", &lifecycle::echo(), &manifest("a"));
+    write_component(&two, "b", &lifecycle::echo(), &manifest("b"));
+    let out = airssys(&["run", "two"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out);
+    assert!(
+        text.contains("holds 2 components") && text.contains("a.wasm") && text.contains("b.wasm"),
+        "{text}"
+    );
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let out = airssys(&["run", "empty"], dir.path());
+    assert!(stderr(&out).contains("no component in it"), "{}", stderr(&out));
+
+    // A missing input file stops the run before any component starts; so does an audit log
+    // that cannot be opened, and it is not called a read.
+    let out = airssys(
+        &["run", "one", "--input", "nothing-here", "--audit-log", "audit.jsonl"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read nothing-here"), "{}", stderr(&out));
+    assert!(
+        !dir.path().join("audit.jsonl").exists(),
+        "nothing ran, nothing was logged"
+    );
+    let out = airssys(&["run", "one", "--audit-log", "no/such/dir/audit.jsonl"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot open the audit log no/such/dir/audit.jsonl for appending"),
+        "{}",
+        stderr(&out)
+    );
+}
