@@ -3,7 +3,7 @@
 //! share one log without interleaving.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -81,11 +81,16 @@ impl AuditLog {
 
     /// Lines are appended to `path` (created if needed); nothing already in it is lost.
     ///
+    /// Each line is handed to the kernel with its own `write` (the file is opened `O_APPEND`,
+    /// without a buffer in the host) before the operation it records takes effect: if the host
+    /// process is killed or crashes, every effect that happened has its line in the file.
+    /// Several processes can append to the same file; each line lands whole.
+    ///
     /// # Errors
     /// The file cannot be opened for appending.
     pub fn append_to(path: &Path) -> io::Result<Self> {
         let file = File::options().create(true).append(true).open(path)?;
-        Ok(Self::to_writer(BufWriter::new(file)))
+        Ok(Self::to_writer(file))
     }
 
     /// Lines go to any writer (a buffer in tests, a pipe in a host).
@@ -154,6 +159,31 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_is_in_the_file_as_soon_as_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        std::fs::write(&path, "{\"earlier\":true}\n").unwrap();
+        let log = AuditLog::append_to(&path).unwrap();
+        let record = Record {
+            time: now_rfc3339(),
+            component: "c",
+            operation: "filesystem.stat",
+            resource: "filesystem:metadata /x",
+            verdict: Verdict::Allowed,
+            by: "grant filesystem[0] metadata `/x`",
+            mode: Mode::Enforce,
+        };
+        log.write(&record).unwrap();
+        // Not flushed, not dropped: the line is already in the file, after what was there.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let line: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(line["resource"], "filesystem:metadata /x");
+        drop(log);
+    }
 
     #[test]
     fn time_is_rfc3339() {
