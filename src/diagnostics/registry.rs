@@ -468,7 +468,9 @@ Remove the spawn grant; do the work inside the component.";
     DENIED_EXECUTABLE = "POL009" "denied-executable" Error "a spawn grant names an executable the policy denies"
 "Shells and interpreters (`/bin/sh`, `/usr/bin/python3`, `/usr/bin/env`, ...) run whatever code
 they are given, so a grant to spawn one is as broad as a shell. The policy's
-`[process] deny-executables` lists such programs.
+`[process] deny-executables` lists such programs. At run time the list also applies to what a
+granted script's `#!` line starts: under a policy that denies `/bin/sh`, a `#!/bin/sh` script
+is refused.
 
 ## How to fix
 Spawn the specific program that does the work.";

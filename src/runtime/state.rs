@@ -322,15 +322,15 @@ pub(crate) mod testing {
 
     /// A state for the manifest `toml` (which must be valid) in `mode`, with its audit lines.
     pub(crate) fn state(toml: &str, mode: Mode) -> (InstanceState, Captured) {
+        state_under(toml, &PolicySet::default(), mode)
+    }
+
+    /// [`state`] under the organisation policies `policies`.
+    pub(crate) fn state_under(toml: &str, policies: &PolicySet, mode: Mode) -> (InstanceState, Captured) {
         let manifest = Manifest::parse("Component.toml", toml)
             .into_valid()
             .unwrap_or_else(|d| panic!("invalid test manifest: {d:?}"));
-        let policy = Arc::new(ComponentPolicy::new(
-            manifest,
-            &PolicySet::default(),
-            Env::default(),
-            mode,
-        ));
+        let policy = Arc::new(ComponentPolicy::new(manifest, policies, Env::default(), mode));
         let captured = Captured::default();
         let audit = AuditLog::to_writer(captured.clone());
         let state = InstanceState::new(policy, audit, RunLimits::default(), Weak::new(), LogSink::disabled());

@@ -10,8 +10,14 @@
 //! runs, with `argv[0]` as the guest named it. Link targets are joined to the link's directory
 //! and normalised lexically, as the decision normalises requests (symbolic links among the
 //! *directories* of a path, such as `/bin -> usr/bin`, are not followed by this rule).
-//! `spawn-shell` asks for exactly `process:spawn /bin/sh`, as the catalogue says, and runs the
-//! host's shell. Signal operations ask for `process:signal <SIGNAME>`; `graceful-shutdown` asks
+//! When what runs is a script, the kernel runs its `#!` interpreter: that interpreter (and each
+//! link on the way to it, and its own interpreter if it is a script) gets an audit line and is
+//! refused when an organisation policy rule denies spawning it (`[process] deny-executables`
+//! lists shells and `/usr/bin/env`), so a policy that forbids shells forbids shell scripts too.
+//! The manifest need not grant the interpreter: the grant on the script is the grant to run it.
+//! An interpreter given as a relative path, and a script the host cannot read, are refused in
+//! every mode. `spawn-shell` asks for exactly `process:spawn /bin/sh`, as the catalogue says,
+//! and runs the host's shell. Signal operations ask for `process:signal <SIGNAME>`; `graceful-shutdown` asks
 //! for SIGTERM and for SIGKILL, two audit lines, before it does anything.
 //!
 //! # Host rules (they hold in every mode, report-only included)

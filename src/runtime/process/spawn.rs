@@ -9,13 +9,20 @@ use wasmtime::component::Resource;
 use super::child::ChildEntry;
 use crate::policy::{Request, normalize_path};
 use crate::runtime::bindings::proc_types::{ProcessError, Stdio};
-use crate::runtime::state::{Denied, InstanceState};
+use crate::runtime::state::{Denied, InstanceState, describe_request};
 
 /// The host's shell: what `spawn-shell` runs and what its grant names.
 pub(crate) const SHELL: &str = "/bin/sh";
 
 /// Longest chain of symbolic links followed from an executable (the kernel's own limit).
 const MAX_LINKS: usize = 40;
+
+/// Scripts whose interpreter is a script are followed at most this deep (at least the
+/// kernel's own limit, `BINPRM_MAX_RECURSION`); deeper nesting is refused.
+const MAX_INTERPRETERS: usize = 5;
+
+/// How much of a file the kernel reads for its `#!` line (`BINPRM_BUF_SIZE`).
+const SHEBANG_BYTES: usize = 256;
 
 /// Environment variables that make a program load or run code it did not name itself: the
 /// dynamic loader's (`LD_*`, for glibc and musl alike), glibc's character-set modules and its
@@ -63,7 +70,9 @@ impl InstanceState {
         let program = if launch.shell {
             SHELL.to_string()
         } else {
-            self.resolve_executable(op, exe)?
+            let program = self.resolve_executable(op, exe)?;
+            self.check_interpreters(op, &program)?;
+            program
         };
         if let Some((name, _)) = launch.env.iter().find(|(name, _)| is_code_hook(name)) {
             return Err(denied(self.refuse(
@@ -137,34 +146,127 @@ impl InstanceState {
     fn resolve_executable(&mut self, op: &str, executable: &str) -> Result<String, ProcessError> {
         let mut current = self.absolute_executable(executable)?;
         for _ in 0..MAX_LINKS {
-            let meta = std::fs::symlink_metadata(&current).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
-                    ProcessError::NotFound(current.escape_debug().to_string())
-                }
-                _ => ProcessError::Io(format!("{}: {e}", current.escape_debug())),
-            })?;
-            if !meta.file_type().is_symlink() {
+            let Some(next) = next_link(&current)? else {
                 return Ok(current);
-            }
-            let target = std::fs::read_link(&current)
-                .map_err(|e| ProcessError::Io(format!("{}: {e}", current.escape_debug())))?;
-            // A non-UTF-8 target is checked and run under the same (lossy) name, which no
-            // real file has: it is denied or not found, never something else.
-            let target = target.to_string_lossy();
-            let joined = if target.starts_with('/') {
-                target.into_owned()
-            } else {
-                let dir = current.rfind('/').map_or("", |i| &current[..i]);
-                format!("{dir}/{target}")
             };
-            let next = normalize_path(&joined).map_err(|e| ProcessError::InvalidInput(e.to_string()))?;
             self.guard_spawn(op, &next)?;
             current = next;
         }
-        Err(ProcessError::InvalidInput(format!(
-            "{}: too many levels of symbolic links",
-            executable.escape_debug()
-        )))
+        Err(too_many_links(executable))
+    }
+
+    /// The organisation's policy holds for what really runs. When `program` is a script, the
+    /// kernel runs its `#!` interpreter (and that one's, if it is a script too): each of them,
+    /// and each symbolic link on the way to it, must not be an executable a policy rule denies
+    /// (`[process] deny-executables` lists shells and `/usr/bin/env`). The manifest need not
+    /// grant the interpreter — a grant on a script is a grant to run it — but every
+    /// interpreter gets an audit line. An interpreter named by a relative path (which the
+    /// kernel would look up from the working directory) and a script the host cannot read are
+    /// refused.
+    fn check_interpreters(&mut self, op: &str, program: &str) -> Result<(), ProcessError> {
+        let mut script = program.to_string();
+        let mut depth = 0;
+        loop {
+            let Some(interpreter) = self.interpreter_of(op, &script)? else {
+                return Ok(());
+            };
+            if depth == MAX_INTERPRETERS {
+                return Err(ProcessError::InvalidInput(format!(
+                    "{}: more than {MAX_INTERPRETERS} nested `#!` interpreters",
+                    program.escape_debug()
+                )));
+            }
+            let mut current = interpreter;
+            let mut hops = 0;
+            loop {
+                self.guard_interpreter(op, &script, &current)?;
+                let Some(next) = next_link(&current)? else { break };
+                hops += 1;
+                if hops > MAX_LINKS {
+                    return Err(too_many_links(&current));
+                }
+                current = next;
+            }
+            script = current;
+            depth += 1;
+        }
+    }
+
+    /// The `#!` interpreter of `script` as the kernel reads it (the first word of the first
+    /// line, at most 256 bytes in), normalised; `None` when `script` is not a script.
+    fn interpreter_of(&mut self, op: &str, script: &str) -> Result<Option<String>, ProcessError> {
+        use std::io::Read as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut head = Vec::with_capacity(SHEBANG_BYTES);
+        // Non-blocking, so that a FIFO in the executable's place cannot hold the host.
+        let opened = std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(script)
+            .and_then(|file| {
+                if !file.metadata()?.is_file() {
+                    return Ok(false);
+                }
+                file.take(SHEBANG_BYTES as u64).read_to_end(&mut head).map(|_| true)
+            });
+        match opened {
+            Ok(true) => {}
+            // Not a regular file: the kernel refuses to run it, and says so.
+            Ok(false) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(denied(self.refuse(
+                    op,
+                    &format!("process:spawn {}", script.escape_debug()),
+                    &format!("host rule: the file cannot be read to look for a `#!` interpreter ({e})"),
+                )));
+            }
+        }
+        let Some(line) = head.strip_prefix(b"#!") else {
+            return Ok(None);
+        };
+        let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+        let word = line
+            .split(|&b| matches!(b, b' ' | b'\t' | b'\0'))
+            .find(|w| !w.is_empty())
+            .unwrap_or_default();
+        if word.is_empty() {
+            // `#!` with nothing after it: the kernel refuses to run it.
+            return Ok(None);
+        }
+        let word = String::from_utf8_lossy(word);
+        if !word.starts_with('/') {
+            return Err(denied(self.refuse(
+                op,
+                &format!("process:spawn {}", word.escape_debug()),
+                &format!(
+                    "host rule: the `#!` interpreter of {} is a relative path, which the kernel would look up from the working directory",
+                    script.escape_debug()
+                ),
+            )));
+        }
+        normalize_path(&word)
+            .map(Some)
+            .map_err(|e| ProcessError::InvalidInput(format!("{}: `#!` {e}", script.escape_debug())))
+    }
+
+    /// One audit line for an interpreter (or a link on the way to it): denied when a policy
+    /// rule denies spawning it, allowed otherwise.
+    fn guard_interpreter(&mut self, op: &str, script: &str, interpreter: &str) -> Result<(), ProcessError> {
+        let request = Request::Spawn {
+            executable: interpreter,
+        };
+        let rule = self.policy.effective.denials.denied_by(&request).cloned();
+        if !self.records(rule.is_none()) {
+            return Ok(());
+        }
+        let resource = describe_request(&request);
+        let by = match &rule {
+            Some(rule) => format!("policy {rule} (the `#!` interpreter of {})", script.escape_debug()),
+            None => format!("the `#!` interpreter of {}", script.escape_debug()),
+        };
+        self.authorize_handle(op, &resource, rule.is_none(), &by)
+            .map_err(denied)
     }
 
     /// `executable` normalised as the decision normalises it (with `~` expanded as the decision
@@ -208,6 +310,39 @@ impl InstanceState {
         }
         Ok(())
     }
+}
+
+/// The path a symbolic link at `current` points to, joined to the link's directory and
+/// normalised as the decision normalises requests (so the path authorized is the path that
+/// runs); `None` when `current` is not a link.
+fn next_link(current: &str) -> Result<Option<String>, ProcessError> {
+    let meta = std::fs::symlink_metadata(current).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
+            ProcessError::NotFound(current.escape_debug().to_string())
+        }
+        _ => ProcessError::Io(format!("{}: {e}", current.escape_debug())),
+    })?;
+    if !meta.file_type().is_symlink() {
+        return Ok(None);
+    }
+    let target =
+        std::fs::read_link(current).map_err(|e| ProcessError::Io(format!("{}: {e}", current.escape_debug())))?;
+    // A non-UTF-8 target is checked and run under the same (lossy) name, which no real file
+    // has: it is denied or not found, never something else.
+    let target = target.to_string_lossy();
+    let joined = if target.starts_with('/') {
+        target.into_owned()
+    } else {
+        let dir = current.rfind('/').map_or("", |i| &current[..i]);
+        format!("{dir}/{target}")
+    };
+    normalize_path(&joined)
+        .map(Some)
+        .map_err(|e| ProcessError::InvalidInput(e.to_string()))
+}
+
+fn too_many_links(path: &str) -> ProcessError {
+    ProcessError::InvalidInput(format!("{}: too many levels of symbolic links", path.escape_debug()))
 }
 
 /// Runs in the child before exec: every signal a guest can name gets its default disposition,

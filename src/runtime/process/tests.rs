@@ -10,7 +10,7 @@ use crate::runtime::Mode;
 use crate::runtime::bindings::lifecycle::Host as _;
 use crate::runtime::bindings::proc_types::Stdio;
 use crate::runtime::bindings::signals::Host as _;
-use crate::runtime::state::testing::{Captured, state};
+use crate::runtime::state::testing::{Captured, state, state_under};
 
 /// `assert_eq!` through `Debug`: the generated WIT types do not implement `PartialEq`.
 macro_rules! assert_same {
@@ -964,4 +964,135 @@ fn host_numbers_match_the_policy_table_here() {
     for signal in Signal::ALL {
         assert_eq!(host_number(signal), signal.number(), "{signal}");
     }
+}
+
+// ---- scripts and their interpreters -----------------------------------------------------
+
+/// Writes an executable script `name` in `dir`; its path.
+fn script(dir: &Path, name: &str, text: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+/// A state under the built-in default policy, which denies shells and `/usr/bin/env`.
+fn under_default_policy(grants: &[String], mode: Mode) -> (InstanceState, Captured) {
+    let mut sources = crate::diagnostics::Sources::new();
+    let policies = crate::orgpolicy::PolicySet::default_set(&mut sources).unwrap();
+    state_under(&manifest(grants), &policies, mode)
+}
+
+#[test]
+fn a_script_runs_and_its_interpreter_has_an_audit_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let hello = script(dir.path(), "hello", "#!/bin/sh\necho hi\n");
+    let (mut s, captured) = enforce(&[spawn_grant(&hello)]);
+    let child = s.spawn(options(&hello, &[])).unwrap();
+    assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"hi\n");
+    let lines = captured.lines();
+    assert_eq!(lines[0]["resource"], format!("process:spawn {hello}"));
+    // The interpreter, and each link on the way to the program that runs.
+    assert_eq!(lines[1]["resource"], "process:spawn /bin/sh");
+    assert_eq!(lines[1]["verdict"], "allowed");
+    assert_eq!(lines[1]["by"], format!("the `#!` interpreter of {hello}"));
+    if Path::new("/bin/sh")
+        .symlink_metadata()
+        .unwrap()
+        .file_type()
+        .is_symlink()
+    {
+        assert!(lines.len() > 2, "{lines:?}");
+    }
+}
+
+#[test]
+fn a_policy_that_denies_an_interpreter_denies_every_script_it_would_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let body = format!("\ntouch '{}'\n", marker.display());
+    let link = dir.path().join("my-shell");
+    std::os::unix::fs::symlink("/bin/sh", &link).unwrap();
+    let inner = script(dir.path(), "inner", &format!("#!/bin/sh{body}"));
+    let cases = [
+        ("#!/bin/sh", "/bin/sh"),
+        ("#! /bin/sh -e", "/bin/sh"),
+        ("#!/usr/bin/env sh", "/usr/bin/env"),
+        // Through a link the component's directory holds, and through a script.
+        (&*format!("#!{}", link.display()), "/bin/sh"),
+        (&*format!("#!{inner}"), "/bin/sh"),
+    ];
+    for (i, (shebang, denied_exe)) in cases.iter().enumerate() {
+        let path = script(dir.path(), &format!("s{i}"), &format!("{shebang}{body}"));
+        let (mut s, captured) = under_default_policy(&[spawn_grant(&path)], Mode::Enforce);
+        let err = s.spawn(options(&path, &[])).map(|_| ()).unwrap_err();
+        assert_same!(
+            err,
+            ProcessError::PermissionDenied(format!("process:spawn {denied_exe}"))
+        );
+        let lines = captured.lines();
+        let last = lines.last().unwrap();
+        assert_eq!(last["verdict"], "denied", "{shebang}: {lines:?}");
+        let by = last["by"].as_str().unwrap();
+        assert!(
+            by.starts_with("policy builtin:default:") && by.contains("`#!` interpreter of"),
+            "{by}"
+        );
+        assert_eq!(lines[0]["verdict"], "allowed", "the script itself is granted");
+    }
+    assert!(!marker.exists(), "no denied script ran");
+
+    // An interpreter no rule denies runs (the control case), under the same policy.
+    let echo = script(dir.path(), "echo-me", "#!/bin/echo\n");
+    let (mut s, _) = under_default_policy(&[spawn_grant(&echo)], Mode::Enforce);
+    let child = s.spawn(options(&echo, &[])).unwrap();
+    assert_eq!(
+        read_to_end(&mut s, &child, Output::Stdout),
+        format!("{echo}\n").as_bytes()
+    );
+
+    // Report-only mode lets it through and says what it would have denied.
+    let path = script(dir.path(), "reported", &format!("#!/bin/sh{body}"));
+    let (mut s, captured) = under_default_policy(&[spawn_grant(&path)], Mode::ReportOnly);
+    let child = s.spawn(options(&path, &[])).unwrap();
+    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    assert!(marker.exists());
+    let lines = captured.lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["verdict"] == "would-deny" && l["resource"] == "process:spawn /bin/sh")
+    );
+}
+
+#[test]
+fn an_interpreter_named_by_a_relative_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = script(dir.path(), "relative", "#!sh\necho hi\n");
+    let (mut s, captured) = enforce(&[spawn_grant(&path)]);
+    let err = s.spawn(options(&path, &[])).map(|_| ()).unwrap_err();
+    assert_same!(err, ProcessError::PermissionDenied("process:spawn sh".into()));
+    let lines = captured.lines();
+    assert_eq!(lines[1]["verdict"], "denied");
+    assert!(lines[1]["by"].as_str().unwrap().contains("relative path"), "{lines:?}");
+    // Refused in report-only mode too: it is a host rule.
+    let (mut s, _) = state(&manifest(&[spawn_grant(&path)]), Mode::ReportOnly);
+    assert!(matches!(
+        s.spawn(options(&path, &[])),
+        Err(ProcessError::PermissionDenied(_))
+    ));
+}
+
+#[test]
+fn a_fifo_in_the_executables_place_does_not_hold_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c_path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    // SAFETY: a valid NUL-terminated path and a mode.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o755) }, 0);
+    let fifo = fifo.display().to_string();
+    let (mut s, _) = enforce(&[spawn_grant(&fifo)]);
+    // Looking for a `#!` line must not wait for a writer; the kernel then refuses to run it.
+    assert!(s.spawn(options(&fifo, &[])).is_err());
 }
