@@ -38,26 +38,16 @@ impl ComponentPolicy {
     pub fn new(manifest: Manifest, policies: &PolicySet, env: Env, mode: Mode) -> Self {
         use crate::policy::Domain;
         let effective = policies.effective(&manifest, &env);
-        let texts = |domain: Domain, grants: Vec<String>| -> Vec<String> {
+        fn texts<'a, G: std::fmt::Display + 'a>(domain: Domain, grants: impl Iterator<Item = &'a G>) -> Vec<String> {
             grants
-                .into_iter()
                 .enumerate()
-                .map(|(index, text)| format!("grant {domain}[{index}] {text}"))
+                .map(|(index, grant)| format!("grant {domain}[{index}] {grant}"))
                 .collect()
-        };
+        }
         let grant_texts = [
-            texts(
-                Domain::Filesystem,
-                manifest.filesystem.iter().map(|e| e.grant.to_string()).collect(),
-            ),
-            texts(
-                Domain::Network,
-                manifest.network.iter().map(|e| e.grant.to_string()).collect(),
-            ),
-            texts(
-                Domain::Process,
-                manifest.process.iter().map(|e| e.grant.to_string()).collect(),
-            ),
+            texts(Domain::Filesystem, manifest.filesystem.iter().map(|e| &e.grant)),
+            texts(Domain::Network, manifest.network.iter().map(|e| &e.grant)),
+            texts(Domain::Process, manifest.process.iter().map(|e| &e.grant)),
         ];
         ComponentPolicy {
             manifest,

@@ -67,7 +67,8 @@ pub(crate) enum Output {
 
 /// A child process spawned by one component instance: what the `child` resource handle of the
 /// guest stands for. Dropping the entry of a child that is still running kills it (with what it
-/// started in its process group) and reaps it, unless it was spawned detached, in which case a small host thread reaps it once it ends.
+/// started in its process group) and reaps it, unless it was spawned detached, in which case a
+/// small host thread reaps it once it ends.
 #[derive(Debug)]
 pub struct ChildEntry {
     pid: Pid,
