@@ -139,8 +139,8 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         }
         units.push(Unit::new(&path, manifest)?);
     }
-    // Read before anything runs, so that a missing input file stops the run at once.
-    let input = read_input(args.input.as_deref())?;
+    // Opened before anything runs, so that a missing input file stops the run at once.
+    let input = Input::open(args.input.as_deref())?;
     let overrides = Limits {
         memory: match &args.memory {
             Some(text) => Some(parse_size(text).filter(|n| *n > 0).ok_or_else(|| {
@@ -216,9 +216,13 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     let runtime = Runtime::new(config).map_err(|e| Error::usage(format!("cannot start the runtime: {e:#}")))?;
     let host = Host::new(Arc::new(runtime));
     let mut names = Vec::new();
+    let mut memory_limits = Vec::new();
     for unit in &units {
-        names.push(load(&host, unit)?);
+        let (name, memory) = load(&host, unit)?;
+        names.push(name);
+        memory_limits.push(memory);
     }
+    let input = input.read(memory_limits[0], &names[0])?;
 
     // 3. init every component, the requested export of the first, shutdown every component.
     let mut failed = false;
@@ -257,8 +261,9 @@ fn report(what: &str, result: Result<(), CallError>) -> bool {
     }
 }
 
-/// Reads a unit's manifest and component and loads it into the host.
-fn load(host: &Host, unit: &Unit) -> Result<String, Error> {
+/// Reads a unit's manifest and component and loads it into the host; its name and the memory
+/// limit it runs under.
+fn load(host: &Host, unit: &Unit) -> Result<(String, u64), Error> {
     let mut sources = Sources::new();
     let parsed = Manifest::load(&mut sources, &unit.manifest)?;
     let manifest = parsed.into_valid().map_err(|_| {
@@ -271,20 +276,48 @@ fn load(host: &Host, unit: &Unit) -> Result<String, Error> {
     let bytes = std::fs::read(&unit.path).map_err(|e| Error::read(&unit.path, e))?;
     let binary = component::to_binary(&bytes)
         .map_err(|e| Error::usage(format!("{}: not a component: {}", unit.path.display(), e.message)))?;
-    host.load(&binary, manifest)
-        .map_err(|e| Error::usage(format!("{}: {e}", unit.path.display())))
+    let memory = host.runtime().limits_for(&manifest).memory_bytes;
+    let name = host
+        .load(&binary, manifest)
+        .map_err(|e| Error::usage(format!("{}: {e}", unit.path.display())))?;
+    Ok((name, memory))
 }
 
-fn read_input(input: Option<&Path>) -> Result<Vec<u8>, Error> {
-    match input {
-        None => Ok(Vec::new()),
-        Some(p) if p == Path::new("-") => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::read("<stdin>", e))?;
-            Ok(bytes)
+/// Where the input of `execute` comes from, opened but not yet read.
+enum Input {
+    Empty,
+    Stdin,
+    File(PathBuf, std::fs::File),
+}
+
+impl Input {
+    fn open(input: Option<&Path>) -> Result<Input, Error> {
+        Ok(match input {
+            None => Input::Empty,
+            Some(p) if p == Path::new("-") => Input::Stdin,
+            Some(p) => Input::File(p.to_path_buf(), std::fs::File::open(p).map_err(|e| Error::read(p, e))?),
+        })
+    }
+
+    /// All of the input, refused when it is larger than `limit` bytes (the memory limit of
+    /// `component`, which could not hold it): reading an endless or huge stream is not left to
+    /// exhaust the host's memory first.
+    fn read(self, limit: u64, component: &str) -> Result<Vec<u8>, Error> {
+        let (name, reader): (String, Box<dyn Read>) = match self {
+            Input::Empty => return Ok(Vec::new()),
+            Input::Stdin => ("standard input".to_string(), Box::new(std::io::stdin().lock())),
+            Input::File(path, file) => (path.display().to_string(), Box::new(file)),
+        };
+        let mut bytes = Vec::new();
+        reader
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::read(&name, e))?;
+        if bytes.len() as u64 > limit {
+            return Err(Error::usage(format!(
+                "the input ({name}) is larger than {limit} bytes, the memory limit of `{component}`, so the component could not hold it; raise the limit with --memory or the manifest's [limits] memory"
+            )));
         }
-        Some(p) => std::fs::read(p).map_err(|e| Error::read(p, e)),
+        Ok(bytes)
     }
 }

@@ -152,3 +152,41 @@ fn run_names_what_is_wrong_with_the_component_path_and_the_files_around_it() {
         stderr(&out)
     );
 }
+
+#[test]
+fn run_refuses_an_input_larger_than_the_components_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    write_component(dir.path(), "echo", &lifecycle::echo(), &manifest("echo"));
+    std::fs::write(dir.path().join("big"), vec![b'x'; 300 * 1024]).unwrap();
+    let out = airssys(
+        &["run", "echo.wasm", "--input", "big", "--memory", "256 KiB"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the input (big) is larger than 262144 bytes, the memory limit of `echo`"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran");
+    // Standard input is read the same way, and never past the limit.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(["run", "echo.wasm", "--input", "-", "--memory", "256 KiB"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // More than the limit, and the pipe stays open: the host stops reading at the limit.
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let chunk = vec![b'y'; 64 * 1024];
+        while stdin.write_all(&chunk).is_ok() {}
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the input (standard input) is larger than"));
+}
