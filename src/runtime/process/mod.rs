@@ -15,10 +15,11 @@
 //! refused when an organisation policy rule denies spawning it (`[process] deny-executables`
 //! lists shells and `/usr/bin/env`), so a policy that forbids shells forbids shell scripts too.
 //! The manifest need not grant the interpreter: the grant on the script is the grant to run it.
-//! An interpreter given as a relative path, and a script the host cannot read, are refused in
-//! every mode. `spawn-shell` asks for exactly `process:spawn /bin/sh`, as the catalogue says,
-//! and runs the host's shell. Signal operations ask for `process:signal <SIGNAME>`; `graceful-shutdown` asks
-//! for SIGTERM and for SIGKILL, two audit lines, before it does anything.
+//! An interpreter given as a relative path, and an executable the host cannot read (to look
+//! for its `#!` line; execute-only files), are refused in every mode. `spawn-shell` asks for
+//! exactly `process:spawn /bin/sh`, as the catalogue says, and runs the host's shell. Signal
+//! operations ask for `process:signal <SIGNAME>`; `graceful-shutdown` asks for SIGTERM and for
+//! SIGKILL, two audit lines, before it does anything.
 //!
 //! # Host rules (they hold in every mode, report-only included)
 //! - Environment: a child's environment is exactly `env`, nothing is inherited. Variables that

@@ -161,8 +161,8 @@ impl InstanceState {
     /// (`[process] deny-executables` lists shells and `/usr/bin/env`). The manifest need not
     /// grant the interpreter — a grant on a script is a grant to run it — but every
     /// interpreter gets an audit line. An interpreter named by a relative path (which the
-    /// kernel would look up from the working directory) and a script the host cannot read are
-    /// refused.
+    /// kernel would look up from the working directory) and an executable the host cannot read
+    /// (an execute-only file, which might be a script) are refused.
     fn check_interpreters(&mut self, op: &str, program: &str) -> Result<(), ProcessError> {
         let mut script = program.to_string();
         let mut depth = 0;
