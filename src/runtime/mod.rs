@@ -6,7 +6,7 @@
 //!   [`RunLimits`] and its guard.
 //! - [`Host`] loads components that export `component-lifecycle`, calls their exports, and
 //!   carries messages between them (`host-services`).
-//! - Each host operation asks [`InstanceState::authorize`] before it has any effect; a denial
+//! - Each host operation asks `InstanceState::authorize` before it has any effect; a denial
 //!   becomes the operation's `permission-denied` error (never a trap) and an audit line.
 //!
 //! The extension hosts live in [`fs`], [`net`] and [`process`]; `host-services` in

@@ -6,7 +6,7 @@
 //! A path goes through four steps before anything happens to it (`confine.rs`):
 //!
 //! 1. **The guard.** The path, exactly as the guest wrote it, is authorized with the action of
-//!    the operation's `@requires` line ([`InstanceState::authorize`], one audit line per
+//!    the operation's `@requires` line (`InstanceState::authorize`, one audit line per
 //!    action). Operations with two parts (`rename`: delete(src) + write(dest); `copy`;
 //!    `create-symlink`) authorize both before touching either. A denial is the operation's
 //!    `permission-denied` error, and nothing else happens.
@@ -60,7 +60,7 @@
 //! A `file-handle` lives in the instance's resource table, remembers its path and what it was
 //! opened for, and counts against [`super::RunLimits::max_handles`] (every resource of the
 //! instance together); `read`, `write` and `sync` check the handle's access mode with
-//! [`InstanceState::authorize_handle`]. `open` never blocks (FIFOs are opened non-blocking).
+//! `InstanceState::authorize_handle`. `open` never blocks (FIFOs are opened non-blocking).
 //! Bytes returned to the guest are bounded by [`super::RunLimits::max_read_bytes`]; listings
 //! and walks by [`MAX_ENTRIES`] entries returned, [`MAX_VISITS`] entries visited and
 //! [`MAX_DEPTH`] levels. Beyond a bound the answer is `limit-exceeded`, never a partial list.

@@ -3,14 +3,14 @@
 //! resolver, and connection pools kept in the host.
 //!
 //! # The guard
-//! An operation that reaches the network asks [`InstanceState::authorize`] with the arguments of
+//! An operation that reaches the network asks `InstanceState::authorize` with the arguments of
 //! the call before it has any effect, as its `@requires` line says: `bind` and `connect` with
 //! the address given, `resolve` with the host given; `connect-host` asks for `resolve(host)` and
 //! then `connect(host, port)`, each with its own audit line, before it resolves anything. A
 //! denial is the operation's `permission-denied` error.
 //!
 //! `(handle)` requirements are checked against what the socket was authorized for when it was
-//! made, with [`InstanceState::authorize_handle`]: `send` needs a socket connected through an
+//! made, with `InstanceState::authorize_handle`: `send` needs a socket connected through an
 //! authorized connect (or accepted on an authorized listener), `receive` a connected or bound
 //! one, `receive-from` and the multicast operations an authorized bind, `listen` an authorized
 //! bind plus a `listen` grant for the bound host and port, `accept` an authorized listen. A
