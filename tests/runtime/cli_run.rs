@@ -190,3 +190,56 @@ fn run_refuses_an_input_larger_than_the_components_memory() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the input (standard input) is larger than"));
 }
+
+#[test]
+fn a_child_dies_with_the_host_that_started_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "{}[permissions]\nprocess = [{{ action = \"spawn\", executable = \"/bin/sh\" }}]\n",
+        manifest("spawner")
+    );
+    write_component(dir.path(), "spawner", &lifecycle::shell_spawner(), &toml);
+    // An organisation policy that allows shells, so that this test can start one.
+    std::fs::write(dir.path().join("shells.toml"), "").unwrap();
+    let pid_file = dir.path().join("child.pid");
+    std::fs::write(
+        dir.path().join("command"),
+        format!(
+            "echo $$ > '{}.tmp' && mv '{0}.tmp' '{0}' && exec /bin/sleep 60",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    let mut host = Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(["run", "spawner.wasm", "--input", "command", "--policy", "shells.toml"])
+        .args(["--timeout-ms", "60000", "--audit-log", "audit.jsonl"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !pid_file.exists() {
+        if let Ok(Some(status)) = host.try_wait() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(host.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            panic!("the host ended before the child started ({status}): {stderr}");
+        }
+        assert!(std::time::Instant::now() < give_up, "the child never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let child: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let state = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
+    };
+    assert!(matches!(state(child), Some(c) if c != 'Z'), "the child runs");
+    // The host is killed outright: no destructor, no shutdown.
+    host.kill().unwrap();
+    host.wait().unwrap();
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !matches!(state(child), None | Some('Z')) {
+        assert!(std::time::Instant::now() < give_up, "the child outlived its host");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -117,10 +117,22 @@ impl InstanceState {
         if let Some(cwd) = cwd {
             command.current_dir(cwd);
         }
-        // SAFETY: the hook runs in the child between fork and exec; it only calls sigaction,
-        // which is async-signal-safe, and allocates nothing.
+        // A child that is not detached dies with the host process: the kernel sends it SIGKILL
+        // when the thread that forked it ends. Only the process's main thread lives exactly as
+        // long as the process (a worker thread of an embedding host may end any time), so only
+        // children spawned from it get this; see the module documentation.
+        let host = rustix::process::getpid();
+        let die_with_host = !launch.detached && rustix::thread::gettid() == host;
+        // SAFETY: the hook runs in the child between fork and exec; it only makes system calls
+        // that are async-signal-safe (sigaction, prctl, getppid) and allocates nothing.
         unsafe {
-            command.pre_exec(default_signal_dispositions);
+            command.pre_exec(move || {
+                default_signal_dispositions()?;
+                if die_with_host {
+                    die_with_parent(host)?;
+                }
+                Ok(())
+            });
         }
         let child = command.spawn().map_err(|e| spawn_error(exe, &program, &e))?;
         let live = std::sync::Arc::clone(&self.process.live);
@@ -343,6 +355,25 @@ fn next_link(current: &str) -> Result<Option<String>, ProcessError> {
 
 fn too_many_links(path: &str) -> ProcessError {
     ProcessError::InvalidInput(format!("{}: too many levels of symbolic links", path.escape_debug()))
+}
+
+/// Runs in the child before exec: asks the kernel for SIGKILL when the parent (thread) ends,
+/// and gives up if the host process `host` has already ended (the child was re-parented).
+fn die_with_parent(host: rustix::process::Pid) -> std::io::Result<()> {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number; getppid takes nothing.
+    let (set, parent) = unsafe {
+        (
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong),
+            libc::getppid(),
+        )
+    };
+    if set != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if parent != host.as_raw_nonzero().get() {
+        return Err(std::io::Error::other("the host process has ended"));
+    }
+    Ok(())
 }
 
 /// Runs in the child before exec: every signal a guest can name gets its default disposition,
