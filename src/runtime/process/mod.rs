@@ -47,10 +47,10 @@
 //! yet reaped kills (SIGKILL) every process in the child's process group (what it started and
 //! left there) and the child, and reaps it; a detached child keeps running, and a host thread reaps
 //! it when it ends (it still counts against the limit until then). Ending the instance drops its
-//! handles the same way. If the host process ends without dropping them (killed, crashed), a
-//! child that is not detached and was spawned from the process's main thread is killed by the
-//! kernel (`PR_SET_PDEATHSIG`, which follows the forking *thread*, so it is not set for spawns
-//! from other threads, which may end while the process goes on).
+//! handles the same way. If the host process ends without dropping them (killed, crashed), the
+//! kernel kills every child that is not detached (`PR_SET_PDEATHSIG`). That signal follows the
+//! *thread* that forked, so every child is forked by one spawner thread that lives as long as
+//! the process, whichever thread called into the component.
 //!
 //! # Blocking
 //! Operations that wait (`wait`, `wait-timeout`, reading and writing the pipes,

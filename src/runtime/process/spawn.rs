@@ -118,11 +118,10 @@ impl InstanceState {
             command.current_dir(cwd);
         }
         // A child that is not detached dies with the host process: the kernel sends it SIGKILL
-        // when the thread that forked it ends. Only the process's main thread lives exactly as
-        // long as the process (a worker thread of an embedding host may end any time), so only
-        // children spawned from it get this; see the module documentation.
+        // when the thread that forked it ends, and that thread is the spawner thread, which
+        // lives as long as the process (see `spawn_for_host`).
         let host = rustix::process::getpid();
-        let die_with_host = !launch.detached && rustix::thread::gettid() == host;
+        let die_with_host = !launch.detached;
         // SAFETY: the hook runs in the child between fork and exec; it only makes system calls
         // that are async-signal-safe (sigaction, prctl, getppid) and allocates nothing.
         unsafe {
@@ -134,7 +133,7 @@ impl InstanceState {
                 Ok(())
             });
         }
-        let child = command.spawn().map_err(|e| spawn_error(exe, &program, &e))?;
+        let child = spawn_for_host(command).map_err(|e| spawn_error(exe, &program, &e))?;
         let live = std::sync::Arc::clone(&self.process.live);
         let entry = ChildEntry::adopt(child, exe.to_string(), launch.args, launch.detached, live)
             .map_err(|e| ProcessError::Io(format!("{}: {e}", exe.escape_debug())))?;
@@ -355,6 +354,41 @@ fn next_link(current: &str) -> Result<Option<String>, ProcessError> {
 
 fn too_many_links(path: &str) -> ProcessError {
     ProcessError::InvalidInput(format!("{}: too many levels of symbolic links", path.escape_debug()))
+}
+
+/// A spawn request for the spawner thread, and where its answer goes.
+type SpawnJob = (Command, std::sync::mpsc::Sender<std::io::Result<std::process::Child>>);
+
+/// Spawns `command` from the host's spawner thread: one thread for the whole process, started
+/// on the first spawn and never ended. The kernel ties a child's parent-death signal to the
+/// thread that forked it, and the threads that call into a component (a host's workers) may
+/// end while the process goes on; this one ends only with the process.
+fn spawn_for_host(command: Command) -> std::io::Result<std::process::Child> {
+    use std::sync::OnceLock;
+    use std::sync::mpsc::{Sender, channel};
+    static SPAWNER: OnceLock<Result<Sender<SpawnJob>, String>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (jobs, queue) = channel::<SpawnJob>();
+        std::thread::Builder::new()
+            .name("airssys-spawner".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                for (mut command, answer) in queue {
+                    let _ = answer.send(command.spawn());
+                }
+            })
+            .map(|_| jobs)
+            .map_err(|e| e.to_string())
+    });
+    let jobs = spawner
+        .as_ref()
+        .map_err(|e| std::io::Error::other(format!("the host's spawner thread could not start: {e}")))?;
+    let (answer, reply) = channel();
+    jobs.send((command, answer))
+        .map_err(|_| std::io::Error::other("the host's spawner thread has ended"))?;
+    reply
+        .recv()
+        .map_err(|_| std::io::Error::other("the host's spawner thread has ended"))?
 }
 
 /// Runs in the child before exec: asks the kernel for SIGKILL when the parent (thread) ends,

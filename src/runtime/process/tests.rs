@@ -1096,3 +1096,32 @@ fn a_fifo_in_the_executables_place_does_not_hold_the_host() {
     // Looking for a `#!` line must not wait for a writer; the kernel then refuses to run it.
     assert!(s.spawn(options(&fifo, &[])).is_err());
 }
+
+#[test]
+fn a_child_outlives_the_thread_that_asked_for_it() {
+    let (s, _) = enforce(&[spawn_grant(SLEEP)]);
+    // A host's worker thread calls into the component, spawns, and ends.
+    let (mut s, child, pid, tid) = std::thread::spawn(move || {
+        let mut s = s;
+        let child = sleeper(&mut s);
+        let pid = s.process_info(b(&child)).unwrap().pid;
+        (s, child, pid, rustix::thread::gettid().as_raw_nonzero().get())
+    })
+    .join()
+    .unwrap();
+    // Once the thread is gone from the kernel, any signal its end would send has been sent.
+    eventually(|| !Path::new(&format!("/proc/self/task/{tid}")).exists());
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let pending = |field: &str| {
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        u64::from_str_radix(line[field.len()..].trim(), 16).unwrap()
+    };
+    let sigkill = 1 << (libc::SIGKILL - 1);
+    assert_eq!(pending("ShdPnd:") & sigkill, 0, "{status}");
+    assert_eq!(pending("SigPnd:") & sigkill, 0, "{status}");
+    assert!(matches!(proc_state(pid), Some(c) if c != 'Z'));
+    // Its handle still works, and dropping it still kills it.
+    assert!(s.is_running(b(&child)));
+    proc_types::HostChild::drop(&mut s, child).unwrap();
+    assert_eq!(proc_state(pid), None);
+}
