@@ -216,13 +216,14 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     let runtime = Runtime::new(config).map_err(|e| Error::usage(format!("cannot start the runtime: {e:#}")))?;
     let host = Host::new(Arc::new(runtime));
     let mut names = Vec::new();
-    let mut memory_limits = Vec::new();
+    let mut first_memory = None;
     for unit in &units {
         let (name, memory) = load(&host, unit)?;
         names.push(name);
-        memory_limits.push(memory);
+        first_memory.get_or_insert(memory);
     }
-    let input = input.read(memory_limits[0], &names[0])?;
+    // `execute` goes to the first component, so its memory bounds the input.
+    let input = input.read(first_memory.unwrap_or_default(), &names[0])?;
 
     // 3. init every component, the requested export of the first, shutdown every component.
     let mut failed = false;
