@@ -16,12 +16,13 @@ world guest {
 
 /// The module around an `execute` body. The body sees `$in` / `$len` (the input) and ends by
 /// returning a pointer to a result area: `(call $ok (ptr) (len))` for `ok(bytes)`.
-fn module(execute_body: &str, extra: &str) -> String {
+fn module(imports: &str, execute_body: &str, extra: &str) -> String {
     format!(
         r#"(module
   (import "airssys:core/host-services@1.0.0" "send-message" (func $send_message (param i32 i32 i32 i32 i32)))
   (import "airssys:core/host-services@1.0.0" "send-request" (func $send_request (param i32 i32 i32 i32 i64 i32)))
   (import "airssys:core/host-services@1.0.0" "log" (func $log (param i32 i32 i32)))
+  {imports}
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 4096))
   ;; 1024..1032: result area; 1100: the peer's name; 2048..4096: the last message or callback.
@@ -76,8 +77,14 @@ fn module(execute_body: &str, extra: &str) -> String {
 
 /// Encodes a lifecycle guest with `execute_body` and `extra` functions.
 pub fn guest(execute_body: &str, extra: &str) -> Vec<u8> {
-    let (resolve, world) = crate::common::resolve_world(WORLD, "guest");
-    let wat = module(execute_body, extra);
+    guest_in(WORLD, "guest", "", execute_body, extra)
+}
+
+/// [`guest`] in the world `world` of the package `wit` (which imports `host-services` and
+/// whatever `imports`, core-module import lines, need).
+fn guest_in(wit: &str, world: &str, imports: &str, execute_body: &str, extra: &str) -> Vec<u8> {
+    let (resolve, world) = crate::common::resolve_world(wit, world);
+    let wat = module(imports, execute_body, extra);
     let core = wat::parse_str(&wat).unwrap_or_else(|e| panic!("guest WAT: {e}\n{wat}"));
     crate::common::encode_core(core, &resolve, world)
 }
@@ -223,48 +230,25 @@ pub fn shell_spawner() -> Vec<u8> {
     const WORLD: &str = r#"
 package test:spawner;
 world spawner {
+    import airssys:core/host-services@1.0.0;
     import airssys:ext-process/lifecycle@1.0.0;
     export airssys:core/component-lifecycle@1.0.0;
 }
 "#;
-    let (resolve, world) = crate::common::resolve_world(WORLD, "spawner");
-    let wat = r#"(module
-  ;; spawn-shell(command, shell-options { env, cwd, stdin, stdout, stderr }) -> result<child, process-error>
+    guest_in(
+        WORLD,
+        "spawner",
+        r#";; spawn-shell(command, shell-options { env, cwd, stdin, stdout, stderr }) -> result<child, process-error>
   (import "airssys:ext-process/lifecycle@1.0.0" "spawn-shell"
-    (func $spawn_shell (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 4096))
-  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
-    (local $ptr i32)
-    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
-                             (i32.sub (i32.const 0) (local.get 2))))
-    (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
-    (if (i32.gt_u (global.get $heap) (i32.const 65536)) (then unreachable))
-    (local.get $ptr))
-  (func $unit_ok (result i32)
-    (i32.store8 (i32.const 1024) (i32.const 0))
-    (i32.const 1024))
-  (func (export "airssys:core/component-lifecycle@1.0.0#init") (param i32 i32) (result i32) (call $unit_ok))
-  (func (export "airssys:core/component-lifecycle@1.0.0#execute") (param $cmd i32) (param $len i32) (result i32)
-    ;; no env, cwd none, stdin/stdout/stderr null; the result at 1100
-    (call $spawn_shell (local.get $cmd) (local.get $len) (i32.const 0) (i32.const 0)
-      (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1100))
+    (func $spawn_shell (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))"#,
+        r#"
+    ;; no env, cwd none, stdin/stdout/stderr null; the result at 1040
+    (call $spawn_shell (local.get $in) (local.get $len) (i32.const 0) (i32.const 0)
+      (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1040))
     ;; A refused spawn traps, so that the caller sees it at once.
-    (if (i32.load8_u (i32.const 1100)) (then unreachable))
+    (if (i32.load8_u (i32.const 1040)) (then unreachable))
     (loop $forever (br $forever))
-    (unreachable))
-  (func (export "airssys:core/component-lifecycle@1.0.0#handle-message") (param i32 i32 i32 i32) (result i32)
-    (call $unit_ok))
-  (func (export "airssys:core/component-lifecycle@1.0.0#handle-callback") (param i64 i32 i32 i32) (result i32)
-    (call $unit_ok))
-  (func (export "airssys:core/component-lifecycle@1.0.0#metadata") (result i32)
-    (memory.fill (i32.const 1200) (i32.const 0) (i32.const 64))
-    (i32.const 1200))
-  (func (export "airssys:core/component-lifecycle@1.0.0#health") (result i32)
-    (memory.fill (i32.const 1200) (i32.const 0) (i32.const 64))
-    (i32.const 1200))
-  (func (export "airssys:core/component-lifecycle@1.0.0#shutdown") (result i32) (call $unit_ok))
-)"#;
-    let core = wat::parse_str(wat).unwrap_or_else(|e| panic!("spawner WAT: {e}"));
-    crate::common::encode_core(core, &resolve, world)
+    (unreachable)"#,
+        "",
+    )
 }

@@ -155,15 +155,29 @@ impl InstanceState {
     /// targets are joined to the link's directory and normalised lexically, as the decision
     /// normalises requests, so the path that was authorized is the path that runs.
     fn resolve_executable(&mut self, op: &str, executable: &str) -> Result<String, ProcessError> {
-        let mut current = self.absolute_executable(executable)?;
+        let start = self.absolute_executable(executable)?;
+        self.follow_links(start, |state, next| state.guard_spawn(op, next))
+    }
+
+    /// The end of the chain of symbolic links that starts at `path`, with `guard` asked about
+    /// each link's target (not about `path` itself) before it is followed.
+    fn follow_links(
+        &mut self,
+        path: String,
+        mut guard: impl FnMut(&mut Self, &str) -> Result<(), ProcessError>,
+    ) -> Result<String, ProcessError> {
+        let mut current = path.clone();
         for _ in 0..MAX_LINKS {
             let Some(next) = next_link(&current)? else {
                 return Ok(current);
             };
-            self.guard_spawn(op, &next)?;
+            guard(self, &next)?;
             current = next;
         }
-        Err(too_many_links(executable))
+        Err(ProcessError::InvalidInput(format!(
+            "{}: too many levels of symbolic links",
+            path.escape_debug()
+        )))
     }
 
     /// The organisation's policy holds for what really runs. When `program` is a script, the
@@ -187,18 +201,8 @@ impl InstanceState {
                     program.escape_debug()
                 )));
             }
-            let mut current = interpreter;
-            let mut hops = 0;
-            loop {
-                self.guard_interpreter(op, &script, &current)?;
-                let Some(next) = next_link(&current)? else { break };
-                hops += 1;
-                if hops > MAX_LINKS {
-                    return Err(too_many_links(&current));
-                }
-                current = next;
-            }
-            script = current;
+            self.guard_interpreter(op, &script, &interpreter)?;
+            script = self.follow_links(interpreter, |state, next| state.guard_interpreter(op, &script, next))?;
             depth += 1;
         }
     }
@@ -350,10 +354,6 @@ fn next_link(current: &str) -> Result<Option<String>, ProcessError> {
     normalize_path(&joined)
         .map(Some)
         .map_err(|e| ProcessError::InvalidInput(e.to_string()))
-}
-
-fn too_many_links(path: &str) -> ProcessError {
-    ProcessError::InvalidInput(format!("{}: too many levels of symbolic links", path.escape_debug()))
 }
 
 /// A spawn request for the spawner thread, and where its answer goes.
