@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::analyze::{self, ImportedFunction, ManifestRef};
+use crate::analyze::{self, Classified, ComponentKind, ManifestRef};
 use crate::catalogue::Catalogue;
 use crate::component::{self, Artifact, Kind};
 use crate::diagnostics::registry as r;
@@ -27,6 +27,8 @@ pub struct Options<'a> {
     pub manifest: Option<PathBuf>,
     /// Organisation policies to apply, with the date waivers are judged against.
     pub policies: Option<(&'a PolicySet, Date)>,
+    /// The kinds of component accepted (`--kind`); empty accepts every kind.
+    pub kinds: Vec<ComponentKind>,
 }
 
 /// The outcome of a batch.
@@ -36,6 +38,8 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     /// The components checked, in the order found.
     pub components: Vec<PathBuf>,
+    /// Each component's kind, in the same order (`None` when it is not valid WebAssembly).
+    pub kinds: Vec<Option<ComponentKind>>,
 }
 
 /// Finds components under `paths`: files as given, directories searched recursively for
@@ -113,6 +117,7 @@ pub fn check_with_progress(
     let mut diagnostics = Vec::new();
     let mut manifests: BTreeMap<PathBuf, LoadedManifest> = BTreeMap::new();
     let mut waivers = options.policies.map(|(p, _)| p.waiver_use());
+    let mut kinds = Vec::with_capacity(components.len());
     for c in components {
         let path = manifest_for(c, options);
         if manifests.contains_key(&path) || !path.is_file() {
@@ -159,6 +164,7 @@ pub fn check_with_progress(
         })
         .collect::<crate::Result<_>>()?;
     for checked in per_component {
+        kinds.push(checked.kind);
         match (options.policies, checked.policy, waivers.as_mut()) {
             (Some((policies, today)), Some((component, mut found)), Some(used)) => {
                 diagnostics.extend(waivable(checked.diagnostics, &mut found));
@@ -175,6 +181,7 @@ pub fn check_with_progress(
         sources,
         diagnostics,
         components: components.to_vec(),
+        kinds,
     })
 }
 
@@ -183,6 +190,7 @@ pub fn check_with_progress(
 struct Checked {
     diagnostics: Vec<Diagnostic>,
     policy: Option<(crate::manifest::ComponentInfo, Vec<Finding>)>,
+    kind: Option<ComponentKind>,
 }
 
 /// Moves the waivable findings among `diagnostics` into `findings`, so that waivers see them.
@@ -213,49 +221,51 @@ fn check_one(
             return Ok(Checked {
                 diagnostics: vec![invalid_binary(binary, &invalid)],
                 policy: None,
+                kind: None,
             });
         }
     };
     let name = path.display().to_string();
-    let (_, functions, mut out) = classify(catalogue, &artifact, binary);
+    let c = classify(catalogue, &artifact, binary);
+    let mut out = c.diagnostics;
+    if !options.kinds.is_empty() {
+        out.extend(analyze::kind_finding(c.kind, &options.kinds, "`--kind`", binary));
+    }
     let mut policy = None;
     match manifest {
-        None => out.push(missing_manifest(binary, &name, &functions)),
+        None => out.push(missing_manifest(binary, &name, &c.functions)),
         Some((_, None)) => {}
         Some((source, Some(manifest))) => {
             out.extend(analyze::check_permissions(
-                &functions,
+                &c.functions,
                 &ManifestRef { manifest, source },
                 binary,
             ));
             if let Some((policies, _)) = options.policies {
-                policy = Some((manifest.component.clone(), policies.import_findings(&functions, binary)));
+                let mut found = policies.import_findings(&c.functions, binary);
+                found.extend(policies.kind_findings(c.kind, binary));
+                policy = Some((manifest.component.clone(), found));
             }
         }
     }
     Ok(Checked {
         diagnostics: out,
         policy,
+        kind: Some(c.kind),
     })
 }
 
 /// Classifies an artifact and adds the core-module finding.
-/// Returns the imported interface names, the imported functions and the findings.
-pub fn classify(
-    catalogue: &Catalogue,
-    artifact: &Artifact,
-    binary: SourceId,
-) -> (Vec<String>, Vec<ImportedFunction>, Vec<Diagnostic>) {
-    let c = analyze::classify(catalogue, artifact, binary);
-    let mut out = c.diagnostics;
+pub fn classify(catalogue: &Catalogue, artifact: &Artifact, binary: SourceId) -> Classified {
+    let mut c = analyze::classify(catalogue, artifact, binary);
     if artifact.kind == Kind::CoreModule {
-        out.push(
+        c.diagnostics.push(
             Diagnostic::new(&r::CORE_MODULE, "this is a core WebAssembly module, not a component")
                 .at(binary, 0..4, "core module")
                 .help("turn it into a component (`wasm-tools component new`); its imports were analysed by name only"),
         );
     }
-    (c.imports, c.functions, out)
+    c
 }
 
 pub fn invalid_binary(binary: SourceId, invalid: &component::Invalid) -> Diagnostic {
@@ -264,10 +274,10 @@ pub fn invalid_binary(binary: SourceId, invalid: &component::Invalid) -> Diagnos
         .help("rebuild the component; check the file was not truncated or corrupted")
 }
 
-fn missing_manifest(binary: SourceId, name: &str, functions: &[ImportedFunction]) -> Diagnostic {
+fn missing_manifest(binary: SourceId, name: &str, functions: &[analyze::ImportedFunction]) -> Diagnostic {
     let needs = functions
         .iter()
-        .filter(|f| f.requirement.as_ref().is_some_and(|r| !r.is_none()))
+        .filter(|f| f.charged().is_some_and(|r| !r.is_none()))
         .count();
     Diagnostic::new(&r::MISSING_MANIFEST, format!("no manifest found for {name}"))
         .at(binary, 0..0, "this component")

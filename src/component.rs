@@ -33,7 +33,7 @@ pub struct Item {
     pub name: String,
     /// For core module imports, the field name within `name`.
     pub field: Option<String>,
-    /// Byte range of the item's entry in the file.
+    /// Byte range of the item's name in the file (for a core import, of its field name).
     pub span: Range<usize>,
 }
 
@@ -46,6 +46,9 @@ pub struct Artifact {
     pub types: Option<Types>,
     /// The names of the resource types the component's instances export.
     pub resources: HashMap<ResourceId, String>,
+    /// What the code inside the component reaches of its imports, when it holds an adapter
+    /// (see [`crate::analyze::flow`]).
+    pub flow: Option<crate::analyze::flow::Flow>,
 }
 
 /// Why bytes are not a usable artifact. `offset` is the byte the problem was found at.
@@ -90,12 +93,12 @@ pub fn read(bytes: &[u8]) -> Result<Artifact, Invalid> {
         message: e.message().to_string(),
     })?;
     let (kind, imports, exports) = items(bytes)?;
-    let (types, resources) = match kind {
+    let (types, resources, flow) = match kind {
         Kind::Component => {
             let resources = resource_names(&types, &imports, &exports);
-            (Some(types), resources)
+            (Some(types), resources, crate::analyze::flow::analyse(bytes))
         }
-        Kind::CoreModule => (None, HashMap::new()),
+        Kind::CoreModule => (None, HashMap::new(), None),
     };
     Ok(Artifact {
         kind,
@@ -103,6 +106,7 @@ pub fn read(bytes: &[u8]) -> Result<Artifact, Invalid> {
         exports,
         types,
         resources,
+        flow,
     })
 }
 
@@ -205,7 +209,7 @@ fn items(bytes: &[u8]) -> Result<(Kind, Vec<Item>, Vec<Item>), Invalid> {
                     imports.push(Item {
                         name: i.module.to_string(),
                         field: Some(i.name.to_string()),
-                        span: span_of(i.module),
+                        span: span_of(i.name),
                     });
                 }
             }

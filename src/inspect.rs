@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::analyze::{ImportedFunction, Mapping};
+use crate::analyze::{ComponentKind, ImportedFunction, Mapping, NotCharged};
 use crate::catalogue::{Arg, Term};
 use crate::component::{Artifact, Kind};
 use crate::policy::{Action, Domain, NetAction, ProcAction};
@@ -17,6 +17,8 @@ pub struct Inspection {
     pub version: u32,
     pub component: String,
     pub kind: Kind,
+    /// What the component is: `airssys`, `wasi-command`, `wasi-http-handler`, `library`.
+    pub component_kind: ComponentKind,
     pub imports: Vec<ImportListing>,
     pub exports: Vec<String>,
 }
@@ -34,12 +36,16 @@ pub struct FunctionListing {
     pub mapping: Mapping,
     /// The requirement, or `null` when the import is outside the catalogue and WASI.
     pub requires: Option<String>,
+    /// Why the requirement is not charged, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_charged: Option<NotCharged>,
 }
 
 /// Builds the listing; imports keep the order of the component's world.
 pub fn inspection(
     name: &str,
     artifact: &Artifact,
+    component_kind: ComponentKind,
     interfaces: &[String],
     functions: &[ImportedFunction],
 ) -> Inspection {
@@ -55,6 +61,7 @@ pub fn inspection(
             name: f.function.clone(),
             mapping: f.source.clone(),
             requires: f.requirement.as_ref().map(|r| r.to_string()),
+            not_charged: f.not_charged,
         };
         match imports.iter_mut().find(|i| i.name == f.import) {
             Some(i) => i.functions.push(listing),
@@ -68,6 +75,7 @@ pub fn inspection(
         version: crate::report::json::SCHEMA_VERSION,
         component: name.to_string(),
         kind: artifact.kind,
+        component_kind,
         imports,
         exports: artifact.exports.iter().map(|e| e.name.clone()).collect(),
     }
@@ -76,12 +84,13 @@ pub fn inspection(
 /// Human form of the listing.
 pub fn render(i: &Inspection) -> String {
     let mut out = format!(
-        "{} ({})\n\nimports:\n",
+        "{} ({})\nkind: {}\n\nimports:\n",
         i.component,
         match i.kind {
             Kind::Component => "component",
             Kind::CoreModule => "core module",
-        }
+        },
+        i.component_kind.describe(),
     );
     for imp in &i.imports {
         let _ = writeln!(out, "  {}", imp.name);
@@ -89,16 +98,22 @@ pub fn render(i: &Inspection) -> String {
             let op = match &f.mapping {
                 Mapping::Catalogue { operation } => operation.clone(),
                 Mapping::Wasi => "WASI".to_string(),
+                Mapping::Preview1 => "WASI preview1".to_string(),
+                Mapping::Adapter { program, .. } => format!("adapter, imported by `{program}`"),
                 Mapping::ResourceDrop => "resource destructor".to_string(),
                 Mapping::Unknown => "not in the catalogue".to_string(),
             };
-            let _ = writeln!(
-                out,
-                "    {:<32} {:<56} {}",
-                f.name,
-                op,
-                f.requires.as_deref().unwrap_or("unknown (fails closed)")
-            );
+            let requires = f.requires.as_deref().unwrap_or("unknown (fails closed)");
+            let requires = match f.not_charged {
+                None => requires.to_string(),
+                Some(why) => format!("not charged: {}", not_charged_text(why)),
+            };
+            let _ = writeln!(out, "    {:<32} {:<56} {requires}", f.name, op);
+            if let Mapping::Adapter { reaches, .. } = &f.mapping {
+                for r in reaches {
+                    let _ = writeln!(out, "      reaches {r}");
+                }
+            }
         }
     }
     out.push_str("\nexports:\n");
@@ -106,6 +121,16 @@ pub fn render(i: &Inspection) -> String {
         let _ = writeln!(out, "  {e}");
     }
     out
+}
+
+/// Why a function is not charged, for people.
+pub fn not_charged_text(why: NotCharged) -> &'static str {
+    match why {
+        NotCharged::NoPreopens => "no preopened directory reachable",
+        NotCharged::NoNetwork => "no network reachable",
+        NotCharged::AtProgramImports => "charged at the program's imports of the adapter",
+        NotCharged::Unreachable => "no code of the component calls it",
+    }
 }
 
 /// Marks a value the suggestion cannot know. The marker is not a valid value, so a manifest
@@ -123,13 +148,15 @@ struct Suggested {
 pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
     let mut s = Suggested::default();
     for f in functions {
-        let Some(req) = &f.requirement else { continue };
+        let Some(req) = f.charged() else { continue };
         for term in &req.terms {
             let grant = grant_for(term);
-            s.by_grant
-                .entry((term.domain, grant))
-                .or_default()
-                .push(f.function.clone());
+            let mut why = f.function.clone();
+            if term.actions.len() > 1 {
+                let others: Vec<&str> = term.actions[1..].iter().map(|a| a.as_str()).collect();
+                why = format!("{why} (or `{}`)", others.join("`, `"));
+            }
+            s.by_grant.entry((term.domain, grant)).or_default().push(why);
         }
     }
     let stem = std::path::Path::new(name)

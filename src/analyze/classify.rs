@@ -1,6 +1,12 @@
 //! Classification: every imported function of an artifact mapped onto what it needs — a
-//! catalogue operation's requirement, a WASI mapping — or reported as outside both. Type and
-//! version checks against the catalogue happen here too, as do the lifecycle export checks.
+//! catalogue operation's requirement, a WASI charge — or reported as outside both. Type and
+//! version checks against the catalogue happen here too, as do the lifecycle export checks and
+//! the component's [`ComponentKind`].
+//!
+//! What is charged follows authority (see [`super::wasi`]): a WASI function that acts on a
+//! descriptor or a network is charged only when the component can reach the import that yields
+//! one, and when the component holds an adapter, its imports are charged where the program
+//! imports the adapter's functions ([`super::flow`]).
 //!
 //! Names are matched the way the component model links them: kebab names compare ignoring ASCII
 //! case, and semver-compatible versions are the same interface.
@@ -11,9 +17,10 @@ use wasmparser::component_types::{ComponentEntityType, ComponentFuncTypeId, Comp
 use wasmparser::types::Types;
 use wit_parser::PackageName;
 
-use super::wasi::{self, WasiMapping};
+use super::flow::Flow;
+use super::wasi::{self, Charge, Gate};
 use crate::catalogue::wasmeq::{WasmTypes, same_function};
-use crate::catalogue::{Catalogue, InterfaceLookup, Requirement};
+use crate::catalogue::{Catalogue, InterfaceLookup, Requirement, Term};
 use crate::component::{Artifact, Item, Kind};
 use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId};
@@ -32,6 +39,100 @@ pub struct ImportedFunction {
     pub source: Mapping,
     /// What it needs statically; `None` when it cannot be known (outside the catalogue).
     pub requirement: Option<Requirement>,
+    /// Why the requirement is not charged, when it is not: the component cannot reach what
+    /// the function acts on, or the function is charged where a program imports the adapter.
+    #[serde(rename = "not-charged", skip_serializing_if = "Option::is_none")]
+    pub not_charged: Option<NotCharged>,
+    /// What must be reachable for the requirement to count.
+    #[serde(skip)]
+    pub gate: Gate,
+    /// The gate this function opens (it yields descriptors or a network).
+    #[serde(skip)]
+    pub opens: Option<Gate>,
+}
+
+impl ImportedFunction {
+    /// The requirement that counts: `None` when unknown or not charged.
+    pub fn charged(&self) -> Option<&Requirement> {
+        match self.not_charged {
+            None => self.requirement.as_ref(),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Why an imported function's requirement is not charged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotCharged {
+    /// It acts on a descriptor, and nothing the component can reach yields one
+    /// (`wasi:filesystem/preopens.get-directories`).
+    NoPreopens,
+    /// It acts on a socket or a lookup, and nothing the component can reach yields a network
+    /// (`wasi:sockets/instance-network`).
+    NoNetwork,
+    /// Only an adapter calls it: it is charged at the program's imports of the adapter.
+    AtProgramImports,
+    /// No code of the component can call it.
+    Unreachable,
+}
+
+/// What a component is, decided from its exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ComponentKind {
+    /// Exports `airssys:core/component-lifecycle`: the lifecycle contract applies.
+    Airssys,
+    /// Exports `wasi:cli/run`.
+    WasiCommand,
+    /// Exports `wasi:http/incoming-handler`.
+    WasiHttpHandler,
+    /// Anything else: a library or a reactor.
+    Library,
+    /// A core module, not a component.
+    CoreModule,
+}
+
+impl ComponentKind {
+    pub const ALL: [ComponentKind; 5] = [
+        ComponentKind::Airssys,
+        ComponentKind::WasiCommand,
+        ComponentKind::WasiHttpHandler,
+        ComponentKind::Library,
+        ComponentKind::CoreModule,
+    ];
+
+    /// The spelling in output, flags and policies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentKind::Airssys => "airssys",
+            ComponentKind::WasiCommand => "wasi-command",
+            ComponentKind::WasiHttpHandler => "wasi-http-handler",
+            ComponentKind::Library => "library",
+            ComponentKind::CoreModule => "core-module",
+        }
+    }
+
+    /// What a reader calls it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ComponentKind::Airssys => "an airssys component",
+            ComponentKind::WasiCommand => "a WASI command",
+            ComponentKind::WasiHttpHandler => "a WASI HTTP handler",
+            ComponentKind::Library => "a library (no lifecycle, `run` or handler export)",
+            ComponentKind::CoreModule => "a core module",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ComponentKind> {
+        ComponentKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ComponentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How an import was understood.
@@ -40,8 +141,18 @@ pub struct ImportedFunction {
 pub enum Mapping {
     /// A catalogue operation, by qualified name.
     Catalogue { operation: String },
-    /// A WASI function mapped onto a permission domain.
+    /// A WASI 0.2 function, charged by authority.
     Wasi,
+    /// A WASI preview1 function imported by a core module.
+    Preview1,
+    /// A program module's import served by an adapter inside the component
+    /// (`wasi_snapshot_preview1::fd_readdir`): charged with what the adapter's function reaches.
+    Adapter {
+        /// The importing module (`main`).
+        program: String,
+        /// The charged functions it reaches (`wasi:filesystem/types@0.2.6#[method]descriptor.read-directory`).
+        reaches: Vec<String>,
+    },
     /// The destructor of a resource type (`[resource-drop]file-handle`): needs no grant.
     ResourceDrop,
     /// Not understood; a finding says why.
@@ -50,6 +161,7 @@ pub enum Mapping {
 
 /// The classified imports plus the findings about names, versions, types and the lifecycle.
 pub struct Classified {
+    pub kind: ComponentKind,
     /// Every imported interface (or bare item) name, in the world's order, including
     /// interfaces that only provide types.
     pub imports: Vec<String>,
@@ -63,6 +175,7 @@ pub fn classify(catalogue: &Catalogue, artifact: &Artifact, source: SourceId) ->
         source,
         artifact,
         out: Classified {
+            kind: ComponentKind::CoreModule,
             imports: Vec::new(),
             functions: Vec::new(),
             diagnostics: Vec::new(),
@@ -75,11 +188,96 @@ pub fn classify(catalogue: &Catalogue, artifact: &Artifact, source: SourceId) ->
                 resources: &artifact.resources,
             };
             c.component_imports(&wasm);
-            c.lifecycle(&wasm);
+            c.out.kind = c.lifecycle(&wasm);
+            charge(&mut c.out.functions, artifact.flow.as_ref());
         }
         _ => c.core_imports(),
     }
     c.out
+}
+
+/// Decides what is charged: gates (descriptors, networks) and, with an adapter, the program's
+/// imports in place of the functions only the adapter calls.
+fn charge(functions: &mut Vec<ImportedFunction>, flow: Option<&Flow>) {
+    let flow = flow.filter(|f| !f.everything && !f.sites.iter().any(|s| s.everything));
+    let direct = |f: &ImportedFunction| flow.is_none_or(|flow| flow.direct.contains(&(f.import.clone(), f.function.clone())));
+    let through_sites = |f: &ImportedFunction| {
+        flow.is_some_and(|flow| {
+            flow.sites
+                .iter()
+                .any(|s| s.reaches.contains(&(f.import.clone(), f.function.clone())))
+        })
+    };
+    let open: Vec<Gate> = functions
+        .iter()
+        .filter(|f| direct(f) || through_sites(f))
+        .filter_map(|f| f.opens)
+        .collect();
+    for f in functions.iter_mut() {
+        f.not_charged = if f.gate != Gate::Always && !open.contains(&f.gate) {
+            Some(match f.gate {
+                Gate::Network => NotCharged::NoNetwork,
+                _ => NotCharged::NoPreopens,
+            })
+        } else if direct(f) {
+            None
+        } else if through_sites(f) {
+            Some(NotCharged::AtProgramImports)
+        } else {
+            Some(NotCharged::Unreachable)
+        };
+    }
+    let Some(flow) = flow else { return };
+    let mut sites = Vec::new();
+    for site in &flow.sites {
+        let mut terms: Vec<Term> = Vec::new();
+        let mut reaches = Vec::new();
+        for f in functions.iter() {
+            if !site.reaches.contains(&(f.import.clone(), f.function.clone())) {
+                continue;
+            }
+            let gated_out = f.gate != Gate::Always && !open.contains(&f.gate);
+            let Some(req) = f.requirement.as_ref().filter(|r| !r.is_none() && !gated_out) else {
+                continue;
+            };
+            reaches.push(format!("{}#{}", f.import, f.function));
+            for t in &req.terms {
+                if !terms.contains(t) {
+                    terms.push(t.clone());
+                }
+            }
+        }
+        sites.push(ImportedFunction {
+            import: site.module.clone(),
+            function: site.field.clone(),
+            span: site.span.clone(),
+            source: Mapping::Adapter {
+                program: site.program.clone(),
+                reaches,
+            },
+            requirement: Some(Requirement { terms }),
+            not_charged: None,
+            gate: Gate::Always,
+            opens: None,
+        });
+    }
+    functions.extend(sites);
+}
+
+/// The requirement of a WASI charge: its terms, without arguments (WASI arguments are
+/// descriptors and handles, unknown statically).
+fn wasi_requirement(charge: &Charge) -> Requirement {
+    Requirement {
+        terms: charge
+            .terms
+            .iter()
+            .map(|alternatives| Term {
+                domain: alternatives[0].domain(),
+                actions: alternatives.to_vec(),
+                args: Vec::new(),
+            })
+            .collect(),
+    }
 }
 
 /// An imported function's type: known for components (from the validator), not for core
@@ -90,8 +288,11 @@ enum Sig {
     Wasm(ComponentFuncTypeId),
 }
 
+/// An imported function: its name, its type (when known) and where it is imported.
+type Func = (String, Sig, Range<usize>);
+
 /// A core module's imports grouped by module name: (module, span of its first import, fields).
-type ModuleImports = (String, Range<usize>, Vec<(String, Sig)>);
+type ModuleImports = (String, Range<usize>, Vec<Func>);
 
 /// The functions an instance type exports, in order, with their types.
 fn instance_functions(types: &Types, id: ComponentInstanceTypeId) -> Vec<(String, Sig)> {
@@ -157,6 +358,9 @@ impl Classifier<'_> {
             span,
             source,
             requirement,
+            not_charged: None,
+            gate: Gate::Always,
+            opens: None,
         });
     }
 
@@ -167,7 +371,10 @@ impl Classifier<'_> {
             };
             match ci.ty {
                 ComponentEntityType::Instance(id) => {
-                    let funcs = instance_functions(wasm.types, id);
+                    let funcs: Vec<Func> = instance_functions(wasm.types, id)
+                        .into_iter()
+                        .map(|(name, sig)| (name, sig, item.span.clone()))
+                        .collect();
                     self.interface(&item.name, item.span.clone(), &funcs, Some(wasm));
                 }
                 ComponentEntityType::Type { .. } => {}
@@ -184,27 +391,43 @@ impl Classifier<'_> {
         }
     }
 
-    /// Core modules name an interface as the import module and the function as the field.
+    /// Core modules name an interface (or `wasi_snapshot_preview1`) as the import module and
+    /// the function as the field; each function is located at its own field name.
     fn core_imports(&mut self) {
         let items: Vec<Item> = self.artifact.imports.clone();
         let mut by_module: Vec<ModuleImports> = Vec::new();
         for i in items {
-            let f = (i.field.clone().unwrap_or_default(), Sig::Unknown);
+            let f = (i.field.clone().unwrap_or_default(), Sig::Unknown, i.span.clone());
             match by_module.iter_mut().find(|(m, _, _)| *m == i.name) {
                 Some((_, _, fs)) => fs.push(f),
                 None => by_module.push((i.name.clone(), i.span.clone(), vec![f])),
             }
         }
         for (module, span, funcs) in by_module {
-            self.interface(&module, span, &funcs, None);
+            if wasi::PREVIEW1_MODULES.contains(&module.as_str()) {
+                self.preview1(&module, &funcs);
+            } else {
+                self.interface(&module, span, &funcs, None);
+            }
+        }
+    }
+
+    /// WASI preview1 functions imported by a core module.
+    fn preview1(&mut self, module: &str, funcs: &[Func]) {
+        self.out.imports.push(module.to_string());
+        for (f, _, span) in funcs {
+            match wasi::preview1(f) {
+                Some(charge) => self.push(module, f, span.clone(), Mapping::Preview1, Some(wasi_requirement(&charge))),
+                None => self.unmapped(module, f, span.clone(), "WASI preview1 has no such function"),
+            }
         }
     }
 
     /// An imported interface; `types` is the decoded WIT (components) for type checks.
-    fn interface(&mut self, name: &str, span: Range<usize>, funcs: &[(String, Sig)], wasm: Option<&WasmTypes<'_>>) {
+    fn interface(&mut self, name: &str, span: Range<usize>, funcs: &[Func], wasm: Option<&WasmTypes<'_>>) {
         self.out.imports.push(name.to_string());
         let Some((pkg, iface)) = parse_interface_name(name) else {
-            for (f, _) in funcs {
+            for (f, _, span) in funcs {
                 self.unmapped(
                     name,
                     f,
@@ -214,20 +437,13 @@ impl Classifier<'_> {
             }
             return;
         };
-        if let Some(first) = funcs.first().map(|(f, _)| f.clone())
-            && wasi::map(&pkg.namespace, &pkg.name, &iface, &first).is_some()
-        {
-            for (f, _) in funcs {
-                match wasi::map(&pkg.namespace, &pkg.name, &iface, &f.to_ascii_lowercase()) {
-                    Some(WasiMapping::Needs(req)) => self.push(name, f, span.clone(), Mapping::Wasi, Some(req)),
-                    _ => self.unmapped(name, f, span.clone(), "this WASI function has no permission mapping"),
-                }
-            }
+        if pkg.namespace == "wasi" {
+            self.wasi(name, &pkg, &iface, span, funcs);
             return;
         }
         match self.catalogue.lookup_interface(&pkg, &iface) {
             InterfaceLookup::Found { package, .. } => {
-                for (f, func) in funcs {
+                for (f, func, span) in funcs {
                     self.catalogue_function(name, package, &iface, f, *func, span.clone(), wasm);
                 }
             }
@@ -242,10 +458,10 @@ impl Classifier<'_> {
                 )
                 .help(format!("build against `{have}` or a compatible version"));
                 self.report(d, span.clone(), "incompatible version");
-                self.unknown(name, funcs, span);
+                self.unknown(name, funcs);
             }
             InterfaceLookup::UnknownInterface { .. } | InterfaceLookup::UnknownPackage => {
-                for (f, _) in funcs {
+                for (f, _, span) in funcs {
                     self.outside(name, f, span.clone(), "the catalogue has no such interface");
                 }
                 if funcs.is_empty() {
@@ -255,8 +471,44 @@ impl Classifier<'_> {
         }
     }
 
-    fn unknown(&mut self, name: &str, funcs: &[(String, Sig)], span: Range<usize>) {
-        for (f, _) in funcs {
+    /// A WASI interface: recognised (0.2.x) with each function's charge, or unmapped. An
+    /// interface imported only for its types is recognised like any other.
+    fn wasi(&mut self, name: &str, pkg: &PackageName, iface: &str, span: Range<usize>, funcs: &[Func]) {
+        let known = match wasi::interface(&pkg.name, iface, pkg.version.as_ref()) {
+            Ok(known) => known,
+            Err(why) => {
+                for (f, _, span) in funcs {
+                    self.unmapped(name, f, span.clone(), &why);
+                }
+                if funcs.is_empty() {
+                    self.unmapped(name, "", span, &why);
+                }
+                return;
+            }
+        };
+        for (f, _, span) in funcs {
+            let lower = f.to_ascii_lowercase();
+            let Some(charge) = known.function(&lower) else {
+                self.unmapped(
+                    name,
+                    f,
+                    span.clone(),
+                    &format!("`wasi:{}` has no such function in WASI 0.2", known.key),
+                );
+                continue;
+            };
+            self.push(name, f, span.clone(), Mapping::Wasi, Some(wasi_requirement(&charge)));
+            let last = self.out.functions.last_mut().expect("just pushed");
+            last.gate = charge.gate;
+            last.opens = wasi::SOURCES
+                .iter()
+                .find(|(k, func, _)| *k == known.key && *func == lower)
+                .map(|(_, _, gate)| *gate);
+        }
+    }
+
+    fn unknown(&mut self, name: &str, funcs: &[Func]) {
+        for (f, _, span) in funcs {
             self.push(name, f, span.clone(), Mapping::Unknown, None);
         }
     }
@@ -328,8 +580,9 @@ impl Classifier<'_> {
         self.push(import, f, span, Mapping::Unknown, None);
     }
 
-    /// The world must export `airssys:core/component-lifecycle` with the catalogue's types.
-    fn lifecycle(&mut self, wasm: &WasmTypes<'_>) {
+    /// The component's kind, from its exports. An airssys component's
+    /// `airssys:core/component-lifecycle` export must have the catalogue's types.
+    fn lifecycle(&mut self, wasm: &WasmTypes<'_>) -> ComponentKind {
         let exported = self.artifact.exports.iter().find_map(|e| {
             let ComponentEntityType::Instance(id) = wasm.types.component_item_for_export(&e.name)?.ty else {
                 return None;
@@ -349,13 +602,7 @@ impl Classifier<'_> {
                 .map_or(0..0, |e| e.span.clone())
         };
         let Some((name, pkg, id)) = exported else {
-            let d = Diagnostic::new(
-                &r::MISSING_LIFECYCLE_EXPORT,
-                "the component does not export `airssys:core/component-lifecycle`",
-            )
-            .help("export the catalogue's `component-lifecycle` (include the world `airssys:core/component@1.0.0`)");
-            self.report(d, 0..0, "no lifecycle export");
-            return;
+            return self.wasi_kind();
         };
         let span = export_span(&name);
         let InterfaceLookup::Found { package, .. } = self.catalogue.lookup_interface(&pkg, "component-lifecycle")
@@ -365,10 +612,10 @@ impl Classifier<'_> {
                 format!("the exported `{name}` is not semver-compatible with the catalogue's"),
             );
             self.report(d, span, "incompatible version");
-            return;
+            return ComponentKind::Airssys;
         };
         let Some(cat) = self.catalogue.interface_id(package, "component-lifecycle") else {
-            return;
+            return ComponentKind::Airssys;
         };
         let exported_funcs = instance_functions(wasm.types, id);
         for (fname, expected) in &self.catalogue.resolve.interfaces[cat].functions {
@@ -388,8 +635,31 @@ impl Classifier<'_> {
                 self.report(d, span.clone(), "lifecycle export");
             }
         }
+        ComponentKind::Airssys
+    }
+
+    /// A component that does not export the airssys lifecycle: a WASI command or HTTP handler
+    /// (any 0.2.x version), else a library.
+    fn wasi_kind(&self) -> ComponentKind {
+        let exports = |iface: &str| {
+            self.artifact.exports.iter().any(|e| {
+                parse_interface_name(&e.name).is_some_and(|(pkg, i)| {
+                    pkg.namespace == "wasi"
+                        && pkg.version.as_ref().is_some_and(|v| v.major == 0 && v.minor == 2)
+                        && format!("{}/{i}", pkg.name) == iface
+                })
+            })
+        };
+        if exports("cli/run") {
+            ComponentKind::WasiCommand
+        } else if exports("http/incoming-handler") {
+            ComponentKind::WasiHttpHandler
+        } else {
+            ComponentKind::Library
+        }
     }
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -7,9 +7,10 @@
 //! manifest entry (by span).
 
 mod classify;
+pub mod flow;
 pub mod wasi;
 
-pub use classify::{ImportedFunction, Mapping, classify};
+pub use classify::{Classified, ComponentKind, ImportedFunction, Mapping, NotCharged, classify};
 
 use crate::catalogue::{Arg, Term};
 use crate::diagnostics::registry as r;
@@ -58,11 +59,23 @@ pub fn check_permissions(functions: &[ImportedFunction], m: &ManifestRef<'_>, bi
     let mut out = Vec::new();
     let mut used = vec![false; m.manifest.grant_refs().count()];
     let refs: Vec<GrantRef> = m.manifest.grant_refs().collect();
+    let ack = m.manifest.acknowledged.as_ref();
+    // For each acknowledged action, the imported operations it covers.
+    let mut covered: Vec<Vec<String>> = vec![Vec::new(); ack.map_or(0, |a| a.actions.len())];
     for f in functions {
-        let Some(req) = &f.requirement else { continue };
+        let Some(req) = f.charged() else { continue };
         for term in &req.terms {
             if !satisfied(&grants, term) {
-                out.push(undeclared(f, term, m, binary));
+                match ack.filter(|a| term.actions.iter().all(|x| a.covers(*x))) {
+                    Some(a) => {
+                        for (i, (action, _)) in a.actions.iter().enumerate() {
+                            if term.actions.contains(action) {
+                                covered[i].push(operation_label(f));
+                            }
+                        }
+                    }
+                    None => out.push(undeclared(f, term, m, binary)),
+                }
             }
             for (i, g) in refs.iter().enumerate() {
                 if could_use(m.manifest, *g, term) {
@@ -79,7 +92,60 @@ pub fn check_permissions(functions: &[ImportedFunction], m: &ManifestRef<'_>, bi
             out.push(unused(*g, m, binary));
         }
     }
+    if let Some(a) = ack {
+        for ((action, span), mut ops) in a.actions.iter().zip(covered) {
+            ops.sort();
+            ops.dedup();
+            out.push(acknowledgment(*action, span.clone(), &ops, &a.reason, m.source, binary));
+        }
+    }
     out
+}
+
+/// How an imported operation is named in a list: the function, and for an adapter's import
+/// the module it comes from.
+fn operation_label(f: &ImportedFunction) -> String {
+    match &f.source {
+        Mapping::Adapter { .. } | Mapping::Preview1 => format!("{}::{}", f.import, f.function),
+        _ => format!("{}#{}", f.import, f.function),
+    }
+}
+
+/// What an acknowledged action covers (`CMP008`), or that it covers nothing (`CMP009`).
+fn acknowledgment(
+    action: Action,
+    span: std::ops::Range<usize>,
+    ops: &[String],
+    reason: &str,
+    manifest: SourceId,
+    binary: SourceId,
+) -> Diagnostic {
+    let what = format!("{} `{}`", action.domain().as_str(), action.as_str());
+    if ops.is_empty() {
+        return Diagnostic::new(
+            &r::UNUSED_ACKNOWLEDGMENT,
+            format!("{what} is acknowledged as never granted, but no imported operation needs it"),
+        )
+        .at(manifest, span, "acknowledges nothing")
+        .also(binary, 0..0, "the component checked against this manifest")
+        .help("remove it from `[acknowledged]`");
+    }
+    let n = ops.len();
+    let mut d = Diagnostic::new(
+        &r::ACKNOWLEDGED_NEVER_GRANTED,
+        format!(
+            "{what} is acknowledged as never granted: {n} imported operation{} need{} it and will be denied when called",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" }
+        ),
+    )
+    .at(manifest, span, "acknowledged as never granted")
+    .also(binary, 0..0, "the component checked against this manifest")
+    .note(format!("reason: {reason}"));
+    for op in ops {
+        d = d.note(format!("needs it: {op}"));
+    }
+    d
 }
 
 /// Statically: any alternative action granted (for the literal, if the term names one).
@@ -147,11 +213,21 @@ fn undeclared(f: &ImportedFunction, term: &Term, m: &ManifestRef<'_>, binary: So
         Some(lit) => format!("{} {} `{lit}`", term.domain.as_str(), actions.join(" or ")),
         None => format!("{} {}", term.domain.as_str(), actions.join(" or ")),
     };
+    let (through, label) = match &f.source {
+        Mapping::Adapter { program, reaches } => (
+            format!(
+                " (through the adapter it reaches {})",
+                reaches.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+            ),
+            format!("`{program}` imports it from `{}`", f.import),
+        ),
+        _ => (String::new(), format!("imported as `{}`", f.import)),
+    };
     let d = Diagnostic::new(
         &r::UNDECLARED_PERMISSION,
-        format!("`{}` needs {what}, which no grant in the manifest gives", f.function),
+        format!("`{}` needs {what}, which no grant in the manifest gives{through}", f.function),
     )
-    .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
+    .at(binary, f.span.clone(), label)
     .help(example_grant(term));
     match m.manifest.spans.for_domain(term.domain) {
         Some(span) => d.also(m.source, span, format!("no grant here gives {what}")),
@@ -238,5 +314,41 @@ fn risky(f: &ImportedFunction, g: GrantRef, m: &ManifestRef<'_>, binary: SourceI
         .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
         .also(m.source, m.manifest.span_of(g).unwrap_or(0..0), "the broad grant")
         .help("narrow the grant to what the operation really needs"),
+    )
+}
+
+/// The finding for a component whose kind `who` (a policy, or `--kind`) does not accept:
+/// `WIT005` when only airssys components are accepted (the lifecycle export is what is
+/// missing), else `CMP010`.
+pub fn kind_finding(kind: ComponentKind, accepted: &[ComponentKind], who: &str, binary: SourceId) -> Option<Diagnostic> {
+    if accepted.contains(&kind) {
+        return None;
+    }
+    if accepted == [ComponentKind::Airssys] {
+        return Some(
+            Diagnostic::new(
+                &r::MISSING_LIFECYCLE_EXPORT,
+                format!(
+                    "the component does not export `airssys:core/component-lifecycle`: it is {}, and {who} accepts only airssys components",
+                    kind.describe()
+                ),
+            )
+            .at(binary, 0..0, "no lifecycle export")
+            .help("export the catalogue's `component-lifecycle` (include the world `airssys:core/component@1.0.0`)"),
+        );
+    }
+    let list: Vec<String> = accepted.iter().map(|k| format!("`{k}`")).collect();
+    let accepts = if list.is_empty() {
+        "accepts no kind of component".to_string()
+    } else {
+        format!("accepts only {}", list.join(", "))
+    };
+    Some(
+        Diagnostic::new(
+            &r::DISALLOWED_KIND,
+            format!("the component is {} (`{kind}`); {who} {accepts}", kind.describe()),
+        )
+        .at(binary, 0..0, format!("a `{kind}` component"))
+        .help("build the component for a world of an accepted kind, or accept its kind"),
     )
 }

@@ -20,6 +20,7 @@ pub(super) fn check(
     format: Format,
     levels: Levels,
     policy: &[PathBuf],
+    kinds: Vec<airssys_wasm::analyze::ComponentKind>,
 ) -> Result<Outcome, Error> {
     let components = check::discover(paths)?;
     if components.is_empty() {
@@ -38,6 +39,7 @@ pub(super) fn check(
     let options = Options {
         manifest,
         policies: Some((&policies, super::policy_cmd::today())),
+        kinds,
     };
     let report = check::check_with_progress(
         catalogue,
@@ -65,8 +67,14 @@ pub(super) fn check(
             &diagnostics,
             &report.sources,
             &report.components,
+            &report.kinds,
         ))),
-        Format::Sarif => print_out(&sarif::render(&diagnostics, &report.sources)),
+        Format::Sarif => print_out(&sarif::render_batch(
+            &diagnostics,
+            &report.sources,
+            &report.components,
+            &report.kinds,
+        )),
         Format::Github => {
             print_out(&github::render(&diagnostics, &report.sources));
             eprint!("{summary}");
@@ -103,19 +111,16 @@ pub(super) fn inspect(catalogue: &Catalogue, path: &Path, json_out: bool, sugges
         })?;
     let mut sources = Sources::new();
     let binary = sources.add_binary(&name);
-    let (interfaces, functions, mut diagnostics) = check::classify(catalogue, &artifact, binary);
+    let c = check::classify(catalogue, &artifact, binary);
+    let mut diagnostics = c.diagnostics;
     airssys_wasm::diagnostics::sort(&mut diagnostics, &sources);
+    let listing = || inspect::inspection(&name, &artifact, c.kind, &c.imports, &c.functions);
     if suggest {
-        print_out(&inspect::suggest_manifest(&name, &functions));
+        print_out(&inspect::suggest_manifest(&name, &c.functions));
     } else if json_out {
-        print_out(&json::to_string(&inspect::inspection(
-            &name,
-            &artifact,
-            &interfaces,
-            &functions,
-        )));
+        print_out(&json::to_string(&listing()));
     } else {
-        let mut out = inspect::render(&inspect::inspection(&name, &artifact, &interfaces, &functions));
+        let mut out = inspect::render(&listing());
         if !diagnostics.is_empty() {
             out.push('\n');
             out.push_str(&human::render(&diagnostics, &sources, human::Style::default()));

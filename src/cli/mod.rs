@@ -70,6 +70,10 @@ enum Command {
         /// An organisation policy (repeatable; default: the built-in policies/default.toml)
         #[arg(long = "policy", value_name = "FILE")]
         policy: Vec<PathBuf>,
+        /// Accept only components of this kind (repeatable): airssys, wasi-command,
+        /// wasi-http-handler, library, core-module
+        #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
+        kind: Vec<airssys_wasm::analyze::ComponentKind>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -208,6 +212,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             paths,
             manifest,
             policy,
+            kind,
             report,
         } => {
             let policies = policy_cmd::load(cli, &mut Sources::new(), policy)?;
@@ -220,6 +225,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                 report.format,
                 levels,
                 policy,
+                kind.clone(),
             )
         }
         Command::Inspect {
@@ -334,4 +340,12 @@ fn print_out(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();
+}
+
+/// A `--kind` value.
+fn parse_kind(s: &str) -> Result<airssys_wasm::analyze::ComponentKind, String> {
+    airssys_wasm::analyze::ComponentKind::parse(s).ok_or_else(|| {
+        let kinds: Vec<&str> = airssys_wasm::analyze::ComponentKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("`{s}` is not a kind of component; kinds: {}", kinds.join(", "))
+    })
 }

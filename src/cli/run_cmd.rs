@@ -81,7 +81,7 @@ impl Unit {
             &path,
             &Options {
                 manifest,
-                policies: None,
+                ..Options::default()
             },
         );
         Ok(Unit { path, manifest })
@@ -170,6 +170,8 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
             &Options {
                 manifest: Some(unit.manifest.clone()),
                 policies: Some((&policies, super::policy_cmd::today())),
+                // The host runs airssys components (WASI commands: "Real components II").
+                kinds: vec![airssys_wasm::analyze::ComponentKind::Airssys],
             },
         )?;
         let mut sink = Sink::new(levels.clone());

@@ -229,6 +229,23 @@ expected it to restrict or grant something, and it does neither.
 ## How to fix
 Remove the field, or change the action.";
 
+    ACKNOWLEDGED_AND_GRANTED = "MAN022" "acknowledged-and-granted" Error "an action is both acknowledged as never granted and granted"
+"The `[acknowledged]` table says the component will never be granted an action, and
+`[permissions]` grants it. One of the two is wrong, and a reviewer cannot tell which.
+
+## Example
+```toml
+[permissions]
+filesystem = [{ action = \"write\", path = \"/data/out/**\" }]
+
+[acknowledged]
+reason = \"the interpreter imports the whole filesystem interface\"
+filesystem = [\"write\"]
+```
+
+## How to fix
+Remove the action from `[acknowledged]`, or remove the grants of it.";
+
     CATALOGUE_WIT_ERROR = "CAT001" "catalogue-wit-error" Error "the operation catalogue's WIT does not parse or resolve"
 "The catalogue (the embedded `wit/` or the directory given with `--catalogue`) must be valid WIT
 that wit-parser can resolve: four packages, every `use` and include resolvable.
@@ -336,6 +353,46 @@ permission it needs is undeclared.
 ## How to fix
 Write a manifest; `airssys-wasm inspect --suggest-manifest COMPONENT` prints a least-privilege one.";
 
+    ACKNOWLEDGED_NEVER_GRANTED = "CMP008" "acknowledged-never-granted" Note "imported operations need an action the manifest acknowledges it never grants"
+"The component imports operations that need an action (filesystem `delete`, network `connect`,
+...) which its manifest's `[acknowledged]` table says it will never be granted. Toolchains that
+embed an interpreter (componentize-py, componentize-js) import whole interfaces whatever the
+embedded script does; an acknowledgment records, with its reason, that the author and the
+reviewer know this. The operations stay denied at run time: an acknowledgment grants nothing.
+
+This note lists, per acknowledged action, the imported operations that need it, so a reviewer
+can see what the acknowledgment covers.
+
+## Example
+```toml
+[acknowledged]
+reason = \"CPython links its whole os module; the app only reads /data\"
+filesystem = [\"write\", \"delete\"]
+```
+
+## How to fix
+Nothing to fix. Remove the action from `[acknowledged]` if the component should be granted it
+after all (then grant it narrowly).";
+
+    UNUSED_ACKNOWLEDGMENT = "CMP009" "unused-acknowledgment" Warning "an acknowledged action that no imported operation needs"
+"The manifest's `[acknowledged]` table names an action that no operation the component imports
+needs (or that a grant already satisfies for every operation). An acknowledgment that matches
+nothing is stale, and a stale exception hides the next real one.
+
+## How to fix
+Remove the action from `[acknowledged]`.";
+
+    DISALLOWED_KIND = "CMP010" "disallowed-kind" Error "the component is not of a kind the policy or `--kind` allows"
+"The kind of a component is decided from its exports: an **airssys component** exports
+`airssys:core/component-lifecycle`, a **WASI command** exports `wasi:cli/run`, a **WASI HTTP
+handler** exports `wasi:http/incoming-handler`, anything else is a **library**. An organisation
+policy (`[components] kinds = [...]`) or `check --kind KIND` can restrict which kinds are
+accepted, for example a host that only runs airssys components. When the only kind accepted is
+`airssys`, the finding is `WIT005` (the missing lifecycle export) instead.
+
+## How to fix
+Build the component for a world of an accepted kind, or accept its kind in the policy.";
+
     WIT_ERROR = "WIT001" "wit-error" Error "the WIT package does not parse or resolve"
 "The WIT given to `airssys-wasm wit` has a syntax or resolution error. The catalogue packages
 (`airssys:core`, `airssys:ext-*`) are supplied automatically when the package has no `deps/` copy
@@ -372,8 +429,10 @@ Depend on the catalogue's major version (`@1.x`).";
 
     MISSING_LIFECYCLE_EXPORT = "WIT005" "missing-lifecycle-export" Error "the world does not export `component-lifecycle`"
 "Every airssys component exports `airssys:core/component-lifecycle` so that the host can
-initialise it, run it and shut it down. A world (or a compiled component) without it cannot be
-run by the host.
+initialise it, run it and shut it down. `airssys-wasm wit` reports a world without it. `check`
+reports a compiled component without it only when an airssys component is required: by an
+organisation policy (`[components] kinds = [\"airssys\"]`) or by `check --kind airssys`; a WASI
+command, HTTP handler or library is otherwise checked as what it is.
 
 ## How to fix
 Add `export airssys:core/component-lifecycle@1.0.0;` or `include airssys:core/component@1.0.0;`.";

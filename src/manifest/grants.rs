@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use super::{Entry, Manifest};
 use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId};
-use crate::policy::{FsGrant, HostPattern, NetGrant, ProcGrant};
+use crate::policy::{Action, Domain, FsGrant, HostPattern, NetGrant, ProcGrant};
 
 /// What the pairwise checks need of a grant.
 trait Grant: PartialEq + Debug + std::fmt::Display {
@@ -56,7 +56,36 @@ pub(super) fn check(m: &Manifest) -> Vec<Diagnostic> {
     pairwise(m.source, &m.process, &mut out);
     broad(m.source, &m.filesystem, &mut out);
     broad(m.source, &m.network, &mut out);
+    acknowledged_and_granted(m, &mut out);
     out
+}
+
+/// An action both acknowledged as never granted and granted.
+fn acknowledged_and_granted(m: &Manifest, out: &mut Vec<Diagnostic>) {
+    let Some(ack) = &m.acknowledged else { return };
+    for g in m.grant_refs() {
+        let (action, text) = match g.domain {
+            Domain::Filesystem => (Action::Fs(m.filesystem[g.index].grant.action), m.filesystem[g.index].grant.to_string()),
+            Domain::Network => (Action::Net(m.network[g.index].grant.action), m.network[g.index].grant.to_string()),
+            Domain::Process => (Action::Proc(m.process[g.index].grant.action()), m.process[g.index].grant.to_string()),
+        };
+        let Some((_, span)) = ack.actions.iter().find(|(a, _)| *a == action) else {
+            continue;
+        };
+        out.push(
+            Diagnostic::new(
+                &r::ACKNOWLEDGED_AND_GRANTED,
+                format!(
+                    "{} `{}` is acknowledged as never granted, and grant {text} gives it",
+                    action.domain().as_str(),
+                    action.as_str()
+                ),
+            )
+            .at(m.source, span.clone(), "acknowledged as never granted")
+            .also(m.source, m.span_of(g).unwrap_or(0..0), "granted here")
+            .help("remove the action from `[acknowledged]`, or remove the grants of it"),
+        );
+    }
 }
 
 fn broad<G: Grant>(source: SourceId, entries: &[Entry<G>], out: &mut Vec<Diagnostic>) {

@@ -85,8 +85,30 @@ pub struct Manifest {
     pub limits: Limits,
     /// `[config]`, passed to the component's `init` as key/value strings.
     pub config: Vec<(String, String)>,
+    /// `[acknowledged]`: actions the component imports operations for but will never be granted.
+    pub acknowledged: Option<Acknowledged>,
     /// Where `[permissions]` and its arrays are, for findings about a missing grant.
     pub spans: SectionSpans,
+}
+
+/// The `[acknowledged]` table: actions that imported operations need and that the component
+/// will never be granted, with the reason. It grants nothing: the operations stay denied at run
+/// time. `check` reports what each acknowledged action covers (`CMP008`) instead of an
+/// undeclared permission, and an acknowledged action nothing needs (`CMP009`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Acknowledged {
+    pub reason: String,
+    /// The whole table.
+    pub span: Range<usize>,
+    /// Each acknowledged action with the span of its string.
+    pub actions: Vec<(crate::policy::Action, Range<usize>)>,
+}
+
+impl Acknowledged {
+    /// Whether `action` is acknowledged.
+    pub fn covers(&self, action: crate::policy::Action) -> bool {
+        self.actions.iter().any(|(a, _)| *a == action)
+    }
 }
 
 /// Spans of the permission sections (absent ones are `None`).

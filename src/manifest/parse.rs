@@ -8,13 +8,16 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
-use super::{ComponentInfo, Entry, Limits, MAX_MANIFEST_BYTES, MAX_NESTING, Manifest, Parsed};
+use super::{Acknowledged, ComponentInfo, Entry, Limits, MAX_MANIFEST_BYTES, MAX_NESTING, Manifest, Parsed};
 use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, Rule, SourceId, Sources, did_you_mean};
-use crate::policy::{FsAction, FsGrant, HostPattern, NetAction, NetGrant, PathPattern, ProcAction, ProcGrant, Signal};
+use crate::policy::{
+    Action, FsAction, FsGrant, HostPattern, NetAction, NetGrant, PathPattern, ProcAction, ProcGrant, Signal,
+};
 use crate::toml_doc::{self, ReadRules, Value, get, type_name};
 
-const TOP_KEYS: &[&str] = &["component", "permissions", "config", "limits"];
+const TOP_KEYS: &[&str] = &["component", "permissions", "config", "limits", "acknowledged"];
+const ACK_KEYS: &[&str] = &["reason", "filesystem", "network", "process"];
 const COMPONENT_KEYS: &[&str] = &["name", "version", "description", "author", "license", "repository"];
 const PERMISSION_KEYS: &[&str] = &["filesystem", "network", "process"];
 const FS_KEYS: &[&str] = &["action", "path"];
@@ -107,6 +110,7 @@ impl Walker {
             process: Vec::new(),
             limits: Limits::default(),
             config: Vec::new(),
+            acknowledged: None,
             spans: Default::default(),
         };
         match get(root, "component") {
@@ -146,6 +150,11 @@ impl Walker {
             && let Some(t) = self.table(v, "config")
         {
             m.config = self.config(t);
+        }
+        if let Some(v) = get(root, "acknowledged")
+            && let Some(t) = self.table(v, "acknowledged")
+        {
+            m.acknowledged = self.acknowledged(t, v.span());
         }
         let checks = super::grants::check(&m);
         self.diagnostics.extend(checks);
@@ -540,6 +549,77 @@ impl Walker {
                 None
             }
         }
+    }
+
+    /// `[acknowledged]`: a reason and, per domain, an array of action names.
+    fn acknowledged(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Acknowledged> {
+        self.unknown_keys(t, "acknowledged.", ACK_KEYS);
+        let reason = match self.required_str(t, "reason", "`[acknowledged]`", span.clone()) {
+            Some((reason, s)) if reason.trim().is_empty() => {
+                self.report(
+                    &r::MISSING_FIELD,
+                    s,
+                    "`[acknowledged]` has an empty `reason`".into(),
+                    "empty",
+                    Some("say why the component imports operations it will never be granted".into()),
+                );
+                None
+            }
+            other => other.map(|(reason, _)| reason),
+        };
+        let mut actions: Vec<(Action, Range<usize>)> = Vec::new();
+        let domains: [(&str, Vec<(&'static str, Action)>); 3] = [
+            ("filesystem", FsAction::ALL.iter().map(|a| (a.as_str(), Action::Fs(*a))).collect()),
+            ("network", NetAction::ALL.iter().map(|a| (a.as_str(), Action::Net(*a))).collect()),
+            ("process", ProcAction::ALL.iter().map(|a| (a.as_str(), Action::Proc(*a))).collect()),
+        ];
+        for (domain, known) in domains {
+            let Some(v) = get(t, domain) else { continue };
+            let DeValue::Array(items) = v.get_ref() else {
+                self.wrong_type(v, &format!("acknowledged.{domain}"), "an array of action names");
+                continue;
+            };
+            for item in items.iter() {
+                let Some((name, s)) = self.string(item, &format!("an entry of acknowledged.{domain}")) else {
+                    continue;
+                };
+                let Some(&(_, action)) = known.iter().find(|(n, _)| *n == name) else {
+                    let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+                    let mut help = format!(
+                        "{domain} actions are {}",
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    );
+                    if let Some(g) = did_you_mean(&name, names.iter().copied()) {
+                        help = format!("did you mean `{g}`? {help}");
+                    }
+                    self.report(
+                        &r::UNKNOWN_ACTION,
+                        s,
+                        format!("unknown {domain} action `{}`", name.escape_debug()),
+                        "unknown action",
+                        Some(help),
+                    );
+                    continue;
+                };
+                if let Some((_, first)) = actions.iter().find(|(a, _)| *a == action) {
+                    let d = Diagnostic::new(
+                        &r::DUPLICATE_GRANT,
+                        format!("{domain} `{name}` is acknowledged twice"),
+                    )
+                    .at(self.source, s, "again")
+                    .also(self.source, first.clone(), "first here")
+                    .help("remove the repeated entry");
+                    self.push(d);
+                    continue;
+                }
+                actions.push((action, s));
+            }
+        }
+        Some(Acknowledged {
+            reason: reason?,
+            span,
+            actions,
+        })
     }
 
     fn config(&mut self, t: &DeTable<'_>) -> Vec<(String, String)> {

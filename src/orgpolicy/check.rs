@@ -36,7 +36,7 @@ pub struct WaiverUse {
 /// permission: declare it instead) are not waivable.
 pub const WAIVABLE: &[&str] = &[
     "POL003", "POL004", "POL005", "POL006", "POL007", "POL008", "POL009", "POL010", "POL011", "POL012", "POL013",
-    "CMP003", "CMP004", "CMP006", "WIT002",
+    "CMP003", "CMP004", "CMP006", "CMP010", "WIT002", "WIT005",
 ];
 
 /// Builds a finding about a manifest value and the rule that forbids it.
@@ -328,6 +328,23 @@ impl PolicySet {
             }
         }
         out
+    }
+
+    /// Findings for a component whose kind a policy's `[components] kinds` does not accept,
+    /// before waivers: `WIT005` when the policy accepts only airssys components, else `CMP010`.
+    pub fn kind_findings(&self, kind: crate::analyze::ComponentKind, binary: SourceId) -> Vec<Finding> {
+        self.policies
+            .iter()
+            .filter_map(|p| p.kinds.as_ref())
+            .filter_map(|(kinds, at)| {
+                crate::analyze::kind_finding(kind, kinds, &format!("{} (line {})", at.file, at.line), binary)
+                    .map(|d| d.also(at.source, at.span.clone(), format!("the kinds {} accepts", at.file)))
+            })
+            .map(|diagnostic| Finding {
+                diagnostic,
+                operation: None,
+            })
+            .collect()
     }
 
     /// Drops the findings that an active waiver for this component names, recording use.

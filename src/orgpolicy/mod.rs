@@ -228,6 +228,8 @@ pub struct Policy {
     pub require: Vec<(&'static str, RuleRef)>,
     /// `[manifest] max-grants`.
     pub max_grants: Option<(usize, RuleRef)>,
+    /// `[components] kinds`: when set, the only kinds of component accepted.
+    pub kinds: Option<(Vec<crate::analyze::ComponentKind>, RuleRef)>,
     pub waivers: Vec<Waiver>,
 }
 

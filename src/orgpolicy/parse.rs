@@ -24,8 +24,10 @@ const TOP_KEYS: &[&str] = &[
     "process",
     "operations",
     "manifest",
+    "components",
     "waiver",
 ];
+const COMPONENTS_KEYS: &[&str] = &["kinds"];
 const FS_KEYS: &[&str] = &["deny", "roots"];
 const FS_DENY_KEYS: &[&str] = &["path", "actions"];
 const NET_KEYS: &[&str] = &["deny", "allow-any-host", "ports"];
@@ -110,6 +112,9 @@ impl Walker<'_> {
         }
         if let Some(t) = self.section(root, "manifest") {
             self.hygiene(t, &mut p);
+        }
+        if let Some(t) = self.section(root, "components") {
+            self.components(t, &mut p);
         }
         if let Some(v) = get(root, "waiver") {
             p.waivers = self.tables(v, "waiver", |w, t, s| w.waiver(t, s));
@@ -409,6 +414,33 @@ impl Walker<'_> {
                 ),
             }
         }
+    }
+
+    /// `[components] kinds = ["airssys", ...]`.
+    fn components(&mut self, t: &DeTable<'_>, p: &mut Policy) {
+        use crate::analyze::ComponentKind;
+        self.unknown_keys(t, "components", COMPONENTS_KEYS);
+        let Some(v) = get(t, "kinds") else { return };
+        let names: Vec<&str> = ComponentKind::ALL.iter().map(|k| k.as_str()).collect();
+        let mut kinds = Vec::new();
+        for (kind, span) in self.strings(v, "components.kinds") {
+            match ComponentKind::parse(&kind) {
+                Some(k) => kinds.push(k),
+                None => {
+                    let help = did_you_mean(&kind, names.iter().copied()).map_or_else(
+                        || format!("kinds: {}", quoted(&names)),
+                        |g| format!("did you mean `{g}`? kinds: {}", quoted(&names)),
+                    );
+                    self.report(
+                        span,
+                        format!("`{}` is not a kind of component", kind.escape_debug()),
+                        "unknown kind",
+                        &help,
+                    );
+                }
+            }
+        }
+        p.kinds = Some((kinds, self.rule_ref(v.span())));
     }
 
     fn waiver(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Waiver> {

@@ -117,16 +117,28 @@ pub struct BatchReport<'a> {
     pub version: u32,
     pub tool: Tool,
     pub components: Vec<String>,
+    /// Each valid component's kind, by its name in `components`.
+    pub kinds: std::collections::BTreeMap<String, crate::analyze::ComponentKind>,
     pub diagnostics: Vec<JsonDiagnostic<'a>>,
     pub summary: Counts,
 }
 
 impl<'a> BatchReport<'a> {
-    pub fn new(diagnostics: &'a [Diagnostic], sources: &'a Sources, components: &[std::path::PathBuf]) -> Self {
+    pub fn new(
+        diagnostics: &'a [Diagnostic],
+        sources: &'a Sources,
+        components: &[std::path::PathBuf],
+        kinds: &[Option<crate::analyze::ComponentKind>],
+    ) -> Self {
         BatchReport {
             version: SCHEMA_VERSION,
             tool: Tool::this(),
             components: components.iter().map(|c| c.display().to_string()).collect(),
+            kinds: components
+                .iter()
+                .zip(kinds)
+                .filter_map(|(c, k)| Some((c.display().to_string(), (*k)?)))
+                .collect(),
             diagnostics: diagnostics.iter().map(|d| JsonDiagnostic::new(d, sources)).collect(),
             summary: count(diagnostics),
         }

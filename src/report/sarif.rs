@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, Region, ReportingConfiguration,
+    Artifact, ArtifactLocation, Location, PropertyBag, Message, MultiformatMessageString, PhysicalLocation, Region, ReportingConfiguration,
     ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
@@ -32,6 +32,40 @@ pub fn render(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         .schema(SCHEMA_URI)
         .version(Value::from("2.1.0"))
         .runs(vec![run(diagnostics, sources)])
+        .build();
+    super::json::to_string(&log)
+}
+
+/// [`render`] for `check`: the run also lists each component checked as an artifact
+/// (role `analysisTarget`) whose property `kind` is its kind (`airssys`, `wasi-command`, ...).
+pub fn render_batch(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    components: &[std::path::PathBuf],
+    kinds: &[Option<crate::analyze::ComponentKind>],
+) -> String {
+    let mut run = run(diagnostics, sources);
+    let artifacts = components
+        .iter()
+        .zip(kinds)
+        .map(|(path, kind)| {
+            let mut a = Artifact::builder()
+                .location(ArtifactLocation::builder().uri(file_uri(&path.display().to_string())).build())
+                .roles(vec![Value::from("analysisTarget")])
+                .build();
+            if let Some(kind) = kind {
+                let mut bag = PropertyBag::builder().build();
+                bag.additional_properties.insert("kind".into(), Value::from(kind.as_str()));
+                a.properties = Some(bag);
+            }
+            a
+        })
+        .collect();
+    run.artifacts = Some(artifacts);
+    let log = Sarif::builder()
+        .schema(SCHEMA_URI)
+        .version(Value::from("2.1.0"))
+        .runs(vec![run])
         .build();
     super::json::to_string(&log)
 }
