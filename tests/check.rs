@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use airssys_wasm::analyze::ComponentKind;
 use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::check::{self, Options};
 use airssys_wasm::report::{json, sarif};
@@ -19,6 +20,8 @@ struct Fixture {
     ext: &'static str,
     manifest: Option<String>,
     want: &'static [&'static str],
+    /// The kinds `check --kind` accepts (empty: every kind).
+    kinds: Vec<ComponentKind>,
 }
 
 fn manifest(perms: &str) -> Option<String> {
@@ -36,6 +39,19 @@ fn with_package(nested: &str, import: &str) -> Vec<u8> {
     common::component_importing(&["host-services.log"], nested, &format!("    import {import};\n"))
 }
 
+/// A component importing `wasi:filesystem/types@0.2.0` with `methods` on `descriptor`, and
+/// `wasi:filesystem/preopens@0.2.0` too when `preopens`.
+fn with_wasi_filesystem(methods: &str, preopens: bool) -> Vec<u8> {
+    let package = format!(
+        "package wasi:filesystem@0.2.0 {{\n    interface types {{\n        resource descriptor {{\n{methods}        }}\n    }}\n    interface preopens {{\n        use types.{{descriptor}};\n        get-directories: func() -> list<tuple<descriptor, string>>;\n    }}\n}}\n"
+    );
+    let mut imports = "    import wasi:filesystem/types@0.2.0;\n".to_string();
+    if preopens {
+        imports.push_str("    import wasi:filesystem/preopens@0.2.0;\n");
+    }
+    common::component_importing(&["host-services.log"], &package, &imports)
+}
+
 fn fixtures() -> Vec<Fixture> {
     let f = |name, bytes, manifest, want| Fixture {
         name,
@@ -43,6 +59,7 @@ fn fixtures() -> Vec<Fixture> {
         ext: "wasm",
         manifest,
         want,
+        kinds: Vec::new(),
     };
     let wat = |name, text: &str, manifest, want| Fixture {
         name,
@@ -50,6 +67,7 @@ fn fixtures() -> Vec<Fixture> {
         ext: "wat",
         manifest,
         want,
+        kinds: Vec::new(),
     };
     let clean_fs = ops(&[
         "filesystem.read-file",
@@ -162,15 +180,39 @@ fn fixtures() -> Vec<Fixture> {
             manifest(""),
             &["CMP002", "WIT003"],
         ),
+        Fixture {
+            kinds: vec![ComponentKind::Airssys],
+            ..f(
+                "missing-lifecycle",
+                common::component(
+                    "package test:app@0.1.0;\nworld app {\n    import airssys:core/host-services@1.0.0;\n}\n",
+                    "app",
+                ),
+                manifest(""),
+                &["WIT005"],
+            )
+        },
         f(
-            "missing-lifecycle",
+            "library-without-lifecycle",
             common::component(
                 "package test:app@0.1.0;\nworld app {\n    import airssys:core/host-services@1.0.0;\n}\n",
                 "app",
             ),
             manifest(""),
-            &["WIT005"],
+            &[],
         ),
+        Fixture {
+            kinds: vec![ComponentKind::Airssys, ComponentKind::WasiCommand],
+            ..f(
+                "disallowed-kind",
+                common::component(
+                    "package test:app@0.1.0;\nworld app {\n    import airssys:core/host-services@1.0.0;\n}\n",
+                    "app",
+                ),
+                manifest(""),
+                &["CMP010"],
+            )
+        },
         f(
             "mistyped-lifecycle",
             common::component(
@@ -230,12 +272,16 @@ fn fixtures() -> Vec<Fixture> {
         ),
         f(
             "wasi-filesystem-delete",
-            with_package(
-                "package wasi:filesystem@0.2.0 {\n    interface types {\n        resource descriptor {\n            unlink-file-at: func(path: string);\n        }\n    }\n}\n",
-                "wasi:filesystem/types@0.2.0",
-            ),
+            with_wasi_filesystem("            unlink-file-at: func(path: string);\n", true),
             manifest("filesystem = [{ action = \"read\", path = \"/data/**\" }]\n"),
             &["CMP002", "CMP003"],
+        ),
+        // Without `preopens` the component holds no descriptor: nothing to delete.
+        f(
+            "wasi-filesystem-without-preopens",
+            with_wasi_filesystem("            unlink-file-at: func(path: string);\n", false),
+            manifest(""),
+            &[],
         ),
         f(
             "wasi-unmapped",
@@ -276,13 +322,18 @@ fn every_finding_has_a_fixture_with_snapshots() {
     common::with_snapshots(|| {
         for fx in fixtures() {
             let path = write(dir.path(), &fx);
-            let report = check::check(&catalogue, &[path], &Options::default()).unwrap();
+            let options = Options {
+                kinds: fx.kinds.clone(),
+                ..Options::default()
+            };
+            let report = check::check(&catalogue, &[path], &options).unwrap();
             let human = common::render(&report.diagnostics, &report.sources);
             assert_eq!(codes(&report), fx.want, "{}:\n{human}", fx.name);
             let json = json::to_string(&json::BatchReport::new(
                 &report.diagnostics,
                 &report.sources,
                 &report.components,
+                &report.kinds,
             ));
             insta::assert_snapshot!(format!("{}-human", fx.name), redact(&human, dir.path()));
             insta::assert_snapshot!(format!("{}-json", fx.name), redact(&json, dir.path()));
@@ -298,7 +349,13 @@ fn every_finding_has_a_fixture_with_snapshots() {
 /// its length, so that adding a rule does not touch every fixture's snapshot.
 fn sarif_without_rules(report: &check::Report) -> String {
     let mut log: serde_json::Value =
-        serde_json::from_str(&sarif::render(&report.diagnostics, &report.sources)).unwrap();
+        serde_json::from_str(&sarif::render_batch(
+            &report.diagnostics,
+            &report.sources,
+            &report.components,
+            &report.kinds,
+        ))
+        .unwrap();
     let rules = &mut log["runs"][0]["tool"]["driver"]["rules"];
     let n = rules.as_array().map_or(0, Vec::len);
     assert_eq!(n, airssys_wasm::diagnostics::RULES.len());
@@ -582,9 +639,14 @@ fn deeply_nested_component_types() {
             "))".repeat(depth)
         );
         let report = check_bytes(wat.as_bytes(), "wat");
+        // Either refused as invalid (too deep for the validator) or read as what it is: a
+        // library without imports.
+        let invalid = report.diagnostics.iter().any(|d| d.rule.code == "CMP001");
         assert!(
-            !report.diagnostics.is_empty(),
-            "depth {depth}: a finding (invalid, or no lifecycle export)"
+            invalid || report.kinds == [Some(ComponentKind::Library)],
+            "depth {depth}: {:?} {:?}",
+            report.kinds,
+            common::codes(&report.diagnostics)
         );
     }
 }
@@ -603,8 +665,8 @@ fn waivers_apply_to_analyzer_findings() {
         let mut sources = Sources::new();
         let set = PolicySet::from_texts(&mut sources, &[("waivers.toml", policy)]).unwrap();
         let options = Options {
-            manifest: None,
             policies: Some((&set, today)),
+            ..Options::default()
         };
         codes(&check::check_with_progress(&catalogue, std::slice::from_ref(&path), &options, sources, None).unwrap())
     };

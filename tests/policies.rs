@@ -46,15 +46,15 @@ fn imported(ops: &[&str]) -> Vec<ImportedFunction> {
         .enumerate()
         .map(|(i, op)| {
             let (iface, function) = op.rsplit_once('.').unwrap();
-            ImportedFunction {
-                import: format!("{iface}@1.0.0"),
-                function: function.to_string(),
-                span: i * 10..i * 10 + 8,
-                source: Mapping::Catalogue {
+            ImportedFunction::new(
+                format!("{iface}@1.0.0"),
+                function,
+                i * 10..i * 10 + 8,
+                Mapping::Catalogue {
                     operation: op.to_string(),
                 },
-                requirement: None,
-            }
+                None,
+            )
         })
         .collect()
 }

@@ -52,6 +52,26 @@ pub struct ImportedFunction {
 }
 
 impl ImportedFunction {
+    /// A function charged as imported (no gate).
+    pub fn new(
+        import: impl Into<String>,
+        function: impl Into<String>,
+        span: Range<usize>,
+        source: Mapping,
+        requirement: Option<Requirement>,
+    ) -> ImportedFunction {
+        ImportedFunction {
+            import: import.into(),
+            function: function.into(),
+            span,
+            source,
+            requirement,
+            not_charged: None,
+            gate: Gate::Always,
+            opens: None,
+        }
+    }
+
     /// The requirement that counts: `None` when unknown or not charged.
     pub fn charged(&self) -> Option<&Requirement> {
         match self.not_charged {
@@ -119,7 +139,7 @@ impl ComponentKind {
             ComponentKind::Airssys => "an airssys component",
             ComponentKind::WasiCommand => "a WASI command",
             ComponentKind::WasiHttpHandler => "a WASI HTTP handler",
-            ComponentKind::Library => "a library (no lifecycle, `run` or handler export)",
+            ComponentKind::Library => "a library",
             ComponentKind::CoreModule => "a core module",
         }
     }
@@ -247,19 +267,16 @@ fn charge(functions: &mut Vec<ImportedFunction>, flow: Option<&Flow>) {
                 }
             }
         }
-        sites.push(ImportedFunction {
-            import: site.module.clone(),
-            function: site.field.clone(),
-            span: site.span.clone(),
-            source: Mapping::Adapter {
+        sites.push(ImportedFunction::new(
+            site.module.clone(),
+            site.field.clone(),
+            site.span.clone(),
+            Mapping::Adapter {
                 program: site.program.clone(),
                 reaches,
             },
-            requirement: Some(Requirement { terms }),
-            not_charged: None,
-            gate: Gate::Always,
-            opens: None,
-        });
+            Some(Requirement { terms }),
+        ));
     }
     functions.extend(sites);
 }
@@ -352,16 +369,9 @@ impl Classifier<'_> {
         source: Mapping,
         requirement: Option<Requirement>,
     ) {
-        self.out.functions.push(ImportedFunction {
-            import: import.into(),
-            function: function.into(),
-            span,
-            source,
-            requirement,
-            not_charged: None,
-            gate: Gate::Always,
-            opens: None,
-        });
+        self.out
+            .functions
+            .push(ImportedFunction::new(import, function, span, source, requirement));
     }
 
     fn component_imports(&mut self, wasm: &WasmTypes<'_>) {

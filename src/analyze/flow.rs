@@ -174,6 +174,11 @@ struct Module<'a> {
 }
 
 impl Module<'_> {
+    /// wit-component's shim and fix-up modules: plumbing that only forwards calls.
+    fn plumbing(&self) -> bool {
+        matches!(self.name.as_deref(), Some("wit-component-shim-module" | "wit-component-fixup"))
+    }
+
     fn imported_funcs(&self) -> u32 {
         self.func_imports.len() as u32
     }
@@ -548,6 +553,37 @@ impl<'a> Component<'a> {
         tables
     }
 
+    /// Follows a shim stub (a body that only forwards to one constant slot of a table that holds
+    /// exactly one function there) to the function it forwards to, so that an import lowered
+    /// through the shim counts as imported directly.
+    fn through_plumbing(&self, mut target: Target, tables: &HashMap<TableId, TableContents>) -> Target {
+        for _ in 0..MAX_DEPTH {
+            let Target::Defined { inst, func } = &target else {
+                return target;
+            };
+            let Some(m) = self.module_of(*inst).filter(|m| m.plumbing()) else {
+                return target;
+            };
+            let Some(body) = func.checked_sub(m.imported_funcs()).and_then(|i| m.bodies.get(i as usize)) else {
+                return target;
+            };
+            let [(table, Some(slot))] = body.indirect[..] else {
+                return target;
+            };
+            if !body.calls.is_empty() || body.unknown {
+                return target;
+            }
+            let Some(contents) = self.resolve_table_in(*inst, table, 0).and_then(|id| tables.get(&id)) else {
+                return target;
+            };
+            match contents.slots.get(&slot).map(Vec::as_slice) {
+                Some([only]) if !contents.open && contents.anywhere.is_empty() => target = only.clone(),
+                _ => return target,
+            }
+        }
+        target
+    }
+
     fn flow(&self) -> Flow {
         let tables = self.tables();
         let mut flow = Flow {
@@ -594,7 +630,7 @@ impl<'a> Component<'a> {
             }
             // A program module: each imported function is charged as written.
             for (i, (module_name, field, span)) in m.func_imports.iter().enumerate() {
-                match self.resolve_func_in(inst, i as u32, 0) {
+                match self.through_plumbing(self.resolve_func_in(inst, i as u32, 0), &tables) {
                     Target::Lowered(key) => {
                         flow.direct.insert(key);
                     }

@@ -317,6 +317,19 @@ fn risky(f: &ImportedFunction, g: GrantRef, m: &ManifestRef<'_>, binary: SourceI
     )
 }
 
+/// What a kind exports, as a note.
+fn kind_note(kind: ComponentKind) -> &'static str {
+    match kind {
+        ComponentKind::Airssys => "it exports `airssys:core/component-lifecycle`",
+        ComponentKind::WasiCommand => "it exports `wasi:cli/run`",
+        ComponentKind::WasiHttpHandler => "it exports `wasi:http/incoming-handler`",
+        ComponentKind::Library => {
+            "it exports none of `airssys:core/component-lifecycle`, `wasi:cli/run`, `wasi:http/incoming-handler`"
+        }
+        ComponentKind::CoreModule => "it is a core module, not a component",
+    }
+}
+
 /// The finding for a component whose kind `who` (a policy, or `--kind`) does not accept:
 /// `WIT005` when only airssys components are accepted (the lifecycle export is what is
 /// missing), else `CMP010`.
@@ -334,6 +347,7 @@ pub fn kind_finding(kind: ComponentKind, accepted: &[ComponentKind], who: &str, 
                 ),
             )
             .at(binary, 0..0, "no lifecycle export")
+            .note(kind_note(kind))
             .help("export the catalogue's `component-lifecycle` (include the world `airssys:core/component@1.0.0`)"),
         );
     }
@@ -349,6 +363,7 @@ pub fn kind_finding(kind: ComponentKind, accepted: &[ComponentKind], who: &str, 
             format!("the component is {} (`{kind}`); {who} {accepts}", kind.describe()),
         )
         .at(binary, 0..0, format!("a `{kind}` component"))
+        .note(kind_note(kind))
         .help("build the component for a world of an accepted kind, or accept its kind"),
     )
 }
