@@ -348,14 +348,13 @@ fn every_finding_has_a_fixture_with_snapshots() {
 /// The SARIF log with its rule list (the whole registry, tested in tests/sarif.rs) replaced by
 /// its length, so that adding a rule does not touch every fixture's snapshot.
 fn sarif_without_rules(report: &check::Report) -> String {
-    let mut log: serde_json::Value =
-        serde_json::from_str(&sarif::render_batch(
-            &report.diagnostics,
-            &report.sources,
-            &report.components,
-            &report.kinds,
-        ))
-        .unwrap();
+    let mut log: serde_json::Value = serde_json::from_str(&sarif::render_batch(
+        &report.diagnostics,
+        &report.sources,
+        &report.components,
+        &report.kinds,
+    ))
+    .unwrap();
     let rules = &mut log["runs"][0]["tool"]["driver"]["rules"];
     let n = rules.as_array().map_or(0, Vec::len);
     assert_eq!(n, airssys_wasm::diagnostics::RULES.len());

@@ -220,7 +220,8 @@ pub fn classify(catalogue: &Catalogue, artifact: &Artifact, source: SourceId) ->
 /// imports in place of the functions only the adapter calls.
 fn charge(functions: &mut Vec<ImportedFunction>, flow: Option<&Flow>) {
     let flow = flow.filter(|f| !f.everything && !f.sites.iter().any(|s| s.everything));
-    let direct = |f: &ImportedFunction| flow.is_none_or(|flow| flow.direct.contains(&(f.import.clone(), f.function.clone())));
+    let direct =
+        |f: &ImportedFunction| flow.is_none_or(|flow| flow.direct.contains(&(f.import.clone(), f.function.clone())));
     let through_sites = |f: &ImportedFunction| {
         flow.is_some_and(|flow| {
             flow.sites
@@ -427,7 +428,13 @@ impl Classifier<'_> {
         self.out.imports.push(module.to_string());
         for (f, _, span) in funcs {
             match wasi::preview1(f) {
-                Some(charge) => self.push(module, f, span.clone(), Mapping::Preview1, Some(wasi_requirement(&charge))),
+                Some(charge) => self.push(
+                    module,
+                    f,
+                    span.clone(),
+                    Mapping::Preview1,
+                    Some(wasi_requirement(&charge)),
+                ),
                 None => self.unmapped(module, f, span.clone(), "WASI preview1 has no such function"),
             }
         }
@@ -669,7 +676,6 @@ impl Classifier<'_> {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

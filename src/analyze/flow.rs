@@ -176,7 +176,10 @@ struct Module<'a> {
 impl Module<'_> {
     /// wit-component's shim and fix-up modules: plumbing that only forwards calls.
     fn plumbing(&self) -> bool {
-        matches!(self.name.as_deref(), Some("wit-component-shim-module" | "wit-component-fixup"))
+        matches!(
+            self.name.as_deref(),
+            Some("wit-component-shim-module" | "wit-component-fixup")
+        )
     }
 
     fn imported_funcs(&self) -> u32 {
@@ -290,9 +293,9 @@ impl<'a> Component<'a> {
                                 instance_index,
                                 name,
                             } => match kind {
-                                ComponentExternalKind::Func => {
-                                    c.comp_funcs.push(CompFunc::InstanceExport(instance_index, name.to_string()))
-                                }
+                                ComponentExternalKind::Func => c
+                                    .comp_funcs
+                                    .push(CompFunc::InstanceExport(instance_index, name.to_string())),
                                 ComponentExternalKind::Instance => c.comp_insts.push(CompInst::Other),
                                 ComponentExternalKind::Module => return None,
                                 _ => {}
@@ -438,7 +441,9 @@ impl<'a> Component<'a> {
                     return Target::Unknown;
                 };
                 match m.exports.get(name) {
-                    Some((ExternalKind::Func | ExternalKind::FuncExact, f)) => self.resolve_func_in(inst, *f, depth + 1),
+                    Some((ExternalKind::Func | ExternalKind::FuncExact, f)) => {
+                        self.resolve_func_in(inst, *f, depth + 1)
+                    }
                     _ => Target::Unknown,
                 }
             }
@@ -564,7 +569,10 @@ impl<'a> Component<'a> {
             let Some(m) = self.module_of(*inst).filter(|m| m.plumbing()) else {
                 return target;
             };
-            let Some(body) = func.checked_sub(m.imported_funcs()).and_then(|i| m.bodies.get(i as usize)) else {
+            let Some(body) = func
+                .checked_sub(m.imported_funcs())
+                .and_then(|i| m.bodies.get(i as usize))
+            else {
                 return target;
             };
             let [(table, Some(slot))] = body.indirect[..] else {
@@ -698,7 +706,10 @@ impl Reach<'_, '_> {
                         // A program function: its imports are charged where it imports them.
                         continue;
                     }
-                    let Some(body) = func.checked_sub(m.imported_funcs()).and_then(|i| m.bodies.get(i as usize)) else {
+                    let Some(body) = func
+                        .checked_sub(m.imported_funcs())
+                        .and_then(|i| m.bodies.get(i as usize))
+                    else {
                         everything = true;
                         continue;
                     };
@@ -769,7 +780,11 @@ fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
     let base = bytes.as_ptr() as usize;
     let span_of = |s: &str| {
         let start = (s.as_ptr() as usize).wrapping_sub(base);
-        if start <= bytes.len() { start..start + s.len() } else { 0..0 }
+        if start <= bytes.len() {
+            start..start + s.len()
+        } else {
+            0..0
+        }
     };
     let mut m = Module {
         range: range.clone(),
@@ -787,7 +802,9 @@ fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
                 for import in r.into_imports() {
                     let i = import.ok()?;
                     match i.ty {
-                        TypeRef::Func(_) | TypeRef::FuncExact(_) => m.func_imports.push((i.module, i.name, span_of(i.name))),
+                        TypeRef::Func(_) | TypeRef::FuncExact(_) => {
+                            m.func_imports.push((i.module, i.name, span_of(i.name)))
+                        }
                         TypeRef::Table(_) => {
                             m.table_imports.push((i.module, i.name));
                             m.reference_boundary = true;
@@ -888,7 +905,8 @@ fn parse_code(data: &[u8], m: &mut Module<'_>) -> Option<()> {
                         Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                             f.calls.push(function_index)
                         }
-                        Operator::CallIndirect { table_index, .. } | Operator::ReturnCallIndirect { table_index, .. } => {
+                        Operator::CallIndirect { table_index, .. }
+                        | Operator::ReturnCallIndirect { table_index, .. } => {
                             f.indirect.push((table_index, last_const))
                         }
                         Operator::CallRef { .. } | Operator::ReturnCallRef { .. } => f.unknown = true,

@@ -225,7 +225,10 @@ fn undeclared(f: &ImportedFunction, term: &Term, m: &ManifestRef<'_>, binary: So
     };
     let d = Diagnostic::new(
         &r::UNDECLARED_PERMISSION,
-        format!("`{}` needs {what}, which no grant in the manifest gives{through}", f.function),
+        format!(
+            "`{}` needs {what}, which no grant in the manifest gives{through}",
+            f.function
+        ),
     )
     .at(binary, f.span.clone(), label)
     .help(example_grant(term));
@@ -333,7 +336,12 @@ fn kind_note(kind: ComponentKind) -> &'static str {
 /// The finding for a component whose kind `who` (a policy, or `--kind`) does not accept:
 /// `WIT005` when only airssys components are accepted (the lifecycle export is what is
 /// missing), else `CMP010`.
-pub fn kind_finding(kind: ComponentKind, accepted: &[ComponentKind], who: &str, binary: SourceId) -> Option<Diagnostic> {
+pub fn kind_finding(
+    kind: ComponentKind,
+    accepted: &[ComponentKind],
+    who: &str,
+    binary: SourceId,
+) -> Option<Diagnostic> {
     if accepted.contains(&kind) {
         return None;
     }

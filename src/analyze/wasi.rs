@@ -102,7 +102,9 @@ pub fn interface(package: &str, iface: &str, version: Option<&semver::Version>) 
                 "WASI {v} is not supported: the analyzer maps WASI 0.2.x, whose interfaces it knows"
             ));
         }
-        None => return Err("a WASI import without a version cannot be mapped; WASI 0.2 interfaces carry `@0.2.x`".into()),
+        None => {
+            return Err("a WASI import without a version cannot be mapped; WASI 0.2 interfaces carry `@0.2.x`".into());
+        }
     }
     let key = format!("{package}/{iface}");
     INTERFACES
@@ -212,7 +214,8 @@ interfaces! {
     "cli/terminal-stderr" => ["get-terminal-stderr": N],
     "filesystem/preopens" => ["get-directories": N],
     "filesystem/types" => [
-        // Decided when the descriptor was opened (or preopened).
+        // Decided when the descriptor was opened (or preopened); `stat` and `metadata-hash`
+        // describe the descriptor already held.
         "[method]descriptor.read-via-stream": N,
         "[method]descriptor.write-via-stream": N,
         "[method]descriptor.append-via-stream": N,
@@ -224,6 +227,7 @@ interfaces! {
         "[method]descriptor.get-flags": N,
         "[method]descriptor.get-type": N,
         "[method]descriptor.stat": N,
+        "[method]descriptor.metadata-hash": N,
         "[method]descriptor.is-same-object": N,
         "[method]directory-entry-stream.read-directory-entry": N,
         "filesystem-error-code": N,
@@ -231,7 +235,6 @@ interfaces! {
         "[method]descriptor.read-directory": fs(LIST),
         "[method]descriptor.set-times": fs(CHANGE),
         "[method]descriptor.set-size": fs(CHANGE),
-        "[method]descriptor.metadata-hash": fs(IDENTITY),
         // Name a path below a descriptor.
         "[method]descriptor.open-at": fs(OPEN),
         "[method]descriptor.create-directory-at": fs(CHANGE),

@@ -345,7 +345,10 @@ fn print_out(s: &str) {
 /// A `--kind` value.
 fn parse_kind(s: &str) -> Result<airssys_wasm::analyze::ComponentKind, String> {
     airssys_wasm::analyze::ComponentKind::parse(s).ok_or_else(|| {
-        let kinds: Vec<&str> = airssys_wasm::analyze::ComponentKind::ALL.iter().map(|k| k.as_str()).collect();
+        let kinds: Vec<&str> = airssys_wasm::analyze::ComponentKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
         format!("`{s}` is not a kind of component; kinds: {}", kinds.join(", "))
     })
 }

@@ -65,9 +65,18 @@ fn acknowledged_and_granted(m: &Manifest, out: &mut Vec<Diagnostic>) {
     let Some(ack) = &m.acknowledged else { return };
     for g in m.grant_refs() {
         let (action, text) = match g.domain {
-            Domain::Filesystem => (Action::Fs(m.filesystem[g.index].grant.action), m.filesystem[g.index].grant.to_string()),
-            Domain::Network => (Action::Net(m.network[g.index].grant.action), m.network[g.index].grant.to_string()),
-            Domain::Process => (Action::Proc(m.process[g.index].grant.action()), m.process[g.index].grant.to_string()),
+            Domain::Filesystem => (
+                Action::Fs(m.filesystem[g.index].grant.action),
+                m.filesystem[g.index].grant.to_string(),
+            ),
+            Domain::Network => (
+                Action::Net(m.network[g.index].grant.action),
+                m.network[g.index].grant.to_string(),
+            ),
+            Domain::Process => (
+                Action::Proc(m.process[g.index].grant.action()),
+                m.process[g.index].grant.to_string(),
+            ),
         };
         let Some((_, span)) = ack.actions.iter().find(|(a, _)| *a == action) else {
             continue;

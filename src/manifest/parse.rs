@@ -569,9 +569,18 @@ impl Walker {
         };
         let mut actions: Vec<(Action, Range<usize>)> = Vec::new();
         let domains: [(&str, Vec<(&'static str, Action)>); 3] = [
-            ("filesystem", FsAction::ALL.iter().map(|a| (a.as_str(), Action::Fs(*a))).collect()),
-            ("network", NetAction::ALL.iter().map(|a| (a.as_str(), Action::Net(*a))).collect()),
-            ("process", ProcAction::ALL.iter().map(|a| (a.as_str(), Action::Proc(*a))).collect()),
+            (
+                "filesystem",
+                FsAction::ALL.iter().map(|a| (a.as_str(), Action::Fs(*a))).collect(),
+            ),
+            (
+                "network",
+                NetAction::ALL.iter().map(|a| (a.as_str(), Action::Net(*a))).collect(),
+            ),
+            (
+                "process",
+                ProcAction::ALL.iter().map(|a| (a.as_str(), Action::Proc(*a))).collect(),
+            ),
         ];
         for (domain, known) in domains {
             let Some(v) = get(t, domain) else { continue };
@@ -602,13 +611,10 @@ impl Walker {
                     continue;
                 };
                 if let Some((_, first)) = actions.iter().find(|(a, _)| *a == action) {
-                    let d = Diagnostic::new(
-                        &r::DUPLICATE_GRANT,
-                        format!("{domain} `{name}` is acknowledged twice"),
-                    )
-                    .at(self.source, s, "again")
-                    .also(self.source, first.clone(), "first here")
-                    .help("remove the repeated entry");
+                    let d = Diagnostic::new(&r::DUPLICATE_GRANT, format!("{domain} `{name}` is acknowledged twice"))
+                        .at(self.source, s, "again")
+                        .also(self.source, first.clone(), "first here")
+                        .help("remove the repeated entry");
                     self.push(d);
                     continue;
                 }

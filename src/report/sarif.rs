@@ -13,8 +13,8 @@
 
 use serde_json::Value;
 use serde_sarif::sarif::{
-    Artifact, ArtifactLocation, Location, PropertyBag, Message, MultiformatMessageString, PhysicalLocation, Region, ReportingConfiguration,
-    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    Artifact, ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag, Region,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
 use crate::diagnostics::{Diagnostic, Label, RULES, Rule, Severity, SourceFile, Sources};
@@ -50,12 +50,17 @@ pub fn render_batch(
         .zip(kinds)
         .map(|(path, kind)| {
             let mut a = Artifact::builder()
-                .location(ArtifactLocation::builder().uri(file_uri(&path.display().to_string())).build())
+                .location(
+                    ArtifactLocation::builder()
+                        .uri(file_uri(&path.display().to_string()))
+                        .build(),
+                )
                 .roles(vec![Value::from("analysisTarget")])
                 .build();
             if let Some(kind) = kind {
                 let mut bag = PropertyBag::builder().build();
-                bag.additional_properties.insert("kind".into(), Value::from(kind.as_str()));
+                bag.additional_properties
+                    .insert("kind".into(), Value::from(kind.as_str()));
                 a.properties = Some(bag);
             }
             a

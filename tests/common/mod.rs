@@ -2,6 +2,8 @@
 //! top-level `snapshots/` folder) and diagnostic rendering without colour.
 #![allow(dead_code)]
 
+pub mod toolchain;
+
 use airssys_wasm::diagnostics::{Diagnostic, Sources};
 use airssys_wasm::report::{human, json};
 
