@@ -141,6 +141,7 @@ fn acknowledgment(
     )
     .at(manifest, span, "acknowledged as never granted")
     .also(binary, 0..0, "the component checked against this manifest")
+    .help("nothing to do: an acknowledgment grants nothing; grant the action narrowly instead if the component needs it")
     .note(format!("reason: {reason}"));
     for op in ops {
         d = d.note(format!("needs it: {op}"));
