@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use cap_fs_ext::{DirExt as _, SystemTimeSpec};
 
 use super::confine::{How, Located};
-use super::walk::{MAX_ENTRIES, walk};
+use super::walk::{MAX_ENTRIES, entry_bytes, walk};
 use super::{FsError, file_stat, io_error, kind_of, millis};
 use crate::policy::{FsAction, Request};
 use crate::runtime::bindings::fs_types::{FileStat, WalkEntry};
@@ -162,10 +162,17 @@ impl metadata::Host for InstanceState {
         const OP: &str = "metadata.batch-stat";
         let allowed = self.allow_batch(OP, &paths)?;
         let mut stats = Vec::with_capacity(allowed.len());
+        let mut bounds = self.answer_bounds();
         for one in allowed {
+            bounds.in_time()?;
             let stat = self
                 .resolve(OP, one, How::FOLLOW)
                 .and_then(|loc| loc.existing().map(file_stat));
+            let message = match &stat {
+                Err(e) => format!("{e:?}").len(),
+                Ok(_) => 0,
+            };
+            bounds.charge(entry_bytes(message), "batch-stat")?;
             stats.push(stat);
         }
         Ok(stats)
@@ -175,7 +182,11 @@ impl metadata::Host for InstanceState {
         const OP: &str = "metadata.batch-exists";
         let allowed = self.allow_batch(OP, &paths)?;
         let mut found = Vec::with_capacity(allowed.len());
+        let deadline = self.call_deadline();
         for one in allowed {
+            if std::time::Instant::now() >= deadline {
+                return Err(FsError::Timeout);
+            }
             found.push(self.exists_allowed(OP, one)?);
         }
         Ok(found)
@@ -184,7 +195,8 @@ impl metadata::Host for InstanceState {
     fn dir_size(&mut self, path: String) -> Result<u64, FsError> {
         let (dir, shown) = self.walk_root("metadata.dir-size", &path, FsAction::Metadata)?;
         let mut total: u64 = 0;
-        walk(dir, &shown, None, |visit| {
+        let mut bounds = self.answer_bounds();
+        walk(dir, &shown, None, &mut bounds, |visit, _| {
             if visit.file_type.is_file() {
                 match visit.dir.symlink_metadata(visit.name) {
                     Ok(meta) => total = total.saturating_add(meta.len()),
@@ -236,12 +248,14 @@ impl metadata::Host for InstanceState {
     fn walk_dir(&mut self, root: String, max_depth: Option<u32>) -> Result<Vec<WalkEntry>, FsError> {
         let (dir, shown) = self.walk_root("metadata.walk-dir", &root, FsAction::Read)?;
         let mut entries = Vec::new();
-        walk(dir, &shown, max_depth, |visit| {
+        let mut bounds = self.answer_bounds();
+        walk(dir, &shown, max_depth, &mut bounds, |visit, bounds| {
             if entries.len() >= MAX_ENTRIES {
                 return Err(FsError::LimitExceeded(format!(
                     "{shown}: more than {MAX_ENTRIES} entries"
                 )));
             }
+            bounds.charge(entry_bytes(visit.path.len()), &shown)?;
             entries.push(WalkEntry {
                 path: visit.path,
                 kind: kind_of(visit.file_type),
@@ -270,13 +284,15 @@ impl metadata::Host for InstanceState {
         let dir = loc.open_dir()?;
         let shown = crate::policy::normalize_path(&root).unwrap_or(loc.path);
         let mut found = Vec::new();
-        walk(dir, &shown, max_depth, |visit| {
+        let mut bounds = self.answer_bounds();
+        walk(dir, &shown, max_depth, &mut bounds, |visit, bounds| {
             if glob.is_match(visit.name) {
                 if found.len() >= MAX_ENTRIES {
                     return Err(FsError::LimitExceeded(format!(
                         "{shown}: more than {MAX_ENTRIES} matches"
                     )));
                 }
+                bounds.charge(entry_bytes(visit.path.len()), &shown)?;
                 found.push(visit.path);
             }
             Ok(())

@@ -142,6 +142,14 @@ impl fs_types::HostFileHandle for InstanceState {
     }
 }
 
+impl InstanceState {
+    /// The bounds of a listing or walk whose answer goes to the guest: the answer budget
+    /// (read limit and memory room) and the call's deadline.
+    fn answer_bounds(&self) -> walk::Bounds {
+        walk::Bounds::new(self.answer_budget(), self.call_deadline())
+    }
+}
+
 /// Maps an operating-system error on `path` to the `fs-error` that fits.
 fn io_error(error: &io::Error, path: &str) -> FsError {
     let path = path.to_string();

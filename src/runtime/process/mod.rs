@@ -260,16 +260,16 @@ impl InstanceState {
         }
     }
 
-    /// An instant `ms` from now, but no later than the instance's call timeout.
+    /// An instant `ms` from now, but no later than the current call's deadline.
     fn process_deadline(&self, ms: u64) -> Instant {
-        let wait = Duration::from_millis(ms.min(self.run_limits.timeout_ms));
+        let wait = Duration::from_millis(ms).min(self.time_left());
         let now = Instant::now();
         now.checked_add(wait).unwrap_or(now)
     }
 
     /// The longest read the guest may ask for, in bytes.
     fn pipe_read_cap(&self, max_len: u64) -> usize {
-        usize::try_from(max_len.min(self.run_limits.max_read_bytes)).unwrap_or(usize::MAX)
+        usize::try_from(max_len.min(self.answer_budget())).unwrap_or(usize::MAX)
     }
 
     /// Asks the guard for `signal`, then sends it to the child behind `handle`.
