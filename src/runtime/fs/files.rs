@@ -72,14 +72,21 @@ impl InstanceState {
         if meta.is_dir() {
             return Err(FsError::IsADirectory(loc.path.clone()));
         }
-        self.refuse_hard_links(op, action, &loc.path, &meta)?;
+        self.refuse_hard_links(op, action, &loc.path, meta.is_file(), meta.nlink())?;
         Ok((file.into_std(), meta))
     }
 
-    /// The hard-link rule (see the module documentation).
-    fn refuse_hard_links(&mut self, op: &str, action: FsAction, path: &str, meta: &Metadata) -> Result<(), FsError> {
-        let links = meta.nlink();
-        if !meta.is_file() || links <= 1 {
+    /// The hard-link rule (see the module documentation): refuses an operation on the inode of
+    /// a regular file (`is_file`) with more than one link.
+    pub(super) fn refuse_hard_links(
+        &mut self,
+        op: &str,
+        action: FsAction,
+        path: &str,
+        is_file: bool,
+        links: u64,
+    ) -> Result<(), FsError> {
+        if !is_file || links <= 1 {
             return Ok(());
         }
         let resource = describe_request(&Request::Fs { action, path });

@@ -4,7 +4,6 @@ use std::io;
 use std::os::fd::AsRawFd as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-use cap_fs_ext::{DirExt as _, SystemTimeSpec};
 
 use super::confine::{How, Located};
 use super::walk::{MAX_ENTRIES, entry_bytes, walk};
@@ -24,8 +23,15 @@ impl InstanceState {
     /// The metadata of an existing `path`, following a final link or not.
     fn stat_at(&mut self, op: &str, path: &str, how: How) -> Result<Located, FsError> {
         let loc = self.locate(op, path, &[FsAction::Metadata], how)?;
-        loc.existing()?;
+        self.refuse_hard_linked(op, FsAction::Metadata, &loc)?;
         Ok(loc)
+    }
+
+    /// The hard-link rule for an operation on the located existing object's inode.
+    pub(super) fn refuse_hard_linked(&mut self, op: &str, action: FsAction, loc: &Located) -> Result<(), FsError> {
+        let meta = loc.existing()?;
+        let (is_file, links) = (meta.is_file(), cap_std::fs::MetadataExt::nlink(meta));
+        self.refuse_hard_links(op, action, &loc.path, is_file, links)
     }
 
     /// Whether `path` exists and its metadata satisfies `test` (following links unless `how`
@@ -79,43 +85,86 @@ impl InstanceState {
     }
 }
 
-/// Sets the permission bits of the located object without following a link: through an
-/// `O_PATH` descriptor and `/proc/self/fd` (which reaches exactly that inode), else through a
-/// read-only descriptor.
-fn set_mode(loc: &Located, mode: u32) -> io::Result<()> {
-    use rustix::fs::{FileType, Mode, OFlags, chmod, fchmod, fstat, openat};
-    let mode = Mode::from_raw_mode(mode);
-    let fd = openat(
-        &loc.parent,
-        loc.name.as_str(),
-        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    if FileType::from_raw_mode(fstat(&fd)?.st_mode) == FileType::Symlink {
-        // Replaced by a link since it was resolved: do not touch it.
-        return Err(io::Error::from_raw_os_error(libc::ELOOP));
-    }
-    match chmod(format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str(), mode) {
-        Ok(()) => Ok(()),
-        Err(e) if e == rustix::io::Errno::NOENT => {
-            let file = openat(
-                &loc.parent,
-                loc.name.as_str(),
-                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
-            Ok(fchmod(&file, mode)?)
+/// The located object itself, opened as an `O_PATH` descriptor without following a link, and
+/// its metadata as that descriptor sees it: a metadata change made through it
+/// ([`Inode::change`]) reaches exactly the inode that was checked.
+struct Inode {
+    fd: rustix::fd::OwnedFd,
+    stat: rustix::fs::Stat,
+}
+
+impl Inode {
+    fn open(loc: &Located) -> io::Result<Inode> {
+        use rustix::fs::{FileType, Mode, OFlags, fstat, openat};
+        let fd = openat(
+            &loc.parent,
+            loc.name.as_str(),
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let stat = fstat(&fd)?;
+        if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink {
+            // Replaced by a link since it was resolved: do not touch it.
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
         }
-        Err(e) => Err(e.into()),
+        Ok(Inode { fd, stat })
+    }
+
+    fn is_file(&self) -> bool {
+        rustix::fs::FileType::from_raw_mode(self.stat.st_mode) == rustix::fs::FileType::RegularFile
+    }
+
+    /// Applies `by_path` to `/proc/self/fd/<fd>` (which reaches exactly this inode), or, where
+    /// `/proc` is not mounted, `by_fd` to a read-only descriptor of the object.
+    fn change(
+        &self,
+        loc: &Located,
+        by_path: impl FnOnce(&str) -> rustix::io::Result<()>,
+        by_fd: impl FnOnce(&rustix::fd::OwnedFd) -> rustix::io::Result<()>,
+    ) -> io::Result<()> {
+        use rustix::fs::{Mode, OFlags, openat};
+        match by_path(&format!("/proc/self/fd/{}", self.fd.as_raw_fd())) {
+            Ok(()) => Ok(()),
+            Err(e) if e == rustix::io::Errno::NOENT => {
+                let file = openat(
+                    &loc.parent,
+                    loc.name.as_str(),
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                Ok(by_fd(&file)?)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
+impl InstanceState {
+    /// Opens the located object for a metadata change, refusing (the hard-link rule) a
+    /// regular file with more than one link.
+    fn inode_to_change(&mut self, op: &str, loc: &Located) -> Result<Inode, FsError> {
+        let inode = Inode::open(loc).map_err(|e| io_error(&e, &loc.path))?;
+        self.refuse_hard_links(op, FsAction::Write, &loc.path, inode.is_file(), u64::from(inode.stat.st_nlink))?;
+        Ok(inode)
+    }
+}
+
+/// A time that `utimensat` leaves as it is.
+const OMIT: rustix::fs::Timespec = rustix::fs::Timespec {
+    tv_sec: 0,
+    tv_nsec: rustix::fs::UTIME_OMIT,
+};
+
 /// A WIT time (milliseconds since the epoch) as a time to set.
-fn time_spec(ms: u64, path: &str) -> Result<SystemTimeSpec, FsError> {
-    let time = UNIX_EPOCH
-        .checked_add(Duration::from_millis(ms))
-        .ok_or_else(|| FsError::InvalidInput(format!("{path}: time {ms} is out of range")))?;
-    Ok(SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(time)))
+fn time_spec(ms: u64, path: &str) -> Result<rustix::fs::Timespec, FsError> {
+    let out_of_range = || FsError::InvalidInput(format!("{path}: time {ms} is out of range"));
+    let tv_sec = i64::try_from(ms / 1000).map_err(|_| out_of_range())?;
+    // `UNIX_EPOCH + ms` must be a time the host can hold, as before.
+    UNIX_EPOCH.checked_add(Duration::from_millis(ms)).ok_or_else(out_of_range)?;
+    Ok(rustix::fs::Timespec {
+        tv_sec,
+        tv_nsec: ((ms % 1000) * 1_000_000) as _,
+    })
 }
 
 impl metadata::Host for InstanceState {
@@ -165,9 +214,10 @@ impl metadata::Host for InstanceState {
         let mut bounds = self.answer_bounds();
         for one in allowed {
             bounds.in_time()?;
-            let stat = self
-                .resolve(OP, one, How::FOLLOW)
-                .and_then(|loc| loc.existing().map(file_stat));
+            let stat = self.resolve(OP, one, How::FOLLOW).and_then(|loc| {
+                self.refuse_hard_linked(OP, FsAction::Metadata, &loc)?;
+                loc.existing().map(file_stat)
+            });
             let message = match &stat {
                 Err(e) => format!("{e:?}").len(),
                 Ok(_) => 0,
@@ -227,21 +277,35 @@ impl metadata::Host for InstanceState {
         }
         let loc = self.resolve(OP, allowed, How::FOLLOW)?;
         loc.existing()?;
-        set_mode(&loc, mode).map_err(|e| io_error(&e, &loc.path))
+        let inode = self.inode_to_change(OP, &loc)?;
+        let mode = rustix::fs::Mode::from_raw_mode(mode);
+        inode
+            .change(&loc, |path| rustix::fs::chmod(path, mode), |fd| rustix::fs::fchmod(fd, mode))
+            .map_err(|e| io_error(&e, &loc.path))
     }
 
     fn set_times(&mut self, path: String, accessed: Option<u64>, modified: Option<u64>) -> Result<(), FsError> {
-        let loc = self.locate("metadata.set-times", &path, &[FsAction::Write], How::FOLLOW)?;
+        const OP: &str = "metadata.set-times";
+        let loc = self.locate(OP, &path, &[FsAction::Write], How::FOLLOW)?;
         loc.existing()?;
         let accessed = accessed.map(|ms| time_spec(ms, &loc.path)).transpose()?;
         let modified = modified.map(|ms| time_spec(ms, &loc.path)).transpose()?;
         if accessed.is_none() && modified.is_none() {
             return Ok(());
         }
-        // The final name is not a link (it was resolved), so not following one changes the
-        // object itself, and a link swapped in meanwhile is not followed.
-        loc.parent
-            .set_symlink_times(&loc.name, accessed, modified)
+        // Through the inode that was checked (the final name is not a link: it was resolved,
+        // and one swapped in meanwhile is refused).
+        let inode = self.inode_to_change(OP, &loc)?;
+        let times = rustix::fs::Timestamps {
+            last_access: accessed.unwrap_or(OMIT),
+            last_modification: modified.unwrap_or(OMIT),
+        };
+        inode
+            .change(
+                &loc,
+                |path| rustix::fs::utimensat(rustix::fs::CWD, path, &times, rustix::fs::AtFlags::empty()),
+                |fd| rustix::fs::futimens(fd, &times),
+            )
             .map_err(|e| io_error(&e, &loc.path))
     }
 
