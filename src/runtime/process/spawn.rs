@@ -292,26 +292,21 @@ impl InstanceState {
         Ok(if done.is_empty() { "/".to_string() } else { done })
     }
 
-    /// One audit line for a hop of [`Self::real_path`]: denied when a policy rule denies
-    /// spawning `hop`, allowed otherwise.
+    /// Checks a hop of [`Self::real_path`] against the policies' denials: a denied hop gets
+    /// an audit line (`denied`, or `would-deny` in report-only mode). An allowed hop gets none:
+    /// it is the program the grant already allowed, under the name the links give it.
     fn guard_hop(&mut self, op: &str, path: &str, link: &str, hop: &str) -> Result<(), ProcessError> {
         let request = Request::Spawn { executable: hop };
-        let rule = self.policy.effective.denials.denied_by(&request).cloned();
-        if !self.records(rule.is_none()) {
+        let Some(rule) = self.policy.effective.denials.denied_by(&request).cloned() else {
             return Ok(());
-        }
+        };
         let resource = describe_request(&request);
-        let how = format!(
-            "{} leads here through the symbolic link {}",
+        let by = format!(
+            "policy {rule} ({} leads here through the symbolic link {})",
             path.escape_debug(),
             link.escape_debug()
         );
-        let by = match &rule {
-            Some(rule) => format!("policy {rule} ({how})"),
-            None => how,
-        };
-        self.authorize_handle(op, &resource, rule.is_none(), &by)
-            .map_err(denied)
+        self.authorize_handle(op, &resource, false, &by).map_err(denied)
     }
 
     /// The end of the chain of symbolic links that starts at `path`, with `guard` asked about
