@@ -122,10 +122,7 @@ impl Limiter {
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let total = self
-            .memory_in_use
-            .saturating_sub(current)
-            .saturating_add(desired);
+        let total = self.memory_in_use.saturating_sub(current).saturating_add(desired);
         if total > self.memory_limit {
             // As `StoreLimits` does with `trap_on_grow_failure`: growing past the limit traps.
             wasmtime::bail!("forcing trap when growing memory to {desired} bytes");

@@ -152,10 +152,7 @@ impl InstanceState {
     /// answer counts its data and, for lists, a fixed size per element
     /// ([`ANSWER_ENTRY_BYTES`]).
     pub(crate) fn answer_budget(&self) -> u64 {
-        let room = self
-            .run_limits
-            .memory_bytes
-            .saturating_sub(self.limits.memory_in_use());
+        let room = self.run_limits.memory_bytes.saturating_sub(self.limits.memory_in_use());
         self.run_limits.max_read_bytes.min(room)
     }
 
@@ -502,7 +499,10 @@ network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]
         let (mut s, _) = state(MANIFEST, Mode::Enforce);
         s.audit = AuditLog::to_writer(Broken);
         let refused = s.authorize("filesystem.read-file", read("/data/a.csv")).unwrap_err();
-        assert!(refused.0.contains("cannot write its audit log (disk full)"), "{refused:?}");
+        assert!(
+            refused.0.contains("cannot write its audit log (disk full)"),
+            "{refused:?}"
+        );
         // The host's failure is kept for the call to report, and nothing more is allowed.
         assert_eq!(s.audit.failure(), Some("disk full"));
         assert!(s.authorize("filesystem.read-file", read("/data/a.csv")).is_err());

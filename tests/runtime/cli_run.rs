@@ -271,7 +271,10 @@ fn an_audit_log_that_cannot_be_written_is_the_hosts_failure() {
         stderr.contains("the audit log (/dev/full) cannot be written: No space left on device"),
         "{stderr}"
     );
-    assert!(!stderr.contains("permission-denied"), "not the component's denial: {stderr}");
+    assert!(
+        !stderr.contains("permission-denied"),
+        "not the component's denial: {stderr}"
+    );
     assert!(out.stdout.is_empty(), "the read took no effect without its line");
 
     // A FIFO nobody reads: refused at once rather than waited on.

@@ -829,7 +829,6 @@ fn escape_replacing_the_granted_directory_by_a_link() {
     assert_eq!(t.outside(), before);
 }
 
-
 // ---------------------------------------------------------------- bounds
 
 /// A runtime whose read limit is 8 MiB (the default limits otherwise), and the filesystem
@@ -913,7 +912,10 @@ fn a_walk_bigger_than_the_guests_memory_is_limit_exceeded_not_a_trap() {
         assert_eq!(err_case(&r), Some("limit-exceeded"), "{op}: {r:?}");
     }
     // What the guest can hold is answered, and the instance is still usable.
-    let r = p.call("metadata.walk-dir", &[s(&tree.p("grant")), Val::Option(Some(Box::new(Val::U32(2))))]);
+    let r = p.call(
+        "metadata.walk-dir",
+        &[s(&tree.p("grant")), Val::Option(Some(Box::new(Val::U32(2))))],
+    );
     match ok(r) {
         Val::List(entries) => assert_eq!(entries.len(), 1 + 6),
         other => panic!("{other:?}"),

@@ -177,7 +177,9 @@ fn an_audit_failure_ends_the_call_as_the_hosts_failure() {
     ));
     host.load(&lifecycle::file_reader(), m).unwrap();
     host.init("reader").unwrap();
-    let err = host.execute("reader", file.display().to_string().as_bytes()).unwrap_err();
+    let err = host
+        .execute("reader", file.display().to_string().as_bytes())
+        .unwrap_err();
     match &err {
         CallError::Fault { fault, .. } => {
             assert!(fault.is_host_failure(), "{fault}");
@@ -187,5 +189,8 @@ fn an_audit_failure_ends_the_call_as_the_hosts_failure() {
     }
     assert!(audit.failure().is_some());
     // The instance does not go on without its record.
-    assert!(matches!(host.execute("reader", b"x"), Err(CallError::Unavailable { .. })));
+    assert!(matches!(
+        host.execute("reader", b"x"),
+        Err(CallError::Unavailable { .. })
+    ));
 }

@@ -813,7 +813,10 @@ fn escape_unspecified_addresses_are_the_loopback_they_reach() {
     // (the connection really reaches the loopback server), and nothing else does.
     let mut p = Proxy::of(
         NET,
-        &manifest(&[grant("connect", "127.0.0.1", Some(port)), grant("connect", "::1", Some(port6))]),
+        &manifest(&[
+            grant("connect", "127.0.0.1", Some(port)),
+            grant("connect", "::1", Some(port6)),
+        ]),
     );
     let h = socket(&mut p, "ipv4", "tcp");
     ok(p.call("socket.connect", &[h, addr("0.0.0.0", port)]));

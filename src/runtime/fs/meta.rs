@@ -4,7 +4,6 @@ use std::io;
 use std::os::fd::AsRawFd as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-
 use super::confine::{How, Located};
 use super::walk::{MAX_ENTRIES, entry_bytes, walk};
 use super::{FsError, file_stat, io_error, kind_of, millis};
@@ -137,7 +136,12 @@ impl InstanceState {
     /// regular file with more than one link.
     fn inode_to_change(&mut self, op: &str, loc: &Located) -> Result<Inode, FsError> {
         let inode = Inode::open(loc).map_err(|e| io_error(&e, &loc.path))?;
-        self.refuse_hard_links(op, FsAction::Write, &loc.path, inode.is_file(), u64::from(inode.stat.st_nlink))?;
+        #[allow(
+            clippy::useless_conversion,
+            reason = "`nlink_t` is narrower than 64 bits on some targets"
+        )]
+        let links = u64::from(inode.stat.st_nlink);
+        self.refuse_hard_links(op, FsAction::Write, &loc.path, inode.is_file(), links)?;
         Ok(inode)
     }
 }
@@ -153,7 +157,9 @@ fn time_spec(ms: u64, path: &str) -> Result<rustix::fs::Timespec, FsError> {
     let out_of_range = || FsError::InvalidInput(format!("{path}: time {ms} is out of range"));
     let tv_sec = i64::try_from(ms / 1000).map_err(|_| out_of_range())?;
     // `UNIX_EPOCH + ms` must be a time the host can hold, as before.
-    UNIX_EPOCH.checked_add(Duration::from_millis(ms)).ok_or_else(out_of_range)?;
+    UNIX_EPOCH
+        .checked_add(Duration::from_millis(ms))
+        .ok_or_else(out_of_range)?;
     Ok(rustix::fs::Timespec {
         tv_sec,
         tv_nsec: ((ms % 1000) * 1_000_000) as _,
@@ -272,7 +278,11 @@ impl metadata::Host for InstanceState {
         let inode = self.inode_to_change(OP, &loc)?;
         let mode = rustix::fs::Mode::from_raw_mode(mode);
         inode
-            .change(&loc, |path| rustix::fs::chmod(path, mode), |fd| rustix::fs::fchmod(fd, mode))
+            .change(
+                &loc,
+                |path| rustix::fs::chmod(path, mode),
+                |fd| rustix::fs::fchmod(fd, mode),
+            )
             .map_err(|e| io_error(&e, &loc.path))
     }
 

@@ -1031,7 +1031,10 @@ fn answers_are_bounded_in_bytes_by_the_memory_the_instance_has() {
         Err(FsError::LimitExceeded(m)) => m,
         other => panic!("expected limit-exceeded, got {:?}", other.map(|_: Vec<_>| ())),
     };
-    let m = over(f.st.walk_dir(f.p("t"), None).map(|v| v.into_iter().map(|_| ()).collect()));
+    let m = over(
+        f.st.walk_dir(f.p("t"), None)
+            .map(|v| v.into_iter().map(|_| ()).collect()),
+    );
     assert!(m.contains("the most one answer of this instance may hold"), "{m}");
     over(
         f.st.find_files(f.p("t"), "f*".into(), None)
@@ -1059,10 +1062,16 @@ fn answers_are_bounded_in_bytes_by_the_memory_the_instance_has() {
     // Reads: no more than the memory can hold, whatever the read limit.
     f.write("t/data", &"x".repeat(300 << 10));
     f.st.run_limits.memory_bytes = 256 << 10;
-    let m = over(f.st.read_file(f.p("t/data")).map(|v| v.into_iter().map(|_| ()).collect()));
+    let m = over(
+        f.st.read_file(f.p("t/data"))
+            .map(|v| v.into_iter().map(|_| ()).collect()),
+    );
     assert!(m.contains("more than the instance's memory can still hold"), "{m}");
     let h = f.st.open(f.p("t/data"), OpenFlags::READ).unwrap();
-    over(f.st.read(borrow(&h), 300 << 10).map(|v| v.into_iter().map(|_| ()).collect()));
+    over(
+        f.st.read(borrow(&h), 300 << 10)
+            .map(|v| v.into_iter().map(|_| ()).collect()),
+    );
     assert_eq!(f.st.read(borrow(&h), 200 << 10).unwrap().len(), 200 << 10);
 }
 
@@ -1074,7 +1083,10 @@ fn walks_and_removals_stop_at_the_calls_deadline() {
     f.st.deadline = Some(std::time::Instant::now());
     assert!(matches!(f.st.walk_dir(f.p("t"), None), Err(FsError::Timeout)));
     assert!(matches!(f.st.dir_size(f.p("t")), Err(FsError::Timeout)));
-    assert!(matches!(f.st.find_files(f.p("t"), "*".into(), None), Err(FsError::Timeout)));
+    assert!(matches!(
+        f.st.find_files(f.p("t"), "*".into(), None),
+        Err(FsError::Timeout)
+    ));
     assert!(matches!(f.st.remove_dir_all(f.p("t")), Err(FsError::Timeout)));
     assert!(f.exists("t"));
     f.st.deadline = None;
@@ -1185,7 +1197,10 @@ fn the_default_policy_denies_process_memory_and_environment_for_every_pid() {
             last["by"].as_str().unwrap().starts_with("policy builtin:default:"),
             "{path}: {last}"
         );
-        assert!(matches!(s.open(path.clone(), OpenFlags::READ), Err(FsError::PermissionDenied(_))));
+        assert!(matches!(
+            s.open(path.clone(), OpenFlags::READ),
+            Err(FsError::PermissionDenied(_))
+        ));
     }
     // The links in /proc lead out of it, to paths that are decided as themselves.
     for path in [

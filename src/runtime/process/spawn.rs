@@ -284,7 +284,11 @@ impl InstanceState {
                 done.clear();
             }
             rest.extend(target.rsplit('/').filter(|n| !n.is_empty()).map(str::to_string));
-            let mut hop = if done.is_empty() { String::from("/") } else { format!("{done}/") };
+            let mut hop = if done.is_empty() {
+                String::from("/")
+            } else {
+                format!("{done}/")
+            };
             hop.push_str(&rest.iter().rev().map(String::as_str).collect::<Vec<_>>().join("/"));
             let hop = normalize_path(&hop).map_err(|e| ProcessError::InvalidInput(e.to_string()))?;
             self.guard_hop(op, path, &candidate, &hop)?;
@@ -654,7 +658,9 @@ unsafe impl Sync for Exec {}
 impl Exec {
     fn new(program: &str, arg0: &str, args: &[String], env: &[(String, String)]) -> Result<Exec, ProcessError> {
         let c = |text: String| {
-            CString::new(text).map_err(|e| ProcessError::InvalidInput(format!("{}: contains a NUL byte", e.into_vec().escape_ascii())))
+            CString::new(text).map_err(|e| {
+                ProcessError::InvalidInput(format!("{}: contains a NUL byte", e.into_vec().escape_ascii()))
+            })
         };
         let path = c(program.to_string())?;
         let mut strings = Vec::with_capacity(1 + args.len() + env.len());

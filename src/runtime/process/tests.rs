@@ -1173,7 +1173,11 @@ fn arguments_and_environment_reach_the_program_exactly() {
     // The host makes the `execve` itself: argv[0] as the guest named the executable, then the
     // arguments, and exactly `env`.
     let dir = tempfile::tempdir().unwrap();
-    let args = script(dir.path(), "args", "#!/bin/sh\nprintf '%s|' \"$0\" \"$@\"\nprintf '%s' \"$ONLY\"\n");
+    let args = script(
+        dir.path(),
+        "args",
+        "#!/bin/sh\nprintf '%s|' \"$0\" \"$@\"\nprintf '%s' \"$ONLY\"\n",
+    );
     let (mut s, _) = enforce(&[spawn_grant(&args)]);
     let mut opts = options(&args, &["a b", "", "c"]);
     opts.env = vec![("ONLY".into(), "this".into())];
@@ -1198,7 +1202,11 @@ fn a_directory_link_cannot_lead_a_granted_path_to_a_denied_program() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("ran");
     // bash: a file, not a link (a link at the end of the path would need a grant of its own).
-    let bin = if Path::new("/bin/bash").exists() { "/bin" } else { "/usr/bin" };
+    let bin = if Path::new("/bin/bash").exists() {
+        "/bin"
+    } else {
+        "/usr/bin"
+    };
     let levels_up = dir.path().components().count() - 1;
     let relative_bin = format!("{}{}", "../".repeat(levels_up), bin.trim_start_matches('/'));
     dir_link(dir.path(), "abs", bin);
@@ -1266,7 +1274,9 @@ fn interpreter_hooks_in_the_environment_are_refused_by_family() {
     )
     .unwrap();
     let d = dir.path().display().to_string();
-    let cases: Vec<(&str, Vec<&str>, Vec<(String, String)>)> = vec![
+    /// The program, its arguments, and the environment that hooks it.
+    type Case = (&'static str, Vec<&'static str>, Vec<(String, String)>);
+    let cases: Vec<Case> = vec![
         (
             "/usr/bin/perl",
             vec!["-e", "1"],
@@ -1276,8 +1286,16 @@ fn interpreter_hooks_in_the_environment_are_refused_by_family() {
             ],
         ),
         ("/usr/bin/perl", vec!["-e", "1"], vec![("PERL5LIB".into(), d.clone())]),
-        ("/usr/bin/python3", vec!["-c", "pass"], vec![("PYTHONPATH".into(), d.clone())]),
-        ("/usr/bin/python3", vec!["-c", "pass"], vec![("PYTHONSTARTUP".into(), d.clone())]),
+        (
+            "/usr/bin/python3",
+            vec!["-c", "pass"],
+            vec![("PYTHONPATH".into(), d.clone())],
+        ),
+        (
+            "/usr/bin/python3",
+            vec!["-c", "pass"],
+            vec![("PYTHONSTARTUP".into(), d.clone())],
+        ),
         (
             "/usr/bin/node",
             vec!["-e", "0"],
@@ -1288,10 +1306,22 @@ fn interpreter_hooks_in_the_environment_are_refused_by_family() {
             vec!["-c", "true"],
             vec![("BASH_FUNC_true%%".into(), format!("() {{ touch '{m}'; }}"))],
         ),
-        ("/bin/bash", vec!["-c", "true"], vec![("SHELLOPTS".into(), "xtrace".into())]),
+        (
+            "/bin/bash",
+            vec!["-c", "true"],
+            vec![("SHELLOPTS".into(), "xtrace".into())],
+        ),
         ("/usr/bin/perl", vec!["-e", "1"], vec![("RUBYOPT".into(), "-rx".into())]),
-        ("/usr/bin/perl", vec!["-e", "1"], vec![("GIT_SSH_COMMAND".into(), "x".into())]),
-        ("/usr/bin/perl", vec!["-e", "1"], vec![("JAVA_TOOL_OPTIONS".into(), "x".into())]),
+        (
+            "/usr/bin/perl",
+            vec!["-e", "1"],
+            vec![("GIT_SSH_COMMAND".into(), "x".into())],
+        ),
+        (
+            "/usr/bin/perl",
+            vec!["-e", "1"],
+            vec![("JAVA_TOOL_OPTIONS".into(), "x".into())],
+        ),
     ];
     for (exe, args, env) in cases {
         // The program itself, not a link to it (which would need a grant of its own).
@@ -1333,14 +1363,40 @@ fn interpreter_hooks_in_the_environment_are_refused_by_family() {
 #[test]
 fn the_hook_families_cover_the_named_interpreters() {
     for name in [
-        "LD_PRELOAD", "PERL5OPT", "PERL5DB", "PERL5LIB", "PERLLIB", "PYTHONSTARTUP", "PYTHONPATH",
-        "PYTHONHOME", "PYTHONWARNINGS", "NODE_OPTIONS", "NODE_PATH", "RUBYOPT", "RUBYLIB",
-        "BASH_ENV", "BASH_FUNC_ls%%", "JAVA_TOOL_OPTIONS", "PHPRC", "LUA_INIT", "GIT_CONFIG_COUNT",
-        "OPENSSL_CONF", "npm_config_script_shell",
+        "LD_PRELOAD",
+        "PERL5OPT",
+        "PERL5DB",
+        "PERL5LIB",
+        "PERLLIB",
+        "PYTHONSTARTUP",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONWARNINGS",
+        "NODE_OPTIONS",
+        "NODE_PATH",
+        "RUBYOPT",
+        "RUBYLIB",
+        "BASH_ENV",
+        "BASH_FUNC_ls%%",
+        "JAVA_TOOL_OPTIONS",
+        "PHPRC",
+        "LUA_INIT",
+        "GIT_CONFIG_COUNT",
+        "OPENSSL_CONF",
+        "npm_config_script_shell",
     ] {
         assert!(code_hook(name).is_some(), "{name}");
     }
-    for name in ["PATH", "HOME", "TZ", "LANG", "ENV", "XLD_PRELOAD", "MY_PYTHON", "perl5opt"] {
+    for name in [
+        "PATH",
+        "HOME",
+        "TZ",
+        "LANG",
+        "ENV",
+        "XLD_PRELOAD",
+        "MY_PYTHON",
+        "perl5opt",
+    ] {
         assert!(code_hook(name).is_none(), "{name}");
     }
 }
