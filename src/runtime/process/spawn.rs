@@ -176,12 +176,12 @@ impl InstanceState {
         self.check_child_limit()?;
         let exec = Exec::new(&program, exe, &launch.args, &launch.env)?;
 
+        // The standard library sets up the child (streams, directory, group) and forks; the
+        // program, its arguments and its environment are in `exec`, whose `execve` ends the
+        // hook below.
         let mut command = Command::new(&program);
         command
-            .arg0(exe)
-            .args(&launch.args)
             .env_clear()
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(stdio(launch.stdin))
             .stdout(stdio(launch.stdout))
             .stderr(stdio(launch.stderr))
