@@ -921,3 +921,24 @@ fn a_walk_bigger_than_the_guests_memory_is_limit_exceeded_not_a_trap() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn copy_from_an_endless_device_stops_at_its_budget_and_the_instance_goes_on() {
+    let tree = Tree::new();
+    let manifest = format!(
+        "[component]\nname = \"fs-guest\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  {{ action = \"read\", path = \"/dev/zero\" }},\n  {{ action = \"write\", path = \"{}\" }},\n  {{ action = \"metadata\", path = \"{}\" }},\n]\n",
+        tree.p("grant/**"),
+        tree.p("grant/**")
+    );
+    let (rt, compiled) = small_read_limit();
+    let mut p = Proxy::on(rt, compiled, &manifest);
+    let dest = tree.p("grant/zeros");
+    let r = p.call("filesystem.copy", &[s("/dev/zero"), s(&dest)]);
+    assert_eq!(err_case(&r), Some("limit-exceeded"), "{r:?}");
+    // The disk got at most the budget (the read limit: 8 MiB here), and the guest goes on.
+    assert!(fs::metadata(&dest).unwrap().len() <= 8 << 20);
+    assert_eq!(
+        ok(p.call("metadata.file-size", &[s(&dest)])),
+        Val::U64(fs::metadata(&dest).unwrap().len())
+    );
+}
