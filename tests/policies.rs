@@ -126,6 +126,20 @@ const CASES: &[Case] = &[
         &["POL005"],
     ),
     (
+        "net-cidr-unspecified-v4-reaches-loopback",
+        "[network]\ndeny = [{ cidr = \"127.0.0.0/8\" }]\n",
+        "network = [{ action = \"connect\", domain = \"0.0.0.0\", port = 80 }]\n",
+        &[],
+        &["POL005"],
+    ),
+    (
+        "net-cidr-unspecified-v6-reaches-loopback",
+        "[network]\ndeny = [{ cidr = \"::1/128\" }]\n",
+        "network = [{ action = \"connect\", domain = \"::\", port = 80 }]\n",
+        &[],
+        &["POL005"],
+    ),
+    (
         "net-cidr-compliance",
         "[network]\ndeny = [{ cidr = \"169.254.0.0/16\" }]\n",
         "network = [{ action = \"connect\", domain = \"api.example.com\", port = 443 }]\n",
@@ -539,10 +553,43 @@ fn runtime_denials_subtract_from_grants() {
         "2130706433",
         "::ffff:127.0.0.1",
         "[::ffff:7f00:1]",
+        // The unspecified address reaches loopback.
+        "0.0.0.0",
+        "0",
+        "[::ffff:0.0.0.0]",
     ] {
         assert!(!e.decide(&connect(trick)).allowed, "{trick}");
     }
     assert!(!e.decide(&read("/etc/passwd")).allowed, "never more than the grants");
+}
+
+/// `builtin:strict` denies loopback, and with it every spelling of the unspecified addresses
+/// that reach it, in both families (its `0.0.0.0/32` and `::/128` rules name them too).
+#[test]
+fn strict_denies_the_unspecified_addresses() {
+    let mut sources = Sources::new();
+    let set = PolicySet::from_texts(&mut sources, &[("org.toml", "extends = [\"builtin:strict\"]\n")]).unwrap();
+    let m = Manifest::parse_in(
+        &mut sources,
+        "Component.toml",
+        &manifest_text("network = [{ action = \"connect\", domain = \"0.0.0.0\", port = 443 }, { action = \"connect\", domain = \"::\", port = 443 }]\n"),
+    )
+    .into_valid()
+    .unwrap();
+    let e = set.effective(&m, &Default::default());
+    for host in ["0.0.0.0", "0", "::", "[::]", "0:0::0", "::ffff:0.0.0.0"] {
+        let request = Request::Net {
+            action: NetAction::Connect,
+            host: Some(host),
+            port: Some(443),
+        };
+        let d = e.decide(&request);
+        assert!(d.grant.is_some(), "{host}: granted by the manifest");
+        let rule = d.denied_by.unwrap_or_else(|| panic!("{host} is not denied"));
+        assert!(rule.to_string().starts_with("builtin:strict:"), "{host}: {rule}");
+    }
+    let strict = airssys_wasm::orgpolicy::builtin("builtin:strict").unwrap();
+    assert!(strict.contains("{ cidr = \"::/128\" }"), "{strict}");
 }
 
 proptest! {
@@ -630,6 +677,8 @@ const REQ_HOSTS: &[&str] = &[
     "169.254.169.254",
     "[::1]",
     "example.org",
+    "0.0.0.0",
+    "[::]",
 ];
 const CIDRS: &[&str] = &["127.0.0.0/8", "169.254.0.0/16", "::1/128", "0.0.0.0/0"];
 const PORTS: &[u16] = &[80, 443, 8080];

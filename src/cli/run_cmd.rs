@@ -228,12 +228,32 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     let input = input.read(first_memory.unwrap_or_default(), &names[0])?;
 
     // 3. init every component, the requested export of the first, shutdown every component.
+    // An audit line that cannot be written stops the run there: the host has failed (exit 2),
+    // whatever the component made of the refused operation.
+    let log_name = args
+        .audit_log
+        .as_ref()
+        .map_or_else(|| "standard error".to_string(), |p| p.display().to_string());
+    let host_failed = |audit: &AuditLog| {
+        audit.failure().map(|reason| {
+            Error::usage(format!(
+                "the audit log ({log_name}) cannot be written: {reason}; the run stopped there, because no operation takes effect without its audit line"
+            ))
+        })
+    };
     let mut failed = false;
     for name in &names {
-        failed |= report("init", host.init(name));
+        let result = host.init(name);
+        if let Some(e) = host_failed(&audit) {
+            return Err(e);
+        }
+        failed |= report("init", result);
     }
     if !failed && args.invoke == Invoke::Execute {
         let output = host.execute(&names[0], &input);
+        if let Some(e) = host_failed(&audit) {
+            return Err(e);
+        }
         failed |= report(
             "execute",
             output.map(|bytes| {
@@ -244,11 +264,16 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         );
     }
     for name in &names {
-        failed |= report("shutdown", host.shutdown(name));
+        let result = host.shutdown(name);
+        if let Some(e) = host_failed(&audit) {
+            return Err(e);
+        }
+        failed |= report("shutdown", result);
     }
-    if let Err(e) = audit.flush() {
-        eprintln!("error: the audit log could not be written completely: {e}");
-        failed = true;
+    if audit.flush().is_err()
+        && let Some(e) = host_failed(&audit)
+    {
+        return Err(e);
     }
     Ok(if failed { Outcome::Findings } else { Outcome::Clean })
 }

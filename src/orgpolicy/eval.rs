@@ -9,7 +9,7 @@
 use super::{NetTarget, PolicySet, PortRange, RuleRef};
 use crate::policy::{
     CompiledGrants, Env, FsAction, GrantRef, Host, HostPattern, NetAction, PathPattern, Request, Signal,
-    normalize_host, normalize_path,
+    normalize_host, normalize_path, unspecified_reaches,
 };
 
 /// Every request-level rule of a policy set, ready to match requests.
@@ -94,10 +94,20 @@ impl CompiledDenials {
             Some(h) => Some(normalize_host(h).ok()?),
             None => None,
         };
+        // An unspecified address is also the loopback address it reaches: a rule about either
+        // denies it.
+        let reached = match &host {
+            Some(Host::Ip(ip)) => unspecified_reaches(*ip).map(Host::Ip),
+            _ => None,
+        };
         let denied = self
             .net
             .iter()
-            .find(|(actions, target, _)| actions.contains(&action) && target_matches(target, host.as_ref()))
+            .find(|(actions, target, _)| {
+                actions.contains(&action)
+                    && (target_matches(target, host.as_ref())
+                        || reached.as_ref().is_some_and(|r| target_matches(target, Some(r))))
+            })
             .map(|(_, _, r)| r);
         denied.or_else(|| {
             let port = port.filter(|_| action != NetAction::Resolve)?;
@@ -128,6 +138,13 @@ pub(super) fn port_allowed(ranges: &[PortRange], port: u16) -> bool {
 /// known to resolve into a CIDR range statically, so names overlap only host targets.
 pub(super) fn host_overlaps(grant: Option<&HostPattern>, target: &NetTarget) -> bool {
     let Some(grant) = grant else { return true };
+    // A grant of an unspecified address reaches the loopback address too.
+    if let HostPattern::Exact(Host::Ip(ip)) = grant
+        && let Some(loopback) = unspecified_reaches(*ip)
+        && host_overlaps(Some(&HostPattern::Exact(Host::Ip(loopback))), target)
+    {
+        return true;
+    }
     match (grant, target) {
         (HostPattern::Any, _) => true,
         (HostPattern::Exact(Host::Ip(ip)), NetTarget::Cidr(net)) => net.contains(ip),

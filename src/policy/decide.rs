@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use super::action::{Action, Domain, FsAction, NetAction, ProcAction};
 use super::fs_index::{FsIndex, FsIndexBuilder};
 use super::grant::{GrantRef, GrantSet, ProcGrant, normalize_executable};
-use super::host::{HostView, normal_view, normalize_host};
+use super::host::{HostView, normal_view, normalize_host, unspecified_reaches};
 use super::net_index::NetIndex;
 use super::path::{expand_home, normalize_cow, normalize_path};
 use super::signal::Signal;
@@ -205,7 +205,7 @@ impl CompiledGrants {
         match host {
             None => self.net.lookup(action, None, port),
             Some(raw) => match normal_view(raw) {
-                Some(view) => self.net.lookup(action, Some(view), port),
+                Some(view) => self.lookup_host(action, view, port),
                 None => self.decide_unusual_host(action, raw, port),
             },
         }
@@ -215,8 +215,21 @@ impl CompiledGrants {
     #[cold]
     fn decide_unusual_host(&self, action: NetAction, raw: &str, port: Option<u16>) -> u32 {
         match normalize_host(raw) {
-            Ok(host) => self.net.lookup(action, Some(HostView::from(&host)), port),
+            Ok(host) => self.lookup_host(action, HostView::from(&host), port),
             Err(_) => NONE,
+        }
+    }
+
+    /// A normal host; a connect to an unspecified address (`0.0.0.0`, `::`) is also decided
+    /// as the loopback address it reaches ([`unspecified_reaches`]).
+    fn lookup_host(&self, action: NetAction, view: HostView<'_>, port: Option<u16>) -> u32 {
+        let slot = self.net.lookup(action, Some(view), port);
+        match view {
+            HostView::Ip(ip) if action == NetAction::Connect => match unspecified_reaches(ip) {
+                Some(loopback) => slot.min(self.net.lookup(action, Some(HostView::Ip(loopback)), port)),
+                None => slot,
+            },
+            _ => slot,
         }
     }
 

@@ -119,6 +119,20 @@ fn invalid(input: &str, reason: &str) -> PatternError {
     .into()
 }
 
+/// The loopback address an unspecified address reaches: on Linux a connection (or a datagram)
+/// to `0.0.0.0` goes to `127.0.0.1`, and one to `::` goes to `::1`. Every decision treats an
+/// unspecified address as the loopback address it reaches (as well as itself), so that a rule
+/// about loopback covers it: a grant of `127.0.0.1` allows a connect to `0.0.0.0`, and a denial
+/// of `127.0.0.0/8` denies it (and a bind to every interface, which includes loopback).
+/// `None` for every other address.
+pub fn unspecified_reaches(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        _ => None,
+    }
+}
+
 /// IPv4-mapped IPv6 (`::ffff:a.b.c.d`) reaches the IPv4 host, so it must compare as one.
 fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {

@@ -44,7 +44,7 @@ pub use action::{Action, Domain, FsAction, NetAction, ProcAction};
 pub use decide::{CompiledGrants, Decision, Env, Request};
 pub use error::{HostError, PathError, PatternError, PatternErrorKind};
 pub use grant::{FsGrant, GrantRef, GrantSet, NetGrant, ProcGrant};
-pub use host::{Host, HostPattern, normalize_host};
+pub use host::{Host, HostPattern, normalize_host, unspecified_reaches};
 pub use path::{PathPattern, normalize_path};
 pub use signal::Signal;
 

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -58,12 +58,15 @@ pub struct Record<'a> {
 #[derive(Clone)]
 pub struct AuditLog {
     sink: Option<Arc<Mutex<Box<dyn Write + Send>>>>,
+    /// The first error of the sink, kept for the host to report (see [`AuditLog::failure`]).
+    failure: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuditLog")
             .field("enabled", &self.sink.is_some())
+            .field("failure", &self.failure.get())
             .finish()
     }
 }
@@ -71,7 +74,10 @@ impl std::fmt::Debug for AuditLog {
 impl AuditLog {
     /// No audit log (decisions are still made and enforced).
     pub fn disabled() -> Self {
-        AuditLog { sink: None }
+        AuditLog {
+            sink: None,
+            failure: Arc::default(),
+        }
     }
 
     /// Lines go to standard error.
@@ -89,7 +95,16 @@ impl AuditLog {
     /// # Errors
     /// The file cannot be opened for appending.
     pub fn append_to(path: &Path) -> io::Result<Self> {
-        let file = File::options().create(true).append(true).open(path)?;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Opened without blocking, so that a FIFO nobody reads is an error (ENXIO) instead of
+        // a host that waits forever; lines are then written in blocking mode.
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        let flags = rustix::fs::fcntl_getfl(&file)?;
+        rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
         Ok(Self::to_writer(file))
     }
 
@@ -97,6 +112,7 @@ impl AuditLog {
     pub fn to_writer(writer: impl Write + Send + 'static) -> Self {
         AuditLog {
             sink: Some(Arc::new(Mutex::new(Box::new(writer)))),
+            failure: Arc::default(),
         }
     }
 
@@ -106,16 +122,30 @@ impl AuditLog {
     }
 
     /// Writes one record as a line. A failing sink does not stop the host: the error is
-    /// returned so that the caller can refuse the operation (no effect without its record).
+    /// returned so that the caller can refuse the operation (no effect without its record),
+    /// and kept ([`AuditLog::failure`]): after the first failure nothing more is written, so
+    /// the log never has a gap that a later line would hide.
     ///
     /// # Errors
-    /// The underlying writer failed.
+    /// The underlying writer failed, now or before.
     pub fn write(&self, record: &Record<'_>) -> io::Result<()> {
         let Some(sink) = &self.sink else { return Ok(()) };
+        if let Some(failure) = self.failure.get() {
+            return Err(io::Error::other(failure.clone()));
+        }
         let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
         let mut sink = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        sink.write_all(&line)
+        sink.write_all(&line).inspect_err(|e| {
+            let _ = self.failure.set(e.to_string());
+        })
+    }
+
+    /// The operating system's error from the first line that could not be written, if one
+    /// could not: the host has failed to keep its record, and a host should stop and report
+    /// it (as `run` does, with exit code 2) rather than treat it as a decision.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
     }
 
     /// Flushes buffered lines (also done when the log is dropped).
@@ -124,7 +154,13 @@ impl AuditLog {
     /// The underlying writer failed.
     pub fn flush(&self) -> io::Result<()> {
         match &self.sink {
-            Some(sink) => sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).flush(),
+            Some(sink) => sink
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .flush()
+                .inspect_err(|e| {
+                    let _ = self.failure.set(e.to_string());
+                }),
             None => Ok(()),
         }
     }

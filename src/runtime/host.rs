@@ -89,6 +89,17 @@ pub enum Fault {
     MemoryLimit(u64),
     #[error("it trapped: {0}")]
     Trap(String),
+    /// The host could not write an audit line (the call stops there: nothing happens without
+    /// its record). This is the host's failure, not the component's.
+    #[error("the host cannot write its audit log: {0}")]
+    AuditLog(String),
+}
+
+impl Fault {
+    /// Whether the host itself failed (rather than the component).
+    pub fn is_host_failure(&self) -> bool {
+        matches!(self, Fault::AuditLog(_))
+    }
 }
 
 impl Fault {
@@ -227,8 +238,10 @@ impl Runtime {
     fn make_store(&self, policy: Arc<ComponentPolicy>, audit: AuditLog, hub: Weak<Hub>) -> Store<InstanceState> {
         let limits = self.limits_for(&policy.manifest);
         let state = InstanceState::new(policy, audit, limits, hub, self.config.log.clone());
+        let fuel = limits.hostcall_fuel();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
+        store.set_hostcall_fuel(fuel);
         store.epoch_deadline_trap();
         Self::arm(&mut store);
         store
@@ -238,9 +251,19 @@ impl Runtime {
     /// a fuel limit is set, that much fuel.
     pub fn arm(store: &mut Store<InstanceState>) {
         let limits = store.data().run_limits;
-        store.set_epoch_deadline(ticks(limits.timeout_ms));
+        Self::set_deadline(store, limits.timeout_ms);
         // Fails only when fuel metering is off, in which case there is nothing to set.
         let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+    }
+}
+
+impl Runtime {
+    /// The call's wall-clock deadline, `ms` from now: for the engine (epoch ticks) and for the
+    /// host operations the call makes, which stop by then too.
+    fn set_deadline(store: &mut Store<InstanceState>, ms: u64) {
+        store.set_epoch_deadline(ticks(ms));
+        let now = std::time::Instant::now();
+        store.data_mut().deadline = Some(now.checked_add(Duration::from_millis(ms)).unwrap_or(now));
     }
 }
 
@@ -373,9 +396,14 @@ pub(crate) fn guarded_call<R>(
 ) -> Result<R, Fault> {
     Runtime::arm(store);
     if let Some(ms) = timeout_ms.filter(|ms| *ms < store.data().run_limits.timeout_ms) {
-        store.set_epoch_deadline(ticks(ms));
+        Runtime::set_deadline(store, ms);
     }
     let result = f(store);
+    // An audit line that could not be written ends the call as the host's failure, whatever
+    // the component made of the refusal.
+    if let Some(reason) = store.data().audit.failure() {
+        return Err(Fault::AuditLog(reason.to_string()));
+    }
     result.map_err(|e| Fault::from_error(&e, &store.data().run_limits))
 }
 

@@ -1,7 +1,7 @@
 //! Resource limits of an instance: memory, CPU (fuel and a wall-clock deadline), tables and
 //! instances, plus the host-side bounds of `host-services` and the extensions.
 
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 use crate::manifest::Limits;
 
@@ -70,14 +70,91 @@ impl RunLimits {
         self
     }
 
-    pub(crate) fn store_limits(&self) -> StoreLimits {
-        StoreLimitsBuilder::new()
-            .memory_size(usize::try_from(self.memory_bytes).unwrap_or(usize::MAX))
-            .instances(self.instances)
-            .tables(self.tables)
-            .memories(self.memories)
-            .table_elements(self.table_elements)
-            .trap_on_grow_failure(true)
-            .build()
+    pub(crate) fn store_limits(&self) -> Limiter {
+        let memory = usize::try_from(self.memory_bytes).unwrap_or(usize::MAX);
+        Limiter {
+            inner: StoreLimitsBuilder::new()
+                .memory_size(memory)
+                .instances(self.instances)
+                .tables(self.tables)
+                .memories(self.memories)
+                .table_elements(self.table_elements)
+                .trap_on_grow_failure(true)
+                .build(),
+            memory_limit: memory,
+            memory_in_use: 0,
+        }
+    }
+
+    /// The Wasmtime "hostcall fuel" of a store: how much data the embedder may lift from the
+    /// guest in one call (a host operation's arguments, an export's results). It covers the
+    /// instance's whole memory in the widest form a value can take on the host (one
+    /// `component::Val` per byte, as a host that calls exports dynamically lifts a
+    /// `list<u8>`), so that nothing the guest can hold traps on the way ("fuel allocated for
+    /// hostcalls exhausted") while what it lifts stays bounded by the memory limit. It is
+    /// never below Wasmtime's default.
+    pub(crate) fn hostcall_fuel(&self) -> usize {
+        const WASMTIME_DEFAULT: usize = 128 << 20;
+        usize::try_from(self.memory_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(std::mem::size_of::<wasmtime::component::Val>())
+            .max(WASMTIME_DEFAULT)
+    }
+}
+
+/// The store's resource limiter: Wasmtime's [`StoreLimits`], with the memory limit applied to
+/// all linear memories together (as documented) and the memory in use counted, so that the
+/// host knows how much room an instance has left for an answer.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    inner: StoreLimits,
+    memory_limit: usize,
+    /// Bytes of linear memory the instance has, all memories together.
+    memory_in_use: usize,
+}
+
+impl Limiter {
+    /// Bytes of linear memory the instance has now, all memories together.
+    pub(crate) fn memory_in_use(&self) -> u64 {
+        self.memory_in_use as u64
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.memory_in_use.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_limit {
+            // As `StoreLimits` does with `trap_on_grow_failure`: growing past the limit traps.
+            wasmtime::bail!("forcing trap when growing memory to {desired} bytes");
+        }
+        let allowed = self.inner.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.memory_in_use = total;
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
     }
 }

@@ -23,6 +23,6 @@ pub mod services;
 mod state;
 
 pub use audit::{AuditLog, Mode, Record, Verdict, now_rfc3339};
-pub use host::{CallError, Host, Runtime, RuntimeConfig};
+pub use host::{CallError, Fault, Host, Runtime, RuntimeConfig};
 pub use limits::RunLimits;
 pub use state::{ComponentPolicy, Denied, InstanceState, describe_request};

@@ -376,8 +376,9 @@ impl host_services::Host for InstanceState {
     }
 
     fn sleep_millis(&mut self, millis: u64) {
-        let capped = millis.min(self.run_limits.max_sleep_ms).min(self.run_limits.timeout_ms);
-        std::thread::sleep(Duration::from_millis(capped));
+        // Never past the current call's deadline.
+        let capped = Duration::from_millis(millis.min(self.run_limits.max_sleep_ms)).min(self.time_left());
+        std::thread::sleep(capped);
     }
 
     fn list_components(&mut self) -> Vec<String> {

@@ -6,8 +6,8 @@
 //! `Ok` (go ahead) or `Err(Denied)` (return the operation's `permission-denied` error).
 
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 
 use super::audit::{AuditLog, Mode, Record, Verdict, now_rfc3339};
@@ -81,6 +81,11 @@ impl ComponentPolicy {
     }
 }
 
+/// What one element of a listed answer (a directory entry, a walk entry, a stat) counts
+/// against [`InstanceState::answer_budget`] besides its strings: at least what it takes in the
+/// guest's memory and on the host.
+pub(crate) const ANSWER_ENTRY_BYTES: u64 = 64;
+
 /// A refusal: the text goes into the operation's `permission-denied(string)` error. It names
 /// what was refused (`filesystem:write /etc/passwd`), never anything the guest could not see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,12 +96,15 @@ pub struct InstanceState {
     pub(crate) policy: Arc<ComponentPolicy>,
     pub(crate) audit: AuditLog,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: super::limits::Limiter,
     pub(crate) run_limits: super::RunLimits,
     pub(crate) fs: FsState,
     pub(crate) net: NetState,
     pub(crate) process: ProcState,
     pub(crate) services: ServicesState,
+    /// When the current export call runs out of time (set by [`super::Runtime::arm`]); `None`
+    /// outside a call, where an operation gets the whole `timeout_ms` from its start.
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for InstanceState {
@@ -125,7 +133,49 @@ impl InstanceState {
             net: NetState::default(),
             process: ProcState::default(),
             services: ServicesState::new(hub, log),
+            deadline: None,
         }
+    }
+
+    /// The time left before the current call's deadline (the whole `timeout_ms` outside a
+    /// call). Every host operation that waits or works in a loop stops by then.
+    pub(crate) fn time_left(&self) -> Duration {
+        match self.deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => Duration::from_millis(self.run_limits.timeout_ms),
+        }
+    }
+
+    /// The most bytes one answer of a host operation may hold: the read limit
+    /// ([`super::RunLimits::max_read_bytes`]), and no more than the instance's memory can still
+    /// grow to hold (an answer it could not hold would trap it while it is handed over). An
+    /// answer counts its data and, for lists, a fixed size per element
+    /// ([`ANSWER_ENTRY_BYTES`]).
+    pub(crate) fn answer_budget(&self) -> u64 {
+        let room = self.run_limits.memory_bytes.saturating_sub(self.limits.memory_in_use());
+        self.run_limits.max_read_bytes.min(room)
+    }
+
+    /// Why an answer of `bytes` is refused (for `limit-exceeded` messages), given
+    /// [`Self::answer_budget`].
+    pub(crate) fn over_budget(&self, bytes: u64) -> String {
+        let max = self.run_limits.max_read_bytes;
+        if bytes > max {
+            format!("{bytes} bytes; the limit of one answer is {max}")
+        } else {
+            format!(
+                "{bytes} bytes, more than the instance's memory can still hold ({} of its {} bytes are in use)",
+                self.limits.memory_in_use(),
+                self.run_limits.memory_bytes
+            )
+        }
+    }
+
+    /// The instant by which a host operation started now must have finished: the current
+    /// call's deadline.
+    pub(crate) fn call_deadline(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(self.time_left()).unwrap_or(now)
     }
 
     /// The component's name.
@@ -202,7 +252,8 @@ impl InstanceState {
             by,
             mode: self.policy.mode,
         };
-        // The operation is refused whether or not the line could be written.
+        // The operation is refused whether or not the line could be written (a line that
+        // could not be written is the host's failure all the same: the log keeps it).
         let _ = self.audit.write(&record);
         Denied(resource.to_string())
     }
@@ -223,9 +274,14 @@ impl InstanceState {
             by,
             mode,
         };
-        if self.audit.write(&record).is_err() {
-            // No effect without its record.
-            return Err(Denied(format!("{resource} (the audit log cannot be written)")));
+        if let Err(e) = self.audit.write(&record) {
+            // No effect without its record. This is the host's failure, not a decision about
+            // the component: the log keeps the error, and the call that met it ends as the
+            // host's failure (`Fault::AuditLog`), so that a host such as `run` reports the
+            // operating system's error rather than a denial.
+            return Err(Denied(format!(
+                "{resource}: not done, the host cannot write its audit log ({e})"
+            )));
         }
         match verdict {
             Verdict::Denied => Err(Denied(resource.to_string())),
@@ -443,7 +499,13 @@ network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]
         let (mut s, _) = state(MANIFEST, Mode::Enforce);
         s.audit = AuditLog::to_writer(Broken);
         let refused = s.authorize("filesystem.read-file", read("/data/a.csv")).unwrap_err();
-        assert!(refused.0.contains("audit log cannot be written"), "{refused:?}");
+        assert!(
+            refused.0.contains("cannot write its audit log (disk full)"),
+            "{refused:?}"
+        );
+        // The host's failure is kept for the call to report, and nothing more is allowed.
+        assert_eq!(s.audit.failure(), Some("disk full"));
+        assert!(s.authorize("filesystem.read-file", read("/data/a.csv")).is_err());
     }
 
     #[test]

@@ -243,3 +243,60 @@ fn a_child_dies_with_the_host_that_started_it() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// The bundled example, copied here with a manifest that lets it read `file`.
+fn file_reader_in(dir: &Path, file: &Path) {
+    let manifest = format!(
+        "[component]\nname = \"file-reader\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [{{ action = \"read\", path = \"{}\" }}]\n",
+        file.display()
+    );
+    write_component(dir, "reader", &lifecycle::file_reader(), &manifest);
+    std::fs::write(dir.join("in"), file.display().to_string()).unwrap();
+}
+
+#[test]
+fn an_audit_log_that_cannot_be_written_is_the_hosts_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("data.txt");
+    std::fs::write(&secret, "content nobody may see unlogged").unwrap();
+    file_reader_in(dir.path(), &secret);
+    // A device that is always full: the first line fails (ENOSPC).
+    let out = airssys(
+        &["run", "reader.wasm", "--input", "in", "--audit-log", "/dev/full"],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the audit log (/dev/full) cannot be written: No space left on device"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("permission-denied"),
+        "not the component's denial: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "the read took no effect without its line");
+
+    // A FIFO nobody reads: refused at once rather than waited on.
+    let fifo = dir.path().join("audit.fifo");
+    let c_path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    // SAFETY: a valid NUL-terminated path and a mode.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    let out = airssys(
+        &["run", "reader.wasm", "--input", "in", "--audit-log", "audit.fifo"],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot open the audit log"), "{stderr}");
+
+    // The control case: a writable log, the same run succeeds and logs the read.
+    let out = airssys(
+        &["run", "reader.wasm", "--input", "in", "--audit-log", "audit.jsonl"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"content nobody may see unlogged");
+    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(log.contains("\"verdict\":\"allowed\""), "{log}");
+}

@@ -828,3 +828,117 @@ fn escape_replacing_the_granted_directory_by_a_link() {
     );
     assert_eq!(t.outside(), before);
 }
+
+// ---------------------------------------------------------------- bounds
+
+/// A runtime whose read limit is 8 MiB (the default limits otherwise), and the filesystem
+/// proxy compiled for it: a read at exactly the limit crosses the boundary as 8 Mi values when
+/// a host lifts it dynamically, as the proxy does.
+fn small_read_limit() -> &'static (airssys_wasm::runtime::Runtime, wasmtime::component::Component) {
+    use airssys_wasm::runtime::{RunLimits, Runtime, RuntimeConfig, services::LogSink};
+    static RT: std::sync::OnceLock<(Runtime, wasmtime::component::Component)> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        let rt = Runtime::new(RuntimeConfig {
+            log: LogSink::disabled(),
+            env: airssys_wasm::policy::Env::default(),
+            policies: airssys_wasm::orgpolicy::PolicySet::default(),
+            limits: RunLimits {
+                max_read_bytes: 8 << 20,
+                ..RunLimits::default()
+            },
+            ..RuntimeConfig::default()
+        })
+        .unwrap();
+        let compiled = rt.compile(&crate::guest::proxy_component_of(FS)).unwrap();
+        (rt, compiled)
+    })
+}
+
+#[test]
+fn a_read_at_exactly_the_limit_returns_the_data() {
+    let tree = Tree::new();
+    let limit: u64 = 8 << 20;
+    for (name, size) in [("exact", limit), ("over", limit + 1)] {
+        let f = fs::File::create(tree.p(&format!("grant/{name}"))).unwrap();
+        f.set_len(size).unwrap();
+    }
+    let (rt, compiled) = small_read_limit();
+    let mut p = Proxy::on(rt, compiled, &tree.full_grant());
+    // Exactly the limit: the data, never a trap.
+    let data = p
+        .try_call("filesystem.read-file", &[s(&tree.p("grant/exact"))])
+        .unwrap_or_else(|e| panic!("a read at the limit trapped: {e:#}"));
+    assert_eq!(unbytes(&ok(data)).len() as u64, limit);
+    let h = ok(p.call("filesystem.open", &[s(&tree.p("grant/exact")), flags(&["read"])]));
+    let data = p
+        .try_call("filesystem.read", &[h.clone(), Val::U64(limit)])
+        .unwrap_or_else(|e| panic!("a read at the limit trapped: {e:#}"));
+    assert_eq!(unbytes(&ok(data)).len() as u64, limit);
+    // One byte more: limit-exceeded.
+    let r = p.call("filesystem.read-file", &[s(&tree.p("grant/over"))]);
+    assert_eq!(err_case(&r), Some("limit-exceeded"), "{r:?}");
+    let r = p.call("filesystem.read", &[h, Val::U64(limit + 1)]);
+    assert_eq!(err_case(&r), Some("limit-exceeded"), "{r:?}");
+    // And the instance goes on.
+    assert!(ok(p.call("filesystem.exists", &[s(&tree.p("grant/exact"))])) == Val::Bool(true));
+}
+
+#[test]
+fn a_walk_bigger_than_the_guests_memory_is_limit_exceeded_not_a_trap() {
+    let tree = Tree::new();
+    // 50 levels of 200-byte names, 5 files each: about 1.5 MB of paths for a guest of 1 MiB
+    // (made one directory at a time: the paths are longer than PATH_MAX).
+    let mut dir = cap_std::fs::Dir::open_ambient_dir(tree.p("grant"), cap_std::ambient_authority()).unwrap();
+    for level in 0..50 {
+        let name = format!("{level:04}").repeat(50);
+        dir.create_dir(&name).unwrap();
+        dir = dir.open_dir(&name).unwrap();
+        for i in 0..5 {
+            dir.write(format!("file-{i}"), "").unwrap();
+        }
+    }
+    let manifest = format!("{}[limits]\nmemory = \"1 MiB\"\n", tree.full_grant());
+    let mut p = Proxy::of(FS, &manifest);
+    for (op, args) in [
+        ("metadata.walk-dir", vec![s(&tree.p("grant")), Val::Option(None)]),
+        (
+            "metadata.find-files",
+            vec![s(&tree.p("grant")), s("file-*"), Val::Option(None)],
+        ),
+    ] {
+        let r = p
+            .try_call(op, &args)
+            .unwrap_or_else(|e| panic!("{op}: the guest trapped: {e:#}"));
+        assert_eq!(err_case(&r), Some("limit-exceeded"), "{op}: {r:?}");
+    }
+    // What the guest can hold is answered, and the instance is still usable.
+    let r = p.call(
+        "metadata.walk-dir",
+        &[s(&tree.p("grant")), Val::Option(Some(Box::new(Val::U32(2))))],
+    );
+    match ok(r) {
+        Val::List(entries) => assert_eq!(entries.len(), 1 + 6),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn copy_from_an_endless_device_stops_at_its_budget_and_the_instance_goes_on() {
+    let tree = Tree::new();
+    let manifest = format!(
+        "[component]\nname = \"fs-guest\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  {{ action = \"read\", path = \"/dev/zero\" }},\n  {{ action = \"write\", path = \"{}\" }},\n  {{ action = \"metadata\", path = \"{}\" }},\n]\n",
+        tree.p("grant/**"),
+        tree.p("grant/**")
+    );
+    let (rt, compiled) = small_read_limit();
+    let mut p = Proxy::on(rt, compiled, &manifest);
+    let dest = tree.p("grant/zeros");
+    let r = p.call("filesystem.copy", &[s("/dev/zero"), s(&dest)]);
+    assert_eq!(err_case(&r), Some("limit-exceeded"), "{r:?}");
+    // The disk got at most the budget (the read limit: 8 MiB here), and the guest goes on.
+    assert!(fs::metadata(&dest).unwrap().len() <= 8 << 20);
+    assert_eq!(
+        ok(p.call("metadata.file-size", &[s(&dest)])),
+        Val::U64(fs::metadata(&dest).unwrap().len())
+    );
+}

@@ -389,7 +389,16 @@ impl Proxy {
     }
 
     fn build(proxied: &'static [(&'static str, &'static str)], toml: &str, mode: Mode, policies: &PolicySet) -> Proxy {
-        let rt = runtime();
+        Self::build_on(runtime(), &proxy_compiled(proxied), toml, mode, policies)
+    }
+
+    /// An enforcing instance of `compiled` (a proxy compiled for `rt`'s engine) in a runtime of
+    /// the test's own (other default limits, for example), under the manifest `toml`.
+    pub fn on(rt: &Runtime, compiled: &Component, toml: &str) -> Proxy {
+        Self::build_on(rt, compiled, toml, Mode::Enforce, &PolicySet::default())
+    }
+
+    fn build_on(rt: &Runtime, compiled: &Component, toml: &str, mode: Mode, policies: &PolicySet) -> Proxy {
         let policy = Arc::new(airssys_wasm::runtime::ComponentPolicy::new(
             manifest(toml),
             policies,
@@ -398,7 +407,7 @@ impl Proxy {
         ));
         let audit = Captured::default();
         let mut store = rt.store_with(policy, AuditLog::to_writer(audit.clone()));
-        let instance = rt.linker().instantiate(&mut store, &proxy_compiled(proxied)).unwrap();
+        let instance = rt.linker().instantiate(&mut store, compiled).unwrap();
         Proxy { store, instance, audit }
     }
 

@@ -148,3 +148,49 @@ fn a_fuel_limit_is_refused_rather_than_ignored_without_fuel_metering() {
     // Without a fuel limit the same component loads.
     host.load(&lifecycle::echo(), named("unmetered", "")).unwrap();
 }
+
+#[test]
+fn an_audit_failure_ends_the_call_as_the_hosts_failure() {
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(28))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let audit = airssys_wasm::runtime::AuditLog::to_writer(Full);
+    let runtime = Runtime::new(RuntimeConfig {
+        log: LogSink::disabled(),
+        audit: audit.clone(),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let host = Host::new(Arc::new(runtime));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, "data").unwrap();
+    let m = manifest(&format!(
+        "[component]\nname = \"reader\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [{{ action = \"read\", path = \"{}\" }}]\n",
+        file.display()
+    ));
+    host.load(&lifecycle::file_reader(), m).unwrap();
+    host.init("reader").unwrap();
+    let err = host
+        .execute("reader", file.display().to_string().as_bytes())
+        .unwrap_err();
+    match &err {
+        CallError::Fault { fault, .. } => {
+            assert!(fault.is_host_failure(), "{fault}");
+            assert!(fault.to_string().contains("No space left on device"), "{fault}");
+        }
+        other => panic!("expected the host's failure, got {other}"),
+    }
+    assert!(audit.failure().is_some());
+    // The instance does not go on without its record.
+    assert!(matches!(
+        host.execute("reader", b"x"),
+        Err(CallError::Unavailable { .. })
+    ));
+}

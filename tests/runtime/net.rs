@@ -761,3 +761,73 @@ fn escape_a_policy_denied_address_stays_denied_through_a_granted_name() {
     assert!(is_denied(&r));
     server.assert_no_connection();
 }
+
+/// A policy that denies loopback (both families), as `builtin:strict` does.
+fn no_loopback() -> PolicySet {
+    let mut sources = Sources::new();
+    PolicySet::from_texts(
+        &mut sources,
+        &[(
+            "no-loopback",
+            "[network]\ndeny = [{ cidr = \"127.0.0.0/8\" }, { cidr = \"::1/128\" }]\n",
+        )],
+    )
+    .unwrap()
+}
+
+#[test]
+fn escape_unspecified_addresses_are_the_loopback_they_reach() {
+    let server = tcp_echo("127.0.0.1");
+    let udp = udp_echo("127.0.0.1");
+    let server6 = tcp_echo("::1");
+    let (port, udp_port, port6) = (server.port(), udp.port(), server6.port());
+    // Granted as written, but the policy denies loopback: every spelling of the unspecified
+    // address is denied as the loopback address it reaches, for connect and send-to.
+    let mut p = Proxy::of_with(
+        NET,
+        &manifest(&[
+            grant("connect", "0.0.0.0", Some(port)),
+            grant("connect", "0.0.0.0", Some(udp_port)),
+            grant("connect", "::", Some(port6)),
+        ]),
+        Mode::Enforce,
+        &no_loopback(),
+    );
+    for host in ["0.0.0.0", "0", "0x0", "::ffff:0.0.0.0"] {
+        let h = socket(&mut p, "ipv4", "tcp");
+        let r = p.call("socket.connect", &[h, addr(host, port)]);
+        assert!(is_denied(&r), "{host}: {r:?}");
+        let by = p.audit().pop().unwrap()["by"].as_str().unwrap().to_string();
+        assert!(by.starts_with("policy no-loopback:"), "{host}: {by}");
+    }
+    let h = socket(&mut p, "ipv6", "tcp");
+    assert!(is_denied(&p.call("socket.connect", &[h, addr("::", port6)])));
+    let u = socket(&mut p, "ipv4", "udp");
+    let r = p.call("socket.send-to", &[u, bytes(b"leak"), addr("0.0.0.0", udp_port)]);
+    assert!(is_denied(&r), "{r:?}");
+    server.assert_no_connection();
+    server6.assert_no_connection();
+    udp.assert_no_datagram();
+
+    // Without a policy, a grant of the loopback address is what allows the unspecified one
+    // (the connection really reaches the loopback server), and nothing else does.
+    let mut p = Proxy::of(
+        NET,
+        &manifest(&[
+            grant("connect", "127.0.0.1", Some(port)),
+            grant("connect", "::1", Some(port6)),
+        ]),
+    );
+    let h = socket(&mut p, "ipv4", "tcp");
+    ok(p.call("socket.connect", &[h, addr("0.0.0.0", port)]));
+    assert_eq!(server.next_connection().ip().to_string(), "127.0.0.1");
+    let h = socket(&mut p, "ipv6", "tcp");
+    ok(p.call("socket.connect", &[h, addr("::", port6)]));
+    assert!(server6.next_connection().ip().is_loopback());
+    let last = p.audit().pop().unwrap();
+    assert_eq!(last["by"], format!("grant network[1] connect `[::1]:{port6}`"));
+    // A grant of another address does not reach loopback through `0.0.0.0`.
+    let mut p = Proxy::of(NET, &manifest(&[grant("connect", "192.0.2.1", Some(port))]));
+    assert_connect_denied(&mut p, "ipv4", "0.0.0.0", port);
+    server.assert_no_connection();
+}

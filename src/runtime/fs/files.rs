@@ -7,7 +7,7 @@ use cap_std::fs::{Metadata, MetadataExt, OpenOptions, OpenOptionsExt as _};
 use wasmtime::component::Resource;
 
 use super::confine::{How, Located, denied, join, parent_of};
-use super::walk::{MAX_ENTRIES, sorted_entries};
+use super::walk::{Bounds, MAX_ENTRIES, sorted_entries};
 use super::{Access, FileHandle, io_error};
 use crate::policy::{FsAction, Request};
 use crate::runtime::bindings::filesystem;
@@ -72,14 +72,21 @@ impl InstanceState {
         if meta.is_dir() {
             return Err(FsError::IsADirectory(loc.path.clone()));
         }
-        self.refuse_hard_links(op, action, &loc.path, &meta)?;
+        self.refuse_hard_links(op, action, &loc.path, meta.is_file(), meta.nlink())?;
         Ok((file.into_std(), meta))
     }
 
-    /// The hard-link rule (see the module documentation).
-    fn refuse_hard_links(&mut self, op: &str, action: FsAction, path: &str, meta: &Metadata) -> Result<(), FsError> {
-        let links = meta.nlink();
-        if !meta.is_file() || links <= 1 {
+    /// The hard-link rule (see the module documentation): refuses an operation on the inode of
+    /// a regular file (`is_file`) with more than one link.
+    pub(super) fn refuse_hard_links(
+        &mut self,
+        op: &str,
+        action: FsAction,
+        path: &str,
+        is_file: bool,
+        links: u64,
+    ) -> Result<(), FsError> {
+        if !is_file || links <= 1 {
             return Ok(());
         }
         let resource = describe_request(&Request::Fs { action, path });
@@ -195,14 +202,16 @@ impl filesystem::Host for InstanceState {
     }
 
     fn read(&mut self, handle: Resource<FileHandle>, len: u64) -> Result<Vec<u8>, FsError> {
-        let max = self.run_limits.max_read_bytes;
+        let max = self.answer_budget();
         let entry = self.handle_for("filesystem.read", &handle, FsAction::Read)?;
         if len > max {
+            let path = entry.path.clone();
             return Err(FsError::LimitExceeded(format!(
-                "{}: a read of {len} bytes; the limit is {max}",
-                entry.path
+                "{path}: a read of {}",
+                self.over_budget(len)
             )));
         }
+        let entry = self.table.get_mut(&handle).map_err(|_| FsError::InvalidHandle)?;
         let want = usize::try_from(len).unwrap_or(usize::MAX);
         let mut data = Vec::new();
         let mut chunk = vec![0u8; want.min(CHUNK)];
@@ -256,8 +265,8 @@ impl filesystem::Host for InstanceState {
         const OP: &str = "filesystem.read-file";
         let loc = self.locate(OP, &path, &[FsAction::Read], How::FOLLOW)?;
         let (file, meta) = self.open_file(OP, FsAction::Read, &loc, Opening::READ)?;
-        let max = self.run_limits.max_read_bytes;
-        let too_big = |size: u64| FsError::LimitExceeded(format!("{}: {size} bytes; the limit is {max}", loc.path));
+        let max = self.answer_budget();
+        let too_big = |size: u64| FsError::LimitExceeded(format!("{}: {}", loc.path, self.over_budget(size)));
         if meta.len() > max {
             return Err(too_big(meta.len()));
         }
@@ -328,7 +337,12 @@ impl filesystem::Host for InstanceState {
             )));
         }
         output.set_len(0).map_err(|e| io_error(&e, &to.path))?;
-        let copied = io::copy(&mut input, &mut output).map_err(|e| io_error(&e, &to.path))?;
+        // A source that never ends (`/dev/zero`, a FIFO someone keeps writing) or grows while
+        // it is copied stops at the budget: its size when it was opened, and at least the read
+        // limit (files in /proc say they are empty). And nothing runs past the call's deadline.
+        let budget = in_meta.len().max(self.run_limits.max_read_bytes);
+        let deadline = self.call_deadline();
+        let copied = bounded_copy(&mut input, &mut output, budget, deadline, (&from.path, &to.path))?;
         // As `cp` does: the copy gets the source's permission bits (never setuid or setgid).
         let mode = in_meta.mode() & 0o1777;
         let perms = std::os::unix::fs::PermissionsExt::from_mode(mode);
@@ -390,13 +404,16 @@ impl filesystem::Host for InstanceState {
         if !file_type.is_dir() {
             return Err(FsError::NotADirectory(loc.path));
         }
-        super::walk::remove_tree(&loc.parent, &loc.name, &loc.path)
+        // Removing holds names, not an answer: the read limit bounds them.
+        let mut bounds = Bounds::new(self.run_limits.max_read_bytes, self.call_deadline());
+        super::walk::remove_tree(&loc.parent, &loc.name, &loc.path, &mut bounds)
     }
 
     fn list_dir(&mut self, path: String) -> Result<Vec<DirEntry>, FsError> {
         let loc = self.locate("filesystem.list-dir", &path, &[FsAction::Read], How::FOLLOW)?;
         let dir = loc.open_dir()?;
-        let entries = sorted_entries(&dir, &loc.path, MAX_ENTRIES)?;
+        let mut bounds = self.answer_bounds();
+        let (entries, _) = sorted_entries(&dir, &loc.path, MAX_ENTRIES, &mut bounds)?;
         Ok(entries
             .into_iter()
             .map(|(name, file_type)| DirEntry {
@@ -483,6 +500,101 @@ impl InstanceState {
             Err(FsError::NotFound(_) | FsError::NotADirectory(_)) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Copies `input` to `output` until the end of `input`, at most `budget` bytes (more is
+/// `limit-exceeded`) and until `deadline` (then `timeout`); the destination keeps what was
+/// copied by then. Both files may be non-blocking (FIFOs): the copy then waits for them, but
+/// not past the deadline.
+fn bounded_copy(
+    input: &mut std::fs::File,
+    output: &mut std::fs::File,
+    budget: u64,
+    deadline: std::time::Instant,
+    (from, to): (&str, &str),
+) -> Result<u64, FsError> {
+    use rustix::event::PollFlags;
+    let mut copied: u64 = 0;
+    // Between files the kernel copies (and may share blocks), in steps that let the budget
+    // and the deadline be checked; sources it cannot copy that way (devices, FIFOs) go
+    // through the host, chunk by chunk.
+    loop {
+        let step = budget.saturating_add(1).saturating_sub(copied).min(KERNEL_STEP);
+        match rustix::fs::copy_file_range(&*input, None, &*output, None, step as usize) {
+            Ok(0) => return Ok(copied),
+            Ok(n) => {
+                copied += n as u64;
+                if copied > budget {
+                    return Err(over_copy_budget(budget, from, to));
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(FsError::Timeout);
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => break,
+        }
+    }
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => return Ok(copied),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait_for(&*input, PollFlags::IN, deadline).map_err(|e| io_error(&e, from))?;
+                continue;
+            }
+            Err(e) => return Err(io_error(&e, from)),
+        };
+        if copied + n as u64 > budget {
+            return Err(over_copy_budget(budget, from, to));
+        }
+        let mut data = &chunk[..n];
+        while !data.is_empty() {
+            match output.write(data) {
+                Ok(0) => return Err(io_error(&io::Error::from(io::ErrorKind::WriteZero), to)),
+                Ok(written) => data = &data[written..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    wait_for(&*output, PollFlags::OUT, deadline).map_err(|e| io_error(&e, to))?;
+                }
+                Err(e) => return Err(io_error(&e, to)),
+            }
+        }
+        copied += n as u64;
+        if std::time::Instant::now() >= deadline {
+            return Err(FsError::Timeout);
+        }
+    }
+}
+
+/// Bytes the kernel copies in one step of [`bounded_copy`].
+const KERNEL_STEP: u64 = 16 << 20;
+
+fn over_copy_budget(budget: u64, from: &str, to: &str) -> FsError {
+    FsError::LimitExceeded(format!(
+        "{from} -> {to}: the source gives more than {budget} bytes (its size when the copy began, and at least the read limit)"
+    ))
+}
+
+/// Waits until `file` is ready for `events` (or hung up), or fails with `ETIMEDOUT` once
+/// `deadline` has passed.
+fn wait_for(file: &std::fs::File, events: rustix::event::PollFlags, deadline: std::time::Instant) -> io::Result<()> {
+    use rustix::event::{PollFd, Timespec, poll};
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+    }
+    let timeout = Timespec::try_from(left).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    let mut fds = [PollFd::new(file, events)];
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -4,10 +4,8 @@ use std::io;
 use std::os::fd::AsRawFd as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-use cap_fs_ext::{DirExt as _, SystemTimeSpec};
-
 use super::confine::{How, Located};
-use super::walk::{MAX_ENTRIES, walk};
+use super::walk::{MAX_ENTRIES, entry_bytes, walk};
 use super::{FsError, file_stat, io_error, kind_of, millis};
 use crate::policy::{FsAction, Request};
 use crate::runtime::bindings::fs_types::{FileStat, WalkEntry};
@@ -79,43 +77,93 @@ impl InstanceState {
     }
 }
 
-/// Sets the permission bits of the located object without following a link: through an
-/// `O_PATH` descriptor and `/proc/self/fd` (which reaches exactly that inode), else through a
-/// read-only descriptor.
-fn set_mode(loc: &Located, mode: u32) -> io::Result<()> {
-    use rustix::fs::{FileType, Mode, OFlags, chmod, fchmod, fstat, openat};
-    let mode = Mode::from_raw_mode(mode);
-    let fd = openat(
-        &loc.parent,
-        loc.name.as_str(),
-        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    if FileType::from_raw_mode(fstat(&fd)?.st_mode) == FileType::Symlink {
-        // Replaced by a link since it was resolved: do not touch it.
-        return Err(io::Error::from_raw_os_error(libc::ELOOP));
-    }
-    match chmod(format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str(), mode) {
-        Ok(()) => Ok(()),
-        Err(e) if e == rustix::io::Errno::NOENT => {
-            let file = openat(
-                &loc.parent,
-                loc.name.as_str(),
-                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
-            Ok(fchmod(&file, mode)?)
+/// The located object itself, opened as an `O_PATH` descriptor without following a link, and
+/// its metadata as that descriptor sees it: a metadata change made through it
+/// ([`Inode::change`]) reaches exactly the inode that was checked.
+struct Inode {
+    fd: rustix::fd::OwnedFd,
+    stat: rustix::fs::Stat,
+}
+
+impl Inode {
+    fn open(loc: &Located) -> io::Result<Inode> {
+        use rustix::fs::{FileType, Mode, OFlags, fstat, openat};
+        let fd = openat(
+            &loc.parent,
+            loc.name.as_str(),
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let stat = fstat(&fd)?;
+        if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink {
+            // Replaced by a link since it was resolved: do not touch it.
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
         }
-        Err(e) => Err(e.into()),
+        Ok(Inode { fd, stat })
+    }
+
+    fn is_file(&self) -> bool {
+        rustix::fs::FileType::from_raw_mode(self.stat.st_mode) == rustix::fs::FileType::RegularFile
+    }
+
+    /// Applies `by_path` to `/proc/self/fd/<fd>` (which reaches exactly this inode), or, where
+    /// `/proc` is not mounted, `by_fd` to a read-only descriptor of the object.
+    fn change(
+        &self,
+        loc: &Located,
+        by_path: impl FnOnce(&str) -> rustix::io::Result<()>,
+        by_fd: impl FnOnce(&rustix::fd::OwnedFd) -> rustix::io::Result<()>,
+    ) -> io::Result<()> {
+        use rustix::fs::{Mode, OFlags, openat};
+        match by_path(&format!("/proc/self/fd/{}", self.fd.as_raw_fd())) {
+            Ok(()) => Ok(()),
+            Err(e) if e == rustix::io::Errno::NOENT => {
+                let file = openat(
+                    &loc.parent,
+                    loc.name.as_str(),
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                Ok(by_fd(&file)?)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
+impl InstanceState {
+    /// Opens the located object for a metadata change, refusing (the hard-link rule) a
+    /// regular file with more than one link.
+    fn inode_to_change(&mut self, op: &str, loc: &Located) -> Result<Inode, FsError> {
+        let inode = Inode::open(loc).map_err(|e| io_error(&e, &loc.path))?;
+        #[allow(
+            clippy::useless_conversion,
+            reason = "`nlink_t` is narrower than 64 bits on some targets"
+        )]
+        let links = u64::from(inode.stat.st_nlink);
+        self.refuse_hard_links(op, FsAction::Write, &loc.path, inode.is_file(), links)?;
+        Ok(inode)
+    }
+}
+
+/// A time that `utimensat` leaves as it is.
+const OMIT: rustix::fs::Timespec = rustix::fs::Timespec {
+    tv_sec: 0,
+    tv_nsec: rustix::fs::UTIME_OMIT,
+};
+
 /// A WIT time (milliseconds since the epoch) as a time to set.
-fn time_spec(ms: u64, path: &str) -> Result<SystemTimeSpec, FsError> {
-    let time = UNIX_EPOCH
+fn time_spec(ms: u64, path: &str) -> Result<rustix::fs::Timespec, FsError> {
+    let out_of_range = || FsError::InvalidInput(format!("{path}: time {ms} is out of range"));
+    let tv_sec = i64::try_from(ms / 1000).map_err(|_| out_of_range())?;
+    // `UNIX_EPOCH + ms` must be a time the host can hold, as before.
+    UNIX_EPOCH
         .checked_add(Duration::from_millis(ms))
-        .ok_or_else(|| FsError::InvalidInput(format!("{path}: time {ms} is out of range")))?;
-    Ok(SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(time)))
+        .ok_or_else(out_of_range)?;
+    Ok(rustix::fs::Timespec {
+        tv_sec,
+        tv_nsec: ((ms % 1000) * 1_000_000) as _,
+    })
 }
 
 impl metadata::Host for InstanceState {
@@ -162,10 +210,17 @@ impl metadata::Host for InstanceState {
         const OP: &str = "metadata.batch-stat";
         let allowed = self.allow_batch(OP, &paths)?;
         let mut stats = Vec::with_capacity(allowed.len());
+        let mut bounds = self.answer_bounds();
         for one in allowed {
+            bounds.in_time()?;
             let stat = self
                 .resolve(OP, one, How::FOLLOW)
                 .and_then(|loc| loc.existing().map(file_stat));
+            let message = match &stat {
+                Err(e) => format!("{e:?}").len(),
+                Ok(_) => 0,
+            };
+            bounds.charge(entry_bytes(message), "batch-stat")?;
             stats.push(stat);
         }
         Ok(stats)
@@ -175,7 +230,11 @@ impl metadata::Host for InstanceState {
         const OP: &str = "metadata.batch-exists";
         let allowed = self.allow_batch(OP, &paths)?;
         let mut found = Vec::with_capacity(allowed.len());
+        let deadline = self.call_deadline();
         for one in allowed {
+            if std::time::Instant::now() >= deadline {
+                return Err(FsError::Timeout);
+            }
             found.push(self.exists_allowed(OP, one)?);
         }
         Ok(found)
@@ -184,7 +243,8 @@ impl metadata::Host for InstanceState {
     fn dir_size(&mut self, path: String) -> Result<u64, FsError> {
         let (dir, shown) = self.walk_root("metadata.dir-size", &path, FsAction::Metadata)?;
         let mut total: u64 = 0;
-        walk(dir, &shown, None, |visit| {
+        let mut bounds = self.answer_bounds();
+        walk(dir, &shown, None, &mut bounds, |visit, _| {
             if visit.file_type.is_file() {
                 match visit.dir.symlink_metadata(visit.name) {
                     Ok(meta) => total = total.saturating_add(meta.len()),
@@ -215,33 +275,53 @@ impl metadata::Host for InstanceState {
         }
         let loc = self.resolve(OP, allowed, How::FOLLOW)?;
         loc.existing()?;
-        set_mode(&loc, mode).map_err(|e| io_error(&e, &loc.path))
+        let inode = self.inode_to_change(OP, &loc)?;
+        let mode = rustix::fs::Mode::from_raw_mode(mode);
+        inode
+            .change(
+                &loc,
+                |path| rustix::fs::chmod(path, mode),
+                |fd| rustix::fs::fchmod(fd, mode),
+            )
+            .map_err(|e| io_error(&e, &loc.path))
     }
 
     fn set_times(&mut self, path: String, accessed: Option<u64>, modified: Option<u64>) -> Result<(), FsError> {
-        let loc = self.locate("metadata.set-times", &path, &[FsAction::Write], How::FOLLOW)?;
+        const OP: &str = "metadata.set-times";
+        let loc = self.locate(OP, &path, &[FsAction::Write], How::FOLLOW)?;
         loc.existing()?;
         let accessed = accessed.map(|ms| time_spec(ms, &loc.path)).transpose()?;
         let modified = modified.map(|ms| time_spec(ms, &loc.path)).transpose()?;
         if accessed.is_none() && modified.is_none() {
             return Ok(());
         }
-        // The final name is not a link (it was resolved), so not following one changes the
-        // object itself, and a link swapped in meanwhile is not followed.
-        loc.parent
-            .set_symlink_times(&loc.name, accessed, modified)
+        // Through the inode that was checked (the final name is not a link: it was resolved,
+        // and one swapped in meanwhile is refused).
+        let inode = self.inode_to_change(OP, &loc)?;
+        let times = rustix::fs::Timestamps {
+            last_access: accessed.unwrap_or(OMIT),
+            last_modification: modified.unwrap_or(OMIT),
+        };
+        inode
+            .change(
+                &loc,
+                |path| rustix::fs::utimensat(rustix::fs::CWD, path, &times, rustix::fs::AtFlags::empty()),
+                |fd| rustix::fs::futimens(fd, &times),
+            )
             .map_err(|e| io_error(&e, &loc.path))
     }
 
     fn walk_dir(&mut self, root: String, max_depth: Option<u32>) -> Result<Vec<WalkEntry>, FsError> {
         let (dir, shown) = self.walk_root("metadata.walk-dir", &root, FsAction::Read)?;
         let mut entries = Vec::new();
-        walk(dir, &shown, max_depth, |visit| {
+        let mut bounds = self.answer_bounds();
+        walk(dir, &shown, max_depth, &mut bounds, |visit, bounds| {
             if entries.len() >= MAX_ENTRIES {
                 return Err(FsError::LimitExceeded(format!(
                     "{shown}: more than {MAX_ENTRIES} entries"
                 )));
             }
+            bounds.charge(entry_bytes(visit.path.len()), &shown)?;
             entries.push(WalkEntry {
                 path: visit.path,
                 kind: kind_of(visit.file_type),
@@ -270,13 +350,15 @@ impl metadata::Host for InstanceState {
         let dir = loc.open_dir()?;
         let shown = crate::policy::normalize_path(&root).unwrap_or(loc.path);
         let mut found = Vec::new();
-        walk(dir, &shown, max_depth, |visit| {
+        let mut bounds = self.answer_bounds();
+        walk(dir, &shown, max_depth, &mut bounds, |visit, bounds| {
             if glob.is_match(visit.name) {
                 if found.len() >= MAX_ENTRIES {
                     return Err(FsError::LimitExceeded(format!(
                         "{shown}: more than {MAX_ENTRIES} matches"
                     )));
                 }
+                bounds.charge(entry_bytes(visit.path.len()), &shown)?;
                 found.push(visit.path);
             }
             Ok(())

@@ -49,10 +49,14 @@
 //!
 //! # Host rules (refused in every mode, audited as `denied`)
 //!
-//! - **Hard links.** A regular file with more than one link is never read or written (`open`,
-//!   `read-file`, `write-file`, `append-file`, `truncate`, `copy` on either side): another
-//!   name of the same file may be outside every grant, and a grant on one name must not give
-//!   access to the other. The check is made on the opened descriptor, before any truncation.
+//! - **Hard links.** No operation on the file itself reaches a regular file with more than one
+//!   link: its contents are never read or written (`open`, `read-file`, `write-file`,
+//!   `append-file`, `truncate`, `copy` on either side) and its metadata never changed
+//!   (`set-permissions`, `set-times`): another name of the same file may be outside every
+//!   grant, and a grant on one name must not give access to the other. The check is made on the
+//!   descriptor the operation then acts through (the opened file before any truncation; an
+//!   `O_PATH` descriptor of the inode for a metadata change). Reading metadata (`stat`) is
+//!   allowed: it is how a component sees the link count.
 //! - **Setuid and setgid.** `set-permissions` never sets `0o4000` or `0o2000`.
 //!
 //! # Handles and limits
@@ -61,9 +65,15 @@
 //! opened for, and counts against [`super::RunLimits::max_handles`] (every resource of the
 //! instance together); `read`, `write` and `sync` check the handle's access mode with
 //! `InstanceState::authorize_handle`. `open` never blocks (FIFOs are opened non-blocking).
-//! Bytes returned to the guest are bounded by [`super::RunLimits::max_read_bytes`]; listings
-//! and walks by [`MAX_ENTRIES`] entries returned, [`MAX_VISITS`] entries visited and
+//! Every answer is bounded in bytes by the instance's answer budget
+//! (`InstanceState::answer_budget`: [`super::RunLimits::max_read_bytes`], and no more than the
+//! instance's memory can still grow to hold), counting for listings each entry's name or path
+//! plus a fixed size, and for walks the listings they hold on the way; listings and walks are
+//! also bounded by [`MAX_ENTRIES`] entries returned, [`MAX_VISITS`] entries visited and
 //! [`MAX_DEPTH`] levels. Beyond a bound the answer is `limit-exceeded`, never a partial list.
+//! Operations that work in a loop (walks, batches, `remove-dir-all`, `copy`) stop at the call's
+//! deadline with `timeout`; `copy` also stops after its size budget (the source's size when it
+//! began, at least the read limit), so an endless source cannot fill the disk.
 //! Times are milliseconds since the Unix epoch (earlier times read as 0); `created` is `none`
 //! when the filesystem does not record it. Names that are not UTF-8 are listed lossily.
 
@@ -139,6 +149,14 @@ impl fs_types::HostFileHandle for InstanceState {
     fn drop(&mut self, handle: Resource<FileHandle>) -> wasmtime::Result<()> {
         self.table.delete(handle)?;
         Ok(())
+    }
+}
+
+impl InstanceState {
+    /// The bounds of a listing or walk whose answer goes to the guest: the answer budget
+    /// (read limit and memory room) and the call's deadline.
+    fn answer_bounds(&self) -> walk::Bounds {
+        walk::Bounds::new(self.answer_budget(), self.call_deadline())
     }
 }
 

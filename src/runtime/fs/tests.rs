@@ -649,6 +649,39 @@ fn hard_links_are_refused_for_content() {
     assert_eq!(f.st.stat(f.p("d/alias")).unwrap().nlink, 2);
 }
 
+#[test]
+fn hard_links_are_refused_for_metadata_changes() {
+    let mut f = fx(&[("write", "d/**"), ("metadata", "d/**")]);
+    f.write("outside", "secret");
+    fs::set_permissions(f.p("outside"), fs::Permissions::from_mode(0o600)).unwrap();
+    let before = fs::metadata(f.p("outside")).unwrap();
+    f.mkdir("d");
+    fs::hard_link(f.p("outside"), f.p("d/alias")).unwrap();
+    // And through a symbolic link inside the grant that leads to the hard link.
+    f.link("alias", "d/via-link");
+    for path in [f.p("d/alias"), f.p("d/via-link")] {
+        let text = denied(f.st.set_permissions(path.clone(), 0o666));
+        assert_eq!(text, format!("filesystem:write {}", f.p("d/alias")));
+        let (op, _, verdict, by) = f.last();
+        assert_eq!((op.as_str(), verdict.as_str()), ("metadata.set-permissions", "denied"));
+        assert!(by.contains("has 2 hard links"), "{by}");
+        denied(f.st.set_times(path.clone(), Some(1), Some(1)));
+        denied(f.st.set_times(path, None, Some(1)));
+        assert_eq!(f.last().0, "metadata.set-times");
+    }
+    // The file outside is as it was.
+    let after = fs::metadata(f.p("outside")).unwrap();
+    assert_eq!(after.mode() & 0o7777, 0o600);
+    assert_eq!(after.mtime(), before.mtime());
+    assert_eq!(after.atime(), before.atime());
+    // A file with one link is changed as asked.
+    f.write("d/own", "mine");
+    f.st.set_permissions(f.p("d/own"), 0o640).unwrap();
+    f.st.set_times(f.p("d/own"), Some(2_000), Some(1_000)).unwrap();
+    let own = fs::metadata(f.p("d/own")).unwrap();
+    assert_eq!((own.mode() & 0o7777, own.mtime(), own.atime()), (0o640, 1, 2));
+}
+
 // ---------------------------------------------------------------- metadata
 
 #[test]
@@ -967,4 +1000,221 @@ fn home_paths_are_expanded_with_the_policy_home() {
     assert_eq!(f.st.canonicalize("~/notes/link".into()).unwrap(), f.p("notes/a.md"));
     denied(f.st.read_file("~/other".into()));
     denied(f.st.read_file(f.p("other")));
+}
+
+// ---------------------------------------------------------------- bounds of answers and time
+
+/// A tree whose walk answer is large in bytes though small in entries: `levels` nested
+/// directories with `name_len`-byte names, each holding `files` files.
+/// The tree is made one directory at a time (relative to the one above), since its paths
+/// may be longer than `PATH_MAX`.
+fn deep_tree(f: &Fx, root: &str, levels: usize, name_len: usize, files: usize) {
+    f.mkdir(root);
+    let mut dir = cap_std::fs::Dir::open_ambient_dir(f.p(root), cap_std::ambient_authority()).unwrap();
+    for level in 0..levels {
+        let name = format!("{level:03}").repeat(name_len / 3);
+        dir.create_dir(&name).unwrap();
+        dir = dir.open_dir(&name).unwrap();
+        for i in 0..files {
+            dir.write(format!("f{i}"), "").unwrap();
+        }
+    }
+}
+
+#[test]
+fn answers_are_bounded_in_bytes_by_the_memory_the_instance_has() {
+    let mut f = fx(&[("read", "t/**"), ("metadata", "t/**")]);
+    // 60 levels of 249-byte names with 4 files each: 300 entries, but about 2.3 MB of paths.
+    deep_tree(&f, "t", 60, 249, 4);
+    f.st.run_limits.memory_bytes = 1 << 20;
+    let over = |r: Result<_, FsError>| match r {
+        Err(FsError::LimitExceeded(m)) => m,
+        other => panic!("expected limit-exceeded, got {:?}", other.map(|_: Vec<_>| ())),
+    };
+    let m = over(
+        f.st.walk_dir(f.p("t"), None)
+            .map(|v| v.into_iter().map(|_| ()).collect()),
+    );
+    assert!(m.contains("the most one answer of this instance may hold"), "{m}");
+    over(
+        f.st.find_files(f.p("t"), "f*".into(), None)
+            .map(|v| v.into_iter().map(|_| ()).collect()),
+    );
+    // What fits is answered in full.
+    assert_eq!(f.st.walk_dir(f.p("t"), Some(3)).unwrap().len(), 1 + 5 + 5);
+    // The same tree for an instance with the memory to hold it.
+    f.st.run_limits.memory_bytes = 64 << 20;
+    assert_eq!(f.st.walk_dir(f.p("t"), None).unwrap().len(), 60 * 5);
+
+    // A listing: 2,000 names of 250 bytes (500 KB) for an instance with 256 KiB.
+    f.mkdir("t/wide");
+    for i in 0..2_000 {
+        fs::write(f.p(&format!("t/wide/{i:0>250}")), "").unwrap();
+    }
+    f.st.run_limits.memory_bytes = 256 << 10;
+    over(
+        f.st.list_dir(f.p("t/wide"))
+            .map(|v| v.into_iter().map(|_| ()).collect()),
+    );
+    f.st.run_limits.memory_bytes = 64 << 20;
+    assert_eq!(f.st.list_dir(f.p("t/wide")).unwrap().len(), 2_000);
+
+    // Reads: no more than the memory can hold, whatever the read limit.
+    f.write("t/data", &"x".repeat(300 << 10));
+    f.st.run_limits.memory_bytes = 256 << 10;
+    let m = over(
+        f.st.read_file(f.p("t/data"))
+            .map(|v| v.into_iter().map(|_| ()).collect()),
+    );
+    assert!(m.contains("more than the instance's memory can still hold"), "{m}");
+    let h = f.st.open(f.p("t/data"), OpenFlags::READ).unwrap();
+    over(
+        f.st.read(borrow(&h), 300 << 10)
+            .map(|v| v.into_iter().map(|_| ()).collect()),
+    );
+    assert_eq!(f.st.read(borrow(&h), 200 << 10).unwrap().len(), 200 << 10);
+}
+
+#[test]
+fn walks_and_removals_stop_at_the_calls_deadline() {
+    let mut f = fx(&[("read", "t/**"), ("metadata", "t/**"), ("delete", "t/**")]);
+    deep_tree(&f, "t", 3, 3, 3);
+    // The call's time is up: nothing long starts.
+    f.st.deadline = Some(std::time::Instant::now());
+    assert!(matches!(f.st.walk_dir(f.p("t"), None), Err(FsError::Timeout)));
+    assert!(matches!(f.st.dir_size(f.p("t")), Err(FsError::Timeout)));
+    assert!(matches!(
+        f.st.find_files(f.p("t"), "*".into(), None),
+        Err(FsError::Timeout)
+    ));
+    assert!(matches!(f.st.remove_dir_all(f.p("t")), Err(FsError::Timeout)));
+    assert!(f.exists("t"));
+    f.st.deadline = None;
+    assert_eq!(f.st.walk_dir(f.p("t"), None).unwrap().len(), 12);
+    f.st.remove_dir_all(f.p("t")).unwrap();
+    assert!(!f.exists("t"));
+}
+
+#[test]
+fn copy_from_an_endless_source_stops_at_its_budget() {
+    let mut f = fx(&[("read", "/dev/zero"), ("read", "/dev/urandom"), ("write", "out/**")]);
+    // The grants above are below the root: grant the devices themselves.
+    let toml = format!(
+        "[component]\nname = \"fs-test\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  {{ action = \"read\", path = \"/dev/zero\" }},\n  {{ action = \"read\", path = \"/dev/urandom\" }},\n  {{ action = \"write\", path = \"{}/out/**\" }},\n]\n",
+        f.root
+    );
+    (f.st, f.audit) = state(&toml, Mode::Enforce);
+    f.mkdir("out");
+    f.st.run_limits.max_read_bytes = 1 << 20;
+    for source in ["/dev/zero", "/dev/urandom"] {
+        let dest = f.p("out/copy");
+        match f.st.copy(source.into(), dest.clone()) {
+            Err(FsError::LimitExceeded(m)) => assert!(m.contains("more than 1048576 bytes"), "{m}"),
+            other => panic!("{source}: expected limit-exceeded, got {other:?}"),
+        }
+        // It wrote no more than its budget.
+        assert!(fs::metadata(&dest).unwrap().len() <= 1 << 20);
+    }
+    // A regular file is copied whole, even above the read limit.
+    let (mut g, _) = state(
+        &format!(
+            "[component]\nname = \"fs-test\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  {{ action = \"read\", path = \"{0}/out/**\" }},\n  {{ action = \"write\", path = \"{0}/out/**\" }},\n]\n",
+            f.root
+        ),
+        Mode::Enforce,
+    );
+    g.run_limits.max_read_bytes = 1 << 20;
+    f.write("out/big", &"b".repeat(3 << 20));
+    assert_eq!(g.copy(f.p("out/big"), f.p("out/big2")).unwrap(), 3 << 20);
+    assert_eq!(fs::metadata(f.p("out/big2")).unwrap().len(), 3 << 20);
+}
+
+#[test]
+fn copy_from_a_fifo_waits_no_longer_than_the_call() {
+    let mut f = fx(&[("read", "in/**"), ("write", "out/**")]);
+    f.mkdir("in");
+    f.mkdir("out");
+    let fifo = f.p("in/fifo");
+    let c_path = std::ffi::CString::new(fifo.clone()).unwrap();
+    // SAFETY: a valid NUL-terminated path and a mode.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    // A writer that holds the FIFO open and writes a little, then nothing until told to end.
+    let (done, finish) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write as _;
+            let mut w = fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            w.write_all(b"some").unwrap();
+            let _ = finish.recv();
+        })
+    };
+    f.st.deadline = Some(std::time::Instant::now() + std::time::Duration::from_millis(300));
+    // Until the writer has opened it, the copy may find no writer and copy nothing; then it
+    // waits for data that never comes, until the call's deadline.
+    let result = loop {
+        let r = f.st.copy(fifo.clone(), f.p("out/copy"));
+        match r {
+            Ok(0) if std::time::Instant::now() < f.st.deadline.unwrap() => continue,
+            other => break other,
+        }
+    };
+    assert!(matches!(result, Err(FsError::Timeout)), "{result:?}");
+    assert_eq!(f.read("out/copy"), "some");
+    drop(done);
+    writer.join().unwrap();
+}
+
+#[test]
+fn the_default_policy_denies_process_memory_and_environment_for_every_pid() {
+    let mut sources = crate::diagnostics::Sources::new();
+    let policies = crate::orgpolicy::PolicySet::default_set(&mut sources).unwrap();
+    let toml = "[component]\nname = \"proc-reader\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [\n  { action = \"read\", path = \"/proc/**\" },\n  { action = \"metadata\", path = \"/proc/**\" },\n]\n";
+    let (mut s, audit) = crate::runtime::state::testing::state_under(toml, &policies, Mode::Enforce);
+    let pid = std::process::id();
+    let tid = rustix::thread::gettid().as_raw_nonzero().get();
+    let child = std::process::Command::new("/bin/sleep").arg("30").spawn().unwrap();
+    let other = child.id();
+    for path in [
+        "/proc/self/environ".to_string(),
+        "/proc/self/mem".to_string(),
+        format!("/proc/{pid}/environ"),
+        format!("/proc/{pid}/cmdline"),
+        format!("/proc/{other}/environ"),
+        format!("/proc/{other}/mem"),
+        "/proc/thread-self/environ".to_string(),
+        format!("/proc/self/task/{tid}/mem"),
+        format!("/proc/{pid}/task/{tid}/environ"),
+        "/proc/self/auxv".to_string(),
+        "/proc/self/maps".to_string(),
+        "/proc/self/./environ".to_string(),
+        "/proc/1/../self/environ".to_string(),
+    ] {
+        let text = denied(s.read_file(path.clone()));
+        assert!(text.starts_with("filesystem:read /proc/"), "{path}: {text}");
+        let last = audit.lines().pop().unwrap();
+        assert!(
+            last["by"].as_str().unwrap().starts_with("policy builtin:default:"),
+            "{path}: {last}"
+        );
+        assert!(matches!(
+            s.open(path.clone(), OpenFlags::READ),
+            Err(FsError::PermissionDenied(_))
+        ));
+    }
+    // The links in /proc lead out of it, to paths that are decided as themselves.
+    for path in [
+        "/proc/self/root/etc/hostname",
+        "/proc/self/cwd/Cargo.toml",
+        "/proc/self/exe",
+    ] {
+        let text = denied(s.read_file(path.to_string()));
+        assert!(!text.starts_with("filesystem:read /proc/"), "{path}: {text}");
+    }
+    // Reading a process's status is not among them.
+    let status = s.read_file("/proc/self/status".into()).unwrap();
+    assert!(String::from_utf8_lossy(&status).contains("Pid:"));
+    let mut child = child;
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

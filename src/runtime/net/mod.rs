@@ -25,7 +25,10 @@
 //! ([`crate::policy::normalize_host`]): `2130706433`, `0x7f000001` and `::ffff:127.0.0.1` are
 //! `127.0.0.1`, and reach it only as `127.0.0.1` would. A policy rule that denies an address
 //! (`169.254.0.0/16`) holds whatever name led there: it is also checked against every address
-//! a name resolves to before the host connects to it. A DNS name given to `connect` or
+//! a name resolves to before the host connects to it. The unspecified addresses (`0.0.0.0`,
+//! `::`) reach loopback: the decision treats them as the loopback address of their family too
+//! ([`crate::policy::unspecified_reaches`]), so a denial of loopback denies them and a grant of
+//! loopback allows a connect to them. A DNS name given to `connect` or
 //! `send-to` is authorized as a name, then resolved by the host. `bind` takes an IP literal or
 //! `localhost` (the loopback address of the socket's family, without a lookup), so that a bind
 //! never sends a DNS query.
@@ -48,7 +51,8 @@
 //!   timeout; `connect-host` at most its `timeout-ms`; `pool-acquire` at most the call timeout.
 //!   Name lookups share the deadline of their operation (`resolve`, `resolve-all` and
 //!   `reverse-lookup`: the call timeout).
-//! - `receive` and `receive-from` return at most [`super::RunLimits::max_read_bytes`], 4 MiB
+//! - `receive` and `receive-from` return at most the instance's answer budget (the read limit,
+//!   and no more than its memory can still hold), 4 MiB
 //!   (TCP) or 64 KiB (UDP, the largest datagram) per call, however large `max-len` is.
 //! - `SO_LINGER` counts whole seconds: `linger(some(ms))` is rounded up to a second.
 //! - A pool closes idle connections older than its idle timeout whenever it is used

@@ -493,7 +493,7 @@ impl socket::Host for InstanceState {
         };
         self.check_handle(op, end.as_ref(), accepted, NEED_RECEIVE)?;
         let most = if tcp { MAX_TCP_RECEIVE } else { MAX_DATAGRAM };
-        let mut buf = receive_buffer(max_len, self.run_limits.max_read_bytes, most)?;
+        let mut buf = receive_buffer(max_len, self.answer_budget(), most)?;
         let entry = self.entry(&handle)?;
         rustix::net::recv(&entry.socket, spare_capacity(&mut buf), RecvFlags::empty())
             .map_err(|e| entry.error(&std_error(e), &entry.label()))?;
@@ -538,7 +538,7 @@ impl socket::Host for InstanceState {
             entry.bound.clone()
         };
         self.check_handle(op, bound.as_ref(), false, NEED_BIND)?;
-        let mut buf = receive_buffer(max_len, self.run_limits.max_read_bytes, MAX_DATAGRAM)?;
+        let mut buf = receive_buffer(max_len, self.answer_budget(), MAX_DATAGRAM)?;
         let entry = self.entry(&handle)?;
         let (_, _, from) = rustix::net::recvfrom(&entry.socket, spare_capacity(&mut buf), RecvFlags::empty())
             .map_err(|e| entry.error(&std_error(e), &entry.label()))?;

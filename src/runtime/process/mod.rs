@@ -8,8 +8,13 @@
 //! of the executable is a symbolic link, each target in the chain is authorized too (one audit
 //! line each), so a granted link to an ungranted program is denied; the end of the chain is what
 //! runs, with `argv[0]` as the guest named it. Link targets are joined to the link's directory
-//! and normalised lexically, as the decision normalises requests (symbolic links among the
-//! *directories* of a path, such as `/bin -> usr/bin`, are not followed by this rule).
+//! and normalised lexically, as the decision normalises requests. The end of that chain is then
+//! resolved as the kernel resolves it, directory links included (`/bin -> usr/bin`, or a link
+//! the component made in a directory it may write): each hop is checked against the policies'
+//! denials (a denied hop is logged and refused), and the fully resolved path is what runs. The
+//! host makes that `execve` itself (in the child, after the fork), so no shell ever runs a
+//! file the kernel cannot (glibc's `execvp` retries ENOEXEC through `/bin/sh`); such a file is
+//! `invalid-input`.
 //! When what runs is a script, the kernel runs its `#!` interpreter: that interpreter (and each
 //! link on the way to it, and its own interpreter if it is a script) gets an audit line and is
 //! refused when an organisation policy rule denies spawning it (`[process] deny-executables`
@@ -23,9 +28,11 @@
 //!
 //! # Host rules (they hold in every mode, report-only included)
 //! - Environment: a child's environment is exactly `env`, nothing is inherited. Variables that
-//!   make a program load code it did not name (`LD_*`, `GCONV_PATH`, `GLIBC_TUNABLES`,
-//!   `BASH_ENV`) are refused as `permission-denied`; a name that is empty or holds `=` or NUL,
-//!   or a NUL anywhere, is `invalid-input`.
+//!   make a program load or run code it did not name are refused as `permission-denied`: a
+//!   maintained denylist by family (`spawn::CODE_HOOKS`: the loader's `LD_*`, the C library's,
+//!   bash's, and the hooks of perl, python, node, ruby, the JVM, php, lua, tcl, R, git,
+//!   OpenSSL, pagers and editors); a name that is empty or holds `=` or NUL, or a NUL anywhere,
+//!   is `invalid-input`.
 //! - Standard streams: stdin `inherit` is refused (the host's own input is never handed to a
 //!   component's child); stdout and stderr may inherit the host's streams.
 //! - Signals: each child starts with the default disposition of every signal a guest can name
@@ -54,9 +61,10 @@
 //!
 //! # Blocking
 //! Operations that wait (`wait`, `wait-timeout`, reading and writing the pipes,
-//! `graceful-shutdown`) wait at most the instance's `timeout-ms`; `wait` and the pipe operations
-//! then answer `timeout`. Reads return what is available (at most `max-len`, and at most the
-//! instance's `max_read_bytes`), waiting only until some data or end of file; writes return how
+//! `graceful-shutdown`) wait at most until the current call's deadline (the instance's
+//! `timeout-ms` from the start of the call); `wait` and the pipe operations then answer
+//! `timeout`. Reads return what is available (at most `max-len`, and at most the
+//! instance's answer budget), waiting only until some data or end of file; writes return how
 //! much the pipe took, waiting only until it takes the first byte. Nothing closes stdin
 //! implicitly: a guest waiting for `cat` closes its stdin first.
 //!
@@ -260,16 +268,16 @@ impl InstanceState {
         }
     }
 
-    /// An instant `ms` from now, but no later than the instance's call timeout.
+    /// An instant `ms` from now, but no later than the current call's deadline.
     fn process_deadline(&self, ms: u64) -> Instant {
-        let wait = Duration::from_millis(ms.min(self.run_limits.timeout_ms));
+        let wait = Duration::from_millis(ms).min(self.time_left());
         let now = Instant::now();
         now.checked_add(wait).unwrap_or(now)
     }
 
     /// The longest read the guest may ask for, in bytes.
     fn pipe_read_cap(&self, max_len: u64) -> usize {
-        usize::try_from(max_len.min(self.run_limits.max_read_bytes)).unwrap_or(usize::MAX)
+        usize::try_from(max_len.min(self.answer_budget())).unwrap_or(usize::MAX)
     }
 
     /// Asks the guard for `signal`, then sends it to the child behind `handle`.

@@ -1,6 +1,7 @@
 //! Spawning: the guard (with the symlink chain of the executable), the host's environment and
 //! stdin rules, argument checks, and the child's own process group.
 
+use std::ffi::CString;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio as StdStdio};
 
@@ -24,17 +25,78 @@ const MAX_INTERPRETERS: usize = 5;
 /// How much of a file the kernel reads for its `#!` line (`BINPRM_BUF_SIZE`).
 const SHEBANG_BYTES: usize = 256;
 
-/// Environment variables that make a program load or run code it did not name itself: the
-/// dynamic loader's (`LD_*`, for glibc and musl alike), glibc's character-set modules and its
-/// tunables, and the file a non-interactive `bash` (a granted bash script) sources first. Names
-/// are compared as the loader and bash compare them, case-sensitively. (`ENV`, which only
-/// interactive shells read, is an ordinary variable: a component that may run an interactive
-/// shell can run anything already.)
-const CODE_HOOKS: [&str; 3] = ["GCONV_PATH", "GLIBC_TUNABLES", "BASH_ENV"];
+/// Environment variables that make a program load or run code it did not name itself: a
+/// **maintained denylist**, by family, of the hooks of the dynamic loader and the C library,
+/// the shells, the common interpreters (perl, python, node, ruby, the JVM, php, lua, tcl, R)
+/// and programs that run other programs on request (git, pagers, editors, OpenSSL's engines).
+/// An entry ending in `*` is a prefix: every `PYTHON*` name is refused, so a hook a new
+/// version adds to that family is refused too. Names are compared as the programs read them,
+/// case-sensitively (npm, which also reads lower case, is listed in both).
+///
+/// A denylist rather than an allowlist, because a child's environment is the component's own
+/// configuration for the program it runs (`TZ`, `LANG`, the program's own settings), and the
+/// manifest has no way to grant a variable: a fixed allowlist would refuse every program's own
+/// settings. (`ENV`, which only interactive shells read, is an ordinary variable: a component
+/// that may run an interactive shell can run anything already.) What the list cannot know is
+/// the hook of a program nobody listed; `PATH` and
+/// `HOME` are passed as given (a granted script that runs programs by name runs what the
+/// component's `PATH` leads to). docs/runtime.md says so.
+pub(crate) const CODE_HOOKS: &[(&str, &str)] = &[
+    ("LD_*", "the dynamic loader"),
+    ("GCONV_PATH", "the C library (character-set modules)"),
+    ("GLIBC_TUNABLES", "the C library (tunables)"),
+    ("LOCPATH", "the C library (locale data)"),
+    ("NLSPATH", "the C library (message catalogues)"),
+    ("BASH_ENV", "bash (a file it runs first)"),
+    ("BASH_FUNC_*", "bash (exported functions)"),
+    ("SHELLOPTS", "bash (options such as xtrace, which runs PS4)"),
+    ("BASHOPTS", "bash (options)"),
+    ("PS4", "bash (run by xtrace)"),
+    ("PROMPT_COMMAND", "bash"),
+    ("PERL*", "perl (PERL5OPT, PERL5LIB, PERL5DB, ...)"),
+    ("PYTHON*", "python (PYTHONSTARTUP, PYTHONPATH, PYTHONHOME, ...)"),
+    ("NODE_*", "node (NODE_OPTIONS, NODE_PATH, ...)"),
+    ("NPM_CONFIG_*", "npm"),
+    ("npm_config_*", "npm"),
+    ("RUBY*", "ruby (RUBYOPT, RUBYLIB, ...)"),
+    ("GEM_*", "rubygems"),
+    ("BUNDLE_*", "bundler"),
+    ("JAVA_TOOL_OPTIONS", "the JVM"),
+    ("_JAVA_OPTIONS", "the JVM"),
+    ("JDK_JAVA_OPTIONS", "the JVM"),
+    ("CLASSPATH", "the JVM"),
+    ("PHPRC", "php"),
+    ("PHP_INI_SCAN_DIR", "php"),
+    ("LUA_*", "lua (LUA_INIT, LUA_PATH, ...)"),
+    ("TCLLIBPATH", "tcl"),
+    ("R_PROFILE*", "R"),
+    ("R_ENVIRON*", "R"),
+    ("R_LIBS*", "R"),
+    ("GIT_*", "git (GIT_SSH_COMMAND, GIT_CONFIG_*, GIT_EXEC_PATH, ...)"),
+    ("OPENSSL_CONF", "OpenSSL (engines and providers)"),
+    ("OPENSSL_ENGINES", "OpenSSL"),
+    ("OPENSSL_MODULES", "OpenSSL"),
+    ("PAGER", "programs that run a pager"),
+    ("MANPAGER", "man"),
+    ("EDITOR", "programs that run an editor"),
+    ("VISUAL", "programs that run an editor"),
+    ("LESSOPEN", "less (an input preprocessor)"),
+    ("LESSCLOSE", "less"),
+    ("GTK_MODULES", "GTK"),
+    ("GTK_PATH", "GTK"),
+    ("QT_PLUGIN_PATH", "Qt"),
+];
 
-/// Whether the environment variable `name` is one of the hooks no child may be given.
-pub(crate) fn is_code_hook(name: &str) -> bool {
-    name.starts_with("LD_") || CODE_HOOKS.contains(&name)
+/// The program family whose code hook the environment variable `name` is, if it is one no
+/// child may be given (see [`CODE_HOOKS`]).
+pub(crate) fn code_hook(name: &str) -> Option<&'static str> {
+    CODE_HOOKS
+        .iter()
+        .find(|(pattern, _)| match pattern.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *pattern,
+        })
+        .map(|(_, family)| *family)
 }
 
 /// One spawn request, from `spawn`, `spawn-detached` or `spawn-shell`.
@@ -71,10 +133,17 @@ impl InstanceState {
             SHELL.to_string()
         } else {
             let program = self.resolve_executable(op, exe)?;
+            // What really runs: every directory link on the way resolved, each hop checked
+            // against the policies' denials. That path is the one executed.
+            let program = self.real_path(op, &program)?;
             self.check_interpreters(op, &program)?;
             program
         };
-        if let Some((name, _)) = launch.env.iter().find(|(name, _)| is_code_hook(name)) {
+        if let Some((name, family)) = launch
+            .env
+            .iter()
+            .find_map(|(name, _)| code_hook(name).map(|family| (name, family)))
+        {
             return Err(denied(self.refuse(
                 op,
                 &format!(
@@ -82,7 +151,10 @@ impl InstanceState {
                     exe.escape_debug(),
                     name.escape_debug()
                 ),
-                "host rule: a child's environment never carries dynamic-loader or startup-code variables",
+                &format!(
+                    "host rule: {} makes {family} run code the program did not name; a child's environment never carries such hooks",
+                    name.escape_debug()
+                ),
             )));
         }
         if launch.stdin == Stdio::Inherit {
@@ -102,13 +174,14 @@ impl InstanceState {
         }
         let cwd = launch.cwd.as_deref().map(check_cwd).transpose()?;
         self.check_child_limit()?;
+        let exec = Exec::new(&program, exe, &launch.args, &launch.env)?;
 
+        // The standard library sets up the child (streams, directory, group) and forks; the
+        // program, its arguments and its environment are in `exec`, whose `execve` ends the
+        // hook below.
         let mut command = Command::new(&program);
         command
-            .arg0(exe)
-            .args(&launch.args)
             .env_clear()
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(stdio(launch.stdin))
             .stdout(stdio(launch.stdout))
             .stderr(stdio(launch.stderr))
@@ -123,14 +196,17 @@ impl InstanceState {
         let host = rustix::process::getpid();
         let die_with_host = !launch.detached;
         // SAFETY: the hook runs in the child between fork and exec; it only makes system calls
-        // that are async-signal-safe (sigaction, prctl, getppid) and allocates nothing.
+        // that are async-signal-safe (sigaction, prctl, getppid, execve) and allocates nothing.
+        // It ends in the exact `execve` of the program: it returns only if that failed, and
+        // then with the error, so the standard library's own exec (`execvp`, which glibc retries
+        // through `/bin/sh` when the kernel answers ENOEXEC) never runs.
         unsafe {
             command.pre_exec(move || {
                 default_signal_dispositions()?;
                 if die_with_host {
                     die_with_parent(host)?;
                 }
-                Ok(())
+                Err(exec.exec())
             });
         }
         let child = spawn_for_host(command).map_err(|e| spawn_error(exe, &program, &e))?;
@@ -157,6 +233,84 @@ impl InstanceState {
     fn resolve_executable(&mut self, op: &str, executable: &str) -> Result<String, ProcessError> {
         let start = self.absolute_executable(executable)?;
         self.follow_links(start, |state, next| state.guard_spawn(op, next))
+    }
+
+    /// The path `path` really names: every symbolic link on the way (in the directories as
+    /// well as at the end) resolved as the kernel resolves it, one name at a time from `/`. Each
+    /// hop, the path as a link's target makes it, is checked against the organisation
+    /// policies' denials (one audit line each), so that a directory link (`/data/tools ->
+    /// /bin`, made by the component in a grant it may write) cannot lead a granted path to a
+    /// denied program. Links at the end of `path` were already authorized by
+    /// [`Self::resolve_executable`] (or are an interpreter's); here only denials apply, since
+    /// a grant names a program by the path its author wrote, which system links
+    /// (`/bin -> usr/bin`) may lead elsewhere.
+    pub(crate) fn real_path(&mut self, op: &str, path: &str) -> Result<String, ProcessError> {
+        let mut done = String::new();
+        // The names still to resolve, the next one last.
+        let mut rest: Vec<String> = path.rsplit('/').filter(|n| !n.is_empty()).map(str::to_string).collect();
+        let mut links = 0;
+        while let Some(name) = rest.pop() {
+            match name.as_str() {
+                "." => continue,
+                ".." => {
+                    done.truncate(done.rfind('/').unwrap_or(0));
+                    continue;
+                }
+                _ => {}
+            }
+            let candidate = format!("{done}/{name}");
+            let meta = std::fs::symlink_metadata(&candidate).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
+                    ProcessError::NotFound(candidate.escape_debug().to_string())
+                }
+                _ => ProcessError::Io(format!("{}: {e}", candidate.escape_debug())),
+            })?;
+            if !meta.file_type().is_symlink() {
+                done = candidate;
+                continue;
+            }
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(ProcessError::InvalidInput(format!(
+                    "{}: too many levels of symbolic links",
+                    path.escape_debug()
+                )));
+            }
+            let target = std::fs::read_link(&candidate)
+                .map_err(|e| ProcessError::Io(format!("{}: {e}", candidate.escape_debug())))?;
+            // As in `next_link`: a non-UTF-8 target goes on under its lossy name.
+            let target = target.to_string_lossy().into_owned();
+            if target.starts_with('/') {
+                done.clear();
+            }
+            rest.extend(target.rsplit('/').filter(|n| !n.is_empty()).map(str::to_string));
+            let mut hop = if done.is_empty() {
+                String::from("/")
+            } else {
+                format!("{done}/")
+            };
+            hop.push_str(&rest.iter().rev().map(String::as_str).collect::<Vec<_>>().join("/"));
+            let hop = normalize_path(&hop).map_err(|e| ProcessError::InvalidInput(e.to_string()))?;
+            self.guard_hop(op, path, &candidate, &hop)?;
+        }
+        Ok(if done.is_empty() { "/".to_string() } else { done })
+    }
+
+    /// Checks a hop of [`Self::real_path`] against the policies' denials: a denied hop gets
+    /// an audit line (`denied`, or `would-deny` in report-only mode). An allowed hop gets none:
+    /// it is the program the grant already allowed, under the name the links give it.
+    fn guard_hop(&mut self, op: &str, path: &str, link: &str, hop: &str) -> Result<(), ProcessError> {
+        let request = Request::Spawn { executable: hop };
+        let Some(rule) = self.policy.effective.denials.denied_by(&request).cloned() else {
+            return Ok(());
+        };
+        let resource = describe_request(&request);
+        let by = format!(
+            "policy {rule} ({} leads here through the symbolic link {})",
+            path.escape_debug(),
+            link.escape_debug()
+        );
+        self.authorize_handle(op, &resource, false, &by).map_err(denied)
     }
 
     /// The end of the chain of symbolic links that starts at `path`, with `guard` asked about
@@ -202,7 +356,8 @@ impl InstanceState {
                 )));
             }
             self.guard_interpreter(op, &script, &interpreter)?;
-            script = self.follow_links(interpreter, |state, next| state.guard_interpreter(op, &script, next))?;
+            let end = self.follow_links(interpreter, |state, next| state.guard_interpreter(op, &script, next))?;
+            script = self.real_path(op, &end)?;
             depth += 1;
         }
     }
@@ -483,12 +638,75 @@ fn stdio(choice: Stdio) -> StdStdio {
     }
 }
 
+/// The exact `execve` a child makes: the program's path, its arguments (`argv[0]` as the guest
+/// named the executable) and its environment, all made before the fork, because the hook that
+/// runs after it must not allocate.
+struct Exec {
+    path: CString,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    /// What `argv` and `envp` point into (heap buffers, which stay put when this moves).
+    _strings: Vec<CString>,
+}
+
+// SAFETY: the pointers point into `_strings`, owned by the same value and never changed; the
+// value is only read (in the child, after the fork).
+unsafe impl Send for Exec {}
+// SAFETY: as above; nothing is mutated through a shared reference.
+unsafe impl Sync for Exec {}
+
+impl Exec {
+    fn new(program: &str, arg0: &str, args: &[String], env: &[(String, String)]) -> Result<Exec, ProcessError> {
+        let c = |text: String| {
+            CString::new(text).map_err(|e| {
+                ProcessError::InvalidInput(format!("{}: contains a NUL byte", e.into_vec().escape_ascii()))
+            })
+        };
+        let path = c(program.to_string())?;
+        let mut strings = Vec::with_capacity(1 + args.len() + env.len());
+        strings.push(c(arg0.to_string())?);
+        for arg in args {
+            strings.push(c(arg.clone())?);
+        }
+        for (name, value) in env {
+            strings.push(c(format!("{name}={value}"))?);
+        }
+        let pointers = |items: &[CString]| {
+            items
+                .iter()
+                .map(|s| s.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect::<Vec<_>>()
+        };
+        let argv = pointers(&strings[..=args.len()]);
+        let envp = pointers(&strings[args.len() + 1..]);
+        Ok(Exec {
+            path,
+            argv,
+            envp,
+            _strings: strings,
+        })
+    }
+
+    /// Replaces the process with the program; returns only when that failed, with the error.
+    fn exec(&self) -> std::io::Error {
+        // SAFETY: NUL-terminated strings and NULL-terminated arrays of them, alive in `self`.
+        unsafe { libc::execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
+        std::io::Error::last_os_error()
+    }
+}
+
 fn spawn_error(exe: &str, program: &str, e: &std::io::Error) -> ProcessError {
     let name = if exe == program {
         exe.escape_debug().to_string()
     } else {
         format!("{} ({})", exe.escape_debug(), program.escape_debug())
     };
+    if e.raw_os_error() == Some(libc::ENOEXEC) {
+        return ProcessError::InvalidInput(format!(
+            "{name}: not a program this host can run: the kernel knows its format neither as an executable (such as ELF) nor as a script starting with `#!` ({e}); it is never handed to a shell: give it a `#!` line naming its interpreter"
+        ));
+    }
     match e.kind() {
         std::io::ErrorKind::NotFound => ProcessError::NotFound(format!("{name}: {e}")),
         std::io::ErrorKind::InvalidInput | std::io::ErrorKind::ArgumentListTooLong => {

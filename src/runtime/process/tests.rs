@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::spawn::code_hook;
 use super::*;
 use crate::runtime::Mode;
 use crate::runtime::bindings::lifecycle::Host as _;
@@ -1124,4 +1125,278 @@ fn a_child_outlives_the_thread_that_asked_for_it() {
     assert!(s.is_running(b(&child)));
     proc_types::HostChild::drop(&mut s, child).unwrap();
     assert_eq!(proc_state(pid), None);
+}
+
+// ---- what runs is exactly the file, wherever its links lead ---------------------------------
+
+#[test]
+fn a_file_that_is_neither_a_program_nor_a_script_is_refused_and_never_reaches_a_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let touch = format!("touch '{}'\n", marker.display());
+    // Shell commands without `#!` (glibc's execvp would hand them to /bin/sh), an empty file,
+    // bytes that are no format, and a `#` comment line that is not `#!`.
+    let cases = [
+        ("commands", touch.clone().into_bytes()),
+        ("empty", Vec::new()),
+        ("garbage", vec![0x00, 0x01, 0x02, 0xff, b'\n', b't', b'o']),
+        ("comment", format!("# a script without its line\n{touch}").into_bytes()),
+        ("space-bang", format!(" #!/bin/sh\n{touch}").into_bytes()),
+    ];
+    for (name, body) in cases {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.path().join(name);
+        std::fs::write(&path, &body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = path.display().to_string();
+        let (mut s, _) = enforce(&[spawn_grant(&path)]);
+        let err = s.spawn(options(&path, &[])).map(|_| ()).unwrap_err();
+        assert!(
+            matches!(&err, ProcessError::InvalidInput(m) if m.contains("not a program this host can run")
+                && m.contains("never handed to a shell") && m.contains(&path)),
+            "{name}: {err:?}"
+        );
+        assert!(!marker.exists(), "{name}: a shell ran the file");
+    }
+    // The control cases: a real program and a real script still run.
+    let script_path = script(dir.path(), "real-script", &format!("#!/bin/sh\n{touch}"));
+    let (mut s, _) = enforce(&[spawn_grant(&script_path), spawn_grant(ECHO)]);
+    let child = s.spawn(options(&script_path, &[])).unwrap();
+    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    assert!(marker.exists());
+    let child = s.spawn(options(ECHO, &["exact"])).unwrap();
+    assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"exact\n");
+}
+
+#[test]
+fn arguments_and_environment_reach_the_program_exactly() {
+    // The host makes the `execve` itself: argv[0] as the guest named the executable, then the
+    // arguments, and exactly `env`.
+    let dir = tempfile::tempdir().unwrap();
+    let args = script(
+        dir.path(),
+        "args",
+        "#!/bin/sh\nprintf '%s|' \"$0\" \"$@\"\nprintf '%s' \"$ONLY\"\n",
+    );
+    let (mut s, _) = enforce(&[spawn_grant(&args)]);
+    let mut opts = options(&args, &["a b", "", "c"]);
+    opts.env = vec![("ONLY".into(), "this".into())];
+    let child = s.spawn(opts).unwrap();
+    let out = String::from_utf8(read_to_end(&mut s, &child, Output::Stdout)).unwrap();
+    assert_eq!(out, format!("{args}|a b||c|this"));
+}
+
+/// `dir/<name>` as a symbolic link to `target`.
+fn dir_link(dir: &Path, name: &str, target: &str) -> String {
+    let link = dir.join(name);
+    std::os::unix::fs::symlink(target, &link).unwrap();
+    link.display().to_string()
+}
+
+#[test]
+fn a_directory_link_cannot_lead_a_granted_path_to_a_denied_program() {
+    // The component may write its directory (so it can make links there); a granted
+    // executable's path goes through a directory link it made, to a shell the organisation
+    // denies. Every hop is checked against the denials: absolute and relative targets, a chain
+    // of two directory links, and a link to `/bin` that itself links to `usr/bin`.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    // bash: a file, not a link (a link at the end of the path would need a grant of its own).
+    let bin = if Path::new("/bin/bash").exists() {
+        "/bin"
+    } else {
+        "/usr/bin"
+    };
+    let levels_up = dir.path().components().count() - 1;
+    let relative_bin = format!("{}{}", "../".repeat(levels_up), bin.trim_start_matches('/'));
+    dir_link(dir.path(), "abs", bin);
+    dir_link(dir.path(), "rel", &relative_bin);
+    dir_link(dir.path(), "chain", "abs");
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    dir_link(&dir.path().join("real"), "up", "..");
+    for via in ["abs", "rel", "chain", "real/up/abs"] {
+        let exe = format!("{}/{via}/bash", dir.path().display());
+        let (mut s, captured) = under_default_policy(&[spawn_grant(&exe)], Mode::Enforce);
+        let err = s
+            .spawn(options(&exe, &["-c", &format!("touch '{}'", marker.display())]))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            matches!(&err, ProcessError::PermissionDenied(m) if m.ends_with("/bin/bash")),
+            "{via}: {err:?}"
+        );
+        let lines = captured.lines();
+        assert_eq!(lines[0]["verdict"], "allowed", "{via}: the path as written is granted");
+        let last = lines.last().unwrap();
+        assert_eq!(last["verdict"], "denied", "{via}: {lines:?}");
+        let by = last["by"].as_str().unwrap();
+        assert!(
+            by.starts_with("policy builtin:default:") && by.contains("through the symbolic link"),
+            "{via}: {by}"
+        );
+    }
+    assert!(!marker.exists(), "no denied shell ran");
+
+    // The same for a script's interpreter named through such a link.
+    let interp = format!("#!{}/abs/bash\ntouch '{}'\n", dir.path().display(), marker.display());
+    let path = script(dir.path(), "s", &interp);
+    let (mut s, _) = under_default_policy(&[spawn_grant(&path)], Mode::Enforce);
+    assert!(matches!(
+        s.spawn(options(&path, &[])),
+        Err(ProcessError::PermissionDenied(_))
+    ));
+    assert!(!marker.exists());
+
+    // A program no rule denies runs through the same kind of link, and what runs is the
+    // resolved file.
+    let exe = format!("{}/abs/echo", dir.path().display());
+    let (mut s, captured) = under_default_policy(&[spawn_grant(&exe)], Mode::Enforce);
+    let child = s.spawn(options(&exe, &["through a link"])).unwrap();
+    assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"through a link\n");
+    assert_eq!(captured.lines().len(), 1, "an allowed hop decides nothing new");
+}
+
+#[test]
+fn interpreter_hooks_in_the_environment_are_refused_by_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("hooked");
+    let m = marker.display().to_string();
+    // Each hook would make the interpreter run this code before (or instead of) the granted
+    // program's own.
+    std::fs::write(
+        dir.path().join("sitecustomize.py"),
+        format!("open('{m}', 'w').close()\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("hook.js"),
+        format!("require('fs').writeFileSync('{m}', '')\n"),
+    )
+    .unwrap();
+    let d = dir.path().display().to_string();
+    /// The program, its arguments, and the environment that hooks it.
+    type Case = (&'static str, Vec<&'static str>, Vec<(String, String)>);
+    let cases: Vec<Case> = vec![
+        (
+            "/usr/bin/perl",
+            vec!["-e", "1"],
+            vec![
+                ("PERL5OPT".into(), "-d".into()),
+                ("PERL5DB".into(), format!("BEGIN {{ open(F, '>', '{m}') }}")),
+            ],
+        ),
+        ("/usr/bin/perl", vec!["-e", "1"], vec![("PERL5LIB".into(), d.clone())]),
+        (
+            "/usr/bin/python3",
+            vec!["-c", "pass"],
+            vec![("PYTHONPATH".into(), d.clone())],
+        ),
+        (
+            "/usr/bin/python3",
+            vec!["-c", "pass"],
+            vec![("PYTHONSTARTUP".into(), d.clone())],
+        ),
+        (
+            "/usr/bin/node",
+            vec!["-e", "0"],
+            vec![("NODE_OPTIONS".into(), format!("--require {d}/hook.js"))],
+        ),
+        (
+            "/bin/bash",
+            vec!["-c", "true"],
+            vec![("BASH_FUNC_true%%".into(), format!("() {{ touch '{m}'; }}"))],
+        ),
+        (
+            "/bin/bash",
+            vec!["-c", "true"],
+            vec![("SHELLOPTS".into(), "xtrace".into())],
+        ),
+        ("/usr/bin/perl", vec!["-e", "1"], vec![("RUBYOPT".into(), "-rx".into())]),
+        (
+            "/usr/bin/perl",
+            vec!["-e", "1"],
+            vec![("GIT_SSH_COMMAND".into(), "x".into())],
+        ),
+        (
+            "/usr/bin/perl",
+            vec!["-e", "1"],
+            vec![("JAVA_TOOL_OPTIONS".into(), "x".into())],
+        ),
+    ];
+    for (exe, args, env) in cases {
+        // The program itself, not a link to it (which would need a grant of its own).
+        let Ok(exe) = std::fs::canonicalize(exe) else { continue };
+        let exe = exe.to_str().unwrap();
+        // A host rule: it holds in report-only mode too.
+        for mode in [Mode::Enforce, Mode::ReportOnly] {
+            let (mut s, captured) = state(&manifest(&[spawn_grant(exe)]), mode);
+            let mut opts = options(exe, &args);
+            opts.env = env.clone();
+            let err = s.spawn(opts).map(|_| ()).unwrap_err();
+            let name = &env.iter().find(|(n, _)| code_hook(n).is_some()).unwrap().0;
+            assert_same!(
+                err,
+                ProcessError::PermissionDenied(format!("process:spawn {exe} with {name} in its environment"))
+            );
+            let lines = captured.lines();
+            let last = lines.last().unwrap();
+            assert_eq!(last["verdict"], "denied");
+            let by = last["by"].as_str().unwrap();
+            assert!(by.contains("run code the program did not name"), "{by}");
+            assert!(!marker.exists(), "{exe} {env:?}: the hook ran");
+        }
+    }
+    // Ordinary settings pass, and the program runs with them.
+    let (mut s, _) = enforce(&[spawn_grant(ENV)]);
+    let mut opts = options(ENV, &[]);
+    opts.env = vec![
+        ("TZ".into(), "UTC".into()),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("APP_MODE".into(), "production".into()),
+        ("perl5opt".into(), "lower case is another variable".into()),
+    ];
+    let child = s.spawn(opts).unwrap();
+    let out = String::from_utf8(read_to_end(&mut s, &child, Output::Stdout)).unwrap();
+    assert_eq!(out.lines().count(), 4, "{out}");
+}
+
+#[test]
+fn the_hook_families_cover_the_named_interpreters() {
+    for name in [
+        "LD_PRELOAD",
+        "PERL5OPT",
+        "PERL5DB",
+        "PERL5LIB",
+        "PERLLIB",
+        "PYTHONSTARTUP",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONWARNINGS",
+        "NODE_OPTIONS",
+        "NODE_PATH",
+        "RUBYOPT",
+        "RUBYLIB",
+        "BASH_ENV",
+        "BASH_FUNC_ls%%",
+        "JAVA_TOOL_OPTIONS",
+        "PHPRC",
+        "LUA_INIT",
+        "GIT_CONFIG_COUNT",
+        "OPENSSL_CONF",
+        "npm_config_script_shell",
+    ] {
+        assert!(code_hook(name).is_some(), "{name}");
+    }
+    for name in [
+        "PATH",
+        "HOME",
+        "TZ",
+        "LANG",
+        "ENV",
+        "XLD_PRELOAD",
+        "MY_PYTHON",
+        "perl5opt",
+    ] {
+        assert!(code_hook(name).is_none(), "{name}");
+    }
 }
