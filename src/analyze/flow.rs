@@ -24,7 +24,9 @@
 //! analysis does not model (nested components with core code, imported modules, threads
 //! started from a table) get `None`: every import is then charged as written.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::ops::Range;
 
 use wasmparser::{
@@ -85,41 +87,46 @@ pub fn analyse(bytes: &[u8]) -> Option<Flow> {
 
 /// A core function value, as the component's index spaces define it.
 #[derive(Clone, Debug)]
-enum CoreFunc {
+enum CoreFunc<'a> {
     /// `canon lower` of a component function.
     Lowered(u32),
     /// An export of a core instance.
-    Export(u32, String),
+    Export(u32, &'a str),
     /// Another canonical built-in (resource.drop, task.return, ...): no code of the component.
     Builtin,
 }
 
 #[derive(Clone, Debug)]
-enum CoreInst {
-    Instantiate { module: u32, args: Vec<(String, u32)> },
-    FromExports(Vec<(String, ExternalKind, u32)>),
+enum CoreInst<'a> {
+    Instantiate { module: u32, args: Vec<(&'a str, u32)> },
+    FromExports(Vec<(&'a str, ExternalKind, u32)>),
 }
 
 #[derive(Clone, Debug)]
-enum CompFunc {
-    Import(String),
-    InstanceExport(u32, String),
+enum CompFunc<'a> {
+    Import(&'a str),
+    InstanceExport(u32, &'a str),
     Lift(u32),
     Same(u32),
 }
 
 #[derive(Clone, Debug)]
-enum CompInst {
-    Import(String),
+enum CompInst<'a> {
+    Import(&'a str),
     Same(u32),
     Other,
 }
 
 /// Where a call lands.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Target {
-    Lowered(FuncKey),
-    Defined { inst: u32, func: u32 },
+    /// An imported function, by its index in the component's function index space (an
+    /// import, or an export of an imported instance); see [`Component::key`].
+    Lowered(u32),
+    Defined {
+        inst: u32,
+        func: u32,
+    },
     Builtin,
     Unknown,
 }
@@ -201,11 +208,11 @@ struct TableContents {
 #[derive(Default)]
 struct Component<'a> {
     modules: Vec<Module<'a>>,
-    core_insts: Vec<CoreInst>,
-    core_funcs: Vec<CoreFunc>,
-    core_tables: Vec<(u32, String)>,
-    comp_funcs: Vec<CompFunc>,
-    comp_insts: Vec<CompInst>,
+    core_insts: Vec<CoreInst<'a>>,
+    core_funcs: Vec<CoreFunc<'a>>,
+    core_tables: Vec<(u32, &'a str)>,
+    comp_funcs: Vec<CompFunc<'a>>,
+    comp_insts: Vec<CompInst<'a>>,
     /// Core functions the host calls: lifted functions and canonical options.
     host_roots: Vec<u32>,
 }
@@ -244,18 +251,18 @@ impl<'a> Component<'a> {
                         c.core_insts.push(match inst.ok()? {
                             Instance::Instantiate { module_index, args } => CoreInst::Instantiate {
                                 module: module_index,
-                                args: args.iter().map(|a| (a.name.to_string(), a.index)).collect(),
+                                args: args.iter().map(|a| (a.name, a.index)).collect(),
                             },
-                            Instance::FromExports(exports) => CoreInst::FromExports(
-                                exports.iter().map(|e| (e.name.to_string(), e.kind, e.index)).collect(),
-                            ),
+                            Instance::FromExports(exports) => {
+                                CoreInst::FromExports(exports.iter().map(|e| (e.name, e.kind, e.index)).collect())
+                            }
                         });
                     }
                 }
                 Payload::ComponentImportSection(r) => {
                     for import in r {
                         let import = import.ok()?;
-                        let name = import.name.name.to_string();
+                        let name = import.name.name;
                         match import.ty {
                             ComponentTypeRef::Func(_) => c.comp_funcs.push(CompFunc::Import(name)),
                             ComponentTypeRef::Instance(_) => c.comp_insts.push(CompInst::Import(name)),
@@ -293,9 +300,9 @@ impl<'a> Component<'a> {
                                 instance_index,
                                 name,
                             } => match kind {
-                                ComponentExternalKind::Func => c
-                                    .comp_funcs
-                                    .push(CompFunc::InstanceExport(instance_index, name.to_string())),
+                                ComponentExternalKind::Func => {
+                                    c.comp_funcs.push(CompFunc::InstanceExport(instance_index, name))
+                                }
                                 ComponentExternalKind::Instance => c.comp_insts.push(CompInst::Other),
                                 ComponentExternalKind::Module => return None,
                                 _ => {}
@@ -306,9 +313,9 @@ impl<'a> Component<'a> {
                                 name,
                             } => match kind {
                                 ExternalKind::Func | ExternalKind::FuncExact => {
-                                    c.core_funcs.push(CoreFunc::Export(instance_index, name.to_string()))
+                                    c.core_funcs.push(CoreFunc::Export(instance_index, name))
                                 }
-                                ExternalKind::Table => c.core_tables.push((instance_index, name.to_string())),
+                                ExternalKind::Table => c.core_tables.push((instance_index, name)),
                                 _ => {}
                             },
                             ComponentAlias::Outer { kind, .. } => {
@@ -402,9 +409,9 @@ impl<'a> Component<'a> {
             return Target::Unknown;
         }
         match self.comp_funcs.get(idx as usize) {
-            Some(CompFunc::Import(name)) => Target::Lowered((name.clone(), String::new())),
-            Some(CompFunc::InstanceExport(inst, name)) => match self.resolve_comp_inst(*inst, depth + 1) {
-                Some(import) => Target::Lowered((import, name.clone())),
+            Some(CompFunc::Import(_)) => Target::Lowered(idx),
+            Some(CompFunc::InstanceExport(inst, _)) => match self.resolve_comp_inst(*inst, depth + 1) {
+                Some(_) => Target::Lowered(idx),
                 None => Target::Unknown,
             },
             // Lowering a lifted function calls that core function.
@@ -414,13 +421,24 @@ impl<'a> Component<'a> {
         }
     }
 
+    /// The imported function [`Target::Lowered`] stands for.
+    fn key(&self, idx: u32) -> Option<FuncKey> {
+        match self.comp_funcs.get(idx as usize)? {
+            CompFunc::Import(name) => Some((name.to_string(), String::new())),
+            CompFunc::InstanceExport(inst, name) => {
+                Some((self.resolve_comp_inst(*inst, 0)?.to_string(), name.to_string()))
+            }
+            _ => None,
+        }
+    }
+
     /// The imported instance's name, when instance `idx` is one.
-    fn resolve_comp_inst(&self, idx: u32, depth: usize) -> Option<String> {
+    fn resolve_comp_inst(&self, idx: u32, depth: usize) -> Option<&'a str> {
         if depth > MAX_DEPTH {
             return None;
         }
         match self.comp_insts.get(idx as usize)? {
-            CompInst::Import(name) => Some(name.clone()),
+            CompInst::Import(name) => Some(*name),
             CompInst::Same(other) => self.resolve_comp_inst(*other, depth + 1),
             CompInst::Other => None,
         }
@@ -432,7 +450,7 @@ impl<'a> Component<'a> {
             return Target::Unknown;
         }
         match self.core_insts.get(inst as usize) {
-            Some(CoreInst::FromExports(items)) => match items.iter().find(|(n, _, _)| n == name) {
+            Some(CoreInst::FromExports(items)) => match items.iter().find(|(n, _, _)| *n == name) {
                 Some((_, ExternalKind::Func | ExternalKind::FuncExact, idx)) => self.resolve_core_func(*idx, depth + 1),
                 _ => Target::Unknown,
             },
@@ -491,7 +509,7 @@ impl<'a> Component<'a> {
             return None;
         }
         match self.core_insts.get(inst as usize)? {
-            CoreInst::FromExports(items) => match items.iter().find(|(n, _, _)| n == name)? {
+            CoreInst::FromExports(items) => match items.iter().find(|(n, _, _)| *n == name)? {
                 (_, ExternalKind::Table, idx) => {
                     let (i, n) = self.core_tables.get(*idx as usize)?;
                     self.resolve_table_export(*i, n, depth + 1)
@@ -585,7 +603,7 @@ impl<'a> Component<'a> {
                 return target;
             };
             match contents.slots.get(&slot).map(Vec::as_slice) {
-                Some([only]) if !contents.open && contents.anywhere.is_empty() => target = only.clone(),
+                Some([only]) if !contents.open && contents.anywhere.is_empty() => target = *only,
                 _ => return target,
             }
         }
@@ -606,8 +624,10 @@ impl<'a> Component<'a> {
         let mut reach = Reach {
             c: self,
             tables: &tables,
+            memo: HashMap::new(),
         };
-        let mut roots: Vec<Target> = self.host_roots.iter().map(|f| self.resolve_core_func(*f, 0)).collect();
+        let mut direct: HashSet<u32> = HashSet::new();
+        let mut roots: HashSet<Target> = self.host_roots.iter().map(|f| self.resolve_core_func(*f, 0)).collect();
         for (inst, ci) in self.core_insts.iter().enumerate() {
             let inst = inst as u32;
             let CoreInst::Instantiate { module, .. } = ci else {
@@ -617,7 +637,7 @@ impl<'a> Component<'a> {
                 continue;
             };
             if let Some(start) = m.start {
-                roots.push(self.resolve_func_in(inst, start, 0));
+                roots.insert(self.resolve_func_in(inst, start, 0));
             }
             if m.intermediary {
                 // Functions handed out as references through the module's boundary.
@@ -639,8 +659,8 @@ impl<'a> Component<'a> {
             // A program module: each imported function is charged as written.
             for (i, (module_name, field, span)) in m.func_imports.iter().enumerate() {
                 match self.through_plumbing(self.resolve_func_in(inst, i as u32, 0), &tables) {
-                    Target::Lowered(key) => {
-                        flow.direct.insert(key);
+                    Target::Lowered(f) => {
+                        direct.insert(f);
                     }
                     Target::Builtin => {}
                     Target::Unknown => flow.everything = true,
@@ -648,13 +668,13 @@ impl<'a> Component<'a> {
                         if self.is_program(d) {
                             continue;
                         }
-                        let (reaches, everything) = reach.from(&Target::Defined { inst: d, func });
+                        let (reaches, everything) = reach.from(Target::Defined { inst: d, func });
                         flow.sites.push(Site {
                             program: m.name.clone().unwrap_or_else(|| format!("module {module}")),
                             module: module_name.to_string(),
                             field: field.to_string(),
                             span: span.clone(),
-                            reaches,
+                            reaches: reaches.iter().filter_map(|f| self.key(*f)).collect(),
                             everything,
                         });
                     }
@@ -663,14 +683,15 @@ impl<'a> Component<'a> {
         }
         // What a program can call through an open table.
         for contents in tables.values().filter(|t| t.open) {
-            roots.extend(contents.slots.values().flatten().cloned());
-            roots.extend(contents.anywhere.iter().cloned());
+            roots.extend(contents.slots.values().flatten().copied());
+            roots.extend(contents.anywhere.iter().copied());
         }
         for root in roots {
-            let (reaches, everything) = reach.from(&root);
-            flow.direct.extend(reaches);
+            let (reaches, everything) = reach.from(root);
+            direct.extend(reaches.iter().copied());
             flow.everything |= everything;
         }
+        flow.direct = direct.into_iter().filter_map(|f| self.key(f)).collect();
         flow
     }
 }
@@ -678,22 +699,27 @@ impl<'a> Component<'a> {
 struct Reach<'c, 'a> {
     c: &'c Component<'a>,
     tables: &'c HashMap<TableId, TableContents>,
+    /// Results by start, so that a function reached from many places is walked once per start.
+    memo: HashMap<Target, (std::rc::Rc<BTreeSet<u32>>, bool)>,
 }
 
 impl Reach<'_, '_> {
     /// The imported functions `start` can reach, and whether it can reach something unknown.
-    fn from(&mut self, start: &Target) -> (BTreeSet<FuncKey>, bool) {
+    fn from(&mut self, start: Target) -> (std::rc::Rc<BTreeSet<u32>>, bool) {
+        if let Some((found, everything)) = self.memo.get(&start) {
+            return (std::rc::Rc::clone(found), *everything);
+        }
         let mut found = BTreeSet::new();
         let mut everything = false;
         let mut seen: HashSet<Target> = HashSet::new();
-        let mut stack = vec![start.clone()];
+        let mut stack = vec![start];
         while let Some(t) = stack.pop() {
-            if !seen.insert(t.clone()) {
+            if !seen.insert(t) {
                 continue;
             }
             match t {
-                Target::Lowered(key) => {
-                    found.insert(key);
+                Target::Lowered(f) => {
+                    found.insert(f);
                 }
                 Target::Builtin => {}
                 Target::Unknown => everything = true,
@@ -730,14 +756,16 @@ impl Reach<'_, '_> {
                             continue;
                         }
                         match slot {
-                            Some(k) => stack.extend(contents.slots.get(k).into_iter().flatten().cloned()),
-                            None => stack.extend(contents.slots.values().flatten().cloned()),
+                            Some(k) => stack.extend(contents.slots.get(k).into_iter().flatten().copied()),
+                            None => stack.extend(contents.slots.values().flatten().copied()),
                         }
-                        stack.extend(contents.anywhere.iter().cloned());
+                        stack.extend(contents.anywhere.iter().copied());
                     }
                 }
             }
         }
+        let found = std::rc::Rc::new(found);
+        self.memo.insert(start, (std::rc::Rc::clone(&found), everything));
         (found, everything)
     }
 }
@@ -851,6 +879,37 @@ fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
                     m.elems.push(ElemInfo { active, items });
                 }
             }
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                rest = rest.get(size as usize..)?;
+            }
+            Payload::CustomSection(s) => {
+                if let KnownCustom::Name(names) = s.as_known() {
+                    // The module name is the first subsection; the rest (function, local
+                    // names...) is not needed.
+                    if let Some(Ok(wasmparser::Name::Module { name, .. })) = names.into_iter().next() {
+                        m.name = Some(name.to_string());
+                    }
+                }
+            }
+            Payload::End(_) => break,
+            _ => {}
+        }
+    }
+    Some(m)
+}
+
+/// The calls of every defined function of an intermediary, and whether a function type of it
+/// carries references.
+fn parse_code(data: &[u8], m: &mut Module<'_>) -> Option<()> {
+    let mut parser = Parser::new(m.range.start as u64);
+    let mut rest = data;
+    loop {
+        let Chunk::Parsed { consumed, payload } = parser.parse(rest, true).ok()? else {
+            return None;
+        };
+        rest = &rest[consumed..];
+        match payload {
             Payload::TypeSection(r) => {
                 for group in r {
                     for ty in group.ok()?.into_types() {
@@ -864,36 +923,6 @@ fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
                     }
                 }
             }
-            Payload::CodeSectionStart { size, .. } => {
-                parser.skip_section();
-                rest = rest.get(size as usize..)?;
-            }
-            Payload::CustomSection(s) => {
-                if let KnownCustom::Name(names) = s.as_known() {
-                    for name in names.into_iter().flatten() {
-                        if let wasmparser::Name::Module { name, .. } = name {
-                            m.name = Some(name.to_string());
-                        }
-                    }
-                }
-            }
-            Payload::End(_) => break,
-            _ => {}
-        }
-    }
-    Some(m)
-}
-
-/// The calls of every defined function of an intermediary.
-fn parse_code(data: &[u8], m: &mut Module<'_>) -> Option<()> {
-    let mut parser = Parser::new(m.range.start as u64);
-    let mut rest = data;
-    loop {
-        let Chunk::Parsed { consumed, payload } = parser.parse(rest, true).ok()? else {
-            return None;
-        };
-        rest = &rest[consumed..];
-        match payload {
             Payload::CodeSectionEntry(body) => {
                 let mut f = FuncBody::default();
                 let mut last_const: Option<u32> = None;

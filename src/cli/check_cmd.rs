@@ -12,16 +12,28 @@ use airssys_wasm::{Error, inspect};
 
 use super::{Cli, Outcome, print_out, style, summary_line};
 
+/// What `check` is asked to check: the components, the manifest for all of them (when given),
+/// the policies, and the kinds of component accepted.
+pub(super) struct Selection<'a> {
+    pub paths: &'a [PathBuf],
+    pub manifest: Option<PathBuf>,
+    pub policy: &'a [PathBuf],
+    pub kinds: Vec<airssys_wasm::analyze::ComponentKind>,
+}
+
 pub(super) fn check(
     cli: &Cli,
     catalogue: &Catalogue,
-    paths: &[PathBuf],
-    manifest: Option<PathBuf>,
+    selection: Selection<'_>,
     format: Format,
     levels: Levels,
-    policy: &[PathBuf],
-    kinds: Vec<airssys_wasm::analyze::ComponentKind>,
 ) -> Result<Outcome, Error> {
+    let Selection {
+        paths,
+        manifest,
+        policy,
+        kinds,
+    } = selection;
     let components = check::discover(paths)?;
     if components.is_empty() {
         return Err(Error::usage(format!(

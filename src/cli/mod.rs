@@ -220,12 +220,14 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             check_cmd::check(
                 cli,
                 &load_catalogue(cli)?,
-                paths,
-                manifest.clone(),
+                check_cmd::Selection {
+                    paths,
+                    manifest: manifest.clone(),
+                    policy,
+                    kinds: kind.clone(),
+                },
                 report.format,
                 levels,
-                policy,
-                kind.clone(),
             )
         }
         Command::Inspect {
