@@ -55,6 +55,21 @@ pub struct Invalid {
     pub message: String,
 }
 
+/// Reads an artifact file within [`MAX_ARTIFACT_BYTES`]: a larger one is an [`Invalid`]
+/// finding, read no further.
+///
+/// # Errors
+/// The file cannot be read, or is not a regular file (a FIFO, `/dev/zero`).
+pub fn read_file(path: &std::path::Path) -> crate::Result<Result<Vec<u8>, Invalid>> {
+    match crate::bounded::read(path, MAX_ARTIFACT_BYTES).map_err(|e| crate::Error::read(path, e))? {
+        crate::bounded::Bounded::Bytes(bytes) => Ok(Ok(bytes)),
+        crate::bounded::Bounded::TooLarge(size) => Ok(Err(Invalid {
+            offset: 0,
+            message: format!("the file is {size} bytes, over the limit of {MAX_ARTIFACT_BYTES}"),
+        })),
+    }
+}
+
 /// Parses `.wat` text into bytes; `.wasm` bytes pass through.
 pub fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Invalid> {
     if bytes.starts_with(b"\0asm") {

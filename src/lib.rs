@@ -24,6 +24,7 @@
 //! ```
 
 pub mod analyze;
+pub mod bounded;
 pub mod catalogue;
 pub mod check;
 pub mod component;

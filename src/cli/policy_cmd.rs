@@ -95,11 +95,14 @@ pub(super) fn explain_request(
     })
 }
 
+/// A `--requests` file above this size is refused unread.
+const MAX_REQUESTS_BYTES: usize = 1 << 20;
+
 /// Requests from the command line, then from `--requests FILE` (blank and `#` lines skipped).
 fn request_lines(requests: &[String], file: Option<&Path>) -> Result<Vec<String>, Error> {
     let mut lines = requests.to_vec();
     if let Some(f) = file {
-        let text = std::fs::read_to_string(f).map_err(|e| Error::read(f, e))?;
+        let text = airssys_wasm::bounded::read_text(f, MAX_REQUESTS_BYTES).map_err(|e| Error::read(f, e))?;
         lines.extend(
             text.lines()
                 .map(str::trim)
