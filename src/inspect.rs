@@ -74,17 +74,19 @@ pub fn inspection(
 }
 
 /// Human form of the listing.
+/// Names come from the binary and the command line: control characters in them are escaped.
 pub fn render(i: &Inspection) -> String {
+    let esc = crate::report::escape_control;
     let mut out = format!(
         "{} ({})\n\nimports:\n",
-        i.component,
+        esc(&i.component),
         match i.kind {
             Kind::Component => "component",
             Kind::CoreModule => "core module",
         }
     );
     for imp in &i.imports {
-        let _ = writeln!(out, "  {}", imp.name);
+        let _ = writeln!(out, "  {}", esc(&imp.name));
         for f in &imp.functions {
             let op = match &f.mapping {
                 Mapping::Catalogue { operation } => operation.clone(),
@@ -95,7 +97,7 @@ pub fn render(i: &Inspection) -> String {
             let _ = writeln!(
                 out,
                 "    {:<32} {:<56} {}",
-                f.name,
+                esc(&f.name),
                 op,
                 f.requires.as_deref().unwrap_or("unknown (fails closed)")
             );
@@ -103,7 +105,7 @@ pub fn render(i: &Inspection) -> String {
     }
     out.push_str("\nexports:\n");
     for e in &i.exports {
-        let _ = writeln!(out, "  {e}");
+        let _ = writeln!(out, "  {}", esc(e));
     }
     out
 }
@@ -136,11 +138,14 @@ pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("component");
+    // Names in comments are escaped: a newline in an import name must not start a TOML line.
+    let esc = crate::report::escape_control;
     let mut out = format!(
-        "# Suggested by `airssys-wasm inspect --suggest-manifest {name}`.\n\
+        "# Suggested by `airssys-wasm inspect --suggest-manifest {}`.\n\
          # Replace every {PLACEHOLDER} ...> value with the narrowest resource the component needs;\n\
          # `airssys-wasm check` refuses the manifest while a placeholder is left.\n\n\
          [component]\nname = \"{}\"\nversion = \"0.1.0\"\n",
+        esc(name),
         crate::manifest::component_name_from(stem)
     );
     let mut last = None;
@@ -157,7 +162,7 @@ pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
         let mut ops = ops.clone();
         ops.sort();
         ops.dedup();
-        let _ = writeln!(out, "  {grant},  # {}", ops.join(", "));
+        let _ = writeln!(out, "  {grant},  # {}", esc(&ops.join(", ")));
     }
     if last.is_some() {
         out.push_str("]\n");
