@@ -53,7 +53,9 @@ fn main() {
             ("nested grants", t, n)
         },
         {
-            let (t, n) = fill("filesystem", |i| format!("{{ action = \"read\", path = \"/d/a{i}/b\" }}"));
+            let (t, n) = fill("filesystem", |i| {
+                format!("{{ action = \"read\", path = \"/d/a{i}/b\" }}")
+            });
             ("distinct paths", t, n)
         },
         {
@@ -63,7 +65,9 @@ fn main() {
             ("distinct hosts", t, n)
         },
         {
-            let (t, n) = fill("filesystem", |i| format!("{{ action = \"read\", path = \"/d/*{i}*/**/x\" }}"));
+            let (t, n) = fill("filesystem", |i| {
+                format!("{{ action = \"read\", path = \"/d/*{i}*/**/x\" }}")
+            });
             ("in-name wildcards", t, n)
         },
         {
@@ -86,7 +90,9 @@ fn main() {
         let mut findings = 0;
         let parse = best(3, || {
             let mut s = Sources::new();
-            findings = black_box(Manifest::parse_in(&mut s, "Component.toml", text)).diagnostics.len();
+            findings = black_box(Manifest::parse_in(&mut s, "Component.toml", text))
+                .diagnostics
+                .len();
         });
         let mut d = Manifest::parse_in(&mut sources, "Component.toml", text).diagnostics;
         sort(&mut d, &sources);

@@ -33,21 +33,27 @@ fn main() {
         let bytes = std::fs::read(p).unwrap();
         let name = p.strip_prefix(root).unwrap().display().to_string().replace('/', "_");
         let is_policy = p.starts_with(root.join("policies"))
-            || p.starts_with(root.join("tests/fixtures/policies")) && !p.ends_with("Component.toml") && !p.ends_with("Wide.toml");
+            || p.starts_with(root.join("tests/fixtures/policies"))
+                && !p.ends_with("Component.toml")
+                && !p.ends_with("Wide.toml");
         add(if is_policy { "policy" } else { "manifest" }, name, bytes);
     }
     let requests = std::fs::read_to_string(root.join("tests/fixtures/policies/requests.txt")).unwrap();
     add("request", "requests.txt".into(), requests.clone().into_bytes());
-    for (i, line) in requests.lines().chain([
-        "connect [::1]:8080",
-        "connect 0x7f.1:80",
-        "bind 8080",
-        "resolve EXAMPLE.com.",
-        "spawn /usr/bin/../bin/git",
-        "signal SIGTERM",
-        "read ~/cfg/a.toml",
-        "delete /data/./x/../y",
-    ]).enumerate() {
+    for (i, line) in requests
+        .lines()
+        .chain([
+            "connect [::1]:8080",
+            "connect 0x7f.1:80",
+            "bind 8080",
+            "resolve EXAMPLE.com.",
+            "spawn /usr/bin/../bin/git",
+            "signal SIGTERM",
+            "read ~/cfg/a.toml",
+            "delete /data/./x/../y",
+        ])
+        .enumerate()
+    {
         add("request", format!("line-{i}"), line.as_bytes().to_vec());
     }
     let mut wits = Vec::new();
@@ -75,15 +81,21 @@ fn main() {
         let dir = Path::new(name).parent().unwrap().to_path_buf();
         by_dir.entry(dir).or_default().push_str(name, text.clone());
     }
-    let mut groups: Vec<_> = by_dir.into_values().map(|m| m.parse().map_err(|(_, e)| e).unwrap()).collect();
+    let mut groups: Vec<_> = by_dir
+        .into_values()
+        .map(|m| m.parse().map_err(|(_, e)| e).unwrap())
+        .collect();
     let core = groups
         .iter()
         .position(|g: &wit_parser::UnresolvedPackageGroup| g.main.name.name == "core")
         .unwrap();
     let main = groups.remove(core);
     let pkg = resolve.push_groups(main, groups).unwrap();
-    let worlds: Vec<(String, wit_parser::WorldId)> =
-        resolve.packages[pkg].worlds.iter().map(|(n, id)| (n.clone(), *id)).collect();
+    let worlds: Vec<(String, wit_parser::WorldId)> = resolve.packages[pkg]
+        .worlds
+        .iter()
+        .map(|(n, id)| (n.clone(), *id))
+        .collect();
     for (name, world) in worlds {
         let mut module = wit_component::dummy_module(
             &resolve,

@@ -56,7 +56,10 @@ pub fn read_text(path: &Path, limit: usize) -> io::Result<String> {
         Bounded::Bytes(bytes) => String::from_utf8(bytes).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
             )
         }),
         Bounded::TooLarge(n) => Err(too_large(n, limit)),
@@ -124,6 +127,11 @@ mod tests {
         std::fs::write(&path, vec![b'x'; 101]).unwrap();
         assert!(matches!(read(&path, 100).unwrap(), Bounded::TooLarge(101)));
         assert!(matches!(read(&path, 101).unwrap(), Bounded::Bytes(b) if b.len() == 101));
-        assert!(read_text(&path, 100).unwrap_err().to_string().contains("101 bytes, over the limit of 100"));
+        assert!(
+            read_text(&path, 100)
+                .unwrap_err()
+                .to_string()
+                .contains("101 bytes, over the limit of 100")
+        );
     }
 }

@@ -46,10 +46,8 @@ pub(crate) fn read<'i>(
     if errors.is_empty() {
         return Ok(root);
     }
-    let mut errors: Vec<(Range<usize>, &str)> = errors
-        .iter()
-        .map(|e| (e.span().unwrap_or(0..0), e.message()))
-        .collect();
+    let mut errors: Vec<(Range<usize>, &str)> =
+        errors.iter().map(|e| (e.span().unwrap_or(0..0), e.message())).collect();
     errors.sort_by_key(|(span, _)| (span.start, span.end));
     let more = errors.len().saturating_sub(MAX_SYNTAX_ERRORS);
     let mut diagnostics: Vec<Diagnostic> = errors

@@ -78,7 +78,10 @@ fn manifest_labels_past_column_65535_render_clipped() {
 #[test]
 fn policy_labels_past_column_65535_render_clipped() {
     for column in COLUMNS {
-        let text = format!("[filesystem]\ndeny = [{}{{ pth = \"/etc/shadow\" }}]\n", " ".repeat(column));
+        let text = format!(
+            "[filesystem]\ndeny = [{}{{ pth = \"/etc/shadow\" }}]\n",
+            " ".repeat(column)
+        );
         let (d, out) = policy_report(&text);
         assert_eq!(common::codes(&d), ["POL002"], "{out}");
         assert!(out.contains("did you mean `path`"), "{out}");
@@ -86,14 +89,19 @@ fn policy_labels_past_column_65535_render_clipped() {
     }
     // A finding about a manifest whose rule is far along a policy line: both files clipped.
     let column = 70_000;
-    let policy = format!("[filesystem]\ndeny = [{}{{ path = \"/etc/shadow\" }}]\n", " ".repeat(column));
+    let policy = format!(
+        "[filesystem]\ndeny = [{}{{ path = \"/etc/shadow\" }}]\n",
+        " ".repeat(column)
+    );
     let manifest = format!(
         "{HEAD}filesystem = [{}{{ action = \"read\", path = \"/etc/shadow\" }}]\n",
         " ".repeat(column)
     );
     let mut sources = Sources::new();
     let set = PolicySet::from_texts(&mut sources, &[("policy.toml", &policy)]).unwrap();
-    let m = Manifest::parse_in(&mut sources, "Component.toml", &manifest).manifest.unwrap();
+    let m = Manifest::parse_in(&mut sources, "Component.toml", &manifest)
+        .manifest
+        .unwrap();
     let d = sorted(set.check_manifest(&m, Date::new(2025, 1, 1).unwrap()), &sources);
     assert_eq!(common::codes(&d), ["POL003"]);
     let out = common::render(&d, &sources);
@@ -117,7 +125,10 @@ fn wit_labels_past_column_65535_render_clipped() {
 
 #[test]
 fn a_label_over_a_long_span_is_shown_by_its_ends() {
-    let (d, out) = manifest_report(&format!("{HEAD}[component.x]\n[component]\ndescription = \"{}\"\n", "a".repeat(200_000)));
+    let (d, out) = manifest_report(&format!(
+        "{HEAD}[component.x]\n[component]\ndescription = \"{}\"\n",
+        "a".repeat(200_000)
+    ));
     assert!(!d.is_empty());
     assert!(out.len() < 6_000, "{} bytes", out.len());
 }
@@ -165,7 +176,11 @@ fn syntax_error_storms_are_capped_per_file() {
         (format!("[a{}]\n", " !".repeat(100_000)), "manifest"),
         (format!("[a{}]\n", " !".repeat(4_000)), "policy"),
     ] {
-        let (d, out) = if what == "manifest" { manifest_report(&text) } else { policy_report(&text) };
+        let (d, out) = if what == "manifest" {
+            manifest_report(&text)
+        } else {
+            policy_report(&text)
+        };
         assert!(d.len() <= 20, "{} {what} findings", d.len());
         let last = d.last().unwrap();
         assert_eq!(
@@ -187,7 +202,10 @@ fn thousands_of_findings_render_at_most_a_hundred_per_file() {
     assert_eq!(d.len(), n - 1, "every duplicate is a finding");
     assert_eq!(out.matches("MAN017(duplicate-grant)").count(), human::MAX_PER_FILE);
     assert!(
-        out.contains(&format!("note: {} more findings in Component.toml not shown", n - 1 - human::MAX_PER_FILE)),
+        out.contains(&format!(
+            "note: {} more findings in Component.toml not shown",
+            n - 1 - human::MAX_PER_FILE
+        )),
         "{}",
         &out[out.len() - 300..]
     );
@@ -228,12 +246,18 @@ fn endless_and_special_files_are_refused_before_reading() {
         (vec!["manifest", "/dev/zero"], character),
         (vec!["manifest", &fifo], "a FIFO (named pipe), not a regular file"),
         (vec!["manifest", "--policy", &extends_zero, &manifest], character),
-        (vec!["manifest", "--policy", &extends_fifo, &manifest], "a FIFO (named pipe)"),
+        (
+            vec!["manifest", "--policy", &extends_fifo, &manifest],
+            "a FIFO (named pipe)",
+        ),
         (vec!["manifest", "--policy", "/dev/urandom", &manifest], character),
         (vec!["wit", "/dev/zero"], character),
         (vec!["check", "--manifest", &manifest, &fifo], "a FIFO (named pipe)"),
         (vec!["inspect", "/dev/zero"], character),
-        (vec!["explain-request", "--manifest", &manifest, "--requests", "/dev/zero"], character),
+        (
+            vec!["explain-request", "--manifest", &manifest, "--requests", "/dev/zero"],
+            character,
+        ),
         (vec!["explain-request", "--manifest", "/dev/zero", "read /x"], character),
     ];
     for (args, want) in cases {
@@ -253,7 +277,10 @@ fn files_over_the_limit_are_refused_unread() {
     let manifest = write(dir.path(), "Component.toml", HEAD);
     let (code, stdout, _) = airssys(&["manifest", &big]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("the manifest is 3221225472 bytes, over the limit of 1048576"), "{stdout}");
+    assert!(
+        stdout.contains("the manifest is 3221225472 bytes, over the limit of 1048576"),
+        "{stdout}"
+    );
     let (code, _, stderr) = airssys(&["manifest", "--policy", &big, &manifest]);
     assert_eq!(code, 2);
     assert!(stderr.contains("the policy is 3221225472 bytes"), "{stderr}");
@@ -261,7 +288,10 @@ fn files_over_the_limit_are_refused_unread() {
     std::fs::File::create(&wit).unwrap().set_len(3 << 30).unwrap();
     let (code, _, stderr) = airssys(&["wit", wit.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("3221225472 bytes, over the limit of 1048576"), "{stderr}");
+    assert!(
+        stderr.contains("3221225472 bytes, over the limit of 1048576"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -272,13 +302,21 @@ fn control_characters_in_requests_are_escaped() {
         "Component.toml",
         &format!("{HEAD}filesystem = [{{ action = \"read\", path = \"/data/**\" }}]\n"),
     );
-    let (code, stdout, stderr) = airssys(&["explain-request", "--manifest", &manifest, "read /data/\u{1b}[2Jx\u{9b}y"]);
+    let (code, stdout, stderr) = airssys(&[
+        "explain-request",
+        "--manifest",
+        &manifest,
+        "read /data/\u{1b}[2Jx\u{9b}y",
+    ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{9b}'), "{stdout}");
     assert!(stdout.contains("/data/\\u{1b}[2Jx\\u{9b}y"), "{stdout}");
     let (code, _, stderr) = airssys(&["explain-request", "--manifest", &manifest, "re\u{1b}[2Jad /x"]);
     assert_eq!(code, 2);
-    assert!(!stderr.contains('\u{1b}') && stderr.contains("re\\u{1b}[2Jad"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && stderr.contains("re\\u{1b}[2Jad"),
+        "{stderr}"
+    );
     let requests = write(dir.path(), "requests.txt", "read /data/a\rdenied  write /etc/forged\n");
     let (_, stdout, stderr) = airssys(&["explain-request", "--manifest", &manifest, "--requests", &requests]);
     assert!(!stdout.contains('\r'), "{stdout}{stderr}");

@@ -131,7 +131,10 @@ impl LineIndex {
 
 /// Positions of `needle` in `hay`.
 fn memchr_all(hay: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
-    hay.iter().enumerate().filter(move |(_, b)| **b == needle).map(|(i, _)| i)
+    hay.iter()
+        .enumerate()
+        .filter(move |(_, b)| **b == needle)
+        .map(|(i, _)| i)
 }
 
 /// How many characters start in `bytes` (every byte that is not a UTF-8 continuation byte).

@@ -269,7 +269,9 @@ fn net_redundant(entries: &[Entry<NetGrant>], work: &mut Work) -> Vec<Option<usi
     for (i, e) in entries.iter().enumerate() {
         if firsts[i] == i {
             let g = &e.grant;
-            let bucket = buckets.entry((g.action, g.host.as_ref(), g.effective_port())).or_default();
+            let bucket = buckets
+                .entry((g.action, g.host.as_ref(), g.effective_port()))
+                .or_default();
             if bucket.len() < 2 {
                 bucket.push(i);
             }
@@ -282,7 +284,9 @@ fn net_redundant(entries: &[Entry<NetGrant>], work: &mut Work) -> Vec<Option<usi
             let b = &e.grant;
             let mut best = (firsts[j] < j).then_some(firsts[j]);
             let suffixes: Vec<HostPattern> = match &b.host {
-                Some(HostPattern::Exact(Host::Name(n))) => parents(n).map(|s| HostPattern::Subdomains(s.into())).collect(),
+                Some(HostPattern::Exact(Host::Name(n))) => {
+                    parents(n).map(|s| HostPattern::Subdomains(s.into())).collect()
+                }
                 Some(HostPattern::Subdomains(t)) => std::iter::once(t.as_str())
                     .chain(parents(t))
                     .map(|s| HostPattern::Subdomains(s.into()))
@@ -374,7 +378,11 @@ mod tests {
             Just(Some("10.0.0.1")),
         ];
         (
-            prop_oneof![Just(NetAction::Connect), Just(NetAction::Resolve), Just(NetAction::Bind)],
+            prop_oneof![
+                Just(NetAction::Connect),
+                Just(NetAction::Resolve),
+                Just(NetAction::Bind)
+            ],
             host,
             prop_oneof![Just(None), Just(Some(443u16)), Just(Some(80))],
         )
@@ -411,7 +419,9 @@ mod tests {
     #[test]
     fn the_work_is_linear_in_the_grants() {
         let n = 5_000;
-        let dup: Vec<String> = (0..n).map(|_| "{ action = \"read\", path = \"/data/**\" }".into()).collect();
+        let dup: Vec<String> = (0..n)
+            .map(|_| "{ action = \"read\", path = \"/data/**\" }".into())
+            .collect();
         let nested: Vec<String> = (0..n)
             .map(|i| format!("{{ action = \"read\", path = \"/d/{}**\" }}", "x/".repeat(i % 200)))
             .collect();
@@ -421,14 +431,27 @@ mod tests {
         for (permissions, expected) in [
             (format!("filesystem = [{}]", dup.join(",")), n - 1),
             (format!("filesystem = [{}]", nested.join(",")), n - 1),
-            (format!("network = [{}, {{ action = \"connect\", domain = \"*.example.com\", port = 443 }}]", hosts.join(",")), n),
+            (
+                format!(
+                    "network = [{}, {{ action = \"connect\", domain = \"*.example.com\", port = 443 }}]",
+                    hosts.join(",")
+                ),
+                n,
+            ),
         ] {
             let m = manifest(&permissions);
             let mut work = Work::default();
             let findings = check_counted(&m, &mut work);
-            let redundant = findings.iter().filter(|d| d.rule.code != r::OVERLY_BROAD_GRANT.code).count();
+            let redundant = findings
+                .iter()
+                .filter(|d| d.rule.code != r::OVERLY_BROAD_GRANT.code)
+                .count();
             assert_eq!(redundant, expected);
-            assert!(work.comparisons < 1_000 * n, "{} comparisons for {n} grants", work.comparisons);
+            assert!(
+                work.comparisons < 1_000 * n,
+                "{} comparisons for {n} grants",
+                work.comparisons
+            );
         }
     }
 
@@ -441,7 +464,10 @@ mod tests {
         let m = manifest(&format!("filesystem = [{}]", grants.join(",")));
         let mut work = Work::default();
         let findings = check_counted(&m, &mut work);
-        let note = findings.iter().find(|d| d.severity == Severity::Note).expect("the budget note");
+        let note = findings
+            .iter()
+            .find(|d| d.severity == Severity::Note)
+            .expect("the budget note");
         assert!(note.message.contains("only in part"), "{}", note.message);
     }
 }

@@ -6,8 +6,8 @@
 //! directory. [`PathPattern::matches`] is the plain, obviously-correct matcher; the compiled
 //! index in `fs_index.rs` must agree with it, and the property tests check that it does.
 
-use std::cell::Cell;
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use super::error::{PathError, PatternError, PatternErrorKind};

@@ -211,11 +211,7 @@ impl Adapter {
                 });
             }
             None => {
-                let at = format!(
-                    "{} at byte offset {:#x}",
-                    escape_control(&file.name),
-                    label.span.start
-                );
+                let at = format!("{} at byte offset {:#x}", escape_control(&file.name), label.span.start);
                 let label_message = printable(&label.message);
                 self.message = if label.message.is_empty() || self.message == label_message {
                     format!("{}\n  --> {at}", self.message)
@@ -332,7 +328,13 @@ impl Excerpt {
                 let map = LineMap::build(&text[from..content], from, &points, &mut excerpt.text);
                 let content_at = excerpt.text.len();
                 excerpt.text.push_str(&text[content..to]);
-                let to_excerpt = |p: usize| if p <= content { map.get(p) } else { content_at + (p - content) };
+                let to_excerpt = |p: usize| {
+                    if p <= content {
+                        map.get(p)
+                    } else {
+                        content_at + (p - content)
+                    }
+                };
                 for (i, s) in spans.iter().enumerate() {
                     if index.line_of(s.start) == line {
                         mapped[i].start = to_excerpt(s.start);
