@@ -1,6 +1,10 @@
 //! Writes the seed corpora, `fuzz/seeds/TARGET/`, from the repository's fixtures: manifests,
 //! policies, request lines, WIT packages, and components (the examples' WAT assembled, and one
-//! component per catalogue world, built with a dummy core module). Run from `fuzz/`.
+//! component per catalogue world, built with a dummy core module). Run from `fuzz/` by
+//! `fuzz/run --seeds`. It is built like the targets (with coverage instrumentation, whose
+//! runtime is libFuzzer's), so it is a libFuzzer binary that does its work before fuzzing and
+//! exits.
+#![no_main]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +23,15 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn main() {
+libfuzzer_sys::fuzz_target!(
+    init: {
+        write_seeds();
+        std::process::exit(0);
+    },
+    |_data: &[u8]| {}
+);
+
+fn write_seeds() {
     let root = Path::new("..");
     let mut seeds: BTreeMap<&str, Vec<(String, Vec<u8>)>> = BTreeMap::new();
     let mut add = |target: &'static str, name: String, bytes: Vec<u8>| {
