@@ -393,12 +393,12 @@ impl LineMap {
     fn build(line: &str, base: usize, points: &[usize], out: &mut String) -> Self {
         let chars: Vec<(usize, char)> = line.char_indices().collect();
         let keep: Vec<Range<usize>> = if chars.len() <= MAX_LINE_CHARS {
-            vec![0..chars.len()]
+            std::iter::once(0..chars.len()).collect()
         } else {
             // Character windows around each point (or the line's start when it has none).
             let at = |p: usize| chars.partition_point(|(i, _)| base + *i < p);
             let mut windows: Vec<Range<usize>> = if points.is_empty() {
-                vec![0..WINDOW * 2]
+                std::iter::once(0..WINDOW * 2).collect()
             } else {
                 points
                     .iter()
