@@ -24,12 +24,14 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
 }
 
 libfuzzer_sys::fuzz_target!(
-    init: {
-        write_seeds();
-        std::process::exit(0);
-    },
+    init: write_seeds_and_exit(),
     |_data: &[u8]| {}
 );
+
+fn write_seeds_and_exit() {
+    write_seeds();
+    std::process::exit(0)
+}
 
 fn write_seeds() {
     let root = Path::new("..");

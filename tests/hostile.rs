@@ -167,30 +167,25 @@ fn control_characters_from_policies_are_escaped() {
     assert!(out.contains("p\\u{1b}[31mth") && out.contains("x\\ny"), "{out}");
 }
 
-/// `[a` + bad tokens + `]`: one error per token without a cap, each repeating the line.
+/// Lines, arrays and inline tables full of bad tokens: one error per token without a cap, each
+/// repeating the (long) line in human output.
 #[test]
 fn syntax_error_storms_are_capped_per_file() {
-    for (text, what) in [
-        (format!("[a{}]\n", " !".repeat(4_000)), "manifest"),
-        (format!("{HEAD}x = {{ {} }}\n", "\"".repeat(65_000)), "manifest"),
-        (format!("[a{}]\n", " !".repeat(100_000)), "manifest"),
-        (format!("[a{}]\n", " !".repeat(4_000)), "policy"),
-    ] {
-        let (d, out) = if what == "manifest" {
-            manifest_report(&text)
-        } else {
-            policy_report(&text)
-        };
-        assert!(d.len() <= 20, "{} {what} findings", d.len());
-        let last = d.last().unwrap();
-        assert_eq!(
-            last.notes.iter().any(|n| n.contains("more syntax error")),
-            d.len() == 20,
-            "{} findings, notes {:?}",
-            d.len(),
-            last.notes
-        );
-        assert!(out.len() < 40_000, "{} bytes of output for a {what}", out.len());
+    let storms = [
+        format!("{HEAD}x = [{}]\n", "!,".repeat(4_000)),
+        format!("{HEAD}x = {{ {} }}\n", "\"".repeat(65_000)),
+        format!("{HEAD}x = {{ {} }}\n", "a b, ".repeat(100_000)),
+        "!\n".repeat(4_000),
+    ];
+    for (i, text) in storms.iter().enumerate() {
+        let policy = text.replace(HEAD, "");
+        for (what, (d, out)) in [("manifest", manifest_report(text)), ("policy", policy_report(&policy))] {
+            assert_eq!(d.len(), 20, "storm {i}: {} {what} findings", d.len());
+            assert!(d.iter().all(|d| d.rule.code == "MAN001" || d.rule.code == "POL001"));
+            let note = d.last().unwrap().notes.join(" ");
+            assert!(note.contains("more syntax errors after this one"), "storm {i}: {note}");
+            assert!(out.len() < 40_000, "storm {i}: {} bytes of output for a {what}", out.len());
+        }
     }
 }
 
