@@ -30,6 +30,7 @@ pub mod check;
 pub mod component;
 pub mod diagnostics;
 pub mod error;
+pub mod guard;
 pub mod inspect;
 pub mod manifest;
 pub mod orgpolicy;

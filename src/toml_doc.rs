@@ -42,7 +42,15 @@ pub(crate) fn read<'i>(
         .help(format!("{} needs at most three levels of nesting", rules.what));
         return Err(vec![d]);
     }
-    let (root, errors) = DeTable::parse_recoverable(text);
+    let (root, errors) = match crate::guard::catch(|| DeTable::parse_recoverable(text)) {
+        Ok(parsed) => parsed,
+        Err(panic) => {
+            let d = Diagnostic::new(rules.syntax, format!("the TOML parser failed on {}", rules.what))
+                .at(source, 0..0, "in this file")
+                .note(format!("the TOML parser panicked: {panic}"));
+            return Err(vec![d]);
+        }
+    };
     if errors.is_empty() {
         return Ok(root);
     }

@@ -51,7 +51,11 @@ pub fn check_files(
         .collect();
     let mut groups = Vec::new();
     for files in &input {
-        match parse_group(files) {
+        let parsed = match crate::guard::catch(|| parse_group(files)) {
+            Ok(parsed) => parsed,
+            Err(panic) => return vec![parser_failed(files, &ids, &panic)],
+        };
+        match parsed {
             Ok(g) => groups.push(g),
             Err((map, e)) => {
                 return vec![wit_diagnostic(
@@ -81,7 +85,11 @@ pub fn check_files(
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
     let mut resolve = Resolve::default();
-    let pkg = match resolve.push_groups(main, groups) {
+    let pushed = match crate::guard::catch(|| resolve.push_groups(main, groups)) {
+        Ok(pushed) => pushed,
+        Err(panic) => return vec![parser_failed(&input[0], &ids, &panic)],
+    };
+    let pkg = match pushed {
         Ok(p) => p,
         Err(e) => return vec![resolve_error(catalogue, &resolve, &e, &ids, &texts)],
     };
@@ -164,6 +172,17 @@ fn wit_files(dir: &Path) -> crate::Result<Files> {
     }
     files.sort();
     Ok(files)
+}
+
+/// wit-parser panicked on the package (a bug of wit-parser, reported as a finding).
+fn parser_failed(files: &Files, ids: &HashMap<String, SourceId>, panic: &str) -> Diagnostic {
+    let mut d = Diagnostic::new(&r::WIT_ERROR, "wit-parser failed on this package")
+        .help("rewrite the construct the note names; doc comments written as `/**/` are one such case")
+        .note(format!("wit-parser panicked: {panic}"));
+    if let Some(&id) = files.first().and_then(|(n, _)| ids.get(n)) {
+        d = d.at(id, 0..0, "in this package");
+    }
+    d
 }
 
 /// WIT files above this size are refused unread.

@@ -316,3 +316,21 @@ fn control_characters_in_requests_are_escaped() {
     let (_, stdout, stderr) = airssys(&["explain-request", "--manifest", &manifest, "--requests", &requests]);
     assert!(!stdout.contains('\r'), "{stdout}{stderr}");
 }
+
+/// Found by the `wit` fuzz target: wit-parser 0.254 panics (`unwrap` on `None`) on a doc
+/// comment written `/**/` followed by more slashes. The panic is caught and reported as a
+/// `wit-error` finding about the package; the command goes on and exits 1, printing no panic.
+#[test]
+fn a_panic_inside_wit_parser_is_a_finding() {
+    for doc in ["/**///", "/**/", "/**/// x\n/// y"] {
+        let text = format!("package me:hostile@1.0.0;\n\ninterface types {{\n    {doc}\n    type t = u32;\n}}\n");
+        let (d, out) = wit_report(&text);
+        assert_eq!(common::codes(&d), ["WIT001"], "{doc}: {out}");
+        assert!(out.contains("wit-parser panicked"), "{doc}: {out}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "world.wit", &text);
+        let (code, stdout, stderr) = airssys(&["wit", &file]);
+        assert_eq!(code, 1, "{doc}: {stdout}{stderr}");
+        assert!(stdout.contains("WIT001") && !stderr.contains("panicked"), "{doc}: {stdout}{stderr}");
+    }
+}

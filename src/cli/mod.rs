@@ -190,6 +190,13 @@ enum Outcome {
 }
 
 pub fn main() -> ExitCode {
+    // A panic that a guarded parser call catches becomes a finding; its message is not printed.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !airssys_wasm::guard::active() {
+            default_hook(info);
+        }
+    }));
     let cli = Cli::parse();
     match run(&cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
