@@ -184,7 +184,11 @@ fn syntax_error_storms_are_capped_per_file() {
             assert!(d.iter().all(|d| d.rule.code == "MAN001" || d.rule.code == "POL001"));
             let note = d.last().unwrap().notes.join(" ");
             assert!(note.contains("more syntax errors after this one"), "storm {i}: {note}");
-            assert!(out.len() < 40_000, "storm {i}: {} bytes of output for a {what}", out.len());
+            assert!(
+                out.len() < 40_000,
+                "storm {i}: {} bytes of output for a {what}",
+                out.len()
+            );
         }
     }
 }
@@ -331,6 +335,9 @@ fn a_panic_inside_wit_parser_is_a_finding() {
         let file = write(dir.path(), "world.wit", &text);
         let (code, stdout, stderr) = airssys(&["wit", &file]);
         assert_eq!(code, 1, "{doc}: {stdout}{stderr}");
-        assert!(stdout.contains("WIT001") && !stderr.contains("panicked"), "{doc}: {stdout}{stderr}");
+        assert!(
+            stdout.contains("WIT001") && !stderr.contains("panicked"),
+            "{doc}: {stdout}{stderr}"
+        );
     }
 }
