@@ -27,6 +27,18 @@ pub fn render_all(mut diagnostics: Vec<Diagnostic>, sources: &Sources) {
     std::hint::black_box(github::render(&diagnostics, sources));
 }
 
+/// The fuzzer's set-up: libFuzzer's panic hook aborts at once, before `catch_unwind` could
+/// catch anything; a panic that `airssys_wasm::guard` catches (a third-party parser's, turned
+/// into a finding) is let through to be caught, every other panic still aborts (a crash).
+pub fn init() {
+    let abort = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !airssys_wasm::guard::active() {
+            abort(info);
+        }
+    }));
+}
+
 fn catalogue() -> &'static Catalogue {
     static C: OnceLock<Catalogue> = OnceLock::new();
     C.get_or_init(|| Catalogue::embedded().expect("the embedded catalogue is valid"))

@@ -4,4 +4,4 @@
 #[path = "../targets.rs"]
 mod targets;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::wit(data));
+libfuzzer_sys::fuzz_target!(init: targets::init(), |data: &[u8]| targets::wit(data));
