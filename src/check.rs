@@ -214,8 +214,9 @@ fn check_one(
     manifest: Option<(SourceId, Option<&Manifest>)>,
     options: &Options<'_>,
 ) -> crate::Result<Checked> {
-    let bytes = std::fs::read(path).map_err(|e| crate::Error::read(path, e))?;
-    let artifact = match component::to_binary(&bytes).and_then(|b| component::read(&b)) {
+    let artifact = match component::read_file(path)?
+        .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
+    {
         Ok(a) => a,
         Err(invalid) => {
             return Ok(Checked {

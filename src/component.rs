@@ -58,12 +58,31 @@ pub struct Invalid {
     pub message: String,
 }
 
+/// Reads an artifact file within [`MAX_ARTIFACT_BYTES`]: a larger one is an [`Invalid`]
+/// finding, read no further.
+///
+/// # Errors
+/// The file cannot be read, or is not a regular file (a FIFO, `/dev/zero`).
+pub fn read_file(path: &std::path::Path) -> crate::Result<Result<Vec<u8>, Invalid>> {
+    match crate::bounded::read(path, MAX_ARTIFACT_BYTES).map_err(|e| crate::Error::read(path, e))? {
+        crate::bounded::Bounded::Bytes(bytes) => Ok(Ok(bytes)),
+        crate::bounded::Bounded::TooLarge(size) => Ok(Err(Invalid {
+            offset: 0,
+            message: format!("the file is {size} bytes, over the limit of {MAX_ARTIFACT_BYTES}"),
+        })),
+    }
+}
+
 /// Parses `.wat` text into bytes; `.wasm` bytes pass through.
 pub fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Invalid> {
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes.into());
     }
-    wat::parse_bytes(bytes).map_err(|e| Invalid {
+    let parsed = crate::guard::catch(|| wat::parse_bytes(bytes).map(|b| b.into_owned())).map_err(|panic| Invalid {
+        offset: 0,
+        message: format!("the WAT parser failed on this file: {panic}"),
+    })?;
+    parsed.map(Into::into).map_err(|e| Invalid {
         offset: 0,
         message: format!(
             "neither a wasm binary nor valid WAT text: {}",
@@ -76,8 +95,17 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
-/// Validates and reads an artifact.
+/// Validates and reads an artifact. A panic of wasmparser on it is an [`Invalid`] too.
 pub fn read(bytes: &[u8]) -> Result<Artifact, Invalid> {
+    crate::guard::catch(|| read_unguarded(bytes)).unwrap_or_else(|panic| {
+        Err(Invalid {
+            offset: 0,
+            message: format!("the WebAssembly reader failed on this file: {panic}"),
+        })
+    })
+}
+
+fn read_unguarded(bytes: &[u8]) -> Result<Artifact, Invalid> {
     if bytes.len() > MAX_ARTIFACT_BYTES {
         return Err(Invalid {
             offset: 0,

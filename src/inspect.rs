@@ -82,10 +82,12 @@ pub fn inspection(
 }
 
 /// Human form of the listing.
+/// Names come from the binary and the command line: control characters in them are escaped.
 pub fn render(i: &Inspection) -> String {
+    let esc = crate::report::escape_control;
     let mut out = format!(
         "{} ({})\nkind: {}\n\nimports:\n",
-        i.component,
+        esc(&i.component),
         match i.kind {
             Kind::Component => "component",
             Kind::CoreModule => "core module",
@@ -93,7 +95,7 @@ pub fn render(i: &Inspection) -> String {
         i.component_kind.describe(),
     );
     for imp in &i.imports {
-        let _ = writeln!(out, "  {}", imp.name);
+        let _ = writeln!(out, "  {}", esc(&imp.name));
         for f in &imp.functions {
             let op = match &f.mapping {
                 Mapping::Catalogue { operation } => operation.clone(),
@@ -108,17 +110,17 @@ pub fn render(i: &Inspection) -> String {
                 None => requires.to_string(),
                 Some(why) => format!("not charged: {}", not_charged_text(why)),
             };
-            let _ = writeln!(out, "    {:<32} {:<56} {requires}", f.name, op);
+            let _ = writeln!(out, "    {:<32} {:<56} {requires}", esc(&f.name), op);
             if let Mapping::Adapter { reaches, .. } = &f.mapping {
                 for r in reaches {
-                    let _ = writeln!(out, "      reaches {r}");
+                    let _ = writeln!(out, "      reaches {}", esc(r));
                 }
             }
         }
     }
     out.push_str("\nexports:\n");
     for e in &i.exports {
-        let _ = writeln!(out, "  {e}");
+        let _ = writeln!(out, "  {}", esc(e));
     }
     out
 }
@@ -163,11 +165,14 @@ pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("component");
+    // Names in comments are escaped: a newline in an import name must not start a TOML line.
+    let esc = crate::report::escape_control;
     let mut out = format!(
-        "# Suggested by `airssys-wasm inspect --suggest-manifest {name}`.\n\
+        "# Suggested by `airssys-wasm inspect --suggest-manifest {}`.\n\
          # Replace every {PLACEHOLDER} ...> value with the narrowest resource the component needs;\n\
          # `airssys-wasm check` refuses the manifest while a placeholder is left.\n\n\
          [component]\nname = \"{}\"\nversion = \"0.1.0\"\n",
+        esc(name),
         crate::manifest::component_name_from(stem)
     );
     let mut last = None;
@@ -184,7 +189,7 @@ pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
         let mut ops = ops.clone();
         ops.sort();
         ops.dedup();
-        let _ = writeln!(out, "  {grant},  # {}", ops.join(", "));
+        let _ = writeln!(out, "  {grant},  # {}", esc(&ops.join(", ")));
     }
     if last.is_some() {
         out.push_str("]\n");

@@ -24,11 +24,13 @@
 //! ```
 
 pub mod analyze;
+pub mod bounded;
 pub mod catalogue;
 pub mod check;
 pub mod component;
 pub mod diagnostics;
 pub mod error;
+pub mod guard;
 pub mod inspect;
 pub mod manifest;
 pub mod orgpolicy;

@@ -42,18 +42,44 @@ pub(crate) fn read<'i>(
         .help(format!("{} needs at most three levels of nesting", rules.what));
         return Err(vec![d]);
     }
-    let (root, errors) = DeTable::parse_recoverable(text);
+    let (root, errors) = match crate::guard::catch(|| DeTable::parse_recoverable(text)) {
+        Ok(parsed) => parsed,
+        Err(panic) => {
+            let d = Diagnostic::new(rules.syntax, format!("the TOML parser failed on {}", rules.what))
+                .at(source, 0..0, "in this file")
+                .note(format!("the TOML parser panicked: {panic}"));
+            return Err(vec![d]);
+        }
+    };
     if errors.is_empty() {
         return Ok(root);
     }
-    Err(errors
-        .iter()
-        .map(|e| {
-            let span: Range<usize> = e.span().unwrap_or(0..0);
-            Diagnostic::new(rules.syntax, e.message().trim_end_matches('.').to_string()).at(source, span, "here")
+    let mut errors: Vec<(Range<usize>, &str)> =
+        errors.iter().map(|e| (e.span().unwrap_or(0..0), e.message())).collect();
+    errors.sort_by_key(|(span, _)| (span.start, span.end));
+    let more = errors.len().saturating_sub(MAX_SYNTAX_ERRORS);
+    let mut diagnostics: Vec<Diagnostic> = errors
+        .into_iter()
+        .take(MAX_SYNTAX_ERRORS)
+        .map(|(span, message)| {
+            Diagnostic::new(rules.syntax, message.trim_end_matches('.').to_string()).at(source, span, "here")
         })
-        .collect())
+        .collect();
+    if more > 0
+        && let Some(last) = diagnostics.pop()
+    {
+        diagnostics.push(last.note(format!(
+            "{more} more syntax error{} after this one {} not reported: past {MAX_SYNTAX_ERRORS}, \
+             the parser's recovery is guesswork; fix these first",
+            if more == 1 { "" } else { "s" },
+            if more == 1 { "is" } else { "are" },
+        )));
+    }
+    Err(diagnostics)
 }
+
+/// Syntax errors reported per file; a note on the last one counts the rest.
+pub(crate) const MAX_SYNTAX_ERRORS: usize = 20;
 
 pub(crate) fn get<'a, 'i>(t: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
     t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)

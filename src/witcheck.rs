@@ -29,6 +29,20 @@ pub fn check_path(
     sources: &mut Sources,
 ) -> crate::Result<Vec<Diagnostic>> {
     let input = read_input(path)?;
+    Ok(check_files(catalogue, input, world, sources))
+}
+
+/// Checks WIT already read: `input[0]` is the package's files, each further group one
+/// `deps/` package (each file a `(name, text)` pair). An empty `input[0]` has no world.
+pub fn check_files(
+    catalogue: &Catalogue,
+    mut input: Vec<Files>,
+    world: Option<&str>,
+    sources: &mut Sources,
+) -> Vec<Diagnostic> {
+    if input.is_empty() {
+        input.push(Vec::new());
+    }
     let ids: HashMap<String, SourceId> = input
         .iter()
         .flat_map(|g| g.iter())
@@ -37,16 +51,20 @@ pub fn check_path(
         .collect();
     let mut groups = Vec::new();
     for files in &input {
-        match parse_group(files) {
+        let parsed = match crate::guard::catch(|| parse_group(files)) {
+            Ok(parsed) => parsed,
+            Err(panic) => return vec![parser_failed(files, &ids, &panic)],
+        };
+        match parsed {
             Ok(g) => groups.push(g),
             Err((map, e)) => {
-                return Ok(vec![wit_diagnostic(
+                return vec![wit_diagnostic(
                     &r::WIT_ERROR,
                     &map,
                     e.kind().span(),
                     &e.kind().to_string(),
                     &ids,
-                )]);
+                )];
             }
         }
     }
@@ -67,9 +85,13 @@ pub fn check_path(
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
     let mut resolve = Resolve::default();
-    let pkg = match resolve.push_groups(main, groups) {
+    let pushed = match crate::guard::catch(|| resolve.push_groups(main, groups)) {
+        Ok(pushed) => pushed,
+        Err(panic) => return vec![parser_failed(&input[0], &ids, &panic)],
+    };
+    let pkg = match pushed {
         Ok(p) => p,
-        Err(e) => return Ok(vec![resolve_error(catalogue, &resolve, &e, &ids, &texts)]),
+        Err(e) => return vec![resolve_error(catalogue, &resolve, &e, &ids, &texts)],
     };
     let checker = Checker {
         catalogue,
@@ -98,17 +120,18 @@ pub fn check_path(
         } else {
             format!("worlds in this package: {}", known.join(", "))
         };
-        return Ok(vec![Diagnostic::new(&r::NO_WORLD, msg).help(help)]);
+        return vec![Diagnostic::new(&r::NO_WORLD, msg).help(help)];
     }
-    Ok(selected.into_iter().flat_map(|w| checker.world(w)).collect())
+    selected.into_iter().flat_map(|w| checker.world(w)).collect()
 }
 
-type Files = Vec<(String, String)>;
+/// The files of one WIT package: `(name, text)` pairs.
+pub type Files = Vec<(String, String)>;
 
 /// The main package's files, then one group per `deps/` entry.
 fn read_input(path: &Path) -> crate::Result<Vec<Files>> {
-    if path.is_file() {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::read(path, e))?;
+    if !path.is_dir() {
+        let text = read_wit(path)?;
         return Ok(vec![vec![(path.display().to_string(), text)]]);
     }
     let mut out = vec![wit_files(path)?];
@@ -129,7 +152,7 @@ fn read_input(path: &Path) -> crate::Result<Vec<Files>> {
             if e.is_dir() {
                 out.push(wit_files(&e)?);
             } else if e.extension().is_some_and(|x| x == "wit") {
-                let text = std::fs::read_to_string(&e).map_err(|err| crate::Error::read(&e, err))?;
+                let text = read_wit(&e)?;
                 out.push(vec![(e.display().to_string(), text)]);
             }
         }
@@ -142,13 +165,32 @@ fn wit_files(dir: &Path) -> crate::Result<Files> {
     let mut files = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| crate::Error::read(dir, e))? {
         let p = e.map_err(|e| crate::Error::read(dir, e))?.path();
-        if p.is_file() && p.extension().is_some_and(|x| x == "wit") {
-            let text = std::fs::read_to_string(&p).map_err(|e| crate::Error::read(&p, e))?;
+        if !p.is_dir() && p.extension().is_some_and(|x| x == "wit") {
+            let text = read_wit(&p)?;
             files.push((p.display().to_string(), text));
         }
     }
     files.sort();
     Ok(files)
+}
+
+/// wit-parser panicked on the package (a bug of wit-parser, reported as a finding).
+fn parser_failed(files: &Files, ids: &HashMap<String, SourceId>, panic: &str) -> Diagnostic {
+    let mut d = Diagnostic::new(&r::WIT_ERROR, "wit-parser failed on this package")
+        .help("rewrite the construct the note names; doc comments written as `/**/` are one such case")
+        .note(format!("wit-parser panicked: {panic}"));
+    if let Some(&id) = files.first().and_then(|(n, _)| ids.get(n)) {
+        d = d.at(id, 0..0, "in this package");
+    }
+    d
+}
+
+/// WIT files above this size are refused unread.
+pub const MAX_WIT_BYTES: usize = 1 << 20;
+
+/// One `.wit` file, within [`MAX_WIT_BYTES`].
+pub(crate) fn read_wit(path: &Path) -> crate::Result<String> {
+    crate::bounded::read_text(path, MAX_WIT_BYTES).map_err(|e| crate::Error::read(path, e))
 }
 
 fn parse_group(files: &Files) -> Result<UnresolvedPackageGroup, (SourceMap, wit_parser::ParseError)> {

@@ -121,9 +121,10 @@ impl Catalogue {
             .map(|(n, t)| (n.clone(), sources.add_text(n.clone(), t.clone())))
             .collect();
         let fail = |sources: Sources, diagnostics| Err(CatalogueError { sources, diagnostics });
-        let groups = match parse_groups(&files, &ids) {
-            Ok(g) => g,
-            Err(d) => return fail(sources, vec![*d]),
+        let groups = match crate::guard::catch(|| parse_groups(&files, &ids)) {
+            Ok(Ok(g)) => g,
+            Ok(Err(d)) => return fail(sources, vec![*d]),
+            Err(panic) => return fail(sources, vec![parser_failed(&panic)]),
         };
         let mut resolve = Resolve::default();
         let mut groups = groups.into_iter();
@@ -132,7 +133,11 @@ impl Catalogue {
                 .help("point `--catalogue` at a directory with one subdirectory of .wit files per package");
             return fail(sources, vec![d]);
         };
-        if let Err(e) = resolve.push_groups(main, groups.collect()) {
+        let pushed = match crate::guard::catch(|| resolve.push_groups(main, groups.collect())) {
+            Ok(pushed) => pushed,
+            Err(panic) => return fail(sources, vec![parser_failed(&panic)]),
+        };
+        if let Err(e) = pushed {
             let d = wit_diagnostic(
                 &r::CATALOGUE_WIT_ERROR,
                 &resolve.source_map,
@@ -287,7 +292,7 @@ pub fn read_package_dirs(dir: &Path) -> crate::Result<Vec<(String, String)>> {
         for f in read_dir(&pkg)? {
             let f = f.map_err(|e| crate::Error::read(&pkg, e))?.path();
             if f.extension().is_some_and(|e| e == "wit") {
-                let text = std::fs::read_to_string(&f).map_err(|e| crate::Error::read(&f, e))?;
+                let text = crate::witcheck::read_wit(&f)?;
                 files.push((f.display().to_string(), text));
             }
         }
@@ -300,6 +305,13 @@ pub fn read_package_dirs(dir: &Path) -> crate::Result<Vec<(String, String)>> {
         .into());
     }
     Ok(files)
+}
+
+/// wit-parser panicked on the catalogue (a bug of wit-parser, reported as a finding).
+fn parser_failed(panic: &str) -> Diagnostic {
+    Diagnostic::new(&r::CATALOGUE_WIT_ERROR, "wit-parser failed on the catalogue")
+        .help("rewrite the construct the note names; doc comments written as `/**/` are one such case")
+        .note(format!("wit-parser panicked: {panic}"))
 }
 
 /// Parses files into one package group per directory.

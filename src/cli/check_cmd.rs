@@ -111,10 +111,9 @@ fn draw_progress(done: usize, total: usize) {
 }
 
 pub(super) fn inspect(catalogue: &Catalogue, path: &Path, json_out: bool, suggest: bool) -> Result<Outcome, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
     let name = path.display().to_string();
-    let artifact = component::to_binary(&bytes)
-        .and_then(|b| component::read(&b))
+    let artifact = component::read_file(path)?
+        .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
         .map_err(|e| {
             Error::usage(format!(
                 "{name} is not a valid component: {} (at byte offset {:#x})",

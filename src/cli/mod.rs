@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use airssys_wasm::catalogue::{Catalogue, CatalogueError};
 use airssys_wasm::diagnostics::{Diagnostic, Level, Levels, Sink, Sources, count};
 use airssys_wasm::manifest::Manifest;
-use airssys_wasm::report::{Format, github, human, json, sarif};
+use airssys_wasm::report::{Format, escape_control, github, human, json, sarif};
 use airssys_wasm::{Error, witcheck};
 
 /// Capability-based security for WebAssembly components: checks what a component may touch.
@@ -194,12 +194,19 @@ enum Outcome {
 }
 
 pub fn main() -> ExitCode {
+    // A panic that a guarded parser call catches becomes a finding; its message is not printed.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !airssys_wasm::guard::active() {
+            default_hook(info);
+        }
+    }));
     let cli = Cli::parse();
     match run(&cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", escape_control(&e.to_string()));
             ExitCode::from(2)
         }
     }

@@ -9,7 +9,7 @@ use airssys_wasm::diagnostics::{Levels, Sources};
 use airssys_wasm::manifest::Manifest;
 use airssys_wasm::orgpolicy::{Date, EffectiveDecision, OwnedRequest, PolicySet, RuleRef, parse_request};
 use airssys_wasm::policy::{Env, GrantRef};
-use airssys_wasm::report::human;
+use airssys_wasm::report::{escape_control, human};
 
 use super::{Cli, ListingFormat, Outcome, ReportArgs, print_out, style};
 
@@ -95,11 +95,14 @@ pub(super) fn explain_request(
     })
 }
 
+/// A `--requests` file above this size is refused unread.
+const MAX_REQUESTS_BYTES: usize = 1 << 20;
+
 /// Requests from the command line, then from `--requests FILE` (blank and `#` lines skipped).
 fn request_lines(requests: &[String], file: Option<&Path>) -> Result<Vec<String>, Error> {
     let mut lines = requests.to_vec();
     if let Some(f) = file {
-        let text = std::fs::read_to_string(f).map_err(|e| Error::read(f, e))?;
+        let text = airssys_wasm::bounded::read_text(f, MAX_REQUESTS_BYTES).map_err(|e| Error::read(f, e))?;
         lines.extend(
             text.lines()
                 .map(str::trim)
@@ -137,17 +140,30 @@ fn grant_json(g: GrantRef, m: &Manifest, sources: &Sources) -> GrantJson {
     }
 }
 
+/// One answer as a line; text from the request, manifest and policy is escaped, so that a
+/// control character cannot rewrite the terminal or a newline forge another answer.
 fn human_line(a: &Answer) -> String {
     let verdict = if a.allowed { "allowed" } else { "denied " };
-    let grant = a
-        .grant
-        .as_ref()
-        .map(|g| format!("{} grant #{} (line {}: `{}`)", g.domain, g.number, g.line, g.text));
+    let grant = a.grant.as_ref().map(|g| {
+        format!(
+            "{} grant #{} (line {}: `{}`)",
+            g.domain,
+            g.number,
+            g.line,
+            escape_control(&g.text)
+        )
+    });
     let why = match (grant, &a.denied_by) {
         (Some(g), None) => format!("by {g}"),
-        (Some(g), Some(r)) => format!("granted by {g}, but denied by policy rule ({r})"),
+        (Some(g), Some(r)) => format!(
+            "granted by {g}, but denied by policy rule ({})",
+            escape_control(&r.to_string())
+        ),
         (None, None) => "no manifest grant allows it".to_string(),
-        (None, Some(r)) => format!("no manifest grant allows it; also denied by policy rule ({r})"),
+        (None, Some(r)) => format!(
+            "no manifest grant allows it; also denied by policy rule ({})",
+            escape_control(&r.to_string())
+        ),
     };
-    format!("{verdict} {}  {why}\n", a.normalized)
+    format!("{verdict} {}  {why}\n", escape_control(&a.normalized))
 }

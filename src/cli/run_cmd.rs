@@ -301,7 +301,8 @@ fn load(host: &Host, unit: &Unit) -> Result<(String, u64), Error> {
             unit.manifest.display()
         ))
     })?;
-    let bytes = std::fs::read(&unit.path).map_err(|e| Error::read(&unit.path, e))?;
+    let bytes = component::read_file(&unit.path)?
+        .map_err(|e| Error::usage(format!("{}: not a component: {}", unit.path.display(), e.message)))?;
     let binary = component::to_binary(&bytes)
         .map_err(|e| Error::usage(format!("{}: not a component: {}", unit.path.display(), e.message)))?;
     let memory = host.runtime().limits_for(&manifest).memory_bytes;

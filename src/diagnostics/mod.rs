@@ -10,7 +10,7 @@ pub mod registry;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use registry::{RULES, Rule};
 
@@ -49,18 +49,97 @@ pub struct SourceId(u32);
 pub struct SourceFile {
     pub name: String,
     pub text: Option<Arc<str>>,
+    /// Where lines start, built on first use so that positions cost a logarithm, not a scan.
+    index: OnceLock<Arc<LineIndex>>,
 }
 
 impl SourceFile {
-    /// The 1-based line and column of a byte offset, for text files.
+    /// A file with `text` (`None` for a binary).
+    pub fn new(name: impl Into<String>, text: Option<Arc<str>>) -> Self {
+        Self {
+            name: name.into(),
+            text,
+            index: OnceLock::new(),
+        }
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset, for text files. Offsets
+    /// past the end are the end; an offset inside a character is that character's.
     pub fn line_col(&self, offset: usize) -> Option<(usize, usize)> {
         let text = self.text.as_deref()?;
+        let index = self.line_index()?;
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let before = &text[..offset];
-        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Some((line, before[line_start..].chars().count() + 1))
+        let line = index.line_of(offset);
+        let start = index.line_starts[line];
+        Some((line + 1, index.chars_between(text, start, offset) + 1))
     }
+
+    /// The line index of a text file (computed once).
+    pub fn line_index(&self) -> Option<&LineIndex> {
+        let text = self.text.as_deref()?;
+        Some(self.index.get_or_init(|| Arc::new(LineIndex::new(text))))
+    }
+}
+
+/// Line starts and character counts of a text, so that the line and column of any offset are
+/// found without scanning the text before it (thousands of findings in a 1 MiB file would
+/// otherwise cost a scan each).
+#[derive(Clone, Debug)]
+pub struct LineIndex {
+    /// Byte offset of the start of each line; `line_starts[0] == 0`.
+    pub line_starts: Vec<usize>,
+    /// Characters before byte `k * CHECKPOINT`, for every `k`.
+    chars_before: Vec<usize>,
+}
+
+const CHECKPOINT: usize = 4096;
+
+impl LineIndex {
+    /// Indexes `text` (lines end at `\n`).
+    pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr_all(bytes, b'\n').map(|i| i + 1));
+        let mut chars_before = Vec::with_capacity(bytes.len() / CHECKPOINT + 1);
+        let mut count = 0;
+        for chunk in bytes.chunks(CHECKPOINT) {
+            chars_before.push(count);
+            count += char_starts(chunk);
+        }
+        chars_before.push(count);
+        Self {
+            line_starts,
+            chars_before,
+        }
+    }
+
+    /// The 0-based line that contains byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|s| *s <= offset).saturating_sub(1)
+    }
+
+    /// Characters in `text[from..to]` (both offsets at character boundaries).
+    pub fn chars_between(&self, text: &str, from: usize, to: usize) -> usize {
+        self.chars_before_offset(text, to) - self.chars_before_offset(text, from)
+    }
+
+    fn chars_before_offset(&self, text: &str, offset: usize) -> usize {
+        let k = offset / CHECKPOINT;
+        self.chars_before[k] + char_starts(&text.as_bytes()[k * CHECKPOINT..offset])
+    }
+}
+
+/// Positions of `needle` in `hay`.
+fn memchr_all(hay: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
+    hay.iter()
+        .enumerate()
+        .filter(move |(_, b)| **b == needle)
+        .map(|(i, _)| i)
+}
+
+/// How many characters start in `bytes` (every byte that is not a UTF-8 continuation byte).
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| (**b & 0xC0) != 0x80).count()
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
@@ -83,18 +162,12 @@ impl Sources {
 
     /// Registers a text file and returns its id.
     pub fn add_text(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> SourceId {
-        self.push(SourceFile {
-            name: name.into(),
-            text: Some(text.into()),
-        })
+        self.push(SourceFile::new(name, Some(text.into())))
     }
 
     /// Registers a binary file (labels into it are byte offsets).
     pub fn add_binary(&mut self, name: impl Into<String>) -> SourceId {
-        self.push(SourceFile {
-            name: name.into(),
-            text: None,
-        })
+        self.push(SourceFile::new(name, None))
     }
 
     fn push(&mut self, file: SourceFile) -> SourceId {
@@ -360,10 +433,7 @@ mod tests {
 
     #[test]
     fn line_col_counts_characters() {
-        let f = SourceFile {
-            name: "x".into(),
-            text: Some("ab\ncé d".into()),
-        };
+        let f = SourceFile::new("x", Some("ab\ncé d".into()));
         assert_eq!(f.line_col(0), Some((1, 1)));
         assert_eq!(f.line_col(3), Some((2, 1)));
         assert_eq!(f.line_col(6), Some((2, 3)));

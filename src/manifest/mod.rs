@@ -168,11 +168,17 @@ impl Manifest {
         Self::parse_in(&mut Sources::new(), name, text)
     }
 
-    /// Reads a manifest file: refuses large files and non-UTF-8 bytes as findings, and fails
-    /// only when the file cannot be read at all.
+    /// Reads a manifest file: refuses large files (unread) and non-UTF-8 bytes as findings,
+    /// and fails only when the file cannot be read at all or is not a regular file.
     pub fn load(sources: &mut Sources, path: &Path) -> crate::Result<Parsed> {
-        let bytes = std::fs::read(path).map_err(|e| crate::Error::read(path, e))?;
-        Ok(Self::from_bytes(sources, &path.display().to_string(), &bytes))
+        let name = path.display().to_string();
+        match crate::bounded::read(path, MAX_MANIFEST_BYTES).map_err(|e| crate::Error::read(path, e))? {
+            crate::bounded::Bounded::Bytes(bytes) => Ok(Self::from_bytes(sources, &name, &bytes)),
+            crate::bounded::Bounded::TooLarge(size) => Ok(Parsed {
+                manifest: None,
+                diagnostics: vec![parse::too_large(sources, &name, size)],
+            }),
+        }
     }
 
     /// Like [`Manifest::load`], from bytes already read.

@@ -28,18 +28,7 @@ const LIMIT_KEYS: &[&str] = &["memory", "fuel", "timeout-ms"];
 /// Refuses input that must not be parsed at all: too large, or not UTF-8.
 pub(super) fn refuse_bytes(sources: &mut Sources, name: &str, bytes: &[u8]) -> Option<Diagnostic> {
     if bytes.len() > MAX_MANIFEST_BYTES {
-        let id = sources.add_binary(name);
-        return Some(
-            Diagnostic::new(
-                &r::MANIFEST_TOO_LARGE,
-                format!(
-                    "the manifest is {} bytes, over the limit of {MAX_MANIFEST_BYTES}",
-                    bytes.len()
-                ),
-            )
-            .at(id, 0..0, "")
-            .help("a manifest lists grants; remove generated or pasted content"),
-        );
+        return Some(too_large(sources, name, bytes.len() as u64));
     }
     if let Err(e) = std::str::from_utf8(bytes) {
         let id = sources.add_binary(name);
@@ -51,6 +40,17 @@ pub(super) fn refuse_bytes(sources: &mut Sources, name: &str, bytes: &[u8]) -> O
         );
     }
     None
+}
+
+/// The finding for a manifest of `size` bytes, over the limit.
+pub(super) fn too_large(sources: &mut Sources, name: &str, size: u64) -> Diagnostic {
+    let id = sources.add_binary(name);
+    Diagnostic::new(
+        &r::MANIFEST_TOO_LARGE,
+        format!("the manifest is {size} bytes, over the limit of {MAX_MANIFEST_BYTES}"),
+    )
+    .at(id, 0..0, "")
+    .help("a manifest lists grants; remove generated or pasted content")
 }
 
 pub(super) fn parse(source: SourceId, text: &str) -> Parsed {

@@ -363,8 +363,12 @@ impl<'s> Loader<'s> {
         if self.cycle(&key, &name, &from, &chain) || self.loaded.contains(&key) {
             return;
         }
-        match std::fs::read(path) {
-            Ok(bytes) => match self.refuse(&name, &bytes) {
+        match crate::bounded::read(path, MAX_POLICY_BYTES) {
+            Ok(crate::bounded::Bounded::TooLarge(size)) => {
+                let d = self.too_large(&name, size);
+                self.diagnostics.push(d);
+            }
+            Ok(crate::bounded::Bounded::Bytes(bytes)) => match self.refuse(&name, &bytes) {
                 Some(d) => self.diagnostics.push(d),
                 None => {
                     let text = String::from_utf8(bytes).expect("checked by refuse");
@@ -432,20 +436,19 @@ impl<'s> Loader<'s> {
         self.diagnostics.push(d);
     }
 
+    fn too_large(&mut self, name: &str, size: u64) -> Diagnostic {
+        let id = self.sources.add_binary(name);
+        Diagnostic::new(
+            &r::POLICY_SYNTAX,
+            format!("the policy is {size} bytes, over the limit of {MAX_POLICY_BYTES}"),
+        )
+        .at(id, 0..0, "")
+        .help("a policy lists rules; split or trim it")
+    }
+
     fn refuse(&mut self, name: &str, bytes: &[u8]) -> Option<Diagnostic> {
         if bytes.len() > MAX_POLICY_BYTES {
-            let id = self.sources.add_binary(name);
-            return Some(
-                Diagnostic::new(
-                    &r::POLICY_SYNTAX,
-                    format!(
-                        "the policy is {} bytes, over the limit of {MAX_POLICY_BYTES}",
-                        bytes.len()
-                    ),
-                )
-                .at(id, 0..0, "")
-                .help("a policy lists rules; split or trim it"),
-            );
+            return Some(self.too_large(name, bytes.len() as u64));
         }
         std::str::from_utf8(bytes).err().map(|e| {
             let id = self.sources.add_binary(name);

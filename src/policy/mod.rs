@@ -45,6 +45,7 @@ pub use decide::{CompiledGrants, Decision, Env, Request};
 pub use error::{HostError, PathError, PatternError, PatternErrorKind};
 pub use grant::{FsGrant, GrantRef, GrantSet, NetGrant, ProcGrant};
 pub use host::{Host, HostPattern, normalize_host, unspecified_reaches};
+pub(crate) use path::Root;
 pub use path::{PathPattern, normalize_path};
 pub use signal::Signal;
 

@@ -7,6 +7,7 @@
 //! index in `fs_index.rs` must agree with it, and the property tests check that it does.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use super::error::{PathError, PatternError, PatternErrorKind};
@@ -173,9 +174,10 @@ impl Segment {
         }
     }
 
-    /// Whether every segment this single-segment element matches is matched by `self`.
-    fn covers(&self, other: &Segment) -> bool {
-        match (self, other) {
+    /// Whether every segment this single-segment element matches is matched by `self`; `None`
+    /// when `fuel` ran out first.
+    fn covers_within(&self, other: &Segment, fuel: &Cell<u64>) -> Option<bool> {
+        Some(match (self, other) {
             (_, Segment::AnyDepth) | (Segment::AnyDepth, _) => false,
             (Segment::Star, _) => true,
             (Segment::Literal(a), Segment::Literal(b)) => a == b,
@@ -184,8 +186,10 @@ impl Segment {
             (Segment::Glob(_), Segment::Star) => false,
             // The other glob's `*`, treated as a character that only our `*` can absorb, makes
             // this test sound: whatever it stands for, our `*` absorbs it too.
-            (Segment::Glob(a), Segment::Literal(b) | Segment::Glob(b)) => glob_match(a, b),
-        }
+            (Segment::Glob(a), Segment::Literal(b) | Segment::Glob(b)) => {
+                wildcard_match_within(a.as_bytes(), b.as_bytes(), |b| *b == b'*', |p, t| Some(p == t), fuel)?
+            }
+        })
     }
 }
 
@@ -199,13 +203,26 @@ fn glob_match(glob: &str, name: &str) -> bool {
 /// what a star is and how a non-star element matches one text element. Its cost is bounded by
 /// `pattern.len() * text.len()`, so hostile inputs cannot make it exponential.
 fn wildcard_match<P, T>(pattern: &[P], text: &[T], is_star: impl Fn(&P) -> bool, one: impl Fn(&P, &T) -> bool) -> bool {
+    wildcard_match_within(pattern, text, is_star, |p, t| Some(one(p, t)), &Cell::new(u64::MAX)).unwrap_or(false)
+}
+
+/// [`wildcard_match`] that spends one unit of `fuel` per step (and whatever `one` spends), and
+/// answers `None` when the fuel runs out.
+fn wildcard_match_within<P, T>(
+    pattern: &[P],
+    text: &[T],
+    is_star: impl Fn(&P) -> bool,
+    one: impl Fn(&P, &T) -> Option<bool>,
+    fuel: &Cell<u64>,
+) -> Option<bool> {
     let (mut p, mut t) = (0, 0);
     let mut resume: Option<(usize, usize)> = None;
     while t < text.len() {
+        fuel.set(fuel.get().checked_sub(1)?);
         if p < pattern.len() && is_star(&pattern[p]) {
             resume = Some((p, t));
             p += 1;
-        } else if p < pattern.len() && one(&pattern[p], &text[t]) {
+        } else if p < pattern.len() && one(&pattern[p], &text[t])? {
             p += 1;
             t += 1;
         } else if let Some((star, matched)) = resume {
@@ -214,10 +231,10 @@ fn wildcard_match<P, T>(pattern: &[P], text: &[T], is_star: impl Fn(&P) -> bool,
             p = star + 1;
             t = matched + 1;
         } else {
-            return false;
+            return Some(false);
         }
     }
-    pattern[p..].iter().all(is_star)
+    Some(pattern[p..].iter().all(is_star))
 }
 
 /// How a pattern can be indexed: most grants are one of the first three shapes and are looked
@@ -315,13 +332,37 @@ impl PathPattern {
     /// not complete: `true` is always right; a few exotic inclusions between general globs are
     /// missed. Used to report shadowed grants.
     pub fn covers(&self, other: &PathPattern) -> bool {
-        self.root == other.root
-            && wildcard_match(
-                &self.segments,
-                &other.segments,
-                |s| *s == Segment::AnyDepth,
-                |a, b| a.covers(b),
-            )
+        self.covers_within(other, &Cell::new(u64::MAX)).unwrap_or(false)
+    }
+
+    /// [`PathPattern::covers`] within a budget of work (one unit per element compared);
+    /// `None` when `fuel` runs out before the answer.
+    pub(crate) fn covers_within(&self, other: &PathPattern, fuel: &Cell<u64>) -> Option<bool> {
+        if self.root != other.root {
+            return Some(false);
+        }
+        wildcard_match_within(
+            &self.segments,
+            &other.segments,
+            |s| *s == Segment::AnyDepth,
+            |a, b| a.covers_within(b, fuel),
+            fuel,
+        )
+    }
+
+    /// How many segments the pattern has (`/a/*/**` has three).
+    pub(crate) fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Whether the last segment is `**`.
+    pub(crate) fn ends_with_any_depth(&self) -> bool {
+        self.segments.last() == Some(&Segment::AnyDepth)
+    }
+
+    /// Whether the last segment is `*`.
+    pub(crate) fn ends_with_star(&self) -> bool {
+        self.segments.last() == Some(&Segment::Star)
     }
 
     /// How the compiler can index this pattern, and its leading literal segments (all of them

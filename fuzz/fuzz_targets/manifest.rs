@@ -1,0 +1,7 @@
+//! Fuzz target `manifest`: see [`targets::manifest`].
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(init: targets::init(), |data: &[u8]| targets::manifest(data));
