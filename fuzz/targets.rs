@@ -156,7 +156,8 @@ pub fn component(data: &[u8]) {
             return;
         }
     };
-    let (interfaces, functions, mut diagnostics) = check::classify(catalogue, &artifact, binary);
+    let c = check::classify(catalogue, &artifact, binary);
+    let (interfaces, functions, mut diagnostics) = (c.imports, c.functions, c.diagnostics);
     diagnostics.extend(analyze::check_permissions(
         &functions,
         &ManifestRef {
@@ -165,7 +166,7 @@ pub fn component(data: &[u8]) {
         },
         binary,
     ));
-    let listing = inspect::inspection("fuzz.wasm", &artifact, &interfaces, &functions);
+    let listing = inspect::inspection("fuzz.wasm", &artifact, c.kind, &interfaces, &functions);
     std::hint::black_box(inspect::render(&listing));
     std::hint::black_box(inspect::suggest_manifest("fuzz.wasm", &functions));
     render_all(diagnostics, &sources);
