@@ -14,7 +14,10 @@ pub(super) enum Invoke {
 
 /// The arguments of `run`.
 #[derive(Debug, clap::Args)]
-#[cfg_attr(not(feature = "runtime"), allow(dead_code, reason = "read by `run`, which needs the runtime feature"))]
+#[cfg_attr(
+    not(feature = "runtime"),
+    allow(dead_code, reason = "read by `run`, which needs the runtime feature")
+)]
 pub(super) struct RunArgs {
     /// The component to run (.wasm or .wat, or a directory holding exactly one)
     pub(super) component: PathBuf,
@@ -53,4 +56,3 @@ pub(super) struct RunArgs {
     #[arg(long = "timeout-ms", value_name = "MS")]
     pub(super) timeout_ms: Option<u64>,
 }
-

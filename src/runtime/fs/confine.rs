@@ -10,9 +10,9 @@ use cap_fs_ext::DirExt as _;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Metadata};
 
+use super::FsView;
 use super::{FsError, io_error};
 use crate::policy::{Domain, FsAction, GrantRef, PathPattern, Request, normalize_path};
-use super::FsView;
 use crate::runtime::guard::{ComponentPolicy, Denied};
 
 /// Symbolic links followed while resolving one path, as Linux's `MAXSYMLINKS`.

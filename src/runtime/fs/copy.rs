@@ -100,4 +100,3 @@ fn wait_for(file: &std::fs::File, events: rustix::event::PollFlags, deadline: st
         Err(e) => Err(e.into()),
     }
 }
-

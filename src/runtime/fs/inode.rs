@@ -97,4 +97,3 @@ pub(crate) fn time_spec(ms: u64, path: &str) -> Result<rustix::fs::Timespec, FsE
         tv_nsec: ((ms % 1000) * 1_000_000) as _,
     })
 }
-

@@ -115,7 +115,8 @@ impl FsView<'_> {
                 action,
                 path: &entry.path,
             });
-            self.guard.authorize_handle(op, &resource, permitted, access.describe())
+            self.guard
+                .authorize_handle(op, &resource, permitted, access.describe())
                 .map_err(denied)?;
         }
         self.table.get_mut(handle).map_err(|_| FsError::InvalidHandle)
@@ -224,7 +225,12 @@ impl FsView<'_> {
 
     /// The directory to walk for `walk-dir`, `find-files` and `dir-size`, and the path its
     /// entries are named under (the guest's root, normalised).
-    pub(crate) fn walk_root(&mut self, op: &str, root: &str, action: FsAction) -> Result<(cap_std::fs::Dir, String), FsError> {
+    pub(crate) fn walk_root(
+        &mut self,
+        op: &str,
+        root: &str,
+        action: FsAction,
+    ) -> Result<(cap_std::fs::Dir, String), FsError> {
         let loc = self.locate(op, root, &[action], How::FOLLOW)?;
         let dir = loc.open_dir()?;
         let shown = crate::policy::normalize_path(root).unwrap_or(loc.path);

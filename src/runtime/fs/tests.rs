@@ -192,7 +192,10 @@ fn open_for_writing_needs_a_write_grant() {
 fn open_read_write_asks_for_both_and_writes_through_the_handle() {
     let mut f = fx(&[("read", "d/**"), ("write", "d/**")]);
     f.write("d/f", "abcdef");
-    let h = f.st.fs_view().open(f.root.p("d/f"), OpenFlags::READ | OpenFlags::WRITE).unwrap();
+    let h =
+        f.st.fs_view()
+            .open(f.root.p("d/f"), OpenFlags::READ | OpenFlags::WRITE)
+            .unwrap();
     let lines = f.summary();
     assert_eq!(lines.len(), 2);
     assert!(lines[0].1.starts_with("filesystem:read ") && lines[1].1.starts_with("filesystem:write "));
@@ -215,7 +218,10 @@ fn open_read_write_asks_for_both_and_writes_through_the_handle() {
 fn open_flags_create_truncate_append_exclusive() {
     let mut f = fx(&[("read", "d/**"), ("write", "d/**")]);
     f.mkdir("d");
-    let h = f.st.fs_view().open(f.root.p("d/new"), OpenFlags::WRITE | OpenFlags::CREATE).unwrap();
+    let h =
+        f.st.fs_view()
+            .open(f.root.p("d/new"), OpenFlags::WRITE | OpenFlags::CREATE)
+            .unwrap();
     f.st.fs_view().write(borrow(&h), b"12345".to_vec()).unwrap();
     f.st.fs_view().close(h);
     assert_eq!(f.read("d/new"), "12345");
@@ -223,7 +229,10 @@ fn open_flags_create_truncate_append_exclusive() {
     f.st.fs_view().write(borrow(&h), b"67".to_vec()).unwrap();
     f.st.fs_view().close(h);
     assert_eq!(f.read("d/new"), "1234567");
-    let h = f.st.fs_view().open(f.root.p("d/new"), OpenFlags::WRITE | OpenFlags::TRUNCATE).unwrap();
+    let h =
+        f.st.fs_view()
+            .open(f.root.p("d/new"), OpenFlags::WRITE | OpenFlags::TRUNCATE)
+            .unwrap();
     f.st.fs_view().close(h);
     assert_eq!(f.read("d/new"), "");
     let r = f.st.fs_view().open(
@@ -236,7 +245,8 @@ fn open_flags_create_truncate_append_exclusive() {
         Err(FsError::InvalidInput(_))
     ));
     assert!(matches!(
-        f.st.fs_view().open(f.root.p("d/new"), OpenFlags::WRITE | OpenFlags::EXCLUSIVE),
+        f.st.fs_view()
+            .open(f.root.p("d/new"), OpenFlags::WRITE | OpenFlags::EXCLUSIVE),
         Err(FsError::InvalidInput(_))
     ));
     assert!(matches!(
@@ -293,9 +303,15 @@ fn reads_are_bounded() {
     f.write("in/big", &"x".repeat(100));
     f.st.guard.run_limits.max_read_bytes = 10;
     let h = f.st.fs_view().open(f.root.p("in/big"), OpenFlags::READ).unwrap();
-    assert!(matches!(f.st.fs_view().read(borrow(&h), 11), Err(FsError::LimitExceeded(_))));
+    assert!(matches!(
+        f.st.fs_view().read(borrow(&h), 11),
+        Err(FsError::LimitExceeded(_))
+    ));
     assert_eq!(f.st.fs_view().read(borrow(&h), 10).unwrap().len(), 10);
-    assert!(matches!(f.st.fs_view().read_file(f.root.p("in/big")), Err(FsError::LimitExceeded(_))));
+    assert!(matches!(
+        f.st.fs_view().read_file(f.root.p("in/big")),
+        Err(FsError::LimitExceeded(_))
+    ));
     f.write("in/small", "0123456789");
     assert_eq!(f.st.fs_view().read_file(f.root.p("in/small")).unwrap(), b"0123456789");
 }
@@ -315,7 +331,9 @@ fn read_file_allowed_and_denied() {
         (op.as_str(), verdict.as_str(), by.as_str()),
         ("filesystem.read-file", "denied", "no grant")
     );
-    assert!(matches!(f.st.fs_view().read_file(f.root.p("in/none.txt")), Err(FsError::NotFound(p)) if p == f.root.p("in/none.txt")));
+    assert!(
+        matches!(f.st.fs_view().read_file(f.root.p("in/none.txt")), Err(FsError::NotFound(p)) if p == f.root.p("in/none.txt"))
+    );
     assert!(matches!(
         f.st.fs_view().read_file(f.root.p("in/a.txt/")),
         Err(FsError::NotADirectory(_))
@@ -366,7 +384,10 @@ fn truncate_allowed_and_denied() {
     assert_eq!(f.last().1, format!("filesystem:write {}", f.root.p("out/a")));
     denied(f.st.fs_view().truncate(f.root.p("in/b"), 0));
     assert_eq!(f.read("in/b"), "abcdef");
-    assert!(matches!(f.st.fs_view().truncate(f.root.p("out/none"), 0), Err(FsError::NotFound(_))));
+    assert!(matches!(
+        f.st.fs_view().truncate(f.root.p("out/none"), 0),
+        Err(FsError::NotFound(_))
+    ));
 }
 
 #[test]
@@ -381,8 +402,14 @@ fn delete_file_removes_files_and_links_not_directories() {
     f.st.fs_view().delete_file(f.root.p("d/l")).unwrap();
     assert!(!f.exists("d/l"));
     assert_eq!(f.read("keep/t"), "target", "the link went, not its target");
-    assert!(matches!(f.st.fs_view().delete_file(f.root.p("d/sub")), Err(FsError::IsADirectory(_))));
-    assert!(matches!(f.st.fs_view().delete_file(f.root.p("d/a")), Err(FsError::NotFound(_))));
+    assert!(matches!(
+        f.st.fs_view().delete_file(f.root.p("d/sub")),
+        Err(FsError::IsADirectory(_))
+    ));
+    assert!(matches!(
+        f.st.fs_view().delete_file(f.root.p("d/a")),
+        Err(FsError::NotFound(_))
+    ));
     denied(f.st.fs_view().delete_file(f.root.p("keep/t")));
     assert!(f.exists("keep/t"));
     assert_eq!(f.last().1, format!("filesystem:delete {}", f.root.p("keep/t")));
@@ -411,7 +438,9 @@ fn rename_needs_delete_of_src_and_write_of_dest() {
     // Source outside the delete grant.
     denied(f.st.fs_view().rename(f.root.p("c/y"), f.root.p("b/y")));
     assert!(f.exists("c/y") && !f.exists("b/y"));
-    assert!(matches!(f.st.fs_view().rename(f.root.p("a/none"), f.root.p("b/n")), Err(FsError::NotFound(p)) if p == f.root.p("a/none")));
+    assert!(
+        matches!(f.st.fs_view().rename(f.root.p("a/none"), f.root.p("b/n")), Err(FsError::NotFound(p)) if p == f.root.p("a/none"))
+    );
 }
 
 #[test]
@@ -449,7 +478,10 @@ fn exists_answers_for_granted_paths_only() {
     assert!(f.st.fs_view().exists(f.root.p("in/a")).unwrap());
     assert!(!f.st.fs_view().exists(f.root.p("in/b")).unwrap());
     assert!(!f.st.fs_view().exists(f.root.p("in/a/b")).unwrap(), "below a file");
-    assert!(!f.st.fs_view().exists(f.root.p("in/a/")).unwrap(), "a file with a trailing slash");
+    assert!(
+        !f.st.fs_view().exists(f.root.p("in/a/")).unwrap(),
+        "a file with a trailing slash"
+    );
     denied(f.st.fs_view().exists(f.root.p("secret")));
     assert_eq!(f.last().1, format!("filesystem:metadata {}", f.root.p("secret")));
     f.link("../secret", "in/dangling-out");
@@ -466,8 +498,13 @@ fn create_dir_and_create_dir_all() {
     f.mkdir("w");
     f.st.fs_view().create_dir(f.root.p("w/a")).unwrap();
     assert!(fs::metadata(f.root.p("w/a")).unwrap().is_dir());
-    assert!(matches!(f.st.fs_view().create_dir(f.root.p("w/a")), Err(FsError::AlreadyExists(p)) if p == f.root.p("w/a")));
-    assert!(matches!(f.st.fs_view().create_dir(f.root.p("w/x/y")), Err(FsError::NotFound(_))));
+    assert!(
+        matches!(f.st.fs_view().create_dir(f.root.p("w/a")), Err(FsError::AlreadyExists(p)) if p == f.root.p("w/a"))
+    );
+    assert!(matches!(
+        f.st.fs_view().create_dir(f.root.p("w/x/y")),
+        Err(FsError::NotFound(_))
+    ));
     f.st.fs_view().create_dir_all(f.root.p("w/x/y/z")).unwrap();
     assert!(fs::metadata(f.root.p("w/x/y/z")).unwrap().is_dir());
     f.st.fs_view().create_dir_all(f.root.p("w/x/y/z")).unwrap();
@@ -517,7 +554,10 @@ fn remove_dir_and_remove_dir_all() {
     denied(f.st.fs_view().remove_dir(f.root.p("outside")));
     denied(f.st.fs_view().remove_dir_all(f.root.p("outside")));
     assert!(f.exists("outside/keep"));
-    assert!(matches!(f.st.fs_view().remove_dir_all(f.root.p("d/none")), Err(FsError::NotFound(_))));
+    assert!(matches!(
+        f.st.fs_view().remove_dir_all(f.root.p("d/none")),
+        Err(FsError::NotFound(_))
+    ));
     assert!(matches!(
         f.st.fs_view().remove_dir_all(f.root.p("d/full/a")),
         Err(FsError::NotADirectory(_))
@@ -547,7 +587,10 @@ fn list_dir_is_sorted_with_kinds_not_following_links() {
     );
     assert_eq!(f.last().1, format!("filesystem:read {}", f.root.p("in")));
     denied(f.st.fs_view().list_dir(f.root.clone()));
-    assert!(matches!(f.st.fs_view().list_dir(f.root.p("in/a")), Err(FsError::NotADirectory(_))));
+    assert!(matches!(
+        f.st.fs_view().list_dir(f.root.p("in/a")),
+        Err(FsError::NotADirectory(_))
+    ));
 }
 
 // ---------------------------------------------------------------- symbolic links
@@ -558,9 +601,16 @@ fn create_symlink_needs_write_of_link_and_read_of_target() {
     f.mkdir("w");
     f.write("in/t", "T");
     f.write("secret", "S");
-    f.st.fs_view().create_symlink(f.root.p("in/t"), f.root.p("w/abs")).unwrap();
-    assert_eq!(fs::read_link(f.root.p("w/abs")).unwrap().to_str().unwrap(), f.root.p("in/t"));
-    f.st.fs_view().create_symlink("../in/t".into(), f.root.p("w/rel")).unwrap();
+    f.st.fs_view()
+        .create_symlink(f.root.p("in/t"), f.root.p("w/abs"))
+        .unwrap();
+    assert_eq!(
+        fs::read_link(f.root.p("w/abs")).unwrap().to_str().unwrap(),
+        f.root.p("in/t")
+    );
+    f.st.fs_view()
+        .create_symlink("../in/t".into(), f.root.p("w/rel"))
+        .unwrap();
     assert_eq!(fs::read_link(f.root.p("w/rel")).unwrap().to_str().unwrap(), "../in/t");
     let lines = f.summary();
     assert_eq!(lines[2].1, format!("filesystem:write {}", f.root.p("w/rel")));
@@ -591,7 +641,10 @@ fn read_symlink_and_canonicalize() {
         f.st.fs_view().read_symlink(f.root.p("d/real")),
         Err(FsError::InvalidInput(_))
     ));
-    assert_eq!(f.st.fs_view().canonicalize(f.root.p("e/abs")).unwrap(), f.root.p("d/real/file"));
+    assert_eq!(
+        f.st.fs_view().canonicalize(f.root.p("e/abs")).unwrap(),
+        f.root.p("d/real/file")
+    );
     assert_eq!(
         f.st.fs_view().canonicalize(f.root.p("d/rl/../real/./file")).unwrap(),
         f.root.p("d/real/file")
@@ -599,7 +652,10 @@ fn read_symlink_and_canonicalize() {
     // Each hop was decided: e/abs -> d/rl/file -> d/real/file.
     let resources: Vec<String> = f.summary().into_iter().map(|l| l.1).collect();
     assert!(resources.contains(&format!("filesystem:metadata {}", f.root.p("d/rl/file"))));
-    assert!(matches!(f.st.fs_view().canonicalize(f.root.p("d/none")), Err(FsError::NotFound(_))));
+    assert!(matches!(
+        f.st.fs_view().canonicalize(f.root.p("d/none")),
+        Err(FsError::NotFound(_))
+    ));
     denied(f.st.fs_view().read_symlink(f.root.p("x")));
     denied(f.st.fs_view().canonicalize(f.root.clone()));
 }
@@ -618,7 +674,10 @@ fn symlinks_inside_a_grant_are_followed_only_to_granted_paths() {
     f.link(&f.root.p("other"), "in/dir-other");
     assert_eq!(f.st.fs_view().read_file(f.root.p("in/rel")).unwrap(), b"real");
     assert_eq!(f.st.fs_view().read_file(f.root.p("in/to-other")).unwrap(), b"other");
-    assert_eq!(f.st.fs_view().read_file(f.root.p("in/dir-other/o.txt")).unwrap(), b"other");
+    assert_eq!(
+        f.st.fs_view().read_file(f.root.p("in/dir-other/o.txt")).unwrap(),
+        b"other"
+    );
     f.clear();
     let text = denied(f.st.fs_view().read_file(f.root.p("in/abs-out")));
     assert_eq!(text, format!("filesystem:read {}", f.root.p("secret/s.txt")));
@@ -629,7 +688,10 @@ fn symlinks_inside_a_grant_are_followed_only_to_granted_paths() {
     denied(f.st.fs_view().read_file(f.root.p("in/dir-out/s.txt")));
     denied(f.st.fs_view().list_dir(f.root.p("in/dir-out")));
     // Operations that do not follow a final link still see the link itself.
-    assert!(f.st.fs_view().is_symlink(f.root.p("in/abs-out")).is_err(), "no metadata grant");
+    assert!(
+        f.st.fs_view().is_symlink(f.root.p("in/abs-out")).is_err(),
+        "no metadata grant"
+    );
 }
 
 #[test]
@@ -639,9 +701,18 @@ fn symlink_loops_end() {
     f.link("b", "in/a");
     f.link("a", "in/b");
     f.link("self/x", "in/self");
-    assert!(matches!(f.st.fs_view().read_file(f.root.p("in/a")), Err(FsError::SymlinkLoop(_))));
-    assert!(matches!(f.st.fs_view().stat(f.root.p("in/self")), Err(FsError::SymlinkLoop(_))));
-    assert_eq!(f.st.fs_view().symlink_stat(f.root.p("in/a")).unwrap().kind, FileKind::Symlink);
+    assert!(matches!(
+        f.st.fs_view().read_file(f.root.p("in/a")),
+        Err(FsError::SymlinkLoop(_))
+    ));
+    assert!(matches!(
+        f.st.fs_view().stat(f.root.p("in/self")),
+        Err(FsError::SymlinkLoop(_))
+    ));
+    assert_eq!(
+        f.st.fs_view().symlink_stat(f.root.p("in/a")).unwrap().kind,
+        FileKind::Symlink
+    );
 }
 
 #[test]
@@ -659,7 +730,10 @@ fn hard_links_are_refused_for_content() {
     denied(f.st.fs_view().append_file(f.root.p("d/alias"), b"x".to_vec()));
     denied(f.st.fs_view().truncate(f.root.p("d/alias"), 0));
     denied(f.st.fs_view().open(f.root.p("d/alias"), OpenFlags::READ));
-    denied(f.st.fs_view().open(f.root.p("d/alias"), OpenFlags::WRITE | OpenFlags::TRUNCATE));
+    denied(
+        f.st.fs_view()
+            .open(f.root.p("d/alias"), OpenFlags::WRITE | OpenFlags::TRUNCATE),
+    );
     denied(f.st.fs_view().copy(f.root.p("d/alias"), f.root.p("d/copy")));
     f.write("d/plain", "p");
     denied(f.st.fs_view().copy(f.root.p("d/plain"), f.root.p("d/alias")));
@@ -696,7 +770,9 @@ fn hard_links_are_refused_for_metadata_changes() {
     // A file with one link is changed as asked.
     f.write("d/own", "mine");
     f.st.fs_view().set_permissions(f.root.p("d/own"), 0o640).unwrap();
-    f.st.fs_view().set_times(f.root.p("d/own"), Some(2_000), Some(1_000)).unwrap();
+    f.st.fs_view()
+        .set_times(f.root.p("d/own"), Some(2_000), Some(1_000))
+        .unwrap();
     let own = fs::metadata(f.root.p("d/own")).unwrap();
     assert_eq!((own.mode() & 0o7777, own.mtime(), own.atime()), (0o640, 1, 2));
 }
@@ -734,7 +810,10 @@ fn size_kind_and_time_questions() {
     f.mkdir("m/d");
     f.link("d", "m/l");
     assert_eq!(f.st.fs_view().file_size(f.root.p("m/f")).unwrap(), 3);
-    assert!(matches!(f.st.fs_view().file_size(f.root.p("m/d")), Err(FsError::IsADirectory(_))));
+    assert!(matches!(
+        f.st.fs_view().file_size(f.root.p("m/d")),
+        Err(FsError::IsADirectory(_))
+    ));
     assert!(f.st.fs_view().is_file(f.root.p("m/f")).unwrap());
     assert!(!f.st.fs_view().is_file(f.root.p("m/d")).unwrap());
     assert!(!f.st.fs_view().is_file(f.root.p("m/none")).unwrap());
@@ -794,7 +873,10 @@ fn batches_are_authorized_whole_before_anything() {
     assert_eq!(verdicts, ["allowed", "denied", "allowed"], "every path is decided");
     denied(f.st.fs_view().batch_exists(mixed));
     let too_many = vec![f.root.p("m/a"); MAX_ENTRIES + 1];
-    assert!(matches!(f.st.fs_view().batch_exists(too_many), Err(FsError::LimitExceeded(_))));
+    assert!(matches!(
+        f.st.fs_view().batch_exists(too_many),
+        Err(FsError::LimitExceeded(_))
+    ));
 }
 
 #[test]
@@ -805,7 +887,10 @@ fn dir_size_sums_files_below_without_following_links() {
     f.write("big/c", &"x".repeat(1000));
     f.link(&f.root.p("big"), "m/link");
     assert_eq!(f.st.fs_view().dir_size(f.root.p("m")).unwrap(), 7);
-    assert!(matches!(f.st.fs_view().dir_size(f.root.p("m/a")), Err(FsError::NotADirectory(_))));
+    assert!(matches!(
+        f.st.fs_view().dir_size(f.root.p("m/a")),
+        Err(FsError::NotADirectory(_))
+    ));
 }
 
 #[test]
@@ -839,12 +924,15 @@ fn set_times_sets_what_is_given() {
     let mut f = fx(&[("write", "w/**")]);
     f.write("w/f", "x");
     f.write("r/f", "x");
-    f.st.fs_view().set_times(f.root.p("w/f"), Some(1_000_000_000_000), Some(1_500_000_000_123))
+    f.st.fs_view()
+        .set_times(f.root.p("w/f"), Some(1_000_000_000_000), Some(1_500_000_000_123))
         .unwrap();
     let m = fs::metadata(f.root.p("w/f")).unwrap();
     assert_eq!(super::millis(m.accessed().unwrap()), 1_000_000_000_000);
     assert_eq!(super::millis(m.modified().unwrap()), 1_500_000_000_123);
-    f.st.fs_view().set_times(f.root.p("w/f"), None, Some(1_600_000_000_000)).unwrap();
+    f.st.fs_view()
+        .set_times(f.root.p("w/f"), None, Some(1_600_000_000_000))
+        .unwrap();
     let m = fs::metadata(f.root.p("w/f")).unwrap();
     assert_eq!(super::millis(m.accessed().unwrap()), 1_000_000_000_000, "unchanged");
     assert_eq!(super::millis(m.modified().unwrap()), 1_600_000_000_000);
@@ -888,8 +976,18 @@ fn find_files_matches_names_with_a_glob() {
     f.write("r/sub/c.txt", "1");
     f.write("r/sub/deep/d.log", "1");
     let found = f.st.fs_view().find_files(f.root.p("r"), "*.log".into(), None).unwrap();
-    assert_eq!(found, [f.root.p("r/a.log"), f.root.p("r/sub/b.log"), f.root.p("r/sub/deep/d.log")]);
-    let shallow = f.st.fs_view().find_files(f.root.p("r"), "*.log".into(), Some(2)).unwrap();
+    assert_eq!(
+        found,
+        [
+            f.root.p("r/a.log"),
+            f.root.p("r/sub/b.log"),
+            f.root.p("r/sub/deep/d.log")
+        ]
+    );
+    let shallow =
+        f.st.fs_view()
+            .find_files(f.root.p("r"), "*.log".into(), Some(2))
+            .unwrap();
     assert_eq!(shallow, [f.root.p("r/a.log"), f.root.p("r/sub/b.log")]);
     assert!(matches!(
         f.st.fs_view().find_files(f.root.p("r"), "[".into(), None),
@@ -909,7 +1007,9 @@ fn find_files_matches_names_with_a_glob() {
 fn report_only_lets_the_operation_through_and_says_so() {
     let mut f = fx_mode(&[("read", "in/**")], Mode::ReportOnly);
     f.mkdir("out");
-    f.st.fs_view().write_file(f.root.p("out/x"), b"went through".to_vec()).unwrap();
+    f.st.fs_view()
+        .write_file(f.root.p("out/x"), b"went through".to_vec())
+        .unwrap();
     assert_eq!(f.read("out/x"), "went through");
     let (op, _, verdict, by) = f.last();
     assert_eq!(
@@ -939,7 +1039,10 @@ fn an_exact_grant_allows_its_file_only() {
 fn grants_with_different_bases_combine() {
     let mut f = fx(&[("read", "a/**"), ("write", "a/out/**")]);
     f.write("a/out/f", "old");
-    let h = f.st.fs_view().open(f.root.p("a/out/f"), OpenFlags::READ | OpenFlags::WRITE).unwrap();
+    let h =
+        f.st.fs_view()
+            .open(f.root.p("a/out/f"), OpenFlags::READ | OpenFlags::WRITE)
+            .unwrap();
     f.st.fs_view().write(borrow(&h), b"new".to_vec()).unwrap();
     f.st.fs_view().close(h);
     assert_eq!(f.read("a/out/f"), "new");
@@ -947,7 +1050,10 @@ fn grants_with_different_bases_combine() {
     // write half is denied at the hop.
     f.write("a/in/g", "g");
     f.link("../in", "a/out/up");
-    denied(f.st.fs_view().open(f.root.p("a/out/up/g"), OpenFlags::READ | OpenFlags::WRITE));
+    denied(
+        f.st.fs_view()
+            .open(f.root.p("a/out/up/g"), OpenFlags::READ | OpenFlags::WRITE),
+    );
     assert_eq!(f.read("a/in/g"), "g");
 }
 
@@ -975,7 +1081,10 @@ fn links_in_a_base_the_component_cannot_change_are_followed() {
     let mut f = fx(&[("read", "alias/**")]);
     f.write("real/f", "through the alias");
     f.link(&f.root.p("real"), "alias");
-    assert_eq!(f.st.fs_view().read_file(f.root.p("alias/f")).unwrap(), b"through the alias");
+    assert_eq!(
+        f.st.fs_view().read_file(f.root.p("alias/f")).unwrap(),
+        b"through the alias"
+    );
     // When the component may write the link's own path, it could have made the link, so the
     // link is resolved and its target decided like any other.
     let mut g = fx(&[("read", "alias/**"), ("write", "alias/**")]);
@@ -1006,17 +1115,23 @@ fn home_paths_are_expanded_with_the_policy_home() {
         Mode::Enforce,
     ));
     f.mkdir("notes");
-    f.st.fs_view().write_file("~/notes/a.md".into(), b"note".to_vec()).unwrap();
+    f.st.fs_view()
+        .write_file("~/notes/a.md".into(), b"note".to_vec())
+        .unwrap();
     assert_eq!(f.read("notes/a.md"), "note");
     assert_eq!(f.last().1, "filesystem:write ~/notes/a.md");
-    f.st.fs_view().create_symlink("~/notes/a.md".into(), "~/notes/link".into())
+    f.st.fs_view()
+        .create_symlink("~/notes/a.md".into(), "~/notes/link".into())
         .unwrap();
     assert_eq!(
         fs::read_link(f.root.p("notes/link")).unwrap().to_str(),
         Some(f.root.p("notes/a.md").as_str())
     );
     assert_eq!(f.st.fs_view().read_file("~/notes/link".into()).unwrap(), b"note");
-    assert_eq!(f.st.fs_view().canonicalize("~/notes/link".into()).unwrap(), f.root.p("notes/a.md"));
+    assert_eq!(
+        f.st.fs_view().canonicalize("~/notes/link".into()).unwrap(),
+        f.root.p("notes/a.md")
+    );
     denied(f.st.fs_view().read_file("~/other".into()));
     denied(f.st.fs_view().read_file(f.root.p("other")));
 }
@@ -1051,16 +1166,21 @@ fn answers_are_bounded_in_bytes_by_the_memory_the_instance_has() {
         other => panic!("expected limit-exceeded, got {:?}", other.map(|_: Vec<_>| ())),
     };
     let m = over(
-        f.st.fs_view().walk_dir(f.root.p("t"), None)
+        f.st.fs_view()
+            .walk_dir(f.root.p("t"), None)
             .map(|v| v.into_iter().map(|_| ()).collect()),
     );
     assert!(m.contains("the most one answer of this instance may hold"), "{m}");
     over(
-        f.st.fs_view().find_files(f.root.p("t"), "f*".into(), None)
+        f.st.fs_view()
+            .find_files(f.root.p("t"), "f*".into(), None)
             .map(|v| v.into_iter().map(|_| ()).collect()),
     );
     // What fits is answered in full.
-    assert_eq!(f.st.fs_view().walk_dir(f.root.p("t"), Some(3)).unwrap().len(), 1 + 5 + 5);
+    assert_eq!(
+        f.st.fs_view().walk_dir(f.root.p("t"), Some(3)).unwrap().len(),
+        1 + 5 + 5
+    );
     // The same tree for an instance with the memory to hold it.
     f.st.guard.run_limits.memory_bytes = 64 << 20;
     assert_eq!(f.st.fs_view().walk_dir(f.root.p("t"), None).unwrap().len(), 60 * 5);
@@ -1072,7 +1192,8 @@ fn answers_are_bounded_in_bytes_by_the_memory_the_instance_has() {
     }
     f.st.guard.run_limits.memory_bytes = 256 << 10;
     over(
-        f.st.fs_view().list_dir(f.root.p("t/wide"))
+        f.st.fs_view()
+            .list_dir(f.root.p("t/wide"))
             .map(|v| v.into_iter().map(|_| ()).collect()),
     );
     f.st.guard.run_limits.memory_bytes = 64 << 20;
@@ -1082,13 +1203,15 @@ fn answers_are_bounded_in_bytes_by_the_memory_the_instance_has() {
     f.write("t/data", &"x".repeat(300 << 10));
     f.st.guard.run_limits.memory_bytes = 256 << 10;
     let m = over(
-        f.st.fs_view().read_file(f.root.p("t/data"))
+        f.st.fs_view()
+            .read_file(f.root.p("t/data"))
             .map(|v| v.into_iter().map(|_| ()).collect()),
     );
     assert!(m.contains("more than the instance's memory can still hold"), "{m}");
     let h = f.st.fs_view().open(f.root.p("t/data"), OpenFlags::READ).unwrap();
     over(
-        f.st.fs_view().read(borrow(&h), 300 << 10)
+        f.st.fs_view()
+            .read(borrow(&h), 300 << 10)
             .map(|v| v.into_iter().map(|_| ()).collect()),
     );
     assert_eq!(f.st.fs_view().read(borrow(&h), 200 << 10).unwrap().len(), 200 << 10);
@@ -1100,13 +1223,19 @@ fn walks_and_removals_stop_at_the_calls_deadline() {
     deep_tree(&f, "t", 3, 3, 3);
     // The call's time is up: nothing long starts.
     f.st.guard.deadline = Some(std::time::Instant::now());
-    assert!(matches!(f.st.fs_view().walk_dir(f.root.p("t"), None), Err(FsError::Timeout)));
+    assert!(matches!(
+        f.st.fs_view().walk_dir(f.root.p("t"), None),
+        Err(FsError::Timeout)
+    ));
     assert!(matches!(f.st.fs_view().dir_size(f.root.p("t")), Err(FsError::Timeout)));
     assert!(matches!(
         f.st.fs_view().find_files(f.root.p("t"), "*".into(), None),
         Err(FsError::Timeout)
     ));
-    assert!(matches!(f.st.fs_view().remove_dir_all(f.root.p("t")), Err(FsError::Timeout)));
+    assert!(matches!(
+        f.st.fs_view().remove_dir_all(f.root.p("t")),
+        Err(FsError::Timeout)
+    ));
     assert!(f.exists("t"));
     f.st.guard.deadline = None;
     assert_eq!(f.st.fs_view().walk_dir(f.root.p("t"), None).unwrap().len(), 12);
@@ -1144,7 +1273,10 @@ fn copy_from_an_endless_source_stops_at_its_budget() {
     );
     g.guard.run_limits.max_read_bytes = 1 << 20;
     f.write("out/big", &"b".repeat(3 << 20));
-    assert_eq!(g.fs_view().copy(f.root.p("out/big"), f.root.p("out/big2")).unwrap(), 3 << 20);
+    assert_eq!(
+        g.fs_view().copy(f.root.p("out/big"), f.root.p("out/big2")).unwrap(),
+        3 << 20
+    );
     assert_eq!(fs::metadata(f.root.p("out/big2")).unwrap().len(), 3 << 20);
 }
 

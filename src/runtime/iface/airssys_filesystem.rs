@@ -358,4 +358,3 @@ impl filesystem::Host for FsView<'_> {
         Ok(loc.path)
     }
 }
-

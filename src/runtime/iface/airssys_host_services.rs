@@ -100,8 +100,7 @@ impl host_services::Host for ServicesView<'_> {
 
     fn sleep_millis(&mut self, millis: u64) {
         // Never past the current call's deadline.
-        let capped =
-            Duration::from_millis(millis.min(self.guard.run_limits.max_sleep_ms)).min(self.guard.time_left());
+        let capped = Duration::from_millis(millis.min(self.guard.run_limits.max_sleep_ms)).min(self.guard.time_left());
         std::thread::sleep(capped);
     }
 

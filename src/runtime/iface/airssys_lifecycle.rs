@@ -142,4 +142,3 @@ impl lifecycle::Host for ProcessView<'_> {
         self.signal_child("lifecycle.terminate", &handle, Signal::Term)
     }
 }
-

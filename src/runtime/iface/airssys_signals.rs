@@ -139,4 +139,3 @@ impl signals::Host for ProcessView<'_> {
         WIT_SIGNALS.to_vec()
     }
 }
-

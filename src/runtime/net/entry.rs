@@ -184,10 +184,14 @@ pub(crate) fn connect_entry(
     Err(last)
 }
 
-
 impl NetView<'_> {
     /// A new TCP connection to the first of `addrs` that answers by `deadline`.
-    pub(crate) fn connect_new(&self, addrs: &[SocketAddr], deadline: Instant, label: &str) -> Result<SocketEntry, NetError> {
+    pub(crate) fn connect_new(
+        &self,
+        addrs: &[SocketAddr],
+        deadline: Instant,
+        label: &str,
+    ) -> Result<SocketEntry, NetError> {
         let cap = self.net_cap();
         let mut last = NetError::Timeout;
         for addr in addrs {

@@ -5,10 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use super::{MAX_NAMES_PER_ADDRESS, MAX_RESOLVED, NetError, NetView, family_name, family_of, host_port, sys};
-use crate::runtime::Mode;
+use crate::policy::{Host, NetAction, Request, normalize_host};
+use crate::runtime::audit::Mode;
 use crate::runtime::guard::{Denied, describe_request};
 use crate::runtime::resources::{Auth, Endpoint, Family};
-use crate::policy::{Host, NetAction, Request, normalize_host};
 
 /// Where a connect goes, once authorized.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +47,10 @@ impl NetView<'_> {
         host: Option<&str>,
         port: Option<u16>,
     ) -> Result<Auth, NetError> {
-        let grant = self.guard.authorize(op, net_request(action, host, port)).map_err(denied)?;
+        let grant = self
+            .guard
+            .authorize(op, net_request(action, host, port))
+            .map_err(denied)?;
         Ok(Auth {
             permitted: grant.is_some() || self.guard.policy.mode == Mode::Unguarded,
             grant: grant.map(|g| self.guard.policy.describe_grant(g)),

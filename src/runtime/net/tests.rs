@@ -4,8 +4,8 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Duration;
 
@@ -255,19 +255,27 @@ fn addr(host: &str, port: u16) -> SocketAddress {
 }
 
 fn tcp4(s: &mut InstanceState) -> Resource<SocketEntry> {
-    s.net_view().create_socket(AddressFamily::Ipv4, SocketProtocol::Tcp).unwrap()
+    s.net_view()
+        .create_socket(AddressFamily::Ipv4, SocketProtocol::Tcp)
+        .unwrap()
 }
 
 fn tcp6(s: &mut InstanceState) -> Resource<SocketEntry> {
-    s.net_view().create_socket(AddressFamily::Ipv6, SocketProtocol::Tcp).unwrap()
+    s.net_view()
+        .create_socket(AddressFamily::Ipv6, SocketProtocol::Tcp)
+        .unwrap()
 }
 
 fn udp4(s: &mut InstanceState) -> Resource<SocketEntry> {
-    s.net_view().create_socket(AddressFamily::Ipv4, SocketProtocol::Udp).unwrap()
+    s.net_view()
+        .create_socket(AddressFamily::Ipv4, SocketProtocol::Udp)
+        .unwrap()
 }
 
 fn udp6(s: &mut InstanceState) -> Resource<SocketEntry> {
-    s.net_view().create_socket(AddressFamily::Ipv6, SocketProtocol::Udp).unwrap()
+    s.net_view()
+        .create_socket(AddressFamily::Ipv6, SocketProtocol::Udp)
+        .unwrap()
 }
 
 /// Receives until `len` bytes have come (TCP may split them).
@@ -404,7 +412,10 @@ fn refused_and_unconnected_errors() {
     let (mut s, _) = enforce(&[connect("127.0.0.1", port)]);
     let h = tcp4(&mut s);
     assert!(matches!(s.net_view().peer_address(b(&h)), Err(NetError::NotConnected)));
-    assert!(matches!(s.net_view().connection_info(b(&h)), Err(NetError::NotConnected)));
+    assert!(matches!(
+        s.net_view().connection_info(b(&h)),
+        Err(NetError::NotConnected)
+    ));
     assert!(matches!(
         s.net_view().shutdown(b(&h), Direction::Both),
         Err(NetError::NotConnected)
@@ -414,7 +425,10 @@ fn refused_and_unconnected_errors() {
         Err(NetError::ConnectionRefused)
     ));
     // The connect was authorized, so send gets to the system, which says what is wrong.
-    assert!(matches!(s.net_view().send(b(&h), b"x".to_vec()), Err(NetError::NotConnected)));
+    assert!(matches!(
+        s.net_view().send(b(&h), b"x".to_vec()),
+        Err(NetError::NotConnected)
+    ));
 }
 
 #[test]
@@ -622,7 +636,10 @@ fn udp_round_trip(ip: &str, family: AddressFamily) {
     let h = s.net_view().create_socket(family, SocketProtocol::Udp).unwrap();
     s.net_view().bind(b(&h), addr(ip, local)).unwrap();
     assert_eq!(sa(&s.net_view().local_address(b(&h)).unwrap()), (ip.to_string(), local));
-    assert_eq!(s.net_view().send_to(b(&h), b"ping".to_vec(), addr(ip, port)).unwrap(), 4);
+    assert_eq!(
+        s.net_view().send_to(b(&h), b"ping".to_vec(), addr(ip, port)).unwrap(),
+        4
+    );
     let (from, data) = server.next_datagram();
     assert_eq!((from.port(), data.as_slice()), (local, &b"ping"[..]));
     let (data, sender) = s.net_view().receive_from(b(&h), 100).unwrap();
@@ -631,7 +648,10 @@ fn udp_round_trip(ip: &str, family: AddressFamily) {
     // A connected UDP socket: send and receive.
     s.net_view().connect(b(&h), addr(ip, port)).unwrap();
     assert!(s.net_view().is_connected(b(&h)));
-    assert_eq!(s.net_view().connection_info(b(&h)).unwrap().protocol, SocketProtocol::Udp);
+    assert_eq!(
+        s.net_view().connection_info(b(&h)).unwrap().protocol,
+        SocketProtocol::Udp
+    );
     s.net_view().send(b(&h), b"pong".to_vec()).unwrap();
     assert_eq!(server.next_datagram().1, b"pong");
     assert_eq!(s.net_view().receive(b(&h), 100).unwrap(), b"pong");
@@ -711,11 +731,20 @@ fn datagram_operations_need_a_udp_socket_and_stream_ones_a_tcp_socket() {
         s.net_view().send_to(b(&t), vec![1], addr("127.0.0.1", 9)),
         Err(NetError::InvalidHandle)
     ));
-    assert!(matches!(s.net_view().receive_from(b(&t), 1), Err(NetError::InvalidHandle)));
+    assert!(matches!(
+        s.net_view().receive_from(b(&t), 1),
+        Err(NetError::InvalidHandle)
+    ));
     assert!(matches!(s.net_view().listen(b(&u), 1), Err(NetError::InvalidHandle)));
     assert!(matches!(s.net_view().accept(b(&u)), Err(NetError::InvalidHandle)));
-    assert!(matches!(s.net_view().set_keepalive(b(&u), true), Err(NetError::InvalidHandle)));
-    assert!(matches!(s.net_view().set_nodelay(b(&u), true), Err(NetError::InvalidHandle)));
+    assert!(matches!(
+        s.net_view().set_keepalive(b(&u), true),
+        Err(NetError::InvalidHandle)
+    ));
+    assert!(matches!(
+        s.net_view().set_nodelay(b(&u), true),
+        Err(NetError::InvalidHandle)
+    ));
     assert!(matches!(
         s.net_view().join_multicast(b(&t), "239.1.2.3".into(), None),
         Err(NetError::InvalidHandle)
@@ -731,7 +760,9 @@ fn bind_listen_accept_serve() {
     let port = free_tcp_port("127.0.0.1");
     let (mut s, audit) = enforce(&[bind("127.0.0.1", port), listen("127.0.0.1", port)]);
     let l = tcp4(&mut s);
-    s.net_view().set_option(b(&l), SocketOption::ReuseAddress(true)).unwrap();
+    s.net_view()
+        .set_option(b(&l), SocketOption::ReuseAddress(true))
+        .unwrap();
     s.net_view().bind(b(&l), addr("127.0.0.1", port)).unwrap();
     s.net_view().listen(b(&l), 8).unwrap();
     let client = thread::spawn(move || {
@@ -784,7 +815,10 @@ fn listen_needs_an_authorized_bind_and_a_listen_grant() {
     // pick a port for it.
     let l2 = tcp4(&mut s);
     denied_with(s.net_view().bind(b(&l2), addr("127.0.0.1", other)));
-    assert_eq!(denied_with(s.net_view().listen(b(&l2), 8)), "network:bind (socket not bound)");
+    assert_eq!(
+        denied_with(s.net_view().listen(b(&l2), 8)),
+        "network:bind (socket not bound)"
+    );
     assert!(TcpStream::connect(("127.0.0.1", other)).is_err());
     assert!(matches!(s.net_view().local_address(b(&l2)), Ok(a) if a.port == 0));
     let verdicts: Vec<_> = lines(&audit).into_iter().map(|l| (l.0, l.2)).collect();
@@ -811,7 +845,10 @@ fn bind_takes_addresses_and_localhost_but_sends_no_dns_query() {
         Err(NetError::InvalidInput(text)) if text.contains("not a host name")
     ));
     s.net_view().bind(b(&h), addr("localhost", port)).unwrap();
-    assert_eq!(sa(&s.net_view().local_address(b(&h)).unwrap()), ("127.0.0.1".to_string(), port));
+    assert_eq!(
+        sa(&s.net_view().local_address(b(&h)).unwrap()),
+        ("127.0.0.1".to_string(), port)
+    );
     assert!(matches!(
         s.net_view().bind(b(&h), addr("127.0.0.1", port)),
         Err(NetError::InvalidInput(_))
@@ -867,19 +904,25 @@ fn every_option_can_be_set_and_read() {
                 dbg(SocketOption::Broadcast(on))
             );
         }
-        s.net_view().set_option(b(&t), SocketOption::ReceiveBufferSize(65_536)).unwrap();
+        s.net_view()
+            .set_option(b(&t), SocketOption::ReceiveBufferSize(65_536))
+            .unwrap();
         assert!(matches!(
             get(&mut s, &t, SocketOptionName::ReceiveBufferSize),
             SocketOption::ReceiveBufferSize(n) if n >= 65_536
         ));
-        s.net_view().set_option(b(&t), SocketOption::SendBufferSize(65_536)).unwrap();
+        s.net_view()
+            .set_option(b(&t), SocketOption::SendBufferSize(65_536))
+            .unwrap();
         assert!(matches!(
             get(&mut s, &t, SocketOptionName::SendBufferSize),
             SocketOption::SendBufferSize(n) if n >= 65_536
         ));
         s.net_view().set_option(b(&t), SocketOption::Ttl(42)).unwrap();
         assert_eq!(dbg(get(&mut s, &t, SocketOptionName::Ttl)), dbg(SocketOption::Ttl(42)));
-        s.net_view().set_option(b(&t), SocketOption::Linger(Some(1500))).unwrap();
+        s.net_view()
+            .set_option(b(&t), SocketOption::Linger(Some(1500)))
+            .unwrap();
         assert_eq!(
             dbg(get(&mut s, &t, SocketOptionName::Linger)),
             dbg(SocketOption::Linger(Some(2000)))
@@ -896,14 +939,18 @@ fn every_option_can_be_set_and_read() {
             (&u, SocketOption::Keepalive(true)),
             (&u, SocketOption::Nodelay(true)),
         ] {
-            assert!(matches!(s.net_view().set_option(b(h), opt), Err(NetError::InvalidHandle)));
+            assert!(matches!(
+                s.net_view().set_option(b(h), opt),
+                Err(NetError::InvalidHandle)
+            ));
         }
         assert!(matches!(
             s.net_view().get_option(b(&u), SocketOptionName::Nodelay),
             Err(NetError::InvalidHandle)
         ));
         assert!(matches!(
-            s.net_view().set_option(b(&t), SocketOption::ReceiveBufferSize(u64::MAX)),
+            s.net_view()
+                .set_option(b(&t), SocketOption::ReceiveBufferSize(u64::MAX)),
             Err(NetError::InvalidInput(_))
         ));
         if family == AddressFamily::Ipv4 {
@@ -1004,12 +1051,19 @@ fn multicast_membership_on_loopback() {
     let (mut s, audit) = enforce(&[bind(group, port)]);
     let h = udp4(&mut s);
     // Unbound: refused.
-    denied_with(s.net_view().join_multicast(b(&h), group.into(), Some("127.0.0.1".into())));
+    denied_with(
+        s.net_view()
+            .join_multicast(b(&h), group.into(), Some("127.0.0.1".into())),
+    );
     denied_with(s.net_view().set_multicast_ttl(b(&h), 1));
     denied_with(s.net_view().leave_multicast(b(&h), group.into(), None));
-    s.net_view().set_option(b(&h), SocketOption::ReuseAddress(true)).unwrap();
+    s.net_view()
+        .set_option(b(&h), SocketOption::ReuseAddress(true))
+        .unwrap();
     s.net_view().bind(b(&h), addr(group, port)).unwrap();
-    s.net_view().join_multicast(b(&h), group.into(), Some("127.0.0.1".into())).unwrap();
+    s.net_view()
+        .join_multicast(b(&h), group.into(), Some("127.0.0.1".into()))
+        .unwrap();
     s.net_view().set_multicast_ttl(b(&h), 1).unwrap();
     assert!(matches!(
         s.net_view().set_multicast_ttl(b(&h), 256),
@@ -1031,10 +1085,12 @@ fn multicast_membership_on_loopback() {
     sender.send_to(b"to the group", &to.into()).unwrap();
     let (data, _) = s.net_view().receive_from(b(&h), 100).unwrap();
     assert_eq!(data, b"to the group");
-    s.net_view().leave_multicast(b(&h), group.into(), Some("127.0.0.1".into()))
+    s.net_view()
+        .leave_multicast(b(&h), group.into(), Some("127.0.0.1".into()))
         .unwrap();
     assert!(matches!(
-        s.net_view().leave_multicast(b(&h), group.into(), Some("127.0.0.1".into())),
+        s.net_view()
+            .leave_multicast(b(&h), group.into(), Some("127.0.0.1".into())),
         Err(NetError::AddressNotAvailable(_))
     ));
     let ops: Vec<_> = lines(&audit).into_iter().map(|l| (l.0, l.2)).collect();
@@ -1051,12 +1107,16 @@ fn ipv6_multicast_on_the_loopback_interface() {
     let (mut s, _) = enforce(&[bind("::1", port)]);
     let h = udp6(&mut s);
     s.net_view().bind(b(&h), addr("::1", port)).unwrap();
-    s.net_view().join_multicast(b(&h), "ff02::1:7".into(), Some("::1".into())).unwrap();
+    s.net_view()
+        .join_multicast(b(&h), "ff02::1:7".into(), Some("::1".into()))
+        .unwrap();
     s.net_view().set_multicast_ttl(b(&h), 2).unwrap();
-    s.net_view().leave_multicast(b(&h), "ff02::1:7".into(), Some("::1".into()))
+    s.net_view()
+        .leave_multicast(b(&h), "ff02::1:7".into(), Some("::1".into()))
         .unwrap();
     assert!(matches!(
-        s.net_view().join_multicast(b(&h), "ff02::1:7".into(), Some("2001:db8::99".into())),
+        s.net_view()
+            .join_multicast(b(&h), "ff02::1:7".into(), Some("2001:db8::99".into())),
         Err(NetError::AddressNotAvailable(_))
     ));
 }
@@ -1106,10 +1166,12 @@ fn remembered_addresses_are_bounded() {
     let (mut s, _) = enforce(&[]);
     assert!(s.net.resolved.is_empty());
     for i in 0..(super::MAX_RESOLVED as u32 + 10) {
-        s.net_view().remember("many.example", &[std::net::IpAddr::from(i.to_be_bytes())]);
+        s.net_view()
+            .remember("many.example", &[std::net::IpAddr::from(i.to_be_bytes())]);
     }
     for i in 0..(super::MAX_NAMES_PER_ADDRESS + 5) {
-        s.net_view().remember(&format!("n{i}.example"), &[std::net::IpAddr::from([0, 0, 0, 0])]);
+        s.net_view()
+            .remember(&format!("n{i}.example"), &[std::net::IpAddr::from([0, 0, 0, 0])]);
     }
     assert_eq!(s.net.resolved.len(), super::MAX_RESOLVED);
     assert_eq!(
@@ -1124,7 +1186,10 @@ fn connect_host_asks_for_both_grants_first() {
     let closed = tcp_echo("127.0.0.1");
     let port = server.port();
     let (mut s, audit) = enforce(&[resolve("localhost"), connect("localhost", port)]);
-    let h = s.net_view().connect_host("localhost".into(), port, Some(5_000)).unwrap();
+    let h = s
+        .net_view()
+        .connect_host("localhost".into(), port, Some(5_000))
+        .unwrap();
     server.next_connection();
     s.net_view().send(b(&h), b"by name".to_vec()).unwrap();
     assert_eq!(receive_exactly(&mut s, &h, 7), b"by name");
@@ -1249,7 +1314,10 @@ fn pool_release_takes_only_its_own_connections() {
     // Both were given away, and closed.
     assert!(matches!(s.net_view().peer_address(b(&c)), Err(NetError::InvalidHandle)));
     assert_eq!(s.net_view().handles_in_use(), 2);
-    assert!(matches!(s.net_view().pool_create(0, None), Err(NetError::InvalidInput(_))));
+    assert!(matches!(
+        s.net_view().pool_create(0, None),
+        Err(NetError::InvalidInput(_))
+    ));
 }
 
 #[test]

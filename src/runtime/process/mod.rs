@@ -285,7 +285,12 @@ impl ProcessView<'_> {
     }
 
     /// Asks the guard for `signal`, then sends it to the child behind `handle`.
-    pub(crate) fn signal_child(&mut self, op: &str, handle: &Resource<ChildEntry>, signal: Signal) -> Result<(), ProcessError> {
+    pub(crate) fn signal_child(
+        &mut self,
+        op: &str,
+        handle: &Resource<ChildEntry>,
+        signal: Signal,
+    ) -> Result<(), ProcessError> {
         self.guard.authorize(op, Request::Signal { signal }).map_err(denied)?;
         self.child_entry(handle)?.signal(host_number(signal))
     }
@@ -301,4 +306,3 @@ impl ProcessView<'_> {
         self.child_entry(handle)?.read(which, cap, deadline)
     }
 }
-

@@ -7,11 +7,11 @@ use std::process::{Command, Stdio as StdStdio};
 
 use wasmtime::component::Resource;
 
+use super::ProcessView;
 use crate::policy::{Request, normalize_path};
 use crate::runtime::bindings::proc_types::{ProcessError, Stdio};
-use super::ProcessView;
-use crate::runtime::resources::ChildEntry;
 use crate::runtime::guard::{Denied, describe_request};
+use crate::runtime::resources::ChildEntry;
 
 /// The host's shell: what `spawn-shell` runs and what its grant names.
 pub(crate) const SHELL: &str = "/bin/sh";
@@ -222,7 +222,8 @@ impl ProcessView<'_> {
 
     /// Asks the guard for `process:spawn executable`.
     fn guard_spawn(&mut self, op: &str, executable: &str) -> Result<(), ProcessError> {
-        self.guard.authorize(op, Request::Spawn { executable })
+        self.guard
+            .authorize(op, Request::Spawn { executable })
             .map(drop)
             .map_err(denied)
     }
@@ -436,7 +437,8 @@ impl ProcessView<'_> {
             Some(rule) => format!("policy {rule} (the `#!` interpreter of {})", script.escape_debug()),
             None => format!("the `#!` interpreter of {}", script.escape_debug()),
         };
-        self.guard.authorize_handle(op, &resource, rule.is_none(), &by)
+        self.guard
+            .authorize_handle(op, &resource, rule.is_none(), &by)
             .map_err(denied)
     }
 

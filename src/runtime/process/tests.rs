@@ -165,7 +165,10 @@ fn spawn_without_grant_is_denied_and_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
     let (mut s, captured) = enforce(&[spawn_grant(ECHO)]);
-    let err = s.process_view().spawn(options(TOUCH, &[marker.to_str().unwrap()])).unwrap_err();
+    let err = s
+        .process_view()
+        .spawn(options(TOUCH, &[marker.to_str().unwrap()]))
+        .unwrap_err();
     assert_same!(
         err,
         ProcessError::PermissionDenied("process:spawn /usr/bin/touch".into())
@@ -214,7 +217,10 @@ fn symlink_to_an_ungranted_executable_is_denied() {
     let link = link.to_str().unwrap();
 
     let (mut s, captured) = enforce(&[spawn_grant(link)]);
-    let err = s.process_view().spawn(options(link, &[marker.to_str().unwrap()])).unwrap_err();
+    let err = s
+        .process_view()
+        .spawn(options(link, &[marker.to_str().unwrap()]))
+        .unwrap_err();
     assert_same!(
         err,
         ProcessError::PermissionDenied("process:spawn /usr/bin/touch".into())
@@ -230,7 +236,10 @@ fn symlink_to_an_ungranted_executable_is_denied() {
 
     // With the target granted too, the end of the chain runs.
     let (mut s, _) = enforce(&[spawn_grant(link), spawn_grant(TOUCH)]);
-    let child = s.process_view().spawn(options(link, &[marker.to_str().unwrap()])).unwrap();
+    let child = s
+        .process_view()
+        .spawn(options(link, &[marker.to_str().unwrap()]))
+        .unwrap();
     assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     assert!(exists(&marker));
 }
@@ -249,7 +258,10 @@ fn relative_link_chains_are_followed_and_each_link_is_checked() {
     let (outer, inner, real) = (path("outer"), path("sub/inner"), path("real"));
 
     let (mut s, captured) = enforce(&[spawn_grant(&outer), spawn_grant(&inner)]);
-    let err = s.process_view().spawn(options(&outer, &[marker.to_str().unwrap()])).unwrap_err();
+    let err = s
+        .process_view()
+        .spawn(options(&outer, &[marker.to_str().unwrap()]))
+        .unwrap_err();
     assert_same!(err, ProcessError::PermissionDenied(format!("process:spawn {real}")));
     assert!(!exists(&marker));
     let verdicts: Vec<String> = audit(&captured)
@@ -266,7 +278,10 @@ fn relative_link_chains_are_followed_and_each_link_is_checked() {
     );
 
     let (mut s, _) = enforce(&[spawn_grant(&outer), spawn_grant(&inner), spawn_grant(&real)]);
-    let child = s.process_view().spawn(options(&outer, &[marker.to_str().unwrap()])).unwrap();
+    let child = s
+        .process_view()
+        .spawn(options(&outer, &[marker.to_str().unwrap()]))
+        .unwrap();
     assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     assert!(exists(&marker));
 }
@@ -300,7 +315,10 @@ fn the_final_component_rule_leaves_directory_links_alone() {
 fn bin_sh_through_spawn_follows_its_link_but_spawn_shell_does_not() {
     let sh_is_link = Path::new(SHELL).symlink_metadata().unwrap().file_type().is_symlink();
     let (mut s, captured) = enforce(&[spawn_grant(SHELL)]);
-    let child = s.process_view().spawn_shell("echo shell".into(), shell_options()).unwrap();
+    let child = s
+        .process_view()
+        .spawn_shell("echo shell".into(), shell_options())
+        .unwrap();
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"shell\n");
     assert_eq!(
         audit(&captured),
@@ -430,8 +448,14 @@ fn stdin_inherit_is_refused_and_output_may_inherit() {
     let child = s.process_view().spawn(opts).unwrap();
     assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     // Streams that are not piped cannot be used.
-    assert_same!(s.process_view().read_stdout(b(&child), 10), Err(ProcessError::StreamClosed));
-    assert_same!(s.process_view().write_stdin(b(&child), b"x".to_vec()), Err(ProcessError::StreamClosed));
+    assert_same!(
+        s.process_view().read_stdout(b(&child), 10),
+        Err(ProcessError::StreamClosed)
+    );
+    assert_same!(
+        s.process_view().write_stdin(b(&child), b"x".to_vec()),
+        Err(ProcessError::StreamClosed)
+    );
 }
 
 #[test]
@@ -466,7 +490,10 @@ fn spawn_shell_runs_the_command_with_a_grant_and_nothing_without() {
     let command = format!("echo made > '{}'", marker.display());
 
     let (mut s, captured) = enforce(&[spawn_grant(ECHO)]);
-    let err = s.process_view().spawn_shell(command.clone(), shell_options()).unwrap_err();
+    let err = s
+        .process_view()
+        .spawn_shell(command.clone(), shell_options())
+        .unwrap_err();
     assert_same!(err, ProcessError::PermissionDenied("process:spawn /bin/sh".into()));
     assert!(!exists(&marker));
     assert_eq!(
@@ -496,7 +523,10 @@ fn cat_echoes_stdin_until_it_is_closed() {
     assert_eq!(s.process_view().write_stdin(b(&child), b"two".to_vec()).unwrap(), 3);
     s.process_view().close_stdin(b(&child)).unwrap();
     assert_same!(s.process_view().close_stdin(b(&child)), Err(ProcessError::StreamClosed));
-    assert_same!(s.process_view().write_stdin(b(&child), b"x".to_vec()), Err(ProcessError::StreamClosed));
+    assert_same!(
+        s.process_view().write_stdin(b(&child), b"x".to_vec()),
+        Err(ProcessError::StreamClosed)
+    );
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"two");
     // End of file stays end of file.
     assert_eq!(s.process_view().read_stdout(b(&child), 100).unwrap(), b"");
@@ -554,7 +584,10 @@ fn a_full_pipe_takes_what_fits() {
     let written = s.process_view().write_stdin(b(&child), vec![7; 4 << 20]).unwrap();
     assert!(written > 0 && written < 4 << 20, "{written}");
     s.guard.run_limits.timeout_ms = 10;
-    assert_same!(s.process_view().write_stdin(b(&child), vec![7; 10]), Err(ProcessError::Timeout));
+    assert_same!(
+        s.process_view().write_stdin(b(&child), vec![7; 10]),
+        Err(ProcessError::Timeout)
+    );
     assert_same!(s.process_view().read_stdout(b(&child), 10), Err(ProcessError::Timeout));
     assert_same!(s.process_view().wait(b(&child)), Err(ProcessError::Timeout));
 }
@@ -651,7 +684,10 @@ fn invalid_handles_are_reported() {
     assert!(!s.process_view().is_running(b(&bogus)));
     assert_same!(s.process_view().exit_status(b(&bogus)), None);
     assert_same!(s.process_view().send_term(b(&bogus)), Err(ProcessError::InvalidHandle));
-    assert_same!(s.process_view().process_info(b(&bogus)).map(|_| ()), Err(ProcessError::InvalidHandle));
+    assert_same!(
+        s.process_view().process_info(b(&bogus)).map(|_| ()),
+        Err(ProcessError::InvalidHandle)
+    );
 }
 
 // ---- limits and handle drops -------------------------------------------------------------
@@ -672,7 +708,10 @@ fn the_child_limit_counts_unreaped_children() {
     eventually(|| proc_state(pid) == Some('Z'));
     let third = sleeper(&mut s);
     assert!(s.process_view().is_running(b(&first)) && s.process_view().is_running(b(&third)));
-    assert_same!(s.process_view().exit_status(b(&second)).and_then(|e| e.signal), Some(libc::SIGKILL));
+    assert_same!(
+        s.process_view().exit_status(b(&second)).and_then(|e| e.signal),
+        Some(libc::SIGKILL)
+    );
     assert_eq!(audit(&captured).len(), 5);
 }
 
@@ -738,15 +777,27 @@ fn each_signal_operation_sends_its_signal() {
         ("lifecycle.kill", "SIGKILL", libc::SIGKILL, |s, h| {
             lifecycle::Host::kill(&mut s.process_view(), h)
         }),
-        ("lifecycle.terminate", "SIGTERM", libc::SIGTERM, |s, h| s.process_view().terminate(h)),
-        ("signals.send-term", "SIGTERM", libc::SIGTERM, |s, h| s.process_view().send_term(h)),
-        ("signals.send-kill", "SIGKILL", libc::SIGKILL, |s, h| s.process_view().send_kill(h)),
+        ("lifecycle.terminate", "SIGTERM", libc::SIGTERM, |s, h| {
+            s.process_view().terminate(h)
+        }),
+        ("signals.send-term", "SIGTERM", libc::SIGTERM, |s, h| {
+            s.process_view().send_term(h)
+        }),
+        ("signals.send-kill", "SIGKILL", libc::SIGKILL, |s, h| {
+            s.process_view().send_kill(h)
+        }),
         ("signals.send-interrupt", "SIGINT", libc::SIGINT, |s, h| {
             s.process_view().send_interrupt(h)
         }),
-        ("signals.send-hangup", "SIGHUP", libc::SIGHUP, |s, h| s.process_view().send_hangup(h)),
-        ("signals.send-user1", "SIGUSR1", libc::SIGUSR1, |s, h| s.process_view().send_user1(h)),
-        ("signals.send-user2", "SIGUSR2", libc::SIGUSR2, |s, h| s.process_view().send_user2(h)),
+        ("signals.send-hangup", "SIGHUP", libc::SIGHUP, |s, h| {
+            s.process_view().send_hangup(h)
+        }),
+        ("signals.send-user1", "SIGUSR1", libc::SIGUSR1, |s, h| {
+            s.process_view().send_user1(h)
+        }),
+        ("signals.send-user2", "SIGUSR2", libc::SIGUSR2, |s, h| {
+            s.process_view().send_user2(h)
+        }),
     ];
     for (op, name, number, send) in cases {
         // Denied: nothing is sent.
@@ -820,7 +871,10 @@ fn a_reaped_child_is_never_signalled() {
     let child = s.process_view().spawn(options(ECHO, &[])).unwrap();
     s.process_view().wait(b(&child)).unwrap();
     assert_same!(s.process_view().send_term(b(&child)), Err(ProcessError::AlreadyExited));
-    assert_same!(s.process_view().get_process_group(b(&child)), Err(ProcessError::AlreadyExited));
+    assert_same!(
+        s.process_view().get_process_group(b(&child)),
+        Err(ProcessError::AlreadyExited)
+    );
     // Ended but not waited for (a zombie): reaped by the check, then refused.
     let child = s.process_view().spawn(options(ECHO, &[])).unwrap();
     // (Not `process-info`, which would reap it.)
@@ -832,7 +886,10 @@ fn a_reaped_child_is_never_signalled() {
     );
     assert_eq!(proc_state(pid), None);
     assert_eq!(s.process_view().exit_status(b(&child)).map(|e| e.code), Some(Some(0)));
-    assert_same!(s.process_view().graceful_shutdown(b(&child), 10), Err(ProcessError::AlreadyExited));
+    assert_same!(
+        s.process_view().graceful_shutdown(b(&child), 10),
+        Err(ProcessError::AlreadyExited)
+    );
 }
 
 #[test]
@@ -860,7 +917,10 @@ fn signal_group_is_refused_when_the_group_has_other_members() {
     eventually(|| std::fs::read_to_string(&ready).is_ok_and(|t| t.ends_with('\n')));
     let grandchild: u32 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
     let pgid = s.process_view().get_process_group(b(&shell)).unwrap();
-    let err = s.process_view().signal_group(b(&shell), WitSignal::Sigterm).unwrap_err();
+    let err = s
+        .process_view()
+        .signal_group(b(&shell), WitSignal::Sigterm)
+        .unwrap_err();
     assert_same!(
         err,
         ProcessError::PermissionDenied(format!("process:signal SIGTERM to process group {pgid}"))
@@ -905,7 +965,10 @@ fn set_process_group_keeps_or_reports_that_linux_cannot_move_a_started_child() {
         s2.process_view().set_process_group(b(&live), Some(b(&gone))),
         Err(ProcessError::AlreadyExited)
     );
-    assert_same!(s2.process_view().set_process_group(b(&gone), None), Err(ProcessError::AlreadyExited));
+    assert_same!(
+        s2.process_view().set_process_group(b(&gone), None),
+        Err(ProcessError::AlreadyExited)
+    );
 }
 
 #[test]
