@@ -134,12 +134,6 @@ enum Command {
     /// Run a component in an enforcing Wasmtime host: the static check first (refused on
     /// errors unless --force), then init, the requested export, and shutdown, with every
     /// operation decided by the manifest and policies and written to the audit log
-    #[cfg_attr(
-        not(feature = "runtime"),
-        command(
-            about = "Not in this build (it was built without the `runtime` feature): run a component in an enforcing Wasmtime host"
-        )
-    )]
     Run(run_args::RunArgs),
     /// Print the documentation of a diagnostic code
     Explain {
