@@ -11,6 +11,7 @@ mod example;
 mod host;
 mod lifecycle;
 mod services;
+mod wasi;
 
 mod fs;
 mod net;
