@@ -191,3 +191,75 @@ fn report_only_lets_an_ungranted_read_through_and_logs_it() {
         "{lines:#?}"
     );
 }
+
+/// An airssys component (`execute` reads the file its input names) with `permissions`.
+fn airssys_component(dir: &Path, name: &str, bytes: &[u8], permissions: &str) {
+    std::fs::write(dir.join(format!("{name}.wasm")), bytes).unwrap();
+    let manifest = format!("[component]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n{permissions}");
+    std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
+}
+
+/// `run NAME.wasm --input <file holding request>`.
+fn execute(dir: &Path, name: &str, request: &str) -> Output {
+    let input = dir.join("request");
+    std::fs::write(&input, request).unwrap();
+    airssys(
+        &["run", &format!("{name}.wasm"), "--input", &input.display().to_string()],
+        dir,
+    )
+}
+
+/// A directory `data/` with `in.txt`, a secret beside it, and the grant to read `data/**`.
+fn data_and_secret(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("in.txt"), "granted bytes\n").unwrap();
+    std::fs::write(dir.join("secret.txt"), "SECRET\n").unwrap();
+    let grant = format!(
+        "[permissions]\nfilesystem = [{{ action = \"read\", path = \"{}/**\" }}]\n",
+        data.display()
+    );
+    (data.join("in.txt"), dir.join("secret.txt"), grant)
+}
+
+#[test]
+fn a_wit_bindgen_c_airssys_component_that_uses_stdio_runs() {
+    let (_tmp, dir) = scratch();
+    let (inside, secret, grant) = data_and_secret(&dir);
+    let bytes = toolchain::airssys_c("file-reader", "filesystem-component");
+    airssys_component(&dir, "c-reader", &bytes, &grant);
+
+    let out = execute(&dir, "c-reader", &inside.display().to_string());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "granted bytes\n");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("file-reader: init with 0 config entries"), "{stderr}");
+    assert!(stderr.contains(&format!("file-reader: read {}: ok", inside.display())), "{stderr}");
+
+    let out = execute(&dir, "c-reader", &secret.display().to_string());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("SECRET"));
+    assert!(text(&out.stderr).contains(": failed"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_python_component_runs_under_a_narrow_manifest() {
+    let (_tmp, dir) = scratch();
+    let (inside, secret, grant) = data_and_secret(&dir);
+    let bytes = toolchain::python("file-reader", "filesystem-component");
+    airssys_component(&dir, "py-reader", &bytes, &grant);
+
+    // Through the airssys extension, and through Python's own `open()` (WASI filesystem on
+    // the preopened grant base).
+    for request in [inside.display().to_string(), format!("open:{}", inside.display())] {
+        let out = execute(&dir, "py-reader", &request);
+        assert!(out.status.success(), "{request}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("granted bytes\n"), "{request}: {}", text(&out.stdout));
+    }
+    for request in [secret.display().to_string(), format!("open:{}", secret.display())] {
+        let out = execute(&dir, "py-reader", &request);
+        assert_eq!(out.status.code(), Some(1), "{request}: {}", text(&out.stderr));
+        assert!(!text(&out.stdout).contains("SECRET"), "{request} was read");
+        assert!(text(&out.stderr).contains("permission-denied"), "{request}: {}", text(&out.stderr));
+    }
+}

@@ -68,7 +68,14 @@ fn with_policy(grants: &[String], policy: &str) -> (InstanceState, Captured) {
     let policy = Arc::new(ComponentPolicy::new(manifest, &set, Env::default(), Mode::Enforce));
     let captured = Captured::default();
     let audit = AuditLog::to_writer(captured.clone());
-    let state = InstanceState::new(policy, audit, RunLimits::default(), None, LogSink::disabled());
+    let state = InstanceState::new(
+        policy,
+        audit,
+        RunLimits::default(),
+        None,
+        LogSink::disabled(),
+        &crate::runtime::WasiOptions::default(),
+    );
     (state, captured)
 }
 

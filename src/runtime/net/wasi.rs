@@ -119,3 +119,96 @@ impl WasiNetView<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use wasmtime_wasi::sockets::SocketAddrUse as Use;
+
+    use super::SocketGuard;
+    use crate::runtime::Mode;
+    use crate::runtime::testing::{self, Captured};
+
+    const MANIFEST: &str = r#"[component]
+name = "client"
+version = "1.0.0"
+
+[permissions]
+network = [
+  { action = "connect", domain = "127.0.0.1", port = 8080 },
+  { action = "bind", domain = "127.0.0.1", port = 9000 },
+  { action = "listen", domain = "127.0.0.1", port = 9000 },
+  { action = "resolve", domain = "svc.example" },
+  { action = "connect", domain = "svc.example", port = 443 },
+]
+"#;
+
+    fn sockets(mode: Mode) -> (SocketGuard, Captured) {
+        let (guard, captured) = testing::guard(MANIFEST, mode);
+        (SocketGuard::new(guard.decider()), captured)
+    }
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn each_use_of_an_address_is_decided_as_its_action() {
+        let (s, captured) = sockets(Mode::Enforce);
+        assert!(s.check(addr("127.0.0.1:8080"), Use::TcpConnect));
+        assert!(s.check(addr("127.0.0.1:8080"), Use::UdpSend));
+        assert!(!s.check(addr("127.0.0.1:8081"), Use::TcpConnect));
+        assert!(!s.check(addr("10.0.0.1:8080"), Use::TcpConnect));
+        assert!(s.check(addr("127.0.0.1:9000"), Use::TcpBind));
+        assert!(s.check(addr("127.0.0.1:9000"), Use::UdpBind));
+        assert!(!s.check(addr("0.0.0.0:9000"), Use::TcpBind), "the wildcard is not the granted host");
+        assert!(s.check(addr("127.0.0.1:9000"), Use::TcpListen));
+        assert!(!s.check(addr("127.0.0.1:9001"), Use::TcpListen));
+        assert!(!s.check(addr("127.0.0.1:8080"), Use::TcpListen), "connect does not grant listen");
+        let lines = captured.lines();
+        assert_eq!(lines.len(), 10, "one audit line per decision: {lines:#?}");
+        assert_eq!(lines[0]["operation"], "wasi:sockets/tcp.[method]tcp-socket.start-connect");
+        assert_eq!(lines[0]["verdict"], "allowed");
+        assert_eq!(lines[1]["operation"], "wasi:sockets/udp.[method]outgoing-datagram-stream.send");
+        assert_eq!(lines[2]["verdict"], "denied");
+        assert_eq!(lines[5]["operation"], "wasi:sockets/udp.[method]udp-socket.start-bind");
+        assert_eq!(lines[7]["operation"], "wasi:sockets/tcp.[method]tcp-socket.start-listen");
+    }
+
+    #[test]
+    fn implicit_binds_accepts_and_receives_are_not_decided() {
+        let (s, captured) = sockets(Mode::Enforce);
+        // What the operating system binds before a client's first connect or send.
+        assert!(s.check(addr("0.0.0.0:0"), Use::TcpBind));
+        assert!(s.check(addr("[::]:0"), Use::UdpBind));
+        // Covered by the listen and bind decisions.
+        assert!(s.check(addr("203.0.113.9:5555"), Use::TcpAccept));
+        assert!(s.check(addr("203.0.113.9:5555"), Use::UdpReceive));
+        assert!(captured.lines().is_empty());
+        // A port on the wildcard address is a real bind, and decided.
+        assert!(!s.check(addr("[::]:9000"), Use::UdpBind));
+        assert_eq!(captured.lines().len(), 1);
+    }
+
+    #[test]
+    fn a_literal_that_a_granted_lookup_returned_is_decided_as_the_name() {
+        let (s, captured) = sockets(Mode::Enforce);
+        let ip = addr("192.0.2.7:443");
+        assert!(!s.check(ip, Use::TcpConnect), "before any lookup the literal is ungranted");
+        s.remember("svc.example", ip.ip());
+        assert!(s.check(ip, Use::TcpConnect));
+        assert!(!s.check(addr("192.0.2.7:80"), Use::TcpConnect), "the name's grant names port 443");
+        let lines = captured.lines();
+        assert_eq!(lines[0]["resource"], "network:connect 192.0.2.7:443");
+        assert_eq!(lines[1]["resource"], "network:connect svc.example:443");
+        assert_eq!(lines[1]["verdict"], "allowed");
+    }
+
+    #[test]
+    fn report_only_lets_everything_through_and_logs_it() {
+        let (s, captured) = sockets(Mode::ReportOnly);
+        assert!(s.check(addr("10.0.0.1:22"), Use::TcpConnect));
+        assert_eq!(captured.lines()[0]["verdict"], "would-deny");
+    }
+}
