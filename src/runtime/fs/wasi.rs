@@ -176,3 +176,7 @@ pub(crate) fn metadata_hash(meta: &Metadata) -> wt::MetadataHashValue {
         upper: lower ^ 4_614_256_656_552_045_848_u64,
     }
 }
+
+#[cfg(test)]
+#[path = "wasi_tests.rs"]
+mod tests;
