@@ -97,7 +97,7 @@ impl Runtime {
         let engine = Engine::new(&wasm)?;
         let mut linker = Linker::new(&engine);
         super::iface::add_to_linker(&mut linker)?;
-        super::wasi::add_to_linker(&mut linker)?;
+        super::iface::add_wasi_to_linker(&mut linker)?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.weak();
