@@ -443,7 +443,6 @@ mod escapes {
         // The descriptor still reads.
         let (bytes, _) = view.read(Resource::new_borrow(file.rep()), 64, 0).unwrap();
         assert_eq!(bytes, b"inside\n");
-        drop(view);
         let fd = t.fd();
         let r = t
             .state
