@@ -378,17 +378,16 @@ fn explain_instantiation(error: &wasmtime::Error, limits: &RunLimits) -> String 
             "instance count too high",
             "core instances",
             limits.instances,
-            "--instances",
+            "instances",
         ),
-        ("table count too high", "tables", limits.tables, "--tables"),
-        ("memory count too high", "memories", limits.memories, "--memories"),
+        ("table count too high", "tables", limits.tables, "tables"),
+        ("memory count too high", "memories", limits.memories, "memories"),
     ]
     .into_iter()
     .find(|(needle, ..)| text.contains(needle));
-    if let Some((_, what, max, flag)) = limit {
+    if let Some((_, what, max, name)) = limit {
         return format!(
-            "{text}: it creates more {what} than the limit of {max}; raise it with `run {flag} N` (or RunLimits::{} in the library)",
-            what.replace("core ", "").trim_end_matches('s').to_string() + "s"
+            "{text}: it creates more {what} than the limit of {max}; raise it with `run --{name} N` (RunLimits::{name} in the library)"
         );
     }
     if text.contains("matching implementation was not found in the linker") {

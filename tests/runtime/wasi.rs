@@ -297,3 +297,23 @@ fn a_python_component_runs_under_a_narrow_manifest() {
         );
     }
 }
+
+#[test]
+fn an_instance_limit_too_low_is_named_with_the_option_that_raises_it() {
+    let (_tmp, dir) = scratch();
+    command(&dir, "hello", "");
+    let out = airssys(&["run", "hello.wasm", "--instances", "2"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("more core instances than the limit of 2") && stderr.contains("run --instances N"),
+        "{stderr}"
+    );
+    let out = airssys(&["run", "hello.wasm", "--instances", "0"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--instances must be positive"),
+        "{}",
+        text(&out.stderr)
+    );
+}
