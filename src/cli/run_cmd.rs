@@ -329,26 +329,35 @@ fn static_check(cli: &Cli, catalogue: &Catalogue, units: &[Unit], policies: &Pol
         )?;
         let mut sink = Sink::new(levels.clone());
         sink.extend(report.diagnostics);
-        let mut shown: Vec<_> = sink
+        let shown: Vec<_> = sink
             .finish(&report.sources)
             .into_iter()
             .filter(|d| d.severity == Severity::Error)
             .collect();
-        let mut ungranted = 0;
-        for d in &mut shown {
-            if d.rule.code == UNDECLARED_PERMISSION.code {
-                d.severity = Severity::Warning;
-                ungranted += 1;
-            }
-        }
+        // Operations without a grant are listed in one line, not rendered one by one: an
+        // interpreter imports dozens it never calls.
+        let (ungranted, shown): (Vec<_>, Vec<_>) = shown
+            .into_iter()
+            .partition(|d| d.rule.code == UNDECLARED_PERMISSION.code);
         errors += count(&shown).errors;
         if !shown.is_empty() {
             eprint!("{}", human::render(&shown, &report.sources, style(cli)));
         }
-        if ungranted > 0 {
+        if !ungranted.is_empty() {
+            let mut operations: Vec<&str> = ungranted.iter().filter_map(|d| d.message.split('`').nth(1)).collect();
+            operations.sort_unstable();
+            operations.dedup();
+            const SHOWN: usize = 8;
+            let more = operations.len().saturating_sub(SHOWN);
+            let mut list = operations.iter().take(SHOWN).copied().collect::<Vec<_>>().join(", ");
+            if more > 0 {
+                list.push_str(&format!(", and {more} more"));
+            }
             eprintln!(
-                "warning: {}: {ungranted} imported operation(s) have no grant; they are denied (and audited) if the component calls them",
-                unit.path.display()
+                "warning[{}]: {}: {} imported operation(s) have no grant; they are denied (and audited) if the component calls them: {list} (`airssys-wasm check` shows each)",
+                UNDECLARED_PERMISSION.code,
+                unit.path.display(),
+                operations.len()
             );
         }
     }

@@ -317,3 +317,62 @@ fn an_instance_limit_too_low_is_named_with_the_option_that_raises_it() {
         text(&out.stderr)
     );
 }
+
+/// A loopback TCP server answering `pong:` + what it read, once per connection, counting them.
+fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 64];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let _ = stream.write_all(&[b"pong:", &buf[..n]].concat());
+        }
+    });
+    (port, accepted)
+}
+
+#[test]
+fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
+    use std::sync::atomic::Ordering;
+    let (_tmp, dir) = scratch();
+    let (granted, granted_hits) = pong_server();
+    let (other, other_hits) = pong_server();
+    let grant =
+        format!("[permissions]\nnetwork = [{{ action = \"connect\", domain = \"127.0.0.1\", port = {granted} }}]\n");
+    let bytes = toolchain::python("socket-client", "filesystem-component");
+    airssys_component(&dir, "py-client", &bytes, &grant);
+
+    let out = execute(&dir, "py-client", &format!("127.0.0.1:{granted}"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "pong:ping");
+    assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("\"operation\":\"wasi:sockets/tcp.[method]tcp-socket.start-connect\"")
+            && stderr.contains(&format!("\"resource\":\"network:connect 127.0.0.1:{granted}\""))
+            && stderr.contains("\"verdict\":\"allowed\""),
+        "{stderr}"
+    );
+
+    let out = execute(&dir, "py-client", &format!("127.0.0.1:{other}"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("pong"));
+    assert_eq!(
+        other_hits.load(Ordering::SeqCst),
+        0,
+        "the ungranted server saw no connection"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("\"resource\":\"network:connect 127.0.0.1:{other}\""))
+            && stderr.contains("\"verdict\":\"denied\""),
+        "{stderr}"
+    );
+}
