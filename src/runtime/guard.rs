@@ -239,6 +239,16 @@ impl Decider {
     pub(crate) fn authorize(&self, operation: &str, request: Request<'_>) -> Result<Option<GrantRef>, Denied> {
         authorize(&self.policy, &self.audit, operation, request)
     }
+
+    /// Records a denial the host made itself (a policy rule met on the way, as
+    /// [`Guard::authorize_handle`] with `permitted` false): `Err` unless report-only or
+    /// unguarded mode lets it through.
+    pub(crate) fn record(&self, operation: &str, resource: &str, by: &str) -> Result<(), Denied> {
+        if !records(&self.policy, &self.audit, false) {
+            return Ok(());
+        }
+        finish(&self.policy, &self.audit, operation, resource, false, by)
+    }
 }
 
 fn records(policy: &ComponentPolicy, audit: &AuditLog, allowed: bool) -> bool {

@@ -175,3 +175,15 @@ impl wasmtime_wasi::WasiView for InstanceState {
         }
     }
 }
+
+/// wasmtime-wasi-http's view of an instance: its HTTP context, the hook that decides each
+/// request (`net/http.rs`), and the resource table.
+impl wasmtime_wasi_http::WasiHttpView for InstanceState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            hooks: &mut self.wasi.http_hooks,
+            table: &mut self.table,
+            ctx: &mut self.wasi.http,
+        }
+    }
+}

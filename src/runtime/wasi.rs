@@ -5,17 +5,21 @@
 //! Interfaces that carry no authority are wasmtime-wasi's own, linked as they are: `wasi:io`,
 //! `wasi:clocks`, `wasi:random`, `wasi:cli` (its environment and arguments are only what the
 //! host passes in [`WasiOptions`], never the host's own). `wasi:sockets` is wasmtime-wasi's
-//! with airssys's address check (`net/wasi.rs`) and its own `ip-name-lookup`;
+//! with airssys's address check (`net/wasi.rs`) and its own `ip-name-lookup`; `wasi:http`'s
+//! outgoing handler is wasmtime-wasi-http's with airssys's sending hook (`net/http.rs`);
 //! `wasi:filesystem` is airssys's (`fs/wasi.rs`, `iface/wasi_filesystem_*.rs`). Wasmtime links
 //! every 0.2.x version a component imports to these (semver-compatible linking); the linking is
 //! `iface::add_wasi_to_linker`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::fs::wasi::WasiFsState;
 use super::guard::Guard;
+use super::net::http::HttpGuard;
 use super::net::wasi::{SocketGuard, WasiNetState};
 
 /// What a WASI guest is given by its host besides what its grants decide.
@@ -37,6 +41,9 @@ pub(crate) struct WasiState {
     pub(crate) fs: WasiFsState,
     pub(crate) net: WasiNetState,
     pub(crate) sockets: Arc<SocketGuard>,
+    /// `wasi:http`: wasmtime-wasi-http's context, and the hook that decides each request.
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) http_hooks: HttpGuard,
 }
 
 impl WasiState {
@@ -58,10 +65,13 @@ impl WasiState {
         if options.inherit_stdio {
             builder.inherit_stdio();
         }
+        let cap = Duration::from_millis(guard.run_limits.timeout_ms.max(1));
         WasiState {
             ctx: builder.build(),
             fs: WasiFsState::default(),
             net: WasiNetState::default(),
+            http: WasiHttpCtx::new(),
+            http_hooks: HttpGuard::new(Arc::clone(&sockets), cap),
             sockets,
         }
     }

@@ -98,5 +98,8 @@ pub(crate) fn add_wasi_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime
     sync::sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
     wasi_filesystem_types::add_to_linker(l)?;
     wasi_filesystem_preopens::add_to_linker(l)?;
-    wasi_sockets_ip_name_lookup::add_to_linker(l)
+    wasi_sockets_ip_name_lookup::add_to_linker(l)?;
+    // `wasi:http/types` and `outgoing-handler`: wasmtime-wasi-http's, sending through
+    // airssys's hook (`net/http.rs`), which decides each request's authority.
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(l)
 }

@@ -63,6 +63,7 @@
 
 mod entry;
 mod guard;
+pub(crate) mod http;
 mod pool;
 mod sys;
 #[cfg(test)]

@@ -67,8 +67,7 @@ impl SocketGuard {
         }
         let literal = ip.to_string();
         let host = if action == NetAction::Connect {
-            let resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
-            connect_host_for(&self.decider.policy, &resolved, ip, &literal, port)
+            self.connect_host(ip, &literal, port)
         } else {
             literal
         };
@@ -78,6 +77,13 @@ impl SocketGuard {
             port: Some(port),
         };
         self.decider.authorize(op, request).is_ok()
+    }
+
+    /// The host a connect to the literal `ip` (written `literal`) is decided as: the name a
+    /// granted lookup returned it for, or the literal (see `connect_host_for`).
+    pub(crate) fn connect_host(&self, ip: IpAddr, literal: &str, port: u16) -> String {
+        let resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        connect_host_for(&self.decider.policy, &resolved, ip, literal, port)
     }
 
     /// Remembers that a granted lookup of `name` returned `ip`.
