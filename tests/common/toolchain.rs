@@ -187,12 +187,36 @@ pub fn airssys_c(name: &str, world: &str) -> Vec<u8> {
     componentize(&core, Adapter::Reactor)
 }
 
+/// WASI 0.2's WIT packages (io, clocks, random, cli, filesystem, sockets, http), as
+/// wasmtime-wasi-http ships them, found through `cargo metadata`.
+fn wasi_wit_deps() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata");
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata's JSON");
+    let manifest = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == "wasmtime-wasi-http")
+        .expect("wasmtime-wasi-http in the dependency graph")["manifest_path"]
+        .as_str()
+        .expect("manifest path")
+        .to_string();
+    Path::new(&manifest).parent().expect("crate directory").join("wit/deps")
+}
+
 /// `tests/guests/python/<name>/app.py` made an airssys component for `airssys:core/<world>`
-/// by componentize-py.
+/// by componentize-py. A `world.wit` beside the app adds worlds to the `airssys:core` package
+/// (with WASI 0.2's packages available to import).
 pub fn python(name: &str, world: &str) -> Vec<u8> {
     const INSTALL: &str = "pip install componentize-py";
     let app_dir = guests_dir().join(format!("python/{name}"));
     let source = std::fs::read(app_dir.join("app.py")).unwrap();
+    let extra_world = std::fs::read_to_string(app_dir.join("world.wit")).ok();
     let version = run(
         Command::new("componentize-py").arg("--version"),
         "componentize-py",
@@ -200,44 +224,58 @@ pub fn python(name: &str, world: &str) -> Vec<u8> {
     )
     .stdout;
     let wit: Vec<(String, String)> = airssys_wasm::catalogue::Catalogue::embedded().unwrap().files;
-    cached(&format!("python-{name}"), &(&source, &wit, world, &version), |dir| {
-        // componentize-py writes `__pycache__` beside the app: build from a copy, so that the
-        // source tree is not written to.
-        let app = dir.join("app");
-        std::fs::create_dir_all(&app).unwrap();
-        std::fs::write(app.join("app.py"), &source).unwrap();
-        // componentize-py reads one package with its dependencies under deps/.
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
-        let witdir = dir.join("wit");
-        std::fs::create_dir_all(witdir.join("deps")).unwrap();
-        for entry in std::fs::read_dir(root.join("core")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), witdir.join(entry.file_name())).unwrap();
-        }
-        for pkg in ["ext-filesystem", "ext-network", "ext-process"] {
-            let to = witdir.join("deps").join(pkg);
-            std::fs::create_dir_all(&to).unwrap();
-            for entry in std::fs::read_dir(root.join(pkg)).unwrap() {
+    cached(
+        &format!("python-{name}"),
+        &(&source, &wit, world, &version, &extra_world),
+        |dir| {
+            // componentize-py writes `__pycache__` beside the app: build from a copy, so that the
+            // source tree is not written to.
+            let app = dir.join("app");
+            std::fs::create_dir_all(&app).unwrap();
+            std::fs::write(app.join("app.py"), &source).unwrap();
+            // componentize-py reads one package with its dependencies under deps/.
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
+            let witdir = dir.join("wit");
+            std::fs::create_dir_all(witdir.join("deps")).unwrap();
+            for entry in std::fs::read_dir(root.join("core")).unwrap() {
                 let entry = entry.unwrap();
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+                std::fs::copy(entry.path(), witdir.join(entry.file_name())).unwrap();
             }
-        }
-        let out = dir.join("app.wasm");
-        run(
-            Command::new("componentize-py")
-                .arg("-d")
-                .arg(&witdir)
-                .arg("-w")
-                .arg(format!("airssys:core/{world}"))
-                .arg("componentize")
-                .arg("-p")
-                .arg(&app)
-                .arg("app")
-                .arg("-o")
-                .arg(&out),
-            "componentize-py",
-            INSTALL,
-        );
-        std::fs::read(out).unwrap()
-    })
+            for pkg in ["ext-filesystem", "ext-network", "ext-process"] {
+                let to = witdir.join("deps").join(pkg);
+                std::fs::create_dir_all(&to).unwrap();
+                for entry in std::fs::read_dir(root.join(pkg)).unwrap() {
+                    let entry = entry.unwrap();
+                    std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+                }
+            }
+            if let Some(extra) = &extra_world {
+                std::fs::write(witdir.join("extra-world.wit"), extra).unwrap();
+                for entry in std::fs::read_dir(wasi_wit_deps()).unwrap() {
+                    let path = entry.unwrap().path();
+                    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+                    let to = witdir.join("deps").join(format!("wasi-{stem}"));
+                    std::fs::create_dir_all(&to).unwrap();
+                    std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+                }
+            }
+            let out = dir.join("app.wasm");
+            run(
+                Command::new("componentize-py")
+                    .arg("-d")
+                    .arg(&witdir)
+                    .arg("-w")
+                    .arg(format!("airssys:core/{world}"))
+                    .arg("componentize")
+                    .arg("-p")
+                    .arg(&app)
+                    .arg("app")
+                    .arg("-o")
+                    .arg(&out),
+                "componentize-py",
+                INSTALL,
+            );
+            std::fs::read(out).unwrap()
+        },
+    )
 }

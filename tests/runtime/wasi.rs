@@ -376,3 +376,56 @@ fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
         "{stderr}"
     );
 }
+
+/// A loopback HTTP server answering every request `200 hello`, counting connections.
+fn http_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&hits);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        }
+    });
+    (port, hits)
+}
+
+#[test]
+fn a_python_http_client_reaches_a_granted_loopback_server_and_no_other() {
+    use std::sync::atomic::Ordering;
+    let (_tmp, dir) = scratch();
+    let (granted, granted_hits) = http_server();
+    let (other, other_hits) = http_server();
+    let grant =
+        format!("[permissions]\nnetwork = [{{ action = \"connect\", domain = \"127.0.0.1\", port = {granted} }}]\n");
+    let bytes = toolchain::python("http-client", "http-client");
+    airssys_component(&dir, "py-http", &bytes, &grant);
+
+    let out = execute(&dir, "py-http", &format!("127.0.0.1:{granted}"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "200 hello");
+    assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("\"operation\":\"wasi:http/outgoing-handler.handle\"")
+            && stderr.contains(&format!("\"resource\":\"network:connect 127.0.0.1:{granted}\""))
+            && stderr.contains("\"verdict\":\"allowed\""),
+        "{stderr}"
+    );
+
+    let out = execute(&dir, "py-http", &format!("127.0.0.1:{other}"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("HttpRequestDenied"), "{}", text(&out.stderr));
+    assert_eq!(
+        other_hits.load(Ordering::SeqCst),
+        0,
+        "the ungranted server saw no request"
+    );
+}
