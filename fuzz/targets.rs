@@ -156,19 +156,19 @@ pub fn component(data: &[u8]) {
             return;
         }
     };
-    let (interfaces, functions, mut diagnostics) = check::classify(catalogue, &artifact, binary);
-    diagnostics.extend(analyze::check_permissions(
-        &functions,
+    let mut c = check::classify(catalogue, &artifact, binary);
+    c.diagnostics.extend(analyze::check_permissions(
+        &c.functions,
         &ManifestRef {
             manifest: &m,
             source: m.source,
         },
         binary,
     ));
-    let listing = inspect::inspection("fuzz.wasm", &artifact, &interfaces, &functions);
+    let listing = inspect::inspection("fuzz.wasm", &artifact, c.kind, &c.imports, &c.functions);
     std::hint::black_box(inspect::render(&listing));
-    std::hint::black_box(inspect::suggest_manifest("fuzz.wasm", &functions));
-    render_all(diagnostics, &sources);
+    std::hint::black_box(inspect::suggest_manifest("fuzz.wasm", &c.functions));
+    render_all(c.diagnostics, &sources);
 }
 
 /// WIT checking (`airssys-wasm wit`): the input is one `.wit` file of the author's package,
