@@ -15,7 +15,6 @@ use rayon::prelude::*;
 use crate::analyze::{self, Classified, ComponentKind, ManifestRef};
 use crate::catalogue::Catalogue;
 use crate::component::{self, Artifact, Kind};
-use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId, Sources};
 use crate::manifest::Manifest;
 use crate::orgpolicy::{Date, Finding, PolicySet};
@@ -260,19 +259,13 @@ fn check_one(
 pub fn classify(catalogue: &Catalogue, artifact: &Artifact, binary: SourceId) -> Classified {
     let mut c = analyze::classify(catalogue, artifact, binary);
     if artifact.kind == Kind::CoreModule {
-        c.diagnostics.push(
-            Diagnostic::new(&r::CORE_MODULE, "this is a core WebAssembly module, not a component")
-                .at(binary, 0..4, "core module")
-                .help("turn it into a component (`wasm-tools component new`); its imports were analysed by name only"),
-        );
+        c.diagnostics.push(analyze::rules::core_module(binary));
     }
     c
 }
 
 pub fn invalid_binary(binary: SourceId, invalid: &component::Invalid) -> Diagnostic {
-    Diagnostic::new(&r::INVALID_BINARY, invalid.message.clone())
-        .at(binary, invalid.offset..invalid.offset + 1, "here")
-        .help("rebuild the component; check the file was not truncated or corrupted")
+    analyze::rules::invalid_binary(binary, invalid.offset, &invalid.message)
 }
 
 fn missing_manifest(binary: SourceId, name: &str, functions: &[analyze::ImportedFunction]) -> Diagnostic {
@@ -280,8 +273,5 @@ fn missing_manifest(binary: SourceId, name: &str, functions: &[analyze::Imported
         .iter()
         .filter(|f| f.charged().is_some_and(|r| !r.is_none()))
         .count();
-    Diagnostic::new(&r::MISSING_MANIFEST, format!("no manifest found for {name}"))
-        .at(binary, 0..0, "this component")
-        .help(format!("write Component.toml (or <stem>.toml) beside it, or pass --manifest; `airssys-wasm inspect --suggest-manifest {name}` prints a least-privilege one"))
-        .note(format!("{needs} imported operation(s) need a grant"))
+    analyze::rules::missing_manifest(binary, name, needs)
 }
