@@ -156,19 +156,20 @@ pub fn component(data: &[u8]) {
             return;
         }
     };
-    let mut c = check::classify(catalogue, &artifact, binary);
-    c.diagnostics.extend(analyze::check_permissions(
-        &c.functions,
+    let c = check::classify(catalogue, &artifact, binary);
+    let (interfaces, functions, mut diagnostics) = (c.imports, c.functions, c.diagnostics);
+    diagnostics.extend(analyze::check_permissions(
+        &functions,
         &ManifestRef {
             manifest: &m,
             source: m.source,
         },
         binary,
     ));
-    let listing = inspect::inspection("fuzz.wasm", &artifact, c.kind, &c.imports, &c.functions);
+    let listing = inspect::inspection("fuzz.wasm", &artifact, c.kind, &interfaces, &functions);
     std::hint::black_box(inspect::render(&listing));
-    std::hint::black_box(inspect::suggest_manifest("fuzz.wasm", &c.functions));
-    render_all(c.diagnostics, &sources);
+    std::hint::black_box(inspect::suggest_manifest("fuzz.wasm", &functions));
+    render_all(diagnostics, &sources);
 }
 
 /// WIT checking (`airssys-wasm wit`): the input is one `.wit` file of the author's package,

@@ -36,6 +36,7 @@ pub mod manifest;
 pub mod orgpolicy;
 pub mod policy;
 pub mod report;
+#[cfg(feature = "runtime")]
 pub mod runtime;
 mod toml_doc;
 pub mod witcheck;

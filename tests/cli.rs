@@ -261,3 +261,13 @@ fn rules_reference_is_up_to_date() {
         "docs/rules.md is stale: run `AIRSSYS_BLESS=1 cargo test --test cli rules_reference` (or `airssys-wasm explain --markdown > docs/rules.md`)"
     );
 }
+
+/// A binary built without the `runtime` feature still parses `run`, and exits 2 saying why it
+/// cannot run anything.
+#[cfg(not(feature = "runtime"))]
+#[test]
+fn run_without_the_runtime_feature_exits_2_and_says_so() {
+    let out = run(&["run", "docs/examples/file-reader/file-reader.wat"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    assert!(out.contains("built without the `runtime` feature"), "{out}");
+}

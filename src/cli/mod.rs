@@ -6,6 +6,8 @@ mod catalogue_cmd;
 mod check_cmd;
 mod explain_cmd;
 mod policy_cmd;
+mod run_args;
+#[cfg(feature = "runtime")]
 mod run_cmd;
 
 use std::io::{IsTerminal, Write};
@@ -132,7 +134,7 @@ enum Command {
     /// Run a component in an enforcing Wasmtime host: the static check first (refused on
     /// errors unless --force), then init, the requested export, and shutdown, with every
     /// operation decided by the manifest and policies and written to the audit log
-    Run(run_cmd::RunArgs),
+    Run(run_args::RunArgs),
     /// Print the documentation of a diagnostic code
     Explain {
         /// A code (`MAN004`) or name (`unknown-key`)
@@ -247,7 +249,12 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             *format == ListingFormat::Json,
             *suggest_manifest,
         ),
+        #[cfg(feature = "runtime")]
         Command::Run(args) => run_cmd::run(cli, &load_catalogue(cli)?, args),
+        #[cfg(not(feature = "runtime"))]
+        Command::Run(_) => Err(Error::usage(
+            "`run` is not available: this airssys-wasm was built without the `runtime` feature (build it with default features to run components)",
+        )),
         Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
         Command::Manifest { path, policy, report } => {
             let mut sources = Sources::new();

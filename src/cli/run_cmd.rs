@@ -14,57 +14,8 @@ use airssys_wasm::report::human;
 use airssys_wasm::runtime::services::LogSink;
 use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, Runtime, RuntimeConfig};
 
+use super::run_args::{Invoke, RunArgs};
 use super::{Cli, Outcome, style};
-
-/// The export `run` calls after `init`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(super) enum Invoke {
-    /// `execute` with the input bytes; its output is printed
-    Execute,
-    /// Only `init` and `shutdown`
-    None,
-}
-
-/// The arguments of `run`.
-#[derive(Debug, clap::Args)]
-pub(super) struct RunArgs {
-    /// The component to run (.wasm or .wat, or a directory holding exactly one)
-    component: PathBuf,
-    /// Its manifest (default: <stem>.toml beside it, else Component.toml beside it)
-    #[arg(long, value_name = "FILE")]
-    manifest: Option<PathBuf>,
-    /// Load another component into the same host, so that the components can message each
-    /// other (repeatable); its manifest is found the same way unless given after `=`
-    #[arg(long = "with", value_name = "COMPONENT[=MANIFEST]")]
-    with: Vec<String>,
-    /// An organisation policy (repeatable; default: the built-in policies/default.toml)
-    #[arg(long = "policy", value_name = "FILE")]
-    policy: Vec<PathBuf>,
-    /// The export to call after `init`
-    #[arg(long, value_enum, default_value_t = Invoke::Execute)]
-    invoke: Invoke,
-    /// The input of `execute`: a file, or `-` for standard input (default: empty)
-    #[arg(long, value_name = "FILE")]
-    input: Option<PathBuf>,
-    /// Append the audit log (one JSON line per decision) to this file (default: standard error)
-    #[arg(long = "audit-log", value_name = "FILE")]
-    audit_log: Option<PathBuf>,
-    /// Let operations that would be denied through, logging them as `would-deny`
-    #[arg(long)]
-    report_only: bool,
-    /// Run even when the static check finds errors (every operation is still enforced)
-    #[arg(long)]
-    force: bool,
-    /// Memory limit of each instance, overriding the manifests (`64 MiB`, `1 GiB`, bytes)
-    #[arg(long, value_name = "SIZE")]
-    memory: Option<String>,
-    /// Fuel for each call, overriding the manifests
-    #[arg(long, value_name = "UNITS")]
-    fuel: Option<u64>,
-    /// Wall-clock limit of each call in milliseconds, overriding the manifests
-    #[arg(long = "timeout-ms", value_name = "MS")]
-    timeout_ms: Option<u64>,
-}
 
 /// One component to load: its file and its manifest file.
 struct Unit {

@@ -4,23 +4,22 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::{Config, Engine, Store};
 
 use super::audit::{AuditLog, Mode};
 use super::bindings::FullComponent;
 use super::bindings::core_types::ComponentError;
+use super::fault::CallError;
+use super::guard::ComponentPolicy;
+use super::hub::{Hub, Slot};
 use super::limits::RunLimits;
-use super::services::{Hub, LogSink, Slot};
-use super::state::{ComponentPolicy, InstanceState};
+use super::services::{Components, LogSink, describe_component_error};
+use super::state::{self, EPOCH_TICK, InstanceState};
 use crate::manifest::{Limits, Manifest};
 use crate::orgpolicy::PolicySet;
 use crate::policy::Env;
-
-/// How often the engine's epoch advances: the granularity of the wall-clock deadline.
-const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// How the runtime runs components.
 #[derive(Clone, Debug)]
@@ -61,66 +60,6 @@ impl Default for RuntimeConfig {
     }
 }
 
-/// Why a call into a component did not produce its result.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    #[error("no component named `{0}` is loaded")]
-    NotLoaded(String),
-    #[error("component `{component}` cannot be called: {reason}")]
-    Unavailable { component: String, reason: String },
-    #[error("component `{component}` was stopped: {fault}")]
-    Fault { component: String, fault: Fault },
-    #[error("component `{component}` returned an error: {error}")]
-    Component { component: String, error: String },
-    #[error("cannot load component: {0}")]
-    Load(String),
-}
-
-/// What ended an instance. The host itself keeps running; the instance cannot be called again.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Fault {
-    #[error("it ran past its time limit of {0} ms")]
-    Timeout(u64),
-    #[error("it used up its fuel limit of {0}")]
-    OutOfFuel(u64),
-    #[error("its call stack overflowed (too deep a recursion)")]
-    StackOverflow,
-    #[error("it tried to grow its memory past the limit of {0} bytes")]
-    MemoryLimit(u64),
-    #[error("it trapped: {0}")]
-    Trap(String),
-    /// The host could not write an audit line (the call stops there: nothing happens without
-    /// its record). This is the host's failure, not the component's.
-    #[error("the host cannot write its audit log: {0}")]
-    AuditLog(String),
-}
-
-impl Fault {
-    /// Whether the host itself failed (rather than the component).
-    pub fn is_host_failure(&self) -> bool {
-        matches!(self, Fault::AuditLog(_))
-    }
-}
-
-impl Fault {
-    /// Classifies the error of a failed call.
-    pub fn from_error(error: &wasmtime::Error, limits: &RunLimits) -> Fault {
-        match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => Fault::Timeout(limits.timeout_ms),
-            Some(Trap::OutOfFuel) => Fault::OutOfFuel(limits.fuel.unwrap_or(u64::MAX)),
-            Some(Trap::StackOverflow) => Fault::StackOverflow,
-            _ => {
-                let text = format!("{error:#}");
-                if text.contains("forcing trap when growing memory") {
-                    Fault::MemoryLimit(limits.memory_bytes)
-                } else {
-                    Fault::Trap(text)
-                }
-            }
-        }
-    }
-}
-
 /// The engine, a linker with every catalogued interface, and the configuration.
 pub struct Runtime {
     engine: Engine,
@@ -152,10 +91,7 @@ impl Runtime {
             .max_wasm_stack(1 << 20);
         let engine = Engine::new(&wasm)?;
         let mut linker = Linker::new(&engine);
-        super::services::add_to_linker(&mut linker)?;
-        super::fs::add_to_linker(&mut linker)?;
-        super::net::add_to_linker(&mut linker)?;
-        super::process::add_to_linker(&mut linker)?;
+        super::iface::add_to_linker(&mut linker)?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.weak();
@@ -223,24 +159,31 @@ impl Runtime {
     /// A store for one instance of a component with `policy`, its limits installed. Before each
     /// call, [`Runtime::arm`] renews the call's time and fuel budget.
     pub fn store(&self, policy: Arc<ComponentPolicy>) -> Store<InstanceState> {
-        self.store_in(policy, Weak::new())
+        self.make_store(policy, self.config.audit.clone(), None)
     }
 
     /// [`Runtime::store`] with its own audit log instead of the runtime's.
     pub fn store_with(&self, policy: Arc<ComponentPolicy>, audit: AuditLog) -> Store<InstanceState> {
-        self.make_store(policy, audit, Weak::new())
+        self.make_store(policy, audit, None)
     }
 
-    pub(crate) fn store_in(&self, policy: Arc<ComponentPolicy>, hub: Weak<Hub>) -> Store<InstanceState> {
-        self.make_store(policy, self.config.audit.clone(), hub)
+    /// [`Runtime::store`] for an instance of `hub`'s host, whose components it can message.
+    fn store_in(&self, policy: Arc<ComponentPolicy>, hub: &Arc<Hub>) -> Store<InstanceState> {
+        let hub: Weak<dyn Components> = Arc::downgrade(hub) as Weak<Hub>;
+        self.make_store(policy, self.config.audit.clone(), Some(hub))
     }
 
-    fn make_store(&self, policy: Arc<ComponentPolicy>, audit: AuditLog, hub: Weak<Hub>) -> Store<InstanceState> {
+    fn make_store(
+        &self,
+        policy: Arc<ComponentPolicy>,
+        audit: AuditLog,
+        hub: Option<Weak<dyn Components>>,
+    ) -> Store<InstanceState> {
         let limits = self.limits_for(&policy.manifest);
         let state = InstanceState::new(policy, audit, limits, hub, self.config.log.clone());
         let fuel = limits.hostcall_fuel();
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
+        store.limiter(|state| &mut state.guard.limits);
         store.set_hostcall_fuel(fuel);
         store.epoch_deadline_trap();
         Self::arm(&mut store);
@@ -250,26 +193,8 @@ impl Runtime {
     /// Gives the next call of `store` its full budget: `timeout_ms` of wall-clock time and, when
     /// a fuel limit is set, that much fuel.
     pub fn arm(store: &mut Store<InstanceState>) {
-        let limits = store.data().run_limits;
-        Self::set_deadline(store, limits.timeout_ms);
-        // Fails only when fuel metering is off, in which case there is nothing to set.
-        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+        state::arm(store);
     }
-}
-
-impl Runtime {
-    /// The call's wall-clock deadline, `ms` from now: for the engine (epoch ticks) and for the
-    /// host operations the call makes, which stop by then too.
-    fn set_deadline(store: &mut Store<InstanceState>, ms: u64) {
-        store.set_epoch_deadline(ticks(ms));
-        let now = std::time::Instant::now();
-        store.data_mut().deadline = Some(now.checked_add(Duration::from_millis(ms)).unwrap_or(now));
-    }
-}
-
-/// Epoch ticks that cover `ms` milliseconds (at least one whole tick more, never zero).
-fn ticks(ms: u64) -> u64 {
-    ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1) + 1
 }
 
 impl Drop for Runtime {
@@ -325,7 +250,7 @@ impl Host {
             )));
         }
         let policy = self.runtime.policy_for(manifest);
-        let mut store = self.runtime.store_in(policy, Arc::downgrade(&self.hub));
+        let mut store = self.runtime.store_in(policy, &self.hub);
         let bindings = FullComponent::instantiate(&mut store, &component, self.runtime.linker()).map_err(|e| {
             CallError::Load(format!(
                 "`{name}` cannot be instantiated: {e:#} (a component run by airssys-wasm imports only catalogued interfaces and exports `airssys:core/component-lifecycle@1.0.0`)"
@@ -346,7 +271,7 @@ impl Host {
     /// See [`CallError`].
     pub fn init(&self, component: &str) -> Result<(), CallError> {
         let result = self.hub.call(component, false, None, |store, bindings| {
-            let config = store.data().policy.manifest.config.clone();
+            let config = store.data().guard.policy.manifest.config.clone();
             bindings.airssys_core_component_lifecycle().call_init(store, &config)
         });
         self.settle(component, result)
@@ -382,29 +307,10 @@ impl Host {
             Ok(value) => Ok(value),
             Err(error) => Err(CallError::Component {
                 component: component.to_string(),
-                error: super::services::describe_component_error(&error),
+                error: describe_component_error(&error),
             }),
         }
     }
-}
-
-/// Runs `f` on a store after renewing its budget; a trap becomes a [`Fault`].
-pub(crate) fn guarded_call<R>(
-    store: &mut Store<InstanceState>,
-    timeout_ms: Option<u64>,
-    f: impl FnOnce(&mut Store<InstanceState>) -> wasmtime::Result<R>,
-) -> Result<R, Fault> {
-    Runtime::arm(store);
-    if let Some(ms) = timeout_ms.filter(|ms| *ms < store.data().run_limits.timeout_ms) {
-        Runtime::set_deadline(store, ms);
-    }
-    let result = f(store);
-    // An audit line that could not be written ends the call as the host's failure, whatever
-    // the component made of the refusal.
-    if let Some(reason) = store.data().audit.failure() {
-        return Err(Fault::AuditLog(reason.to_string()));
-    }
-    result.map_err(|e| Fault::from_error(&e, &store.data().run_limits))
 }
 
 // Hosts share a runtime and its loaded components across threads.

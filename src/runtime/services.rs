@@ -1,5 +1,7 @@
-//! `host-services`: the host's log, time, sleep, and messages between the components loaded in
-//! one [`super::Host`].
+//! The `host-services` domain: the host's log ([`LogSink`]), and what an instance knows of the
+//! other components loaded in its [`super::Host`] ([`Components`], implemented by the host's
+//! hub) and of the requests waiting for delivery ([`Requests`]). The interface itself is
+//! `iface/airssys_host_services.rs`.
 //!
 //! Delivery model (documented in `docs/runtime.md`):
 //! - `send-message` is synchronous: the target's `handle-message` runs before the call returns,
@@ -13,23 +15,16 @@
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, Weak};
 
-use wasmtime::Store;
-use wasmtime::component::Linker;
+use wasmtime::component::HasData;
 
 use super::audit::now_rfc3339;
-use super::bindings::FullComponent;
-use super::bindings::core_types::{ComponentError, ComponentMetadata, HostError, LogLevel};
-use super::bindings::host_services;
-use super::host::{CallError, Fault, guarded_call};
-use super::state::InstanceState;
+use super::bindings::core_types::{ComponentError, ComponentMetadata, LogLevel};
+use super::fault::CallError;
+use super::guard::Guard;
 use crate::manifest::Manifest;
 
-/// Deliveries of queued requests per top-level call, so that two components answering each
-/// other's requests forever cannot hold the host.
-const MAX_DELIVERIES: usize = 10_000;
 /// Longest log record kept; the rest is cut and marked.
 const MAX_LOG_BYTES: usize = 16 * 1024;
 
@@ -64,7 +59,7 @@ impl LogSink {
 
     /// Writes `<time> <LEVEL> [<component>] <message>`, with control characters escaped so
     /// that a component cannot forge other lines.
-    fn write(&self, component: &str, level: LogLevel, message: &str) {
+    pub(crate) fn write(&self, component: &str, level: LogLevel, message: &str) {
         let Some(sink) = &self.sink else { return };
         let level = match level {
             LogLevel::Trace => "TRACE",
@@ -89,178 +84,123 @@ impl LogSink {
     }
 }
 
-/// One loaded component.
-pub(crate) struct Slot {
-    name: String,
-    metadata: ComponentMetadata,
-    live: Mutex<Live>,
+/// The components loaded together in one host, as `host-services` reaches them. The host's
+/// hub implements it (`hub.rs`); an instance holds it weakly, and an instance made outside a
+/// host has none.
+pub(crate) trait Components: Send + Sync {
+    /// The ids of the loaded components, in load order.
+    fn names(&self) -> Vec<String>;
+
+    /// Whether a component with the id `id` is loaded.
+    fn is_loaded(&self, id: &str) -> bool;
+
+    /// What the manifest of the component `id` says; `None` when no such component is loaded.
+    fn metadata(&self, id: &str) -> Option<ComponentMetadata>;
+
+    /// Calls `handle-message(sender, payload)` of `target`. It never waits for a target that
+    /// is busy (a message cycle): that is [`CallError::Unavailable`].
+    fn handle_message(
+        &self,
+        target: &str,
+        sender: &str,
+        payload: &[u8],
+    ) -> Result<Result<(), ComponentError>, CallError>;
+
+    /// The requests waiting for delivery.
+    fn requests(&self) -> &Requests;
 }
 
-enum Live {
-    Ready(Box<Store<InstanceState>>, Box<FullComponent>),
-    Ended(Fault),
+/// A request made with `send-request`, waiting for delivery.
+pub(crate) struct Pending {
+    pub(crate) id: u64,
+    pub(crate) sender: String,
+    pub(crate) target: String,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) timeout_ms: u64,
 }
 
-impl Slot {
-    pub(crate) fn new(name: String, store: Store<InstanceState>, bindings: FullComponent) -> Self {
-        let metadata = metadata_of(&store.data().policy.manifest);
-        Slot {
-            name,
-            metadata,
-            live: Mutex::new(Live::Ready(Box::new(store), Box::new(bindings))),
-        }
-    }
-}
-
-fn metadata_of(manifest: &Manifest) -> ComponentMetadata {
-    let c = &manifest.component;
-    ComponentMetadata {
-        name: c.name.clone(),
-        version: c.version.as_ref().map_or_else(String::new, ToString::to_string),
-        description: c.description.clone(),
-        author: c.author.clone(),
-        license: c.license.clone(),
-        properties: c
-            .repository
-            .iter()
-            .map(|r| ("repository".to_string(), r.clone()))
-            .collect(),
-    }
-}
-
-struct Pending {
-    id: u64,
-    sender: String,
-    target: String,
-    payload: Vec<u8>,
-    timeout_ms: u64,
-}
-
-/// The components of one host and the requests waiting for delivery.
-pub struct Hub {
-    slots: RwLock<Vec<Arc<Slot>>>,
-    next_request: AtomicU64,
+/// The requests of one host waiting for delivery, oldest first.
+pub(crate) struct Requests {
+    next: AtomicU64,
     queue: Mutex<VecDeque<Pending>>,
 }
 
-impl Hub {
+impl Requests {
     pub(crate) fn new() -> Self {
-        Hub {
-            slots: RwLock::new(Vec::new()),
-            next_request: AtomicU64::new(1),
+        Requests {
+            next: AtomicU64::new(1),
             queue: Mutex::new(VecDeque::new()),
         }
     }
 
-    pub(crate) fn names(&self) -> Vec<String> {
-        self.slots
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|s| s.name.clone())
-            .collect()
-    }
-
-    pub(crate) fn slot(&self, name: &str) -> Option<Arc<Slot>> {
-        self.slots
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .find(|s| s.name == name)
-            .cloned()
-    }
-
-    pub(crate) fn insert(&self, slot: Slot) {
-        self.slots
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Arc::new(slot));
-    }
-
-    /// Calls into a component. `nested` calls (made from inside another component's host call)
-    /// never wait for a busy component: waiting could deadlock on a message cycle.
-    pub(crate) fn call<R>(
+    /// Queues a request of `sender` and returns its id, unless `sender` already has
+    /// `max_waiting` requests waiting: then `Err` with how many it has.
+    pub(crate) fn push(
         &self,
-        component: &str,
-        nested: bool,
-        timeout_ms: Option<u64>,
-        f: impl FnOnce(&mut Store<InstanceState>, &FullComponent) -> wasmtime::Result<R>,
-    ) -> Result<R, CallError> {
-        let slot = self
-            .slot(component)
-            .ok_or_else(|| CallError::NotLoaded(component.to_string()))?;
-        let mut live = if nested {
-            match slot.live.try_lock() {
-                Ok(live) => live,
-                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    return Err(CallError::Unavailable {
-                        component: component.to_string(),
-                        reason: "it is already handling a call (a message cycle)".to_string(),
-                    });
-                }
-            }
-        } else {
-            slot.live.lock().unwrap_or_else(|p| p.into_inner())
-        };
-        let outcome = match &mut *live {
-            Live::Ended(fault) => {
-                return Err(CallError::Unavailable {
-                    component: component.to_string(),
-                    reason: format!("an earlier call ended it: {fault}"),
-                });
-            }
-            Live::Ready(store, bindings) => guarded_call(store, timeout_ms, |store| f(store, bindings)),
-        };
-        outcome.map_err(|fault| {
-            *live = Live::Ended(fault.clone());
-            CallError::Fault {
-                component: component.to_string(),
-                fault,
-            }
-        })
+        sender: String,
+        target: String,
+        payload: Vec<u8>,
+        timeout_ms: u64,
+        max_waiting: usize,
+    ) -> Result<u64, usize> {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = queue.iter().filter(|p| p.sender == sender).count();
+        if mine >= max_waiting {
+            return Err(mine);
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        queue.push_back(Pending {
+            id,
+            sender,
+            target,
+            payload,
+            timeout_ms,
+        });
+        Ok(id)
     }
 
-    /// Runs queued requests and their callbacks, oldest first, until none is left.
-    pub(crate) fn deliver_requests(&self) {
-        for _ in 0..MAX_DELIVERIES {
-            let Some(request) = self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
-                return;
-            };
-            let answer = match self.call(&request.target, false, Some(request.timeout_ms), |store, b| {
-                b.airssys_core_component_lifecycle()
-                    .call_execute(store, &request.payload)
-            }) {
-                Ok(Ok(output)) => Ok(output),
-                Ok(Err(error)) => Err(describe_component_error(&error)),
-                Err(CallError::Fault {
-                    fault: Fault::Timeout(_),
-                    ..
-                }) => Err("timeout".to_string()),
-                Err(other) => Err(other.to_string()),
-            };
-            // A sender that has ended or errs in its callback only affects itself.
-            let _ = self.call(&request.sender, false, None, |store, b| {
-                b.airssys_core_component_lifecycle().call_handle_callback(
-                    store,
-                    request.id,
-                    answer.as_deref().map_err(String::as_str),
-                )
-            });
+    /// Removes the waiting request `id` of `sender`; `false` when there is none.
+    pub(crate) fn cancel(&self, sender: &str, id: u64) -> bool {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        match queue.iter().position(|p| p.id == id && p.sender == sender) {
+            Some(i) => {
+                queue.remove(i);
+                true
+            }
+            None => false,
         }
+    }
+
+    /// The oldest waiting request, taken out of the queue.
+    pub(crate) fn pop(&self) -> Option<Pending> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
     }
 }
 
 /// The per-instance part of `host-services`.
 pub struct ServicesState {
-    hub: Weak<Hub>,
-    log: LogSink,
+    pub(crate) hub: Option<Weak<dyn Components>>,
+    pub(crate) log: LogSink,
 }
 
 impl ServicesState {
-    pub(crate) fn new(hub: Weak<Hub>, log: LogSink) -> Self {
+    pub(crate) fn new(hub: Option<Weak<dyn Components>>, log: LogSink) -> Self {
         ServicesState { hub, log }
     }
+}
+
+/// What `host-services` (and the core `types`) are implemented on: the guard and the
+/// instance's services state.
+pub(crate) struct ServicesView<'a> {
+    pub(crate) guard: &'a Guard,
+    pub(crate) services: &'a ServicesState,
+}
+
+/// The `HasData` of the services interfaces: their data is a [`ServicesView`].
+pub(crate) struct HasServices;
+
+impl HasData for HasServices {
+    type Data<'a> = ServicesView<'a>;
 }
 
 /// `permission-denied: ...`, `invalid-input: ...`: a component error as one line of text.
@@ -276,133 +216,19 @@ pub fn describe_component_error(error: &ComponentError) -> String {
     }
 }
 
-impl InstanceState {
-    fn hub(&self) -> Result<Arc<Hub>, HostError> {
-        self.services.hub.upgrade().ok_or_else(|| {
-            HostError::NotFound("this instance runs outside a host: no other component is loaded".into())
-        })
+/// What `get-component-metadata` answers for a component with `manifest`.
+pub(crate) fn metadata_of(manifest: &Manifest) -> ComponentMetadata {
+    let c = &manifest.component;
+    ComponentMetadata {
+        name: c.name.clone(),
+        version: c.version.as_ref().map_or_else(String::new, ToString::to_string),
+        description: c.description.clone(),
+        author: c.author.clone(),
+        license: c.license.clone(),
+        properties: c
+            .repository
+            .iter()
+            .map(|r| ("repository".to_string(), r.clone()))
+            .collect(),
     }
-
-    /// Checks a message's target and size before it goes anywhere.
-    fn message_target(&self, target: &str, payload: &[u8]) -> Result<Arc<Hub>, HostError> {
-        if target.is_empty() {
-            return Err(HostError::InvalidInput("the target component id is empty".into()));
-        }
-        if target == self.name() {
-            return Err(HostError::InvalidInput(format!(
-                "`{target}` is this component: a component cannot message itself"
-            )));
-        }
-        let max = self.run_limits.max_message_bytes;
-        if payload.len() > max {
-            return Err(HostError::LimitExceeded(format!(
-                "the payload has {} bytes; the limit is {max}",
-                payload.len()
-            )));
-        }
-        let hub = self.hub()?;
-        if hub.slot(target).is_none() {
-            return Err(HostError::NotFound(format!("no component named `{target}` is loaded")));
-        }
-        Ok(hub)
-    }
-}
-
-impl host_services::Host for InstanceState {
-    fn log(&mut self, level: LogLevel, message: String) {
-        self.services.log.write(self.policy.name(), level, &message);
-    }
-
-    fn send_message(&mut self, target: String, payload: Vec<u8>) -> Result<(), HostError> {
-        let hub = self.message_target(&target, &payload)?;
-        let sender = self.name().to_string();
-        match hub.call(&target, true, None, |store, b| {
-            b.airssys_core_component_lifecycle()
-                .call_handle_message(store, &sender, &payload)
-        }) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(HostError::TargetFailed(describe_component_error(&error))),
-            Err(CallError::Unavailable { reason, .. }) => {
-                Err(HostError::LimitExceeded(format!("`{target}`: {reason}")))
-            }
-            Err(CallError::Fault {
-                fault: Fault::Timeout(_),
-                ..
-            }) => Err(HostError::Timeout),
-            Err(other) => Err(HostError::TargetFailed(other.to_string())),
-        }
-    }
-
-    fn send_request(&mut self, target: String, payload: Vec<u8>, timeout_ms: u64) -> Result<u64, HostError> {
-        let hub = self.message_target(&target, &payload)?;
-        let sender = self.name().to_string();
-        let mut queue = hub.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let mine = queue.iter().filter(|p| p.sender == sender).count();
-        if mine >= self.run_limits.max_pending_requests {
-            return Err(HostError::LimitExceeded(format!(
-                "{mine} requests are already waiting; the limit is {}",
-                self.run_limits.max_pending_requests
-            )));
-        }
-        let id = hub.next_request.fetch_add(1, Ordering::Relaxed);
-        queue.push_back(Pending {
-            id,
-            sender,
-            target,
-            payload,
-            timeout_ms: timeout_ms.max(1),
-        });
-        Ok(id)
-    }
-
-    fn cancel_request(&mut self, request_id: u64) -> Result<(), HostError> {
-        let hub = self.hub()?;
-        let mut queue = hub.queue.lock().unwrap_or_else(|p| p.into_inner());
-        match queue.iter().position(|p| p.id == request_id && p.sender == self.name()) {
-            Some(i) => {
-                queue.remove(i);
-                Ok(())
-            }
-            None => Err(HostError::NotFound(format!(
-                "request {request_id} is not waiting (unknown, not this component's, or already delivered)"
-            ))),
-        }
-    }
-
-    fn current_time_millis(&mut self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    fn sleep_millis(&mut self, millis: u64) {
-        // Never past the current call's deadline.
-        let capped = Duration::from_millis(millis.min(self.run_limits.max_sleep_ms)).min(self.time_left());
-        std::thread::sleep(capped);
-    }
-
-    fn list_components(&mut self) -> Vec<String> {
-        match self.services.hub.upgrade() {
-            Some(hub) => hub.names(),
-            None => vec![self.name().to_string()],
-        }
-    }
-
-    fn get_component_metadata(&mut self, id: String) -> Result<ComponentMetadata, HostError> {
-        if id == self.name() {
-            return Ok(metadata_of(&self.policy.manifest));
-        }
-        let hub = self.hub()?;
-        hub.slot(&id)
-            .map(|slot| slot.metadata.clone())
-            .ok_or_else(|| HostError::NotFound(format!("no component named `{id}` is loaded")))
-    }
-}
-
-impl super::bindings::core_types::Host for InstanceState {}
-
-pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    use wasmtime::component::HasSelf;
-    host_services::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
-    super::bindings::core_types::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)
 }

@@ -1,110 +1,42 @@
-//! The store data of one instance and the guard every host operation goes through.
+//! The store data of one instance ([`InstanceState`]) and the narrow views its interfaces are
+//! implemented on.
 //!
-//! [`InstanceState::authorize`] is the only way a host operation gets permission for an effect:
-//! it asks the shared decision ([`crate::orgpolicy::Effective`], which wraps the same
-//! [`crate::policy::CompiledGrants`] that `check` uses), writes the audit line, and answers
-//! `Ok` (go ahead) or `Err(Denied)` (return the operation's `permission-denied` error).
+//! `InstanceState` holds the [`Guard`], the resource table and one state per domain. Each
+//! interface is linked with a getter that splits it into the view of its domain (the guard,
+//! shared; that domain's state and the resource table, mutable), as Wasmtime's `HasData`
+//! mechanism expects: [`InstanceState::fs_view`], [`InstanceState::net_view`],
+//! [`InstanceState::process_view`], [`InstanceState::services_view`]. A host operation sees
+//! only what its view holds.
+//!
+//! [`arm`] renews a store's time and fuel before each export call.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use wasmtime::Store;
 use wasmtime::component::ResourceTable;
 
-use super::audit::{AuditLog, Mode, Record, Verdict, now_rfc3339};
-use super::fs::FsState;
-use super::net::NetState;
-use super::process::ProcState;
-use super::services::{Hub, ServicesState};
-use crate::manifest::Manifest;
-use crate::orgpolicy::{Effective, PolicySet};
-use crate::policy::{Env, GrantRef, Request};
+use super::audit::AuditLog;
+use super::fs::{FsState, FsView};
+use super::guard::{ComponentPolicy, Guard};
+use super::limits::RunLimits;
+use super::net::{NetState, NetView};
+use super::process::{ProcState, ProcessView};
+use super::services::{Components, LogSink, ServicesState, ServicesView};
 
-/// Everything the guard needs about one component: its manifest, its grants compiled once
-/// together with the organisation's policy denials, and the mode. Shared by every instance of
-/// the component.
-#[derive(Debug)]
-pub struct ComponentPolicy {
-    pub manifest: Manifest,
-    pub effective: Effective,
-    pub env: Env,
-    pub mode: Mode,
-    /// What audit lines say of each grant, per domain in manifest order (see
-    /// [`Self::describe_grant`]), written once instead of on every decision.
-    grant_texts: [Vec<String>; 3],
-}
-
-impl ComponentPolicy {
-    /// Compiles `manifest` under `policies` for the machine described by `env`.
-    pub fn new(manifest: Manifest, policies: &PolicySet, env: Env, mode: Mode) -> Self {
-        use crate::policy::Domain;
-        let effective = policies.effective(&manifest, &env);
-        fn texts<'a, G: std::fmt::Display + 'a>(domain: Domain, grants: impl Iterator<Item = &'a G>) -> Vec<String> {
-            grants
-                .enumerate()
-                .map(|(index, grant)| format!("grant {domain}[{index}] {grant}"))
-                .collect()
-        }
-        let grant_texts = [
-            texts(Domain::Filesystem, manifest.filesystem.iter().map(|e| &e.grant)),
-            texts(Domain::Network, manifest.network.iter().map(|e| &e.grant)),
-            texts(Domain::Process, manifest.process.iter().map(|e| &e.grant)),
-        ];
-        ComponentPolicy {
-            manifest,
-            effective,
-            env,
-            mode,
-            grant_texts,
-        }
-    }
-
-    /// The component's name, as its manifest gives it.
-    pub fn name(&self) -> &str {
-        &self.manifest.component.name
-    }
-
-    /// A grant as audit lines name it: ``grant filesystem[0] read `/data/**` ``.
-    pub fn describe_grant(&self, grant: GrantRef) -> String {
-        self.grant_text(grant).to_string()
-    }
-
-    fn grant_text(&self, grant: GrantRef) -> &str {
-        use crate::policy::Domain;
-        let domain = match grant.domain {
-            Domain::Filesystem => 0,
-            Domain::Network => 1,
-            Domain::Process => 2,
-        };
-        self.grant_texts[domain]
-            .get(grant.index)
-            .map_or("grant (not in the manifest)", String::as_str)
-    }
-}
-
-/// What one element of a listed answer (a directory entry, a walk entry, a stat) counts
-/// against [`InstanceState::answer_budget`] besides its strings: at least what it takes in the
-/// guest's memory and on the host.
-pub(crate) const ANSWER_ENTRY_BYTES: u64 = 64;
-
-/// A refusal: the text goes into the operation's `permission-denied(string)` error. It names
-/// what was refused (`filesystem:write /etc/passwd`), never anything the guest could not see.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Denied(pub String);
+/// How often the engine's epoch advances: the granularity of the wall-clock deadline.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// The data of one instance's store.
 pub struct InstanceState {
-    pub(crate) policy: Arc<ComponentPolicy>,
-    pub(crate) audit: AuditLog,
+    /// The policy, audit log, limits and deadline every operation answers to.
+    pub(crate) guard: Guard,
+    /// The guest's handles (files, sockets, pools, children), shared by every interface.
     pub(crate) table: ResourceTable,
-    pub(crate) limits: super::limits::Limiter,
-    pub(crate) run_limits: super::RunLimits,
     pub(crate) fs: FsState,
     pub(crate) net: NetState,
     pub(crate) process: ProcState,
     pub(crate) services: ServicesState,
-    /// When the current export call runs out of time (set by [`super::Runtime::arm`]); `None`
-    /// outside a call, where an operation gets the whole `timeout_ms` from its start.
-    pub(crate) deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for InstanceState {
@@ -116,435 +48,89 @@ impl std::fmt::Debug for InstanceState {
 }
 
 impl InstanceState {
+    /// The state of a new instance of the component with `policy`. `hub` is the host's set of
+    /// components, for `host-services` messaging (`None`: the instance runs alone).
     pub(crate) fn new(
         policy: Arc<ComponentPolicy>,
         audit: AuditLog,
-        run_limits: super::RunLimits,
-        hub: Weak<Hub>,
-        log: super::services::LogSink,
+        run_limits: RunLimits,
+        hub: Option<Weak<dyn Components>>,
+        log: LogSink,
     ) -> Self {
         InstanceState {
-            limits: run_limits.store_limits(),
-            policy,
-            audit,
+            guard: Guard::new(policy, audit, run_limits),
             table: ResourceTable::new(),
-            run_limits,
             fs: FsState::default(),
             net: NetState::default(),
             process: ProcState::default(),
             services: ServicesState::new(hub, log),
-            deadline: None,
         }
-    }
-
-    /// The time left before the current call's deadline (the whole `timeout_ms` outside a
-    /// call). Every host operation that waits or works in a loop stops by then.
-    pub(crate) fn time_left(&self) -> Duration {
-        match self.deadline {
-            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-            None => Duration::from_millis(self.run_limits.timeout_ms),
-        }
-    }
-
-    /// The most bytes one answer of a host operation may hold: the read limit
-    /// ([`super::RunLimits::max_read_bytes`]), and no more than the instance's memory can still
-    /// grow to hold (an answer it could not hold would trap it while it is handed over). An
-    /// answer counts its data and, for lists, a fixed size per element
-    /// ([`ANSWER_ENTRY_BYTES`]).
-    pub(crate) fn answer_budget(&self) -> u64 {
-        let room = self.run_limits.memory_bytes.saturating_sub(self.limits.memory_in_use());
-        self.run_limits.max_read_bytes.min(room)
-    }
-
-    /// Why an answer of `bytes` is refused (for `limit-exceeded` messages), given
-    /// [`Self::answer_budget`].
-    pub(crate) fn over_budget(&self, bytes: u64) -> String {
-        let max = self.run_limits.max_read_bytes;
-        if bytes > max {
-            format!("{bytes} bytes; the limit of one answer is {max}")
-        } else {
-            format!(
-                "{bytes} bytes, more than the instance's memory can still hold ({} of its {} bytes are in use)",
-                self.limits.memory_in_use(),
-                self.run_limits.memory_bytes
-            )
-        }
-    }
-
-    /// The instant by which a host operation started now must have finished: the current
-    /// call's deadline.
-    pub(crate) fn call_deadline(&self) -> Instant {
-        let now = Instant::now();
-        now.checked_add(self.time_left()).unwrap_or(now)
     }
 
     /// The component's name.
     pub fn name(&self) -> &str {
-        self.policy.name()
+        self.guard.name()
     }
 
     /// The component's policy.
     pub fn policy(&self) -> &ComponentPolicy {
-        &self.policy
+        self.guard.policy()
     }
 
-    /// Asks the decision for `request`, on behalf of `operation` (`interface.function`), and
-    /// writes the audit line. `Ok` carries the manifest grant that allows it (`None` only in
-    /// report-only and unguarded modes when nothing does). Every effect of a host operation
-    /// must be preceded by an `Ok` from here (or from [`Self::authorize_handle`]).
-    pub(crate) fn authorize(&mut self, operation: &str, request: Request<'_>) -> Result<Option<GrantRef>, Denied> {
-        let mode = self.policy.mode;
-        if mode == Mode::Unguarded {
-            return Ok(None);
+    /// The view of the filesystem interfaces (`filesystem`, `metadata`, their `types`).
+    pub(crate) fn fs_view(&mut self) -> FsView<'_> {
+        FsView {
+            guard: &self.guard,
+            fs: &mut self.fs,
+            table: &mut self.table,
         }
-        let decision = self.policy.effective.decide(&request);
-        if !self.records(decision.allowed) {
-            return Ok(decision.grant);
+    }
+
+    /// The view of the network interfaces (`socket`, `connection`, their `types`).
+    pub(crate) fn net_view(&mut self) -> NetView<'_> {
+        NetView {
+            guard: &self.guard,
+            net: &mut self.net,
+            table: &mut self.table,
         }
-        let resource = describe_request(&request);
-        let policy = &self.policy;
-        let rule;
-        let by = match (&decision.denied_by, decision.grant) {
-            (Some(denied_by), _) => {
-                rule = format!("policy {denied_by}");
-                rule.as_str()
-            }
-            (None, Some(grant)) => policy.grant_text(grant),
-            (None, None) => "no grant",
-        };
-        self.finish(operation, &resource, decision.allowed, by)?;
-        Ok(decision.grant.filter(|_| decision.allowed))
     }
 
-    /// Whether a decision with this outcome leaves a trace: an audit line (when there is a
-    /// log) or a refusal. When it does not — allowed, and no log — the caller may skip
-    /// describing the request. Unguarded mode records nothing.
-    pub(crate) fn records(&self, allowed: bool) -> bool {
-        self.policy.mode != Mode::Unguarded && (!allowed || self.audit.is_enabled())
-    }
-
-    /// Records a decision that the host made itself: an access check against what a handle
-    /// was opened for (`permitted`), or one of the host's own rules (an `LD_PRELOAD` in a
-    /// child's environment, a signal to a process group the instance does not own). `by`
-    /// names the reason, for example `handle opened read-only`.
-    pub(crate) fn authorize_handle(
-        &mut self,
-        operation: &str,
-        resource: &str,
-        permitted: bool,
-        by: &str,
-    ) -> Result<(), Denied> {
-        if !self.records(permitted) {
-            return Ok(());
+    /// The view of the process interfaces (`lifecycle`, `signals`, their `types`).
+    pub(crate) fn process_view(&mut self) -> ProcessView<'_> {
+        ProcessView {
+            guard: &self.guard,
+            process: &mut self.process,
+            table: &mut self.table,
         }
-        self.finish(operation, resource, permitted, by)
     }
 
-    /// Refuses outright: a host rule that holds in every mode (report-only included), such as
-    /// a dynamic-loader variable in a child's environment. Logged as `denied`.
-    pub(crate) fn refuse(&mut self, operation: &str, resource: &str, by: &str) -> Denied {
-        let record = Record {
-            time: now_rfc3339(),
-            component: self.policy.name(),
-            operation,
-            resource,
-            verdict: Verdict::Denied,
-            by,
-            mode: self.policy.mode,
-        };
-        // The operation is refused whether or not the line could be written (a line that
-        // could not be written is the host's failure all the same: the log keeps it).
-        let _ = self.audit.write(&record);
-        Denied(resource.to_string())
-    }
-
-    fn finish(&self, operation: &str, resource: &str, allowed: bool, by: &str) -> Result<(), Denied> {
-        let mode = self.policy.mode;
-        let verdict = match (allowed, mode) {
-            (true, _) => Verdict::Allowed,
-            (false, Mode::ReportOnly) => Verdict::WouldDeny,
-            (false, _) => Verdict::Denied,
-        };
-        let record = Record {
-            time: now_rfc3339(),
-            component: self.policy.name(),
-            operation,
-            resource,
-            verdict,
-            by,
-            mode,
-        };
-        if let Err(e) = self.audit.write(&record) {
-            // No effect without its record. This is the host's failure, not a decision about
-            // the component: the log keeps the error, and the call that met it ends as the
-            // host's failure (`Fault::AuditLog`), so that a host such as `run` reports the
-            // operating system's error rather than a denial.
-            return Err(Denied(format!(
-                "{resource}: not done, the host cannot write its audit log ({e})"
-            )));
-        }
-        match verdict {
-            Verdict::Denied => Err(Denied(resource.to_string())),
-            Verdict::Allowed | Verdict::WouldDeny => Ok(()),
+    /// The view of `host-services` and the core `types`.
+    pub(crate) fn services_view(&mut self) -> ServicesView<'_> {
+        ServicesView {
+            guard: &self.guard,
+            services: &self.services,
         }
     }
 }
 
-/// `filesystem:read /data/in.csv`, `network:connect example.com:443`, `process:spawn /bin/echo`,
-/// `process:signal SIGTERM`: the request as audit lines and denial messages show it.
-pub fn describe_request(request: &Request<'_>) -> String {
-    match *request {
-        Request::Fs { action, path } => {
-            let mut text = String::with_capacity(20 + path.len());
-            text.push_str("filesystem:");
-            text.push_str(action.as_str());
-            text.push(' ');
-            push_escaped(&mut text, path);
-            text
-        }
-        Request::Net { action, host, port } => match (host, port) {
-            (Some(h), Some(p)) if h.contains(':') => format!("network:{action} [{}]:{p}", h.escape_debug()),
-            (Some(h), Some(p)) => format!("network:{action} {}:{p}", h.escape_debug()),
-            (Some(h), None) => format!("network:{action} {}", h.escape_debug()),
-            (None, Some(p)) => format!("network:{action} port {p}"),
-            (None, None) => format!("network:{action}"),
-        },
-        Request::Spawn { executable } => format!("process:spawn {}", executable.escape_debug()),
-        Request::Signal { signal } => format!("process:signal {signal}"),
-    }
+/// Gives the next call of `store` its full budget: `timeout_ms` of wall-clock time and, when
+/// a fuel limit is set, that much fuel.
+pub(crate) fn arm(store: &mut Store<InstanceState>) {
+    let limits = store.data().guard.run_limits;
+    set_deadline(store, limits.timeout_ms);
+    // Fails only when fuel metering is off, in which case there is nothing to set.
+    let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
 }
 
-/// Appends `text` as [`str::escape_debug`] writes it; text that needs no escaping (printable
-/// ASCII without quotes or backslashes, the usual path) is copied as it is.
-fn push_escaped(out: &mut String, text: &str) {
-    use std::fmt::Write as _;
-    if text
-        .bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'"' | b'\'' | b'\\'))
-    {
-        out.push_str(text);
-    } else {
-        let _ = write!(out, "{}", text.escape_debug());
-    }
+/// The call's wall-clock deadline, `ms` from now: for the engine (epoch ticks) and for the
+/// host operations the call makes, which stop by then too.
+pub(crate) fn set_deadline(store: &mut Store<InstanceState>, ms: u64) {
+    store.set_epoch_deadline(ticks(ms));
+    let now = Instant::now();
+    store.data_mut().guard.deadline = Some(now.checked_add(Duration::from_millis(ms)).unwrap_or(now));
 }
 
-/// Test support: an instance state outside any store, for calling host operations directly.
-#[cfg(test)]
-pub(crate) mod testing {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex, Weak};
-
-    use super::{ComponentPolicy, InstanceState};
-    use crate::manifest::Manifest;
-    use crate::orgpolicy::PolicySet;
-    use crate::policy::Env;
-    use crate::runtime::{AuditLog, Mode, RunLimits, services::LogSink};
-
-    /// An audit log that tests can read back.
-    #[derive(Clone, Default)]
-    pub(crate) struct Captured(pub Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Captured {
-        /// The audit lines written so far, parsed.
-        pub(crate) fn lines(&self) -> Vec<serde_json::Value> {
-            let bytes = self.0.lock().unwrap().clone();
-            String::from_utf8(bytes)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect()
-        }
-    }
-
-    /// A state for the manifest `toml` (which must be valid) in `mode`, with its audit lines.
-    pub(crate) fn state(toml: &str, mode: Mode) -> (InstanceState, Captured) {
-        state_under(toml, &PolicySet::default(), mode)
-    }
-
-    /// [`state`] under the organisation policies `policies`.
-    pub(crate) fn state_under(toml: &str, policies: &PolicySet, mode: Mode) -> (InstanceState, Captured) {
-        let manifest = Manifest::parse("Component.toml", toml)
-            .into_valid()
-            .unwrap_or_else(|d| panic!("invalid test manifest: {d:?}"));
-        let policy = Arc::new(ComponentPolicy::new(manifest, policies, Env::default(), mode));
-        let captured = Captured::default();
-        let audit = AuditLog::to_writer(captured.clone());
-        let state = InstanceState::new(policy, audit, RunLimits::default(), Weak::new(), LogSink::disabled());
-        (state, captured)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::{Arc, Weak};
-
-    use super::testing::{Captured, state};
-    use super::{ComponentPolicy, Denied, InstanceState};
-    use crate::diagnostics::Sources;
-    use crate::orgpolicy::PolicySet;
-    use crate::policy::{Env, FsAction, NetAction, Request};
-    use crate::runtime::{AuditLog, Mode, RunLimits, services::LogSink};
-
-    const MANIFEST: &str = r#"
-[component]
-name = "guarded"
-version = "1.0.0"
-[permissions]
-filesystem = [{ action = "read", path = "/data/**" }]
-network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]
-"#;
-
-    fn read(path: &str) -> Request<'_> {
-        Request::Fs {
-            action: FsAction::Read,
-            path,
-        }
-    }
-
-    #[test]
-    fn allowed_and_denied_requests_are_logged_with_what_decided() {
-        let (mut s, audit) = state(MANIFEST, Mode::Enforce);
-        assert!(
-            s.authorize("filesystem.read-file", read("/data/a.csv"))
-                .unwrap()
-                .is_some()
-        );
-        let denied = s.authorize("filesystem.read-file", read("/etc/passwd")).unwrap_err();
-        assert_eq!(denied, Denied("filesystem:read /etc/passwd".into()));
-        let lines = audit.lines();
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0]["verdict"], "allowed");
-        assert_eq!(lines[0]["by"], "grant filesystem[0] read `/data/**`");
-        assert_eq!(lines[0]["component"], "guarded");
-        assert_eq!(lines[0]["operation"], "filesystem.read-file");
-        assert_eq!(lines[1]["verdict"], "denied");
-        assert_eq!(lines[1]["by"], "no grant");
-        assert_eq!(lines[1]["resource"], "filesystem:read /etc/passwd");
-        assert!(
-            lines
-                .iter()
-                .all(|l| l["mode"] == "enforce" && l["time"].as_str().unwrap().ends_with('Z'))
-        );
-    }
-
-    #[test]
-    fn report_only_lets_denials_through_and_says_so_on_every_line() {
-        let (mut s, audit) = state(MANIFEST, Mode::ReportOnly);
-        assert_eq!(s.authorize("filesystem.read-file", read("/etc/passwd")), Ok(None));
-        assert!(s.authorize("filesystem.read-file", read("/data/x")).is_ok());
-        let lines = audit.lines();
-        assert_eq!(lines[0]["verdict"], "would-deny");
-        assert_eq!(lines[1]["verdict"], "allowed");
-        assert!(lines.iter().all(|l| l["mode"] == "report-only"));
-        // Host rules hold in report-only mode too.
-        let refused = s.refuse("lifecycle.spawn", "env LD_PRELOAD", "dynamic-loader variable");
-        assert_eq!(refused, Denied("env LD_PRELOAD".into()));
-        assert_eq!(audit.lines()[2]["verdict"], "denied");
-    }
-
-    #[test]
-    fn a_policy_denial_wins_over_a_grant_and_names_the_rule() {
-        let mut sources = Sources::new();
-        let policies = PolicySet::default_set(&mut sources).unwrap();
-        let manifest = crate::manifest::Manifest::parse("Component.toml", MANIFEST)
-            .into_valid()
-            .unwrap();
-        let policy = Arc::new(ComponentPolicy::new(manifest, &policies, Env::default(), Mode::Enforce));
-        let audit = Captured::default();
-        let mut s = InstanceState::new(
-            policy,
-            AuditLog::to_writer(audit.clone()),
-            RunLimits::default(),
-            Weak::new(),
-            LogSink::disabled(),
-        );
-        let metadata = Request::Net {
-            action: NetAction::Connect,
-            host: Some("169.254.169.254"),
-            port: Some(80),
-        };
-        assert!(
-            s.authorize("socket.connect", metadata).is_err(),
-            "the default policy denies cloud metadata"
-        );
-        let line = &audit.lines()[0];
-        assert_eq!(line["verdict"], "denied");
-        assert!(
-            line["by"].as_str().unwrap().starts_with("policy builtin:default:"),
-            "{line}"
-        );
-    }
-
-    #[test]
-    fn nothing_happens_without_its_audit_line() {
-        struct Broken;
-        impl std::io::Write for Broken {
-            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-                Err(std::io::Error::other("disk full"))
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let (mut s, _) = state(MANIFEST, Mode::Enforce);
-        s.audit = AuditLog::to_writer(Broken);
-        let refused = s.authorize("filesystem.read-file", read("/data/a.csv")).unwrap_err();
-        assert!(
-            refused.0.contains("cannot write its audit log (disk full)"),
-            "{refused:?}"
-        );
-        // The host's failure is kept for the call to report, and nothing more is allowed.
-        assert_eq!(s.audit.failure(), Some("disk full"));
-        assert!(s.authorize("filesystem.read-file", read("/data/a.csv")).is_err());
-    }
-
-    #[test]
-    fn without_a_log_the_verdicts_and_grants_are_the_same() {
-        let (mut logged, _) = state(MANIFEST, Mode::Enforce);
-        let (mut quiet, _) = state(MANIFEST, Mode::Enforce);
-        quiet.audit = AuditLog::disabled();
-        for path in ["/data/a.csv", "/data/", "/etc/passwd", "/data/../etc/x", "rel"] {
-            assert_eq!(
-                quiet.authorize("filesystem.read-file", read(path)),
-                logged.authorize("filesystem.read-file", read(path)),
-                "{path}"
-            );
-        }
-        assert_eq!(
-            quiet.authorize_handle(
-                "filesystem.read",
-                "filesystem:read /x",
-                false,
-                "handle opened write-only"
-            ),
-            Err(Denied("filesystem:read /x".into()))
-        );
-        assert_eq!(quiet.authorize_handle("filesystem.read", "r", true, "h"), Ok(()));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn requests_are_described_with_their_paths_escaped(path in "\\PC*|[ -~]*|[\\x00-\\x1f\"'\\\\a/]*") {
-            let expected = format!("filesystem:write {}", path.escape_debug());
-            let request = Request::Fs { action: FsAction::Write, path: &path };
-            proptest::prop_assert_eq!(super::describe_request(&request), expected);
-        }
-    }
-
-    #[test]
-    fn unguarded_mode_decides_nothing_and_logs_nothing() {
-        let (mut s, audit) = state(MANIFEST, Mode::Unguarded);
-        assert_eq!(s.authorize("filesystem.read-file", read("/etc/passwd")), Ok(None));
-        assert!(audit.lines().is_empty());
-    }
+/// Epoch ticks that cover `ms` milliseconds (at least one whole tick more, never zero).
+fn ticks(ms: u64) -> u64 {
+    ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1) + 1
 }

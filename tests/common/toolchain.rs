@@ -201,6 +201,11 @@ pub fn python(name: &str, world: &str) -> Vec<u8> {
     .stdout;
     let wit: Vec<(String, String)> = airssys_wasm::catalogue::Catalogue::embedded().unwrap().files;
     cached(&format!("python-{name}"), &(&source, &wit, world, &version), |dir| {
+        // componentize-py writes `__pycache__` beside the app: build from a copy, so that the
+        // source tree is not written to.
+        let app = dir.join("app");
+        std::fs::create_dir_all(&app).unwrap();
+        std::fs::write(app.join("app.py"), &source).unwrap();
         // componentize-py reads one package with its dependencies under deps/.
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
         let witdir = dir.join("wit");
@@ -226,7 +231,7 @@ pub fn python(name: &str, world: &str) -> Vec<u8> {
                 .arg(format!("airssys:core/{world}"))
                 .arg("componentize")
                 .arg("-p")
-                .arg(&app_dir)
+                .arg(&app)
                 .arg("app")
                 .arg("-o")
                 .arg(&out),

@@ -10,12 +10,13 @@ use cap_fs_ext::DirExt as _;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Metadata};
 
+use super::FsView;
 use super::{FsError, io_error};
 use crate::policy::{Domain, FsAction, GrantRef, PathPattern, Request, normalize_path};
-use crate::runtime::state::{ComponentPolicy, Denied, InstanceState};
+use crate::runtime::guard::{ComponentPolicy, Denied};
 
 /// Symbolic links followed while resolving one path, as Linux's `MAXSYMLINKS`.
-pub(super) const MAX_SYMLINK_HOPS: usize = 40;
+pub(crate) const MAX_SYMLINK_HOPS: usize = 40;
 
 /// The name that stands for the parent directory itself (only for `/`).
 const ITSELF: &str = ".";
@@ -23,14 +24,14 @@ const ITSELF: &str = ".";
 /// A path the guard allowed, with the grant that allowed each action (`None` when report-only
 /// or unguarded mode let it through without one).
 #[derive(Debug)]
-pub(super) struct Allowed<'a> {
+pub(crate) struct Allowed<'a> {
     raw: &'a str,
     grants: Vec<(FsAction, Option<GrantRef>)>,
 }
 
 /// Whether resolution follows a symbolic link in the final name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Final {
+pub(crate) enum Final {
     Follow,
     NoFollow,
 }
@@ -40,7 +41,7 @@ pub(super) enum Final {
 /// (see [`Base::start`]) no grant lets the component write, create or replace; keeping it open
 /// saves an `open` and a `close` on every operation.
 #[derive(Debug, Default)]
-pub(super) struct StartDirs(HashMap<String, Arc<Dir>>);
+pub(crate) struct StartDirs(HashMap<String, Arc<Dir>>);
 
 /// Start directories kept at most (a component has a start per filesystem grant, or `/`).
 const MAX_START_DIRS: usize = 64;
@@ -63,7 +64,7 @@ impl StartDirs {
 /// A directory a resolution holds: a start directory shared with [`StartDirs`], or one opened
 /// below it for this operation.
 #[derive(Debug)]
-pub(super) enum DirRef {
+pub(crate) enum DirRef {
     Shared(Arc<Dir>),
     Owned(Dir),
 }
@@ -88,32 +89,32 @@ impl Deref for DirRef {
 /// A resolved path: the directory that holds the object, opened without following links, and
 /// the object's name in it.
 #[derive(Debug)]
-pub(super) struct Located {
+pub(crate) struct Located {
     /// The directory holding the object.
-    pub(super) parent: DirRef,
+    pub(crate) parent: DirRef,
     /// The object's name in `parent` (`.` when the object is `/` itself).
-    pub(super) name: String,
+    pub(crate) name: String,
     /// The absolute, normal path of the object, symbolic links before it resolved.
-    pub(super) path: String,
+    pub(crate) path: String,
     /// The object's own metadata (not following a link); `None` when nothing is there.
-    pub(super) meta: Option<Metadata>,
+    pub(crate) meta: Option<Metadata>,
     /// The guest's path (or the last link's target) ended in `/`, `/.` or `/..`.
-    pub(super) dir_required: bool,
+    pub(crate) dir_required: bool,
 }
 
 impl Located {
     /// The metadata, or `not-found`.
-    pub(super) fn existing(&self) -> Result<&Metadata, FsError> {
+    pub(crate) fn existing(&self) -> Result<&Metadata, FsError> {
         self.meta.as_ref().ok_or_else(|| FsError::NotFound(self.path.clone()))
     }
 
     /// Whether the object is `/` itself (which has no parent to act in).
-    pub(super) fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.name == ITSELF
     }
 
     /// Refuses to treat a path that names a directory (a trailing `/`) as a file.
-    pub(super) fn file_path(&self) -> Result<(), FsError> {
+    pub(crate) fn file_path(&self) -> Result<(), FsError> {
         if self.dir_required {
             return Err(FsError::IsADirectory(format!(
                 "{} (the path ends in `/`, so it names a directory)",
@@ -124,7 +125,7 @@ impl Located {
     }
 
     /// Opens the object, which must be a directory, without following a link.
-    pub(super) fn open_dir(&self) -> Result<Dir, FsError> {
+    pub(crate) fn open_dir(&self) -> Result<Dir, FsError> {
         if !self.existing()?.is_dir() {
             return Err(FsError::NotADirectory(self.path.clone()));
         }
@@ -138,12 +139,12 @@ impl Located {
 }
 
 /// A denial as the operation's error.
-pub(super) fn denied(denial: Denied) -> FsError {
+pub(crate) fn denied(denial: Denied) -> FsError {
     FsError::PermissionDenied(denial.0)
 }
 
 /// `dir/name`, for absolute directory paths (`/` included).
-pub(super) fn join(dir: &str, name: &str) -> String {
+pub(crate) fn join(dir: &str, name: &str) -> String {
     if dir.ends_with('/') {
         format!("{dir}{name}")
     } else {
@@ -152,7 +153,7 @@ pub(super) fn join(dir: &str, name: &str) -> String {
 }
 
 /// The directory part of an absolute normal path (`/` for `/x` and for `/`).
-pub(super) fn parent_of(path: &str) -> &str {
+pub(crate) fn parent_of(path: &str) -> &str {
     match path.rfind('/') {
         Some(0) | None => "/",
         Some(i) => &path[..i],
@@ -201,21 +202,21 @@ fn open_beneath(_dir: &Dir, _names: &[String]) -> Option<Dir> {
     None
 }
 
-/// How [`InstanceState::resolve`] treats what it meets.
+/// How [`FsView::resolve`] treats what it meets.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct How {
+pub(crate) struct How {
     /// Follow a link in the final name.
-    pub(super) last: Final,
+    pub(crate) last: Final,
     /// Create missing directories on the way (`create-dir-all`).
-    pub(super) create_dirs: bool,
+    pub(crate) create_dirs: bool,
 }
 
 impl How {
-    pub(super) const FOLLOW: How = How {
+    pub(crate) const FOLLOW: How = How {
         last: Final::Follow,
         create_dirs: false,
     };
-    pub(super) const NO_FOLLOW: How = How {
+    pub(crate) const NO_FOLLOW: How = How {
         last: Final::NoFollow,
         create_dirs: false,
     };
@@ -229,14 +230,14 @@ enum Step {
     Hop(String, bool),
 }
 
-impl InstanceState {
+impl FsView<'_> {
     /// The guard for `raw` with each of `actions`, one audit line each; all are asked even
     /// after a denial, so that the log shows the whole request.
-    pub(super) fn allow<'a>(&mut self, op: &str, raw: &'a str, actions: &[FsAction]) -> Result<Allowed<'a>, FsError> {
+    pub(crate) fn allow<'a>(&mut self, op: &str, raw: &'a str, actions: &[FsAction]) -> Result<Allowed<'a>, FsError> {
         let mut grants = Vec::with_capacity(actions.len());
         let mut denial = None;
         for &action in actions {
-            match self.authorize(op, Request::Fs { action, path: raw }) {
+            match self.guard.authorize(op, Request::Fs { action, path: raw }) {
                 Ok(grant) => grants.push((action, grant)),
                 Err(d) => {
                     denial.get_or_insert(d);
@@ -250,19 +251,19 @@ impl InstanceState {
     }
 
     /// [`Self::allow`] then [`Self::resolve`].
-    pub(super) fn locate(&mut self, op: &str, raw: &str, actions: &[FsAction], how: How) -> Result<Located, FsError> {
+    pub(crate) fn locate(&mut self, op: &str, raw: &str, actions: &[FsAction], how: How) -> Result<Located, FsError> {
         let allowed = self.allow(op, raw, actions)?;
         self.resolve(op, allowed, how)
     }
 
     /// What the policy says about paths, computed on the instance's first filesystem call.
     fn policy_paths(&mut self) -> &PolicyPaths {
-        let policy = &self.policy;
+        let policy = &self.guard.policy;
         self.fs.paths.get_or_insert_with(|| PolicyPaths::of(policy))
     }
 
     /// `raw` normalised, with `~` expanded: an absolute path.
-    pub(super) fn absolute(&mut self, raw: &str) -> Result<String, FsError> {
+    pub(crate) fn absolute(&mut self, raw: &str) -> Result<String, FsError> {
         let normal = normalize_path(raw).map_err(|e| FsError::InvalidInput(format!("{}: {e}", raw.escape_debug())))?;
         let Some(rest) = normal.strip_prefix('~') else {
             return Ok(normal);
@@ -282,7 +283,7 @@ impl InstanceState {
     /// Resolves an allowed path to its parent directory and final name (see the module
     /// documentation): inside the base of the grant, one name at a time, each symbolic link
     /// read and its target authorized again with the same actions.
-    pub(super) fn resolve(&mut self, op: &str, allowed: Allowed<'_>, how: How) -> Result<Located, FsError> {
+    pub(crate) fn resolve(&mut self, op: &str, allowed: Allowed<'_>, how: How) -> Result<Located, FsError> {
         let raw = allowed.raw;
         let mut grants = allowed.grants;
         let mut path = self.absolute(raw)?;
@@ -290,7 +291,7 @@ impl InstanceState {
         let mut hops = 0;
         loop {
             let step = {
-                let policy = &self.policy;
+                let policy = &self.guard.policy;
                 let fs = &mut self.fs;
                 let paths = fs.paths.get_or_insert_with(|| PolicyPaths::of(policy));
                 walk(paths, &mut fs.starts, &path, &grants, how, dir_required)?
@@ -310,7 +311,7 @@ impl InstanceState {
             let mut next_grants = Vec::with_capacity(grants.len());
             let mut denial = None;
             for &(action, _) in &grants {
-                match self.authorize(op, Request::Fs { action, path: &next }) {
+                match self.guard.authorize(op, Request::Fs { action, path: &next }) {
                     Ok(grant) => next_grants.push((action, grant)),
                     Err(d) => {
                         denial.get_or_insert(d);
@@ -453,7 +454,7 @@ fn hop(dir: &Dir, name: &str, here: &str, tail: &[&str]) -> Result<Step, FsError
 /// What a policy says about paths, for resolution: the home directory and, for each
 /// filesystem grant (by manifest index), its base directory and where walks to it start.
 #[derive(Debug)]
-pub(super) struct PolicyPaths {
+pub(crate) struct PolicyPaths {
     home: Option<String>,
     bases: Vec<Option<Base>>,
 }

@@ -1,12 +1,13 @@
-//! The filesystem extension host: the 36 operations of `airssys:ext-filesystem` (`filesystem`
-//! and `metadata`) and the `file-handle` resource, on the real filesystem.
+//! The filesystem domain: what the 36 operations of `airssys:ext-filesystem` (`filesystem` and
+//! `metadata`, in `iface/airssys_filesystem.rs` and `iface/airssys_metadata.rs`) and the
+//! `file-handle` resource do on the real filesystem, implemented on [`FsView`].
 //!
 //! # How confinement works
 //!
 //! A path goes through four steps before anything happens to it (`confine.rs`):
 //!
 //! 1. **The guard.** The path, exactly as the guest wrote it, is authorized with the action of
-//!    the operation's `@requires` line (`InstanceState::authorize`, one audit line per
+//!    the operation's `@requires` line (`Guard::authorize`, one audit line per
 //!    action). Operations with two parts (`rename`: delete(src) + write(dest); `copy`;
 //!    `create-symlink`) authorize both before touching either. A denial is the operation's
 //!    `permission-denied` error, and nothing else happens.
@@ -64,9 +65,9 @@
 //! A `file-handle` lives in the instance's resource table, remembers its path and what it was
 //! opened for, and counts against [`super::RunLimits::max_handles`] (every resource of the
 //! instance together); `read`, `write` and `sync` check the handle's access mode with
-//! `InstanceState::authorize_handle`. `open` never blocks (FIFOs are opened non-blocking).
+//! `Guard::authorize_handle`. `open` never blocks (FIFOs are opened non-blocking).
 //! Every answer is bounded in bytes by the instance's answer budget
-//! (`InstanceState::answer_budget`: [`super::RunLimits::max_read_bytes`], and no more than the
+//! (`Guard::answer_budget`: [`super::RunLimits::max_read_bytes`], and no more than the
 //! instance's memory can still grow to hold), counting for listings each entry's name or path
 //! plus a fixed size, and for walks the listings they hold on the way; listings and walks are
 //! also bounded by [`MAX_ENTRIES`] entries returned, [`MAX_VISITS`] entries visited and
@@ -78,8 +79,9 @@
 //! when the filesystem does not record it. Names that are not UTF-8 are listed lossily.
 
 mod confine;
-mod files;
-mod meta;
+mod copy;
+mod inode;
+mod ops;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -88,42 +90,17 @@ use std::io;
 use std::time::UNIX_EPOCH;
 
 use cap_std::fs::{FileType, FileTypeExt, Metadata, MetadataExt};
-use wasmtime::component::{HasSelf, Linker, Resource};
+use wasmtime::component::{HasData, ResourceTable};
 
-use super::bindings::fs_types::{self, FileKind, FileStat, FsError};
-use super::bindings::{filesystem, metadata};
-use super::state::InstanceState;
-
-pub use walk::{MAX_DEPTH, MAX_ENTRIES, MAX_VISITS};
-
-/// An open file of the guest: the entry behind a `file-handle`. Dropping it closes the file.
-#[derive(Debug)]
-pub struct FileHandle {
-    file: std::fs::File,
-    /// The path it was opened at, after symbolic links (for audit lines and messages).
-    path: String,
-    access: Access,
-}
-
-/// What a handle was opened for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Access {
-    read: bool,
-    write: bool,
-    append: bool,
-}
-
-impl Access {
-    /// For the `by` field of handle checks: `handle opened read-only`, ...
-    fn describe(self) -> &'static str {
-        match (self.read, self.write || self.append) {
-            (true, true) => "handle opened for reading and writing",
-            (true, false) => "handle opened read-only",
-            (false, true) => "handle opened write-only",
-            (false, false) => "handle opened for neither reading nor writing",
-        }
-    }
-}
+pub(crate) use self::confine::{How, denied, join, parent_of};
+pub(crate) use self::copy::bounded_copy;
+pub(crate) use self::inode::{OMIT, time_spec};
+pub(crate) use self::ops::{CHUNK, FORBIDDEN_MODE_BITS, MAX_GLOB_BYTES, Opening, normalize_or_raw};
+pub(crate) use self::walk::{Bounds, entry_bytes, remove_tree, sorted_entries, walk};
+pub use self::walk::{MAX_DEPTH, MAX_ENTRIES, MAX_VISITS};
+use super::bindings::fs_types::{FileKind, FileStat, FsError};
+use super::guard::Guard;
+pub use super::resources::FileHandle;
 
 /// Filesystem state of one instance: the home directory and the base directory of each grant,
 /// computed from the policy on the first filesystem call. Open files are entries of the
@@ -135,33 +112,31 @@ pub struct FsState {
     starts: confine::StartDirs,
 }
 
-/// Links `filesystem`, `metadata` and the `types` interface (the `file-handle` resource).
-pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    filesystem::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
-    metadata::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
-    fs_types::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)
+/// What the filesystem interfaces (`filesystem`, `metadata`, their `types`) are implemented
+/// on: the guard, the instance's filesystem state and its resource table.
+pub(crate) struct FsView<'a> {
+    pub(crate) guard: &'a Guard,
+    pub(crate) fs: &'a mut FsState,
+    pub(crate) table: &'a mut ResourceTable,
 }
 
-impl fs_types::Host for InstanceState {}
+/// The `HasData` of the filesystem interfaces: their data is an [`FsView`].
+pub(crate) struct HasFs;
 
-impl fs_types::HostFileHandle for InstanceState {
-    /// Dropping a handle closes its file.
-    fn drop(&mut self, handle: Resource<FileHandle>) -> wasmtime::Result<()> {
-        self.table.delete(handle)?;
-        Ok(())
-    }
+impl HasData for HasFs {
+    type Data<'a> = FsView<'a>;
 }
 
-impl InstanceState {
+impl FsView<'_> {
     /// The bounds of a listing or walk whose answer goes to the guest: the answer budget
     /// (read limit and memory room) and the call's deadline.
-    fn answer_bounds(&self) -> walk::Bounds {
-        walk::Bounds::new(self.answer_budget(), self.call_deadline())
+    pub(crate) fn answer_bounds(&self) -> Bounds {
+        Bounds::new(self.guard.answer_budget(), self.guard.call_deadline())
     }
 }
 
 /// Maps an operating-system error on `path` to the `fs-error` that fits.
-fn io_error(error: &io::Error, path: &str) -> FsError {
+pub(crate) fn io_error(error: &io::Error, path: &str) -> FsError {
     let path = path.to_string();
     match error.raw_os_error() {
         Some(libc::ENOENT) => FsError::NotFound(path),
@@ -184,7 +159,7 @@ fn io_error(error: &io::Error, path: &str) -> FsError {
 }
 
 /// The WIT kind of a file type (not following symbolic links).
-fn kind_of(file_type: FileType) -> FileKind {
+pub(crate) fn kind_of(file_type: FileType) -> FileKind {
     if file_type.is_symlink() {
         FileKind::Symlink
     } else if file_type.is_dir() {
@@ -205,13 +180,13 @@ fn kind_of(file_type: FileType) -> FileKind {
 }
 
 /// Milliseconds since the Unix epoch; times before it read as 0.
-fn millis(time: std::time::SystemTime) -> u64 {
+pub(crate) fn millis(time: std::time::SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The WIT record of a metadata.
-fn file_stat(meta: &Metadata) -> FileStat {
+pub(crate) fn file_stat(meta: &Metadata) -> FileStat {
     let time = |t: io::Result<cap_std::time::SystemTime>| t.ok().map(|t| millis(t.into_std()));
     FileStat {
         size: meta.len(),

@@ -12,7 +12,7 @@ use cap_std::fs::{Dir, FileType};
 
 use super::confine::join;
 use super::{FsError, io_error};
-use crate::runtime::state::ANSWER_ENTRY_BYTES;
+use crate::runtime::guard::ANSWER_ENTRY_BYTES;
 
 /// Most entries a listing or walk returns (`list-dir`, `walk-dir`, `find-files`), and most
 /// paths `batch-stat` and `batch-exists` accept.
@@ -28,14 +28,14 @@ pub const MAX_DEPTH: u32 = 256;
 /// Beyond either, the operation ends with `limit-exceeded` or `timeout`, never a partial
 /// answer.
 #[derive(Debug)]
-pub(super) struct Bounds {
+pub(crate) struct Bounds {
     max_bytes: u64,
     bytes_left: u64,
     deadline: Instant,
 }
 
 impl Bounds {
-    pub(super) fn new(max_bytes: u64, deadline: Instant) -> Self {
+    pub(crate) fn new(max_bytes: u64, deadline: Instant) -> Self {
         Bounds {
             max_bytes,
             bytes_left: max_bytes,
@@ -44,7 +44,7 @@ impl Bounds {
     }
 
     /// Counts `bytes` more held for `path`'s answer.
-    pub(super) fn charge(&mut self, bytes: u64, path: &str) -> Result<(), FsError> {
+    pub(crate) fn charge(&mut self, bytes: u64, path: &str) -> Result<(), FsError> {
         match self.bytes_left.checked_sub(bytes) {
             Some(left) => {
                 self.bytes_left = left;
@@ -63,7 +63,7 @@ impl Bounds {
     }
 
     /// `timeout` once the call's deadline has passed.
-    pub(super) fn in_time(&self) -> Result<(), FsError> {
+    pub(crate) fn in_time(&self) -> Result<(), FsError> {
         if Instant::now() >= self.deadline {
             return Err(FsError::Timeout);
         }
@@ -72,14 +72,14 @@ impl Bounds {
 }
 
 /// What an entry named `name` counts against [`Bounds`].
-pub(super) fn entry_bytes(name_len: usize) -> u64 {
+pub(crate) fn entry_bytes(name_len: usize) -> u64 {
     name_len as u64 + ANSWER_ENTRY_BYTES
 }
 
 /// The entries of `dir` (whose path is `path`), sorted by name, with their types (not
 /// following links), and the bytes they were charged; more than `max` entries, or more bytes
 /// than `bounds` has left, is `limit-exceeded`.
-pub(super) fn sorted_entries(
+pub(crate) fn sorted_entries(
     dir: &Dir,
     path: &str,
     max: usize,
@@ -109,16 +109,16 @@ pub(super) fn sorted_entries(
 }
 
 /// One entry met by [`walk`].
-pub(super) struct Visit<'a> {
+pub(crate) struct Visit<'a> {
     /// The directory that holds the entry.
-    pub(super) dir: &'a Dir,
+    pub(crate) dir: &'a Dir,
     /// The entry's name in `dir`.
-    pub(super) name: &'a OsString,
+    pub(crate) name: &'a OsString,
     /// The walk root's path joined with the entry's relative path.
-    pub(super) path: String,
-    pub(super) file_type: FileType,
+    pub(crate) path: String,
+    pub(crate) file_type: FileType,
     /// 1 for the root's direct children.
-    pub(super) depth: u32,
+    pub(crate) depth: u32,
 }
 
 struct Level {
@@ -134,7 +134,7 @@ struct Level {
 /// (`None`: as deep as [`MAX_DEPTH`]), calling `visit` for each entry before its children.
 /// The listings held on the way count against `bounds`, which `visit` may charge too (for the
 /// answer it builds).
-pub(super) fn walk(
+pub(crate) fn walk(
     root: Dir,
     root_path: &str,
     max_depth: Option<u32>,
@@ -205,7 +205,7 @@ pub(super) fn walk(
 /// symbolic link (links are removed, not what they point at), within `bounds` (the names held
 /// on the way, and the deadline: a tree too big to remove in time is left partly removed,
 /// with `timeout`).
-pub(super) fn remove_tree(parent: &Dir, name: &str, path: &str, bounds: &mut Bounds) -> Result<(), FsError> {
+pub(crate) fn remove_tree(parent: &Dir, name: &str, path: &str, bounds: &mut Bounds) -> Result<(), FsError> {
     remove_below(parent, name.as_ref(), path, 1, bounds)?;
     parent.remove_dir(name).map_err(|e| io_error(&e, path))
 }

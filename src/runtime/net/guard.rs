@@ -4,14 +4,15 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use super::super::Mode;
-use super::super::state::{Denied, InstanceState, describe_request};
-use super::{Auth, Endpoint, MAX_NAMES_PER_ADDRESS, MAX_RESOLVED, NetError, family_name, family_of, host_port, sys};
+use super::{MAX_NAMES_PER_ADDRESS, MAX_RESOLVED, NetError, NetView, family_name, family_of, host_port, sys};
 use crate::policy::{Host, NetAction, Request, normalize_host};
+use crate::runtime::audit::Mode;
+use crate::runtime::guard::{Denied, describe_request};
+use crate::runtime::resources::{Auth, Endpoint, Family};
 
 /// Where a connect goes, once authorized.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Target {
+pub(crate) enum Target {
     /// An IP literal (canonical).
     Ip(IpAddr),
     /// A DNS name (normalised), for the host to resolve.
@@ -20,7 +21,7 @@ pub(super) enum Target {
 
 impl Target {
     /// The pool key of this target.
-    pub(super) fn host(&self) -> Host {
+    pub(crate) fn host(&self) -> Host {
         match self {
             Target::Ip(ip) => Host::Ip(*ip),
             Target::Name(name) => Host::Name(name.clone()),
@@ -29,7 +30,7 @@ impl Target {
 }
 
 /// A denial as the operation's error.
-pub(super) fn denied(d: Denied) -> NetError {
+pub(crate) fn denied(d: Denied) -> NetError {
     NetError::PermissionDenied(d.0)
 }
 
@@ -37,19 +38,22 @@ fn net_request(action: NetAction, host: Option<&str>, port: Option<u16>) -> Requ
     Request::Net { action, host, port }
 }
 
-impl InstanceState {
+impl NetView<'_> {
     /// Asks the guard for `network:<action> host:port` on behalf of `op`.
-    pub(super) fn guard_net(
+    pub(crate) fn guard_net(
         &mut self,
         op: &str,
         action: NetAction,
         host: Option<&str>,
         port: Option<u16>,
     ) -> Result<Auth, NetError> {
-        let grant = self.authorize(op, net_request(action, host, port)).map_err(denied)?;
+        let grant = self
+            .guard
+            .authorize(op, net_request(action, host, port))
+            .map_err(denied)?;
         Ok(Auth {
-            permitted: grant.is_some() || self.policy.mode == Mode::Unguarded,
-            grant: grant.map(|g| self.policy.describe_grant(g)),
+            permitted: grant.is_some() || self.guard.policy.mode == Mode::Unguarded,
+            grant: grant.map(|g| self.guard.policy.describe_grant(g)),
         })
     }
 
@@ -57,7 +61,7 @@ impl InstanceState {
     /// decided as itself or through a name that resolved to it in this instance). Returns where
     /// to connect and what authorized it; the endpoint to record names the host the guard was
     /// asked about.
-    pub(super) fn guard_connect(&mut self, op: &str, host: &str, port: u16) -> Result<(Target, Endpoint), NetError> {
+    pub(crate) fn guard_connect(&mut self, op: &str, host: &str, port: u16) -> Result<(Target, Endpoint), NetError> {
         let normal = normalize_host(host);
         let asked = match &normal {
             Ok(Host::Ip(ip)) => self.connect_host_for(*ip, host, port),
@@ -80,10 +84,10 @@ impl InstanceState {
     /// name gets around it), else the first name that a granted resolve returned `ip` for and
     /// whose connect is granted, else the literal (which is then denied).
     fn connect_host_for(&self, ip: IpAddr, literal: &str, port: u16) -> String {
-        if self.policy.mode == Mode::Unguarded {
+        if self.guard.policy.mode == Mode::Unguarded {
             return literal.to_string();
         }
-        let effective = &self.policy.effective;
+        let effective = &self.guard.policy.effective;
         let as_literal = net_request(NetAction::Connect, Some(literal), Some(port));
         if effective.decide(&as_literal).allowed || effective.denials.denied_by(&as_literal).is_some() {
             return literal.to_string();
@@ -103,7 +107,7 @@ impl InstanceState {
     }
 
     /// Remembers that a granted resolve of `name` returned `addrs`.
-    pub(super) fn remember(&mut self, name: &str, addrs: &[IpAddr]) {
+    pub(crate) fn remember(&mut self, name: &str, addrs: &[IpAddr]) {
         for ip in addrs {
             let resolved = &mut self.net.resolved;
             if !resolved.contains_key(ip) && resolved.len() >= MAX_RESOLVED {
@@ -119,12 +123,12 @@ impl InstanceState {
     /// The socket addresses to try for an authorized `target`: the literal, or what the name
     /// resolves to (by `deadline`), of `family` when given, minus addresses that a policy rule
     /// denies connecting to.
-    pub(super) fn target_addresses(
+    pub(crate) fn target_addresses(
         &mut self,
         op: &str,
         target: &Target,
         port: u16,
-        family: Option<super::AddressFamily>,
+        family: Option<Family>,
         deadline: Instant,
     ) -> Result<Vec<SocketAddr>, NetError> {
         let ips = match target {
@@ -158,7 +162,7 @@ impl InstanceState {
     /// Drops the addresses of `name` that a policy rule denies connecting to; when that leaves
     /// none, the refusal is recorded (and, in report-only mode, they are used after all).
     fn policy_filter(&mut self, op: &str, name: &str, port: u16, ips: Vec<IpAddr>) -> Result<Vec<IpAddr>, NetError> {
-        if self.policy.mode == Mode::Unguarded {
+        if self.guard.policy.mode == Mode::Unguarded {
             return Ok(ips);
         }
         let mut refused = None;
@@ -166,7 +170,7 @@ impl InstanceState {
         for ip in &ips {
             let text = ip.to_string();
             let request = net_request(NetAction::Connect, Some(&text), Some(port));
-            match self.policy.effective.denials.denied_by(&request) {
+            match self.guard.policy.effective.denials.denied_by(&request) {
                 Some(rule) => {
                     if refused.is_none() {
                         refused = Some((
@@ -180,7 +184,7 @@ impl InstanceState {
         }
         match refused {
             Some((resource, by)) if kept.is_empty() => {
-                self.authorize_handle(op, &resource, false, &by).map_err(denied)?;
+                self.guard.authorize_handle(op, &resource, false, &by).map_err(denied)?;
                 Ok(ips)
             }
             _ => Ok(kept),
@@ -190,7 +194,7 @@ impl InstanceState {
     /// Checks a `(handle)` requirement: `end` is what the socket was authorized for (`None`:
     /// it never was), `need` names the requirement for the audit line (`connect`, `bind`, ...)
     /// and `missing` what the socket then is (`not connected`).
-    pub(super) fn check_handle(
+    pub(crate) fn check_handle(
         &mut self,
         op: &str,
         end: Option<&Endpoint>,
@@ -200,9 +204,9 @@ impl InstanceState {
         match end {
             Some(end) => {
                 let (resource, by) = (end.resource(), end.by(accepted));
-                self.authorize_handle(op, &resource, end.auth.permitted, &by)
+                self.guard.authorize_handle(op, &resource, end.auth.permitted, &by)
             }
-            None => self.authorize_handle(
+            None => self.guard.authorize_handle(
                 op,
                 &format!("network:{need} (socket {missing})"),
                 false,
@@ -210,5 +214,22 @@ impl InstanceState {
             ),
         }
         .map_err(denied)
+    }
+
+    /// `resolve(host)` through the guard, then the lookup; the addresses of a name are
+    /// remembered when a grant allowed the resolve (see the module documentation).
+    pub(crate) fn resolve_guarded(&mut self, op: &str, host: &str) -> Result<Vec<IpAddr>, NetError> {
+        let auth = self.guard_net(op, NetAction::Resolve, Some(host), None)?;
+        match normalize_host(host) {
+            Ok(Host::Ip(ip)) => Ok(vec![ip]),
+            Ok(Host::Name(name)) => {
+                let addrs = sys::lookup(&name, Instant::now() + self.net_cap())?;
+                if auth.grant.is_some() {
+                    self.remember(&name, &addrs);
+                }
+                Ok(addrs)
+            }
+            Err(e) => Err(NetError::InvalidInput(format!("{host:?}: {e}"))),
+        }
     }
 }

@@ -63,7 +63,7 @@ fn with_deadline<T: Send + 'static>(
 
 /// The addresses of the DNS name `name` (already normalised, never an IP literal), in the
 /// resolver's order without repeats, IPv4-mapped IPv6 addresses written as IPv4.
-pub(super) fn lookup(name: &str, deadline: Instant) -> Result<Vec<IpAddr>, NetError> {
+pub(crate) fn lookup(name: &str, deadline: Instant) -> Result<Vec<IpAddr>, NetError> {
     let owned = name.to_string();
     let answer = with_deadline(name, deadline, move || {
         (owned.as_str(), 0u16)
@@ -84,7 +84,7 @@ pub(super) fn lookup(name: &str, deadline: Instant) -> Result<Vec<IpAddr>, NetEr
 }
 
 /// The name that `ip` maps back to (`getnameinfo` with `NI_NAMEREQD`).
-pub(super) fn reverse(ip: IpAddr, deadline: Instant) -> Result<String, NetError> {
+pub(crate) fn reverse(ip: IpAddr, deadline: Instant) -> Result<String, NetError> {
     let text = ip.to_string();
     match with_deadline(&text, deadline, move || name_info(ip))? {
         Ok(Some(name)) => Ok(name),
@@ -122,7 +122,7 @@ fn name_info(ip: IpAddr) -> io::Result<Option<String>> {
 }
 
 /// The index of the network interface that has the IPv6 address `ip`, if any.
-pub(super) fn interface_with(ip: Ipv6Addr) -> io::Result<Option<u32>> {
+pub(crate) fn interface_with(ip: Ipv6Addr) -> io::Result<Option<u32>> {
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: on success `getifaddrs` stores the head of a list that stays valid until the
     // `freeifaddrs` below; on failure it stores nothing that needs freeing.
@@ -158,7 +158,7 @@ pub(super) fn interface_with(ip: Ipv6Addr) -> io::Result<Option<u32>> {
 /// Maps an I/O error of an operation on `target` (`host:port`, an address, or what the
 /// operation was about) to the `net-error` that fits. `nonblocking` tells a would-block on a
 /// non-blocking socket from a timeout of a blocking one (both are `EAGAIN`).
-pub(super) fn net_error(e: &io::Error, target: &str, nonblocking: bool) -> NetError {
+pub(crate) fn net_error(e: &io::Error, target: &str, nonblocking: bool) -> NetError {
     use io::ErrorKind as K;
     match e.raw_os_error() {
         Some(libc::EISCONN) => return NetError::AlreadyConnected,

@@ -4,8 +4,8 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use crate::runtime::bindings::net_types::{
 };
 use crate::runtime::bindings::socket::Host as _;
 use crate::runtime::services::LogSink;
-use crate::runtime::state::testing::{Captured, state};
+use crate::runtime::testing::{Captured, state};
 use crate::runtime::{AuditLog, ComponentPolicy, InstanceState, Mode, RunLimits};
 
 /// How long a test waits for its own servers (never reached when things work).
@@ -68,7 +68,7 @@ fn with_policy(grants: &[String], policy: &str) -> (InstanceState, Captured) {
     let policy = Arc::new(ComponentPolicy::new(manifest, &set, Env::default(), Mode::Enforce));
     let captured = Captured::default();
     let audit = AuditLog::to_writer(captured.clone());
-    let state = InstanceState::new(policy, audit, RunLimits::default(), Weak::new(), LogSink::disabled());
+    let state = InstanceState::new(policy, audit, RunLimits::default(), None, LogSink::disabled());
     (state, captured)
 }
 
@@ -255,26 +255,34 @@ fn addr(host: &str, port: u16) -> SocketAddress {
 }
 
 fn tcp4(s: &mut InstanceState) -> Resource<SocketEntry> {
-    s.create_socket(AddressFamily::Ipv4, SocketProtocol::Tcp).unwrap()
+    s.net_view()
+        .create_socket(AddressFamily::Ipv4, SocketProtocol::Tcp)
+        .unwrap()
 }
 
 fn tcp6(s: &mut InstanceState) -> Resource<SocketEntry> {
-    s.create_socket(AddressFamily::Ipv6, SocketProtocol::Tcp).unwrap()
+    s.net_view()
+        .create_socket(AddressFamily::Ipv6, SocketProtocol::Tcp)
+        .unwrap()
 }
 
 fn udp4(s: &mut InstanceState) -> Resource<SocketEntry> {
-    s.create_socket(AddressFamily::Ipv4, SocketProtocol::Udp).unwrap()
+    s.net_view()
+        .create_socket(AddressFamily::Ipv4, SocketProtocol::Udp)
+        .unwrap()
 }
 
 fn udp6(s: &mut InstanceState) -> Resource<SocketEntry> {
-    s.create_socket(AddressFamily::Ipv6, SocketProtocol::Udp).unwrap()
+    s.net_view()
+        .create_socket(AddressFamily::Ipv6, SocketProtocol::Udp)
+        .unwrap()
 }
 
 /// Receives until `len` bytes have come (TCP may split them).
 fn receive_exactly(s: &mut InstanceState, h: &Resource<SocketEntry>, len: usize) -> Vec<u8> {
     let mut got = Vec::new();
     while got.len() < len {
-        let chunk = s.receive(b(h), 65_536).unwrap();
+        let chunk = s.net_view().receive(b(h), 65_536).unwrap();
         assert!(!chunk.is_empty(), "the peer closed early");
         got.extend(chunk);
     }
@@ -295,46 +303,46 @@ fn tcp_round_trip(ip: &str, family: AddressFamily) {
     let server = tcp_echo(ip);
     let port = server.port();
     let (mut s, audit) = enforce(&[connect(ip, port)]);
-    let h = s.create_socket(family, SocketProtocol::Tcp).unwrap();
-    assert!(!s.is_connected(b(&h)));
-    s.connect(b(&h), addr(ip, port)).unwrap();
+    let h = s.net_view().create_socket(family, SocketProtocol::Tcp).unwrap();
+    assert!(!s.net_view().is_connected(b(&h)));
+    s.net_view().connect(b(&h), addr(ip, port)).unwrap();
     let client = server.next_connection();
-    assert!(s.is_connected(b(&h)));
+    assert!(s.net_view().is_connected(b(&h)));
     assert!(matches!(
-        s.connect(b(&h), addr(ip, port)),
+        s.net_view().connect(b(&h), addr(ip, port)),
         Err(NetError::AlreadyConnected)
     ));
 
-    let local = s.local_address(b(&h)).unwrap();
+    let local = s.net_view().local_address(b(&h)).unwrap();
     assert_eq!((local.host.as_str(), local.port), (ip, client.port()));
-    let peer = s.peer_address(b(&h)).unwrap();
+    let peer = s.net_view().peer_address(b(&h)).unwrap();
     assert_eq!((peer.host.as_str(), peer.port), (ip, port));
-    let info = s.connection_info(b(&h)).unwrap();
+    let info = s.net_view().connection_info(b(&h)).unwrap();
     assert_eq!(sa(&info.local), sa(&local));
     assert_eq!(sa(&info.peer), sa(&peer));
     assert_eq!(info.protocol, SocketProtocol::Tcp);
     assert_eq!(info.family, family);
-    s.set_nodelay(b(&h), true).unwrap();
-    s.set_keepalive(b(&h), true).unwrap();
+    s.net_view().set_nodelay(b(&h), true).unwrap();
+    s.net_view().set_keepalive(b(&h), true).unwrap();
     assert!(matches!(
-        s.get_option(b(&h), SocketOptionName::Nodelay),
+        s.net_view().get_option(b(&h), SocketOptionName::Nodelay),
         Ok(SocketOption::Nodelay(true))
     ));
     assert!(matches!(
-        s.get_option(b(&h), SocketOptionName::Keepalive),
+        s.net_view().get_option(b(&h), SocketOptionName::Keepalive),
         Ok(SocketOption::Keepalive(true))
     ));
 
-    assert_eq!(s.send(b(&h), b"hello".to_vec()).unwrap(), 5);
+    assert_eq!(s.net_view().send(b(&h), b"hello".to_vec()).unwrap(), 5);
     assert_eq!(receive_exactly(&mut s, &h, 5), b"hello");
     // The echo server closes when our write side is shut: the stream ends.
-    s.shutdown(b(&h), Direction::Write).unwrap();
+    s.net_view().shutdown(b(&h), Direction::Write).unwrap();
     server.wait_closed(client);
-    assert_eq!(s.receive(b(&h), 100).unwrap(), Vec::<u8>::new());
-    assert!(!s.is_connected(b(&h)));
-    s.close_socket(own(&h));
-    assert!(matches!(s.peer_address(b(&h)), Err(NetError::InvalidHandle)));
-    assert_eq!(s.handles_in_use(), 0);
+    assert_eq!(s.net_view().receive(b(&h), 100).unwrap(), Vec::<u8>::new());
+    assert!(!s.net_view().is_connected(b(&h)));
+    s.net_view().close_socket(own(&h));
+    assert!(matches!(s.net_view().peer_address(b(&h)), Err(NetError::InvalidHandle)));
+    assert_eq!(s.net_view().handles_in_use(), 0);
 
     let target = if ip.contains(':') {
         format!("[{ip}]:{port}")
@@ -374,13 +382,13 @@ fn denied_connect_makes_no_connection_and_its_socket_cannot_send() {
     let port = server.port();
     let (mut s, audit) = enforce(&[connect("127.0.0.1", port + 1)]);
     let h = tcp4(&mut s);
-    let text = denied_with(s.connect(b(&h), addr("127.0.0.1", port)));
+    let text = denied_with(s.net_view().connect(b(&h), addr("127.0.0.1", port)));
     assert_eq!(text, format!("network:connect 127.0.0.1:{port}"));
     assert_eq!(
-        denied_with(s.send(b(&h), b"leak".to_vec())),
+        denied_with(s.net_view().send(b(&h), b"leak".to_vec())),
         "network:connect (socket not connected)"
     );
-    denied_with(s.receive(b(&h), 10));
+    denied_with(s.net_view().receive(b(&h), 10));
     server.assert_no_connection();
     assert_eq!(
         lines(&audit),
@@ -403,26 +411,32 @@ fn refused_and_unconnected_errors() {
     let port = free_tcp_port("127.0.0.1");
     let (mut s, _) = enforce(&[connect("127.0.0.1", port)]);
     let h = tcp4(&mut s);
-    assert!(matches!(s.peer_address(b(&h)), Err(NetError::NotConnected)));
-    assert!(matches!(s.connection_info(b(&h)), Err(NetError::NotConnected)));
+    assert!(matches!(s.net_view().peer_address(b(&h)), Err(NetError::NotConnected)));
     assert!(matches!(
-        s.shutdown(b(&h), Direction::Both),
+        s.net_view().connection_info(b(&h)),
         Err(NetError::NotConnected)
     ));
     assert!(matches!(
-        s.connect(b(&h), addr("127.0.0.1", port)),
+        s.net_view().shutdown(b(&h), Direction::Both),
+        Err(NetError::NotConnected)
+    ));
+    assert!(matches!(
+        s.net_view().connect(b(&h), addr("127.0.0.1", port)),
         Err(NetError::ConnectionRefused)
     ));
     // The connect was authorized, so send gets to the system, which says what is wrong.
-    assert!(matches!(s.send(b(&h), b"x".to_vec()), Err(NetError::NotConnected)));
+    assert!(matches!(
+        s.net_view().send(b(&h), b"x".to_vec()),
+        Err(NetError::NotConnected)
+    ));
 }
 
 #[test]
 fn bad_addresses_are_refused_before_anything_happens() {
     let (mut s, audit) = enforce(&[connect("**", 80)]);
     let h = tcp4(&mut s);
-    denied_with(s.connect(b(&h), addr("127.0.0.1", 0)));
-    denied_with(s.connect(b(&h), addr("bad host", 80)));
+    denied_with(s.net_view().connect(b(&h), addr("127.0.0.1", 0)));
+    denied_with(s.net_view().connect(b(&h), addr("bad host", 80)));
     assert_eq!(
         lines(&audit)[1],
         line("socket.connect", "network:connect bad host:80", "denied")
@@ -430,7 +444,7 @@ fn bad_addresses_are_refused_before_anything_happens() {
     // Allowed, but an IPv4 address does not fit an IPv6 socket.
     let v6 = tcp6(&mut s);
     assert!(matches!(
-        s.connect(b(&v6), addr("127.0.0.1", 80)),
+        s.net_view().connect(b(&v6), addr("127.0.0.1", 80)),
         Err(NetError::InvalidInput(text)) if text.contains("IPv6")
     ));
 }
@@ -447,22 +461,22 @@ fn literals_reach_an_address_only_after_a_granted_resolve_returned_it() {
     let forms = ["127.0.0.1", "2130706433", "0x7f000001", "127.1", "::ffff:127.0.0.1"];
     for form in forms {
         let h = tcp4(&mut s);
-        let text = denied_with(s.connect(b(&h), addr(form, port)));
+        let text = denied_with(s.net_view().connect(b(&h), addr(form, port)));
         assert!(text.starts_with("network:connect "), "{text}");
     }
     server.assert_no_connection();
 
-    assert_eq!(s.resolve("localhost".into()).unwrap(), "127.0.0.1");
+    assert_eq!(s.net_view().resolve("localhost".into()).unwrap(), "127.0.0.1");
     for form in forms {
         let h = tcp4(&mut s);
-        s.connect(b(&h), addr(form, port)).unwrap();
+        s.net_view().connect(b(&h), addr(form, port)).unwrap();
         server.next_connection();
-        s.send(b(&h), b"ok".to_vec()).unwrap();
+        s.net_view().send(b(&h), b"ok".to_vec()).unwrap();
         assert_eq!(receive_exactly(&mut s, &h, 2), b"ok");
     }
     // The name's grant decides: another port of the same address stays closed.
     let h = tcp4(&mut s);
-    denied_with(s.connect(b(&h), addr("127.0.0.1", other.port())));
+    denied_with(s.net_view().connect(b(&h), addr("127.0.0.1", other.port())));
     other.assert_no_connection();
 
     let all = lines(&audit);
@@ -513,17 +527,17 @@ fn a_name_given_to_connect_is_authorized_as_a_name_and_resolved_by_the_host() {
     let port = server.port();
     let (mut s, audit) = enforce(&[connect("localhost", port)]);
     let h = tcp4(&mut s);
-    s.connect(b(&h), addr("LocalHost.", port)).unwrap();
+    s.net_view().connect(b(&h), addr("LocalHost.", port)).unwrap();
     server.next_connection();
-    s.send(b(&h), b"name".to_vec()).unwrap();
+    s.net_view().send(b(&h), b"name".to_vec()).unwrap();
     assert_eq!(receive_exactly(&mut s, &h, 4), b"name");
     // The host's own lookup is no granted resolve: the address stays unreachable by literal.
     let h2 = tcp4(&mut s);
-    denied_with(s.connect(b(&h2), addr("127.0.0.1", port)));
+    denied_with(s.net_view().connect(b(&h2), addr("127.0.0.1", port)));
     server.assert_no_connection();
     // `localhost` has no IPv6 address here (the hosts file gives 127.0.0.1 only) or has one.
     let v6 = tcp6(&mut s);
-    match s.connect(b(&v6), addr("localhost", port)) {
+    match s.net_view().connect(b(&v6), addr("localhost", port)) {
         Err(NetError::AddressNotAvailable(text)) => assert!(text.contains("IPv6"), "{text}"),
         Err(NetError::ConnectionRefused) => {}
         other => panic!("{other:?}"),
@@ -545,16 +559,16 @@ fn a_policy_rule_on_an_address_holds_whatever_name_leads_there() {
     let policy = "[network]\ndeny = [{ cidr = \"127.0.0.0/8\" }]\n";
     let (mut s, audit) = with_policy(&[resolve("localhost"), connect("localhost", port)], policy);
     // Resolving is not connecting: allowed.
-    assert_eq!(s.resolve("localhost".into()).unwrap(), "127.0.0.1");
+    assert_eq!(s.net_view().resolve("localhost".into()).unwrap(), "127.0.0.1");
     let h = tcp4(&mut s);
-    let text = denied_with(s.connect(b(&h), addr("127.0.0.1", port)));
+    let text = denied_with(s.net_view().connect(b(&h), addr("127.0.0.1", port)));
     assert_eq!(text, format!("network:connect 127.0.0.1:{port}"));
     let h = tcp4(&mut s);
-    let text = denied_with(s.connect(b(&h), addr("localhost", port)));
+    let text = denied_with(s.net_view().connect(b(&h), addr("localhost", port)));
     assert_eq!(text, format!("network:connect 127.0.0.1:{port}"));
-    denied_with(s.connect_host("localhost".into(), port, None));
-    let pool = s.pool_create(2, None).unwrap();
-    denied_with(s.pool_acquire(bp(&pool), "localhost".into(), port));
+    denied_with(s.net_view().connect_host("localhost".into(), port, None));
+    let pool = s.net_view().pool_create(2, None).unwrap();
+    denied_with(s.net_view().pool_acquire(bp(&pool), "localhost".into(), port));
     server.assert_no_connection();
     let all = captured_by(&audit);
     assert!(all[1].starts_with("policy test-policy:"), "{all:?}");
@@ -581,7 +595,7 @@ fn cloud_metadata_is_an_ungranted_literal() {
     let (mut s, audit) = enforce(&[connect("localhost", 80), resolve("localhost")]);
     let h = tcp4(&mut s);
     assert_eq!(
-        denied_with(s.connect(b(&h), addr("169.254.169.254", 80))),
+        denied_with(s.net_view().connect(b(&h), addr("169.254.169.254", 80))),
         "network:connect 169.254.169.254:80"
     );
     assert_eq!(lines(&audit).len(), 1);
@@ -596,9 +610,9 @@ fn report_only_lets_denied_requests_through_and_says_so() {
     let port = server.port();
     let (mut s, audit) = state(&manifest(&[resolve("nothing.example")]), Mode::ReportOnly);
     let h = tcp4(&mut s);
-    s.connect(b(&h), addr("127.0.0.1", port)).unwrap();
+    s.net_view().connect(b(&h), addr("127.0.0.1", port)).unwrap();
     server.next_connection();
-    s.send(b(&h), b"hi".to_vec()).unwrap();
+    s.net_view().send(b(&h), b"hi".to_vec()).unwrap();
     assert_eq!(receive_exactly(&mut s, &h, 2), b"hi");
     let resource = format!("network:connect 127.0.0.1:{port}");
     assert_eq!(
@@ -619,25 +633,31 @@ fn udp_round_trip(ip: &str, family: AddressFamily) {
     let port = server.port();
     let local = free_udp_port(ip);
     let (mut s, audit) = enforce(&[connect(ip, port), bind(ip, local)]);
-    let h = s.create_socket(family, SocketProtocol::Udp).unwrap();
-    s.bind(b(&h), addr(ip, local)).unwrap();
-    assert_eq!(sa(&s.local_address(b(&h)).unwrap()), (ip.to_string(), local));
-    assert_eq!(s.send_to(b(&h), b"ping".to_vec(), addr(ip, port)).unwrap(), 4);
+    let h = s.net_view().create_socket(family, SocketProtocol::Udp).unwrap();
+    s.net_view().bind(b(&h), addr(ip, local)).unwrap();
+    assert_eq!(sa(&s.net_view().local_address(b(&h)).unwrap()), (ip.to_string(), local));
+    assert_eq!(
+        s.net_view().send_to(b(&h), b"ping".to_vec(), addr(ip, port)).unwrap(),
+        4
+    );
     let (from, data) = server.next_datagram();
     assert_eq!((from.port(), data.as_slice()), (local, &b"ping"[..]));
-    let (data, sender) = s.receive_from(b(&h), 100).unwrap();
+    let (data, sender) = s.net_view().receive_from(b(&h), 100).unwrap();
     assert_eq!((data.as_slice(), sa(&sender)), (&b"ping"[..], (ip.to_string(), port)));
 
     // A connected UDP socket: send and receive.
-    s.connect(b(&h), addr(ip, port)).unwrap();
-    assert!(s.is_connected(b(&h)));
-    assert_eq!(s.connection_info(b(&h)).unwrap().protocol, SocketProtocol::Udp);
-    s.send(b(&h), b"pong".to_vec()).unwrap();
+    s.net_view().connect(b(&h), addr(ip, port)).unwrap();
+    assert!(s.net_view().is_connected(b(&h)));
+    assert_eq!(
+        s.net_view().connection_info(b(&h)).unwrap().protocol,
+        SocketProtocol::Udp
+    );
+    s.net_view().send(b(&h), b"pong".to_vec()).unwrap();
     assert_eq!(server.next_datagram().1, b"pong");
-    assert_eq!(s.receive(b(&h), 100).unwrap(), b"pong");
+    assert_eq!(s.net_view().receive(b(&h), 100).unwrap(), b"pong");
     // A datagram larger than max-len is cut.
-    s.send(b(&h), b"0123456789".to_vec()).unwrap();
-    assert_eq!(s.receive(b(&h), 3).unwrap(), b"012");
+    s.net_view().send(b(&h), b"0123456789".to_vec()).unwrap();
+    assert_eq!(s.net_view().receive(b(&h), 3).unwrap(), b"012");
 
     let at = |host: &str, p: u16| {
         if host.contains(':') {
@@ -686,12 +706,12 @@ fn udp_denials_send_nothing() {
     let local = free_udp_port("127.0.0.1");
     let (mut s, audit) = enforce(&[connect("127.0.0.1", port + 1)]);
     let h = udp4(&mut s);
-    denied_with(s.send_to(b(&h), b"leak".to_vec(), addr("127.0.0.1", port)));
-    denied_with(s.send_to(b(&h), b"leak".to_vec(), addr("2130706433", port)));
-    denied_with(s.bind(b(&h), addr("127.0.0.1", local)));
-    denied_with(s.receive_from(b(&h), 10));
-    denied_with(s.connect(b(&h), addr("127.0.0.1", port)));
-    denied_with(s.send(b(&h), b"leak".to_vec()));
+    denied_with(s.net_view().send_to(b(&h), b"leak".to_vec(), addr("127.0.0.1", port)));
+    denied_with(s.net_view().send_to(b(&h), b"leak".to_vec(), addr("2130706433", port)));
+    denied_with(s.net_view().bind(b(&h), addr("127.0.0.1", local)));
+    denied_with(s.net_view().receive_from(b(&h), 10));
+    denied_with(s.net_view().connect(b(&h), addr("127.0.0.1", port)));
+    denied_with(s.net_view().send(b(&h), b"leak".to_vec()));
     server.assert_no_datagram();
     // The denied bind left the port free.
     UdpSocket::bind(("127.0.0.1", local)).unwrap();
@@ -708,16 +728,25 @@ fn datagram_operations_need_a_udp_socket_and_stream_ones_a_tcp_socket() {
     let t = tcp4(&mut s);
     let u = udp4(&mut s);
     assert!(matches!(
-        s.send_to(b(&t), vec![1], addr("127.0.0.1", 9)),
+        s.net_view().send_to(b(&t), vec![1], addr("127.0.0.1", 9)),
         Err(NetError::InvalidHandle)
     ));
-    assert!(matches!(s.receive_from(b(&t), 1), Err(NetError::InvalidHandle)));
-    assert!(matches!(s.listen(b(&u), 1), Err(NetError::InvalidHandle)));
-    assert!(matches!(s.accept(b(&u)), Err(NetError::InvalidHandle)));
-    assert!(matches!(s.set_keepalive(b(&u), true), Err(NetError::InvalidHandle)));
-    assert!(matches!(s.set_nodelay(b(&u), true), Err(NetError::InvalidHandle)));
     assert!(matches!(
-        s.join_multicast(b(&t), "239.1.2.3".into(), None),
+        s.net_view().receive_from(b(&t), 1),
+        Err(NetError::InvalidHandle)
+    ));
+    assert!(matches!(s.net_view().listen(b(&u), 1), Err(NetError::InvalidHandle)));
+    assert!(matches!(s.net_view().accept(b(&u)), Err(NetError::InvalidHandle)));
+    assert!(matches!(
+        s.net_view().set_keepalive(b(&u), true),
+        Err(NetError::InvalidHandle)
+    ));
+    assert!(matches!(
+        s.net_view().set_nodelay(b(&u), true),
+        Err(NetError::InvalidHandle)
+    ));
+    assert!(matches!(
+        s.net_view().join_multicast(b(&t), "239.1.2.3".into(), None),
         Err(NetError::InvalidHandle)
     ));
     assert!(lines(&audit).is_empty());
@@ -731,9 +760,11 @@ fn bind_listen_accept_serve() {
     let port = free_tcp_port("127.0.0.1");
     let (mut s, audit) = enforce(&[bind("127.0.0.1", port), listen("127.0.0.1", port)]);
     let l = tcp4(&mut s);
-    s.set_option(b(&l), SocketOption::ReuseAddress(true)).unwrap();
-    s.bind(b(&l), addr("127.0.0.1", port)).unwrap();
-    s.listen(b(&l), 8).unwrap();
+    s.net_view()
+        .set_option(b(&l), SocketOption::ReuseAddress(true))
+        .unwrap();
+    s.net_view().bind(b(&l), addr("127.0.0.1", port)).unwrap();
+    s.net_view().listen(b(&l), 8).unwrap();
     let client = thread::spawn(move || {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream.write_all(b"request").unwrap();
@@ -741,14 +772,14 @@ fn bind_listen_accept_serve() {
         stream.read_exact(&mut reply).unwrap();
         (stream.local_addr().unwrap(), reply)
     });
-    let (conn, from) = s.accept(b(&l)).unwrap();
+    let (conn, from) = s.net_view().accept(b(&l)).unwrap();
     assert_eq!(receive_exactly(&mut s, &conn, 7), b"request");
-    s.send(b(&conn), b"reply".to_vec()).unwrap();
+    s.net_view().send(b(&conn), b"reply".to_vec()).unwrap();
     let (client_addr, reply) = client.join().unwrap();
     assert_eq!(&reply, b"reply");
     assert_eq!(sa(&from), ("127.0.0.1".to_string(), client_addr.port()));
-    assert_eq!(sa(&s.peer_address(b(&conn)).unwrap()), sa(&from));
-    assert_eq!(s.handles_in_use(), 2);
+    assert_eq!(sa(&s.net_view().peer_address(b(&conn)).unwrap()), sa(&from));
+    assert_eq!(s.net_view().handles_in_use(), 2);
 
     let bound = format!("127.0.0.1:{port}");
     assert_eq!(
@@ -772,21 +803,24 @@ fn listen_needs_an_authorized_bind_and_a_listen_grant() {
     let (mut s, audit) = enforce(&[bind("127.0.0.1", port), listen("127.0.0.1", other)]);
     // Bound, but no listen grant for this port.
     let l = tcp4(&mut s);
-    s.bind(b(&l), addr("127.0.0.1", port)).unwrap();
+    s.net_view().bind(b(&l), addr("127.0.0.1", port)).unwrap();
     assert_eq!(
-        denied_with(s.listen(b(&l), 8)),
+        denied_with(s.net_view().listen(b(&l), 8)),
         format!("network:listen 127.0.0.1:{port}")
     );
-    denied_with(s.accept(b(&l)));
+    denied_with(s.net_view().accept(b(&l)));
     // Nobody listens there.
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
     // Never bound (the denied bind left it so): listen is refused before the system would
     // pick a port for it.
     let l2 = tcp4(&mut s);
-    denied_with(s.bind(b(&l2), addr("127.0.0.1", other)));
-    assert_eq!(denied_with(s.listen(b(&l2), 8)), "network:bind (socket not bound)");
+    denied_with(s.net_view().bind(b(&l2), addr("127.0.0.1", other)));
+    assert_eq!(
+        denied_with(s.net_view().listen(b(&l2), 8)),
+        "network:bind (socket not bound)"
+    );
     assert!(TcpStream::connect(("127.0.0.1", other)).is_err());
-    assert!(matches!(s.local_address(b(&l2)), Ok(a) if a.port == 0));
+    assert!(matches!(s.net_view().local_address(b(&l2)), Ok(a) if a.port == 0));
     let verdicts: Vec<_> = lines(&audit).into_iter().map(|l| (l.0, l.2)).collect();
     assert_eq!(
         verdicts,
@@ -807,25 +841,28 @@ fn bind_takes_addresses_and_localhost_but_sends_no_dns_query() {
     let (mut s, _) = enforce(&[format!("{{ action = \"bind\", port = {port} }}")]);
     let h = tcp4(&mut s);
     assert!(matches!(
-        s.bind(b(&h), addr("example.com", port)),
+        s.net_view().bind(b(&h), addr("example.com", port)),
         Err(NetError::InvalidInput(text)) if text.contains("not a host name")
     ));
-    s.bind(b(&h), addr("localhost", port)).unwrap();
-    assert_eq!(sa(&s.local_address(b(&h)).unwrap()), ("127.0.0.1".to_string(), port));
+    s.net_view().bind(b(&h), addr("localhost", port)).unwrap();
+    assert_eq!(
+        sa(&s.net_view().local_address(b(&h)).unwrap()),
+        ("127.0.0.1".to_string(), port)
+    );
     assert!(matches!(
-        s.bind(b(&h), addr("127.0.0.1", port)),
+        s.net_view().bind(b(&h), addr("127.0.0.1", port)),
         Err(NetError::InvalidInput(_))
     ));
     // The port is taken now.
     let again = tcp4(&mut s);
     assert!(matches!(
-        s.bind(b(&again), addr("127.0.0.1", port)),
+        s.net_view().bind(b(&again), addr("127.0.0.1", port)),
         Err(NetError::AlreadyExists(text)) if text == format!("127.0.0.1:{port}")
     ));
     // An address this machine does not have.
     let away = tcp4(&mut s);
     assert!(matches!(
-        s.bind(b(&away), addr("192.0.2.77", port)),
+        s.net_view().bind(b(&away), addr("192.0.2.77", port)),
         Err(NetError::AddressNotAvailable(_))
     ));
 }
@@ -837,54 +874,60 @@ fn bind_takes_addresses_and_localhost_but_sends_no_dns_query() {
 fn every_option_can_be_set_and_read() {
     let (mut s, audit) = enforce(&[]);
     for family in [AddressFamily::Ipv4, AddressFamily::Ipv6] {
-        let t = s.create_socket(family, SocketProtocol::Tcp).unwrap();
-        let u = s.create_socket(family, SocketProtocol::Udp).unwrap();
-        let get = |s: &mut InstanceState, h: &Resource<SocketEntry>, n| s.get_option(b(h), n).unwrap();
+        let t = s.net_view().create_socket(family, SocketProtocol::Tcp).unwrap();
+        let u = s.net_view().create_socket(family, SocketProtocol::Udp).unwrap();
+        let get = |s: &mut InstanceState, h: &Resource<SocketEntry>, n| s.net_view().get_option(b(h), n).unwrap();
         for on in [true, false] {
-            s.set_option(b(&t), SocketOption::ReuseAddress(on)).unwrap();
+            s.net_view().set_option(b(&t), SocketOption::ReuseAddress(on)).unwrap();
             assert_eq!(
                 dbg(get(&mut s, &t, SocketOptionName::ReuseAddress)),
                 dbg(SocketOption::ReuseAddress(on))
             );
-            s.set_option(b(&t), SocketOption::ReusePort(on)).unwrap();
+            s.net_view().set_option(b(&t), SocketOption::ReusePort(on)).unwrap();
             assert_eq!(
                 dbg(get(&mut s, &t, SocketOptionName::ReusePort)),
                 dbg(SocketOption::ReusePort(on))
             );
-            s.set_option(b(&t), SocketOption::Keepalive(on)).unwrap();
+            s.net_view().set_option(b(&t), SocketOption::Keepalive(on)).unwrap();
             assert_eq!(
                 dbg(get(&mut s, &t, SocketOptionName::Keepalive)),
                 dbg(SocketOption::Keepalive(on))
             );
-            s.set_option(b(&t), SocketOption::Nodelay(on)).unwrap();
+            s.net_view().set_option(b(&t), SocketOption::Nodelay(on)).unwrap();
             assert_eq!(
                 dbg(get(&mut s, &t, SocketOptionName::Nodelay)),
                 dbg(SocketOption::Nodelay(on))
             );
-            s.set_option(b(&u), SocketOption::Broadcast(on)).unwrap();
+            s.net_view().set_option(b(&u), SocketOption::Broadcast(on)).unwrap();
             assert_eq!(
                 dbg(get(&mut s, &u, SocketOptionName::Broadcast)),
                 dbg(SocketOption::Broadcast(on))
             );
         }
-        s.set_option(b(&t), SocketOption::ReceiveBufferSize(65_536)).unwrap();
+        s.net_view()
+            .set_option(b(&t), SocketOption::ReceiveBufferSize(65_536))
+            .unwrap();
         assert!(matches!(
             get(&mut s, &t, SocketOptionName::ReceiveBufferSize),
             SocketOption::ReceiveBufferSize(n) if n >= 65_536
         ));
-        s.set_option(b(&t), SocketOption::SendBufferSize(65_536)).unwrap();
+        s.net_view()
+            .set_option(b(&t), SocketOption::SendBufferSize(65_536))
+            .unwrap();
         assert!(matches!(
             get(&mut s, &t, SocketOptionName::SendBufferSize),
             SocketOption::SendBufferSize(n) if n >= 65_536
         ));
-        s.set_option(b(&t), SocketOption::Ttl(42)).unwrap();
+        s.net_view().set_option(b(&t), SocketOption::Ttl(42)).unwrap();
         assert_eq!(dbg(get(&mut s, &t, SocketOptionName::Ttl)), dbg(SocketOption::Ttl(42)));
-        s.set_option(b(&t), SocketOption::Linger(Some(1500))).unwrap();
+        s.net_view()
+            .set_option(b(&t), SocketOption::Linger(Some(1500)))
+            .unwrap();
         assert_eq!(
             dbg(get(&mut s, &t, SocketOptionName::Linger)),
             dbg(SocketOption::Linger(Some(2000)))
         );
-        s.set_option(b(&t), SocketOption::Linger(None)).unwrap();
+        s.net_view().set_option(b(&t), SocketOption::Linger(None)).unwrap();
         assert_eq!(
             dbg(get(&mut s, &t, SocketOptionName::Linger)),
             dbg(SocketOption::Linger(None))
@@ -896,19 +939,23 @@ fn every_option_can_be_set_and_read() {
             (&u, SocketOption::Keepalive(true)),
             (&u, SocketOption::Nodelay(true)),
         ] {
-            assert!(matches!(s.set_option(b(h), opt), Err(NetError::InvalidHandle)));
+            assert!(matches!(
+                s.net_view().set_option(b(h), opt),
+                Err(NetError::InvalidHandle)
+            ));
         }
         assert!(matches!(
-            s.get_option(b(&u), SocketOptionName::Nodelay),
+            s.net_view().get_option(b(&u), SocketOptionName::Nodelay),
             Err(NetError::InvalidHandle)
         ));
         assert!(matches!(
-            s.set_option(b(&t), SocketOption::ReceiveBufferSize(u64::MAX)),
+            s.net_view()
+                .set_option(b(&t), SocketOption::ReceiveBufferSize(u64::MAX)),
             Err(NetError::InvalidInput(_))
         ));
         if family == AddressFamily::Ipv4 {
             assert!(matches!(
-                s.set_option(b(&t), SocketOption::Ttl(0)),
+                s.net_view().set_option(b(&t), SocketOption::Ttl(0)),
                 Err(NetError::InvalidInput(_))
             ));
         }
@@ -927,29 +974,29 @@ fn timeouts_and_non_blocking_mode() {
         listen("127.0.0.1", listen_port),
     ]);
     let h = tcp4(&mut s);
-    s.connect(b(&h), addr("127.0.0.1", port)).unwrap();
+    s.net_view().connect(b(&h), addr("127.0.0.1", port)).unwrap();
     // The echo server sends nothing unasked: a receive waits for its timeout.
-    s.set_timeout(b(&h), Direction::Read, Some(50)).unwrap();
-    assert!(matches!(s.receive(b(&h), 10), Err(NetError::Timeout)));
-    s.set_nonblocking(b(&h), true).unwrap();
-    assert!(matches!(s.receive(b(&h), 10), Err(NetError::WouldBlock)));
-    s.set_nonblocking(b(&h), false).unwrap();
-    s.set_timeout(b(&h), Direction::Both, None).unwrap();
+    s.net_view().set_timeout(b(&h), Direction::Read, Some(50)).unwrap();
+    assert!(matches!(s.net_view().receive(b(&h), 10), Err(NetError::Timeout)));
+    s.net_view().set_nonblocking(b(&h), true).unwrap();
+    assert!(matches!(s.net_view().receive(b(&h), 10), Err(NetError::WouldBlock)));
+    s.net_view().set_nonblocking(b(&h), false).unwrap();
+    s.net_view().set_timeout(b(&h), Direction::Both, None).unwrap();
     assert!(matches!(
-        s.set_timeout(b(&h), Direction::Write, Some(0)),
+        s.net_view().set_timeout(b(&h), Direction::Write, Some(0)),
         Err(NetError::InvalidInput(_))
     ));
     // A non-blocking listener with nobody waiting.
     let l = tcp4(&mut s);
-    s.bind(b(&l), addr("127.0.0.1", listen_port)).unwrap();
-    s.listen(b(&l), 1).unwrap();
-    s.set_nonblocking(b(&l), true).unwrap();
-    assert!(matches!(s.accept(b(&l)), Err(NetError::WouldBlock)));
+    s.net_view().bind(b(&l), addr("127.0.0.1", listen_port)).unwrap();
+    s.net_view().listen(b(&l), 1).unwrap();
+    s.net_view().set_nonblocking(b(&l), true).unwrap();
+    assert!(matches!(s.net_view().accept(b(&l)), Err(NetError::WouldBlock)));
     // A non-blocking socket still connects (the handshake is waited for).
     let n = tcp4(&mut s);
-    s.set_nonblocking(b(&n), true).unwrap();
-    s.connect(b(&n), addr("127.0.0.1", port)).unwrap();
-    s.send(b(&n), b"nb".to_vec()).unwrap();
+    s.net_view().set_nonblocking(b(&n), true).unwrap();
+    s.net_view().connect(b(&n), addr("127.0.0.1", port)).unwrap();
+    s.net_view().send(b(&n), b"nb".to_vec()).unwrap();
     server.next_connection();
     server.next_connection();
 }
@@ -959,39 +1006,39 @@ fn reads_are_bounded_by_the_instance_limit() {
     let server = tcp_echo("127.0.0.1");
     let port = server.port();
     let (mut s, _) = enforce(&[connect("127.0.0.1", port)]);
-    s.run_limits.max_read_bytes = 4;
+    s.guard.run_limits.max_read_bytes = 4;
     let h = tcp4(&mut s);
-    s.connect(b(&h), addr("127.0.0.1", port)).unwrap();
-    s.send(b(&h), b"hello world".to_vec()).unwrap();
+    s.net_view().connect(b(&h), addr("127.0.0.1", port)).unwrap();
+    s.net_view().send(b(&h), b"hello world".to_vec()).unwrap();
     let mut got = Vec::new();
     while got.len() < 11 {
-        let chunk = s.receive(b(&h), u64::MAX).unwrap();
+        let chunk = s.net_view().receive(b(&h), u64::MAX).unwrap();
         assert!(!chunk.is_empty() && chunk.len() <= 4, "{chunk:?}");
         got.extend(chunk);
     }
     assert_eq!(got, b"hello world");
-    assert!(matches!(s.receive(b(&h), 0), Err(NetError::InvalidInput(_))));
+    assert!(matches!(s.net_view().receive(b(&h), 0), Err(NetError::InvalidInput(_))));
 }
 
 #[test]
 fn handles_are_counted_against_the_limit() {
     let (mut s, _) = enforce(&[]);
-    s.run_limits.max_handles = 2;
+    s.guard.run_limits.max_handles = 2;
     let a = tcp4(&mut s);
-    let pool = s.pool_create(1, None).unwrap();
+    let pool = s.net_view().pool_create(1, None).unwrap();
     assert!(matches!(
-        s.create_socket(AddressFamily::Ipv4, SocketProtocol::Udp),
+        s.net_view().create_socket(AddressFamily::Ipv4, SocketProtocol::Udp),
         Err(NetError::Io(_))
     ));
-    assert!(matches!(s.pool_create(1, None), Err(NetError::Io(_))));
+    assert!(matches!(s.net_view().pool_create(1, None), Err(NetError::Io(_))));
     // Dropping a handle (as the guest's drop does) frees its place.
-    crate::runtime::bindings::net_types::HostSocket::drop(&mut s, own(&a)).unwrap();
+    crate::runtime::bindings::net_types::HostSocket::drop(&mut s.net_view(), own(&a)).unwrap();
     let c = udp6(&mut s);
-    crate::runtime::bindings::net_types::HostPool::drop(&mut s, Resource::new_own(pool.rep())).unwrap();
-    let _ = s.pool_create(3, None).unwrap();
-    assert_eq!(s.handles_in_use(), 2);
-    s.close_socket(own(&c));
-    assert_eq!(s.handles_in_use(), 1);
+    crate::runtime::bindings::net_types::HostPool::drop(&mut s.net_view(), Resource::new_own(pool.rep())).unwrap();
+    let _ = s.net_view().pool_create(3, None).unwrap();
+    assert_eq!(s.net_view().handles_in_use(), 2);
+    s.net_view().close_socket(own(&c));
+    assert_eq!(s.net_view().handles_in_use(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1004,23 +1051,30 @@ fn multicast_membership_on_loopback() {
     let (mut s, audit) = enforce(&[bind(group, port)]);
     let h = udp4(&mut s);
     // Unbound: refused.
-    denied_with(s.join_multicast(b(&h), group.into(), Some("127.0.0.1".into())));
-    denied_with(s.set_multicast_ttl(b(&h), 1));
-    denied_with(s.leave_multicast(b(&h), group.into(), None));
-    s.set_option(b(&h), SocketOption::ReuseAddress(true)).unwrap();
-    s.bind(b(&h), addr(group, port)).unwrap();
-    s.join_multicast(b(&h), group.into(), Some("127.0.0.1".into())).unwrap();
-    s.set_multicast_ttl(b(&h), 1).unwrap();
+    denied_with(
+        s.net_view()
+            .join_multicast(b(&h), group.into(), Some("127.0.0.1".into())),
+    );
+    denied_with(s.net_view().set_multicast_ttl(b(&h), 1));
+    denied_with(s.net_view().leave_multicast(b(&h), group.into(), None));
+    s.net_view()
+        .set_option(b(&h), SocketOption::ReuseAddress(true))
+        .unwrap();
+    s.net_view().bind(b(&h), addr(group, port)).unwrap();
+    s.net_view()
+        .join_multicast(b(&h), group.into(), Some("127.0.0.1".into()))
+        .unwrap();
+    s.net_view().set_multicast_ttl(b(&h), 1).unwrap();
     assert!(matches!(
-        s.set_multicast_ttl(b(&h), 256),
+        s.net_view().set_multicast_ttl(b(&h), 256),
         Err(NetError::InvalidInput(_))
     ));
     assert!(matches!(
-        s.join_multicast(b(&h), "127.0.0.1".into(), None),
+        s.net_view().join_multicast(b(&h), "127.0.0.1".into(), None),
         Err(NetError::InvalidInput(text)) if text.contains("not a multicast")
     ));
     assert!(matches!(
-        s.join_multicast(b(&h), "ff02::1".into(), None),
+        s.net_view().join_multicast(b(&h), "ff02::1".into(), None),
         Err(NetError::InvalidInput(_))
     ));
 
@@ -1029,12 +1083,14 @@ fn multicast_membership_on_loopback() {
     sender.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
     let to: SocketAddr = format!("{group}:{port}").parse().unwrap();
     sender.send_to(b"to the group", &to.into()).unwrap();
-    let (data, _) = s.receive_from(b(&h), 100).unwrap();
+    let (data, _) = s.net_view().receive_from(b(&h), 100).unwrap();
     assert_eq!(data, b"to the group");
-    s.leave_multicast(b(&h), group.into(), Some("127.0.0.1".into()))
+    s.net_view()
+        .leave_multicast(b(&h), group.into(), Some("127.0.0.1".into()))
         .unwrap();
     assert!(matches!(
-        s.leave_multicast(b(&h), group.into(), Some("127.0.0.1".into())),
+        s.net_view()
+            .leave_multicast(b(&h), group.into(), Some("127.0.0.1".into())),
         Err(NetError::AddressNotAvailable(_))
     ));
     let ops: Vec<_> = lines(&audit).into_iter().map(|l| (l.0, l.2)).collect();
@@ -1050,13 +1106,17 @@ fn ipv6_multicast_on_the_loopback_interface() {
     let port = free_udp_port("::1");
     let (mut s, _) = enforce(&[bind("::1", port)]);
     let h = udp6(&mut s);
-    s.bind(b(&h), addr("::1", port)).unwrap();
-    s.join_multicast(b(&h), "ff02::1:7".into(), Some("::1".into())).unwrap();
-    s.set_multicast_ttl(b(&h), 2).unwrap();
-    s.leave_multicast(b(&h), "ff02::1:7".into(), Some("::1".into()))
+    s.net_view().bind(b(&h), addr("::1", port)).unwrap();
+    s.net_view()
+        .join_multicast(b(&h), "ff02::1:7".into(), Some("::1".into()))
+        .unwrap();
+    s.net_view().set_multicast_ttl(b(&h), 2).unwrap();
+    s.net_view()
+        .leave_multicast(b(&h), "ff02::1:7".into(), Some("::1".into()))
         .unwrap();
     assert!(matches!(
-        s.join_multicast(b(&h), "ff02::1:7".into(), Some("2001:db8::99".into())),
+        s.net_view()
+            .join_multicast(b(&h), "ff02::1:7".into(), Some("2001:db8::99".into())),
         Err(NetError::AddressNotAvailable(_))
     ));
 }
@@ -1067,18 +1127,18 @@ fn ipv6_multicast_on_the_loopback_interface() {
 #[test]
 fn resolve_resolve_all_and_reverse_lookup() {
     let (mut s, audit) = enforce(&[resolve("localhost"), resolve("127.0.0.1")]);
-    assert_eq!(s.resolve("localhost".into()).unwrap(), "127.0.0.1");
-    let all = s.resolve_all("LOCALHOST.".into()).unwrap();
+    assert_eq!(s.net_view().resolve("localhost".into()).unwrap(), "127.0.0.1");
+    let all = s.net_view().resolve_all("LOCALHOST.".into()).unwrap();
     assert!(all.contains(&"127.0.0.1".to_string()), "{all:?}");
-    let name = s.reverse_lookup("127.0.0.1".into()).unwrap();
+    let name = s.net_view().reverse_lookup("127.0.0.1".into()).unwrap();
     assert!(!name.is_empty());
     assert_eq!(
-        denied_with(s.resolve("example.com".into())),
+        denied_with(s.net_view().resolve("example.com".into())),
         "network:resolve example.com"
     );
-    denied_with(s.resolve_all("example.com".into()));
-    denied_with(s.reverse_lookup("::1".into()));
-    denied_with(s.resolve("a b".into()));
+    denied_with(s.net_view().resolve_all("example.com".into()));
+    denied_with(s.net_view().reverse_lookup("::1".into()));
+    denied_with(s.net_view().resolve("a b".into()));
     assert_eq!(
         lines(&audit),
         vec![
@@ -1093,10 +1153,10 @@ fn resolve_resolve_all_and_reverse_lookup() {
     );
     let (mut s, _) = enforce(&[resolve("**")]);
     assert!(matches!(
-        s.reverse_lookup("localhost".into()),
+        s.net_view().reverse_lookup("localhost".into()),
         Err(NetError::InvalidInput(_))
     ));
-    assert_eq!(s.resolve("0x7f.1".into()).unwrap(), "127.0.0.1");
+    assert_eq!(s.net_view().resolve("0x7f.1".into()).unwrap(), "127.0.0.1");
     // Resolving a literal is no resolve of a name: nothing to remember.
     assert!(s.net.resolved.is_empty());
 }
@@ -1106,10 +1166,12 @@ fn remembered_addresses_are_bounded() {
     let (mut s, _) = enforce(&[]);
     assert!(s.net.resolved.is_empty());
     for i in 0..(super::MAX_RESOLVED as u32 + 10) {
-        s.remember("many.example", &[std::net::IpAddr::from(i.to_be_bytes())]);
+        s.net_view()
+            .remember("many.example", &[std::net::IpAddr::from(i.to_be_bytes())]);
     }
     for i in 0..(super::MAX_NAMES_PER_ADDRESS + 5) {
-        s.remember(&format!("n{i}.example"), &[std::net::IpAddr::from([0, 0, 0, 0])]);
+        s.net_view()
+            .remember(&format!("n{i}.example"), &[std::net::IpAddr::from([0, 0, 0, 0])]);
     }
     assert_eq!(s.net.resolved.len(), super::MAX_RESOLVED);
     assert_eq!(
@@ -1124,19 +1186,22 @@ fn connect_host_asks_for_both_grants_first() {
     let closed = tcp_echo("127.0.0.1");
     let port = server.port();
     let (mut s, audit) = enforce(&[resolve("localhost"), connect("localhost", port)]);
-    let h = s.connect_host("localhost".into(), port, Some(5_000)).unwrap();
+    let h = s
+        .net_view()
+        .connect_host("localhost".into(), port, Some(5_000))
+        .unwrap();
     server.next_connection();
-    s.send(b(&h), b"by name".to_vec()).unwrap();
+    s.net_view().send(b(&h), b"by name".to_vec()).unwrap();
     assert_eq!(receive_exactly(&mut s, &h, 7), b"by name");
     // The granted resolve inside connect-host makes the address reachable by literal.
     let lit = tcp4(&mut s);
-    s.connect(b(&lit), addr("127.0.0.1", port)).unwrap();
+    s.net_view().connect(b(&lit), addr("127.0.0.1", port)).unwrap();
     server.next_connection();
     // No connect grant for this port: the resolve part is allowed, the connect part is not.
-    denied_with(s.connect_host("localhost".into(), closed.port(), None));
+    denied_with(s.net_view().connect_host("localhost".into(), closed.port(), None));
     closed.assert_no_connection();
     assert!(matches!(
-        s.connect_host("localhost".into(), port, Some(0)),
+        s.net_view().connect_host("localhost".into(), port, Some(0)),
         Err(NetError::InvalidInput(_))
     ));
     let all = lines(&audit);
@@ -1176,7 +1241,7 @@ fn connect_host_asks_for_both_grants_first() {
 
     // Without the resolve grant nothing else is asked.
     let (mut s, audit) = enforce(&[connect("localhost", port)]);
-    denied_with(s.connect_host("localhost".into(), port, None));
+    denied_with(s.net_view().connect_host("localhost".into(), port, None));
     assert_eq!(
         lines(&audit),
         vec![line("connection.connect-host", "network:resolve localhost", "denied")]
@@ -1192,28 +1257,28 @@ fn pools_reuse_idle_connections_and_stay_within_their_size() {
     let server = tcp_echo("127.0.0.1");
     let port = server.port();
     let (mut s, audit) = enforce(&[connect("127.0.0.1", port)]);
-    let pool = s.pool_create(1, None).unwrap();
-    let a = s.pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
+    let pool = s.net_view().pool_create(1, None).unwrap();
+    let a = s.net_view().pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
     let first = server.next_connection();
-    s.send(b(&a), b"pooled".to_vec()).unwrap();
+    s.net_view().send(b(&a), b"pooled".to_vec()).unwrap();
     assert_eq!(receive_exactly(&mut s, &a, 6), b"pooled");
     assert!(matches!(
-        s.pool_acquire(bp(&pool), "127.0.0.1".into(), port),
+        s.net_view().pool_acquire(bp(&pool), "127.0.0.1".into(), port),
         Err(NetError::PoolExhausted)
     ));
-    s.pool_release(bp(&pool), own(&a)).unwrap();
-    assert_eq!(s.handles_in_use(), 2, "the pool and its idle connection");
+    s.net_view().pool_release(bp(&pool), own(&a)).unwrap();
+    assert_eq!(s.net_view().handles_in_use(), 2, "the pool and its idle connection");
     // The same connection again, not a new one.
-    let again = s.pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
-    assert_eq!(s.local_address(b(&again)).unwrap().port, first.port());
-    s.send(b(&again), b"again".to_vec()).unwrap();
+    let again = s.net_view().pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
+    assert_eq!(s.net_view().local_address(b(&again)).unwrap().port, first.port());
+    s.net_view().send(b(&again), b"again".to_vec()).unwrap();
     assert_eq!(receive_exactly(&mut s, &again, 5), b"again");
     server.assert_no_connection();
-    s.pool_release(bp(&pool), own(&again)).unwrap();
+    s.net_view().pool_release(bp(&pool), own(&again)).unwrap();
     // Closing the pool closes its idle connection.
-    s.pool_close(Resource::new_own(pool.rep()));
+    s.net_view().pool_close(Resource::new_own(pool.rep()));
     server.wait_closed(first);
-    assert_eq!(s.handles_in_use(), 0);
+    assert_eq!(s.net_view().handles_in_use(), 0);
     let resource = format!("network:connect 127.0.0.1:{port}");
     let acquires: Vec<_> = audit
         .lines()
@@ -1233,23 +1298,26 @@ fn pool_release_takes_only_its_own_connections() {
     let server = tcp_echo("127.0.0.1");
     let port = server.port();
     let (mut s, _) = enforce(&[connect("127.0.0.1", port)]);
-    let pool = s.pool_create(4, None).unwrap();
-    let other = s.pool_create(4, None).unwrap();
+    let pool = s.net_view().pool_create(4, None).unwrap();
+    let other = s.net_view().pool_create(4, None).unwrap();
     let plain = tcp4(&mut s);
     assert!(matches!(
-        s.pool_release(bp(&pool), own(&plain)),
+        s.net_view().pool_release(bp(&pool), own(&plain)),
         Err(NetError::InvalidHandle)
     ));
-    let c = s.pool_acquire(bp(&other), "127.0.0.1".into(), port).unwrap();
+    let c = s.net_view().pool_acquire(bp(&other), "127.0.0.1".into(), port).unwrap();
     server.next_connection();
     assert!(matches!(
-        s.pool_release(bp(&pool), own(&c)),
+        s.net_view().pool_release(bp(&pool), own(&c)),
         Err(NetError::InvalidHandle)
     ));
     // Both were given away, and closed.
-    assert!(matches!(s.peer_address(b(&c)), Err(NetError::InvalidHandle)));
-    assert_eq!(s.handles_in_use(), 2);
-    assert!(matches!(s.pool_create(0, None), Err(NetError::InvalidInput(_))));
+    assert!(matches!(s.net_view().peer_address(b(&c)), Err(NetError::InvalidHandle)));
+    assert_eq!(s.net_view().handles_in_use(), 2);
+    assert!(matches!(
+        s.net_view().pool_create(0, None),
+        Err(NetError::InvalidInput(_))
+    ));
 }
 
 #[test]
@@ -1258,29 +1326,29 @@ fn pools_close_expired_and_evict_idle_connections() {
     let port = server.port();
     let (mut s, _) = enforce(&[connect("127.0.0.1", port), connect("localhost", port)]);
     // Idle timeout 0: nothing idle survives until the next use.
-    let pool = s.pool_create(2, Some(0)).unwrap();
-    let a = s.pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
+    let pool = s.net_view().pool_create(2, Some(0)).unwrap();
+    let a = s.net_view().pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
     let first = server.next_connection();
-    s.pool_release(bp(&pool), own(&a)).unwrap();
-    let b2 = s.pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
+    s.net_view().pool_release(bp(&pool), own(&a)).unwrap();
+    let b2 = s.net_view().pool_acquire(bp(&pool), "127.0.0.1".into(), port).unwrap();
     server.wait_closed(first);
     let second = server.next_connection();
     assert_ne!(first, second);
-    s.close_socket(own(&b2));
+    s.net_view().close_socket(own(&b2));
     server.wait_closed(second);
 
     // At its size, a pool closes an idle connection to another host to make room.
-    let small = s.pool_create(1, None).unwrap();
-    let x = s.pool_acquire(bp(&small), "127.0.0.1".into(), port).unwrap();
+    let small = s.net_view().pool_create(1, None).unwrap();
+    let x = s.net_view().pool_acquire(bp(&small), "127.0.0.1".into(), port).unwrap();
     let x_addr = server.next_connection();
-    s.pool_release(bp(&small), own(&x)).unwrap();
-    let y = s.pool_acquire(bp(&small), "localhost".into(), port).unwrap();
+    s.net_view().pool_release(bp(&small), own(&x)).unwrap();
+    let y = s.net_view().pool_acquire(bp(&small), "localhost".into(), port).unwrap();
     server.wait_closed(x_addr);
     server.next_connection();
     // A connection whose peer went away is not reused.
-    s.shutdown(b(&y), Direction::Both).unwrap();
-    s.pool_release(bp(&small), own(&y)).unwrap();
-    let _z = s.pool_acquire(bp(&small), "localhost".into(), port).unwrap();
+    s.net_view().shutdown(b(&y), Direction::Both).unwrap();
+    s.net_view().pool_release(bp(&small), own(&y)).unwrap();
+    let _z = s.net_view().pool_acquire(bp(&small), "localhost".into(), port).unwrap();
     server.next_connection();
 }
 
@@ -1289,7 +1357,7 @@ fn pool_acquire_to_an_ungranted_host_opens_nothing() {
     let server = tcp_echo("127.0.0.1");
     let port = server.port();
     let (mut s, audit) = enforce(&[connect("localhost", port)]);
-    let pool = s.pool_create(2, None).unwrap();
+    let pool = s.net_view().pool_create(2, None).unwrap();
     for host in [
         "127.0.0.1",
         "2130706433",
@@ -1297,7 +1365,7 @@ fn pool_acquire_to_an_ungranted_host_opens_nothing() {
         "169.254.169.254",
         "other.example",
     ] {
-        let text = denied_with(s.pool_acquire(bp(&pool), host.into(), port));
+        let text = denied_with(s.net_view().pool_acquire(bp(&pool), host.into(), port));
         assert!(text.starts_with("network:connect "), "{text}");
     }
     server.assert_no_connection();

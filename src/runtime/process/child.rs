@@ -18,23 +18,10 @@ use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use rustix::process::{Pid, PidfdFlags, getpgid, kill_process_group, pidfd_open, pidfd_send_signal};
 
 use crate::runtime::bindings::proc_types::{ChildExit, ChildInfo, ProcessError, UsageStats};
+use crate::runtime::resources::{ChildEntry, Exit, Pipe};
 
 /// Largest chunk read from a pipe in one system call.
 const CHUNK: usize = 64 * 1024;
-
-/// How a child ended, with the resources the kernel reported when it was reaped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Exit {
-    /// The exit code, when it exited normally.
-    pub(crate) code: Option<i32>,
-    /// The signal that killed it, if one did.
-    pub(crate) signal: Option<i32>,
-    user_ms: u64,
-    system_ms: u64,
-    max_rss_kib: u64,
-    /// When the host saw it end (an upper bound of its exit time).
-    at: Instant,
-}
 
 impl Exit {
     /// The WIT record of this exit.
@@ -47,46 +34,11 @@ impl Exit {
     }
 }
 
-/// One of the child's standard streams, as the host's end sees it.
-#[derive(Debug)]
-enum Pipe {
-    /// Not piped (null or inherited): the guest cannot use it.
-    NotPiped,
-    /// The host's end of the pipe (non-blocking).
-    Open(OwnedFd),
-    /// stdin: closed by the guest; stdout/stderr: end of file was read.
-    Done,
-}
-
 /// Which output stream to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Output {
     Stdout,
     Stderr,
-}
-
-/// A child process spawned by one component instance: what the `child` resource handle of the
-/// guest stands for. Dropping the entry of a child that is still running kills it (with what it
-/// started in its process group) and reaps it, unless it was spawned detached, in which case a
-/// small host thread reaps it once it ends.
-#[derive(Debug)]
-pub struct ChildEntry {
-    pid: Pid,
-    pidfd: OwnedFd,
-    executable: String,
-    args: Vec<String>,
-    started_at_ms: u64,
-    started: Instant,
-    detached: bool,
-    /// The process group last seen (the child's own pid at spawn).
-    pgid: u32,
-    stdin: Pipe,
-    stdout: Pipe,
-    stderr: Pipe,
-    exit: Option<Exit>,
-    /// The instance's count of spawned processes not yet reaped; this entry holds one of them
-    /// until it records the exit.
-    live: Arc<AtomicUsize>,
 }
 
 impl ChildEntry {

@@ -1,5 +1,7 @@
-//! The process extension host: `airssys:ext-process` `lifecycle` (18 operations) and `signals`
-//! (14), with real child processes on Linux (5.3 or later: signals go through pidfds).
+//! The process domain: what `airssys:ext-process` `lifecycle` (18 operations) and `signals`
+//! (14) do (in `iface/airssys_lifecycle.rs` and `iface/airssys_signals.rs`), with real child
+//! processes on Linux (5.3 or later: signals go through pidfds), implemented on
+//! [`ProcessView`].
 //!
 //! # The guard
 //! `spawn` and `spawn-detached` ask for `process:spawn <executable>` with the path as the guest
@@ -79,22 +81,18 @@ mod spawn;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{Linker, Resource};
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
-pub use child::ChildEntry;
-use child::Output;
-use spawn::{Launch, SHELL};
-
-use super::bindings::proc_types::{
-    self, ChildExit, ChildInfo, ProcessError, ShellOptions, Signal as WitSignal, SpawnOptions, UsageStats,
-};
-use super::bindings::{lifecycle, signals};
-use super::state::{Denied, InstanceState};
+pub(crate) use self::child::Output;
+pub(crate) use self::spawn::{Launch, SHELL};
+use super::bindings::proc_types::{ProcessError, Signal as WitSignal};
+use super::guard::{Denied, Guard};
+pub use super::resources::ChildEntry;
 use crate::policy::{Request, Signal};
 
 /// The process state of one instance: its children's handles and its count of unreaped
@@ -102,23 +100,29 @@ use crate::policy::{Request, Signal};
 #[derive(Debug, Default)]
 pub struct ProcState {
     /// Table indices of this instance's live `child` handles.
-    handles: BTreeSet<u32>,
+    pub(crate) handles: BTreeSet<u32>,
     /// Processes spawned by this instance and not yet reaped, shared with their entries and
     /// with the threads that reap dropped detached children.
-    live: Arc<AtomicUsize>,
+    pub(crate) live: Arc<AtomicUsize>,
 }
 
-/// Links `lifecycle`, `signals` and the process `types` (the `child` resource) to
-/// [`InstanceState`].
-pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    use wasmtime::component::HasSelf;
-    lifecycle::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
-    signals::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)?;
-    proc_types::add_to_linker::<InstanceState, HasSelf<InstanceState>>(linker, |s| s)
+/// What the process interfaces (`lifecycle`, `signals`, their `types`) are implemented on: the
+/// guard, the instance's process state and its resource table.
+pub(crate) struct ProcessView<'a> {
+    pub(crate) guard: &'a Guard,
+    pub(crate) process: &'a mut ProcState,
+    pub(crate) table: &'a mut ResourceTable,
+}
+
+/// The `HasData` of the process interfaces: their data is a [`ProcessView`].
+pub(crate) struct HasProcess;
+
+impl HasData for HasProcess {
+    type Data<'a> = ProcessView<'a>;
 }
 
 /// Every signal of the WIT `signal` enum, in declaration order.
-const WIT_SIGNALS: [WitSignal; 29] = [
+pub(crate) const WIT_SIGNALS: [WitSignal; 29] = [
     WitSignal::Sighup,
     WitSignal::Sigint,
     WitSignal::Sigquit,
@@ -151,7 +155,7 @@ const WIT_SIGNALS: [WitSignal; 29] = [
 ];
 
 /// The policy's name for a WIT signal.
-fn policy_signal(signal: WitSignal) -> Signal {
+pub(crate) fn policy_signal(signal: WitSignal) -> Signal {
     match signal {
         WitSignal::Sighup => Signal::Hup,
         WitSignal::Sigint => Signal::Int,
@@ -187,7 +191,7 @@ fn policy_signal(signal: WitSignal) -> Signal {
 
 /// The host's number of a signal, from the C library's constants (the policy's table holds the
 /// common Linux numbers, which some architectures do not share).
-fn host_number(signal: Signal) -> i32 {
+pub(crate) fn host_number(signal: Signal) -> i32 {
     match signal {
         Signal::Hup => libc::SIGHUP,
         Signal::Int => libc::SIGINT,
@@ -223,12 +227,12 @@ fn host_number(signal: Signal) -> i32 {
     }
 }
 
-fn denied(Denied(text): Denied) -> ProcessError {
+pub(crate) fn denied(Denied(text): Denied) -> ProcessError {
     ProcessError::PermissionDenied(text)
 }
 
 /// The members of process group `pgid`, from `/proc`.
-fn group_members(pgid: u32) -> Result<Vec<u32>, ProcessError> {
+pub(crate) fn group_members(pgid: u32) -> Result<Vec<u32>, ProcessError> {
     let dir = std::fs::read_dir("/proc").map_err(|e| ProcessError::Io(format!("/proc: {e}")))?;
     let mut members = Vec::new();
     for entry in dir.flatten() {
@@ -247,14 +251,14 @@ fn group_members(pgid: u32) -> Result<Vec<u32>, ProcessError> {
     Ok(members)
 }
 
-impl InstanceState {
+impl ProcessView<'_> {
     /// The entry behind a `child` handle of this instance.
-    fn child_entry(&mut self, handle: &Resource<ChildEntry>) -> Result<&mut ChildEntry, ProcessError> {
+    pub(crate) fn child_entry(&mut self, handle: &Resource<ChildEntry>) -> Result<&mut ChildEntry, ProcessError> {
         self.table.get_mut(handle).map_err(|_| ProcessError::InvalidHandle)
     }
 
     /// The entry at table index `rep`, if it is one of this instance's children.
-    fn child_entry_at(&mut self, rep: u32) -> Option<&mut ChildEntry> {
+    pub(crate) fn child_entry_at(&mut self, rep: u32) -> Option<&mut ChildEntry> {
         self.table.get_mut(&Resource::<ChildEntry>::new_borrow(rep)).ok()
     }
 
@@ -269,24 +273,29 @@ impl InstanceState {
     }
 
     /// An instant `ms` from now, but no later than the current call's deadline.
-    fn process_deadline(&self, ms: u64) -> Instant {
-        let wait = Duration::from_millis(ms).min(self.time_left());
+    pub(crate) fn process_deadline(&self, ms: u64) -> Instant {
+        let wait = Duration::from_millis(ms).min(self.guard.time_left());
         let now = Instant::now();
         now.checked_add(wait).unwrap_or(now)
     }
 
     /// The longest read the guest may ask for, in bytes.
-    fn pipe_read_cap(&self, max_len: u64) -> usize {
-        usize::try_from(max_len.min(self.answer_budget())).unwrap_or(usize::MAX)
+    pub(crate) fn pipe_read_cap(&self, max_len: u64) -> usize {
+        usize::try_from(max_len.min(self.guard.answer_budget())).unwrap_or(usize::MAX)
     }
 
     /// Asks the guard for `signal`, then sends it to the child behind `handle`.
-    fn signal_child(&mut self, op: &str, handle: &Resource<ChildEntry>, signal: Signal) -> Result<(), ProcessError> {
-        self.authorize(op, Request::Signal { signal }).map_err(denied)?;
+    pub(crate) fn signal_child(
+        &mut self,
+        op: &str,
+        handle: &Resource<ChildEntry>,
+        signal: Signal,
+    ) -> Result<(), ProcessError> {
+        self.guard.authorize(op, Request::Signal { signal }).map_err(denied)?;
         self.child_entry(handle)?.signal(host_number(signal))
     }
 
-    fn read_child_output(
+    pub(crate) fn read_child_output(
         &mut self,
         handle: &Resource<ChildEntry>,
         which: Output,
@@ -297,265 +306,3 @@ impl InstanceState {
         self.child_entry(handle)?.read(which, cap, deadline)
     }
 }
-
-impl lifecycle::Host for InstanceState {
-    fn spawn(&mut self, options: SpawnOptions) -> Result<Resource<ChildEntry>, ProcessError> {
-        self.launch_child(Launch {
-            operation: "lifecycle.spawn",
-            executable: options.executable,
-            args: options.args,
-            env: options.env,
-            cwd: options.cwd,
-            stdin: options.stdin,
-            stdout: options.stdout,
-            stderr: options.stderr,
-            detached: false,
-            shell: false,
-        })
-    }
-
-    fn spawn_detached(&mut self, options: SpawnOptions) -> Result<Resource<ChildEntry>, ProcessError> {
-        self.launch_child(Launch {
-            operation: "lifecycle.spawn-detached",
-            executable: options.executable,
-            args: options.args,
-            env: options.env,
-            cwd: options.cwd,
-            stdin: options.stdin,
-            stdout: options.stdout,
-            stderr: options.stderr,
-            detached: true,
-            shell: false,
-        })
-    }
-
-    fn spawn_shell(&mut self, command: String, options: ShellOptions) -> Result<Resource<ChildEntry>, ProcessError> {
-        self.launch_child(Launch {
-            operation: "lifecycle.spawn-shell",
-            executable: SHELL.to_string(),
-            args: vec!["-c".to_string(), command],
-            env: options.env,
-            cwd: options.cwd,
-            stdin: options.stdin,
-            stdout: options.stdout,
-            stderr: options.stderr,
-            detached: false,
-            shell: true,
-        })
-    }
-
-    fn wait(&mut self, handle: Resource<ChildEntry>) -> Result<ChildExit, ProcessError> {
-        let deadline = self.process_deadline(u64::MAX);
-        match self.child_entry(&handle)?.wait_until(deadline)? {
-            Some(exit) => Ok(exit.wit()),
-            None => Err(ProcessError::Timeout),
-        }
-    }
-
-    fn wait_timeout(
-        &mut self,
-        handle: Resource<ChildEntry>,
-        timeout_ms: u64,
-    ) -> Result<Option<ChildExit>, ProcessError> {
-        let deadline = self.process_deadline(timeout_ms);
-        Ok(self.child_entry(&handle)?.wait_until(deadline)?.map(|e| e.wit()))
-    }
-
-    fn try_wait(&mut self, handle: Resource<ChildEntry>) -> Result<Option<ChildExit>, ProcessError> {
-        Ok(self.child_entry(&handle)?.refresh().map(|e| e.wit()))
-    }
-
-    fn is_running(&mut self, handle: Resource<ChildEntry>) -> bool {
-        self.child_entry(&handle).is_ok_and(|c| c.refresh().is_none())
-    }
-
-    fn exit_status(&mut self, handle: Resource<ChildEntry>) -> Option<ChildExit> {
-        self.child_entry(&handle)
-            .ok()
-            .and_then(|c| c.refresh())
-            .map(|e| e.wit())
-    }
-
-    fn write_stdin(&mut self, handle: Resource<ChildEntry>, data: Vec<u8>) -> Result<u64, ProcessError> {
-        let deadline = self.process_deadline(u64::MAX);
-        self.child_entry(&handle)?.write_stdin(&data, deadline)
-    }
-
-    fn close_stdin(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.child_entry(&handle)?.close_stdin()
-    }
-
-    fn read_stdout(&mut self, handle: Resource<ChildEntry>, max_len: u64) -> Result<Vec<u8>, ProcessError> {
-        self.read_child_output(&handle, Output::Stdout, max_len)
-    }
-
-    fn read_stderr(&mut self, handle: Resource<ChildEntry>, max_len: u64) -> Result<Vec<u8>, ProcessError> {
-        self.read_child_output(&handle, Output::Stderr, max_len)
-    }
-
-    fn current_pid(&mut self) -> u32 {
-        std::process::id()
-    }
-
-    fn list_children(&mut self) -> Vec<ChildInfo> {
-        let reps: Vec<u32> = self.process.handles.iter().copied().collect();
-        reps.into_iter()
-            .filter_map(|rep| {
-                let child = self.child_entry_at(rep)?;
-                // Children reaped by an earlier call are no longer listed.
-                child.recorded_exit().is_none().then(|| child.info())
-            })
-            .collect()
-    }
-
-    fn process_info(&mut self, handle: Resource<ChildEntry>) -> Result<ChildInfo, ProcessError> {
-        Ok(self.child_entry(&handle)?.info())
-    }
-
-    fn resource_usage(&mut self, handle: Resource<ChildEntry>) -> Result<UsageStats, ProcessError> {
-        self.child_entry(&handle)?.usage()
-    }
-
-    fn kill(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.signal_child("lifecycle.kill", &handle, Signal::Kill)
-    }
-
-    fn terminate(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.signal_child("lifecycle.terminate", &handle, Signal::Term)
-    }
-}
-
-impl signals::Host for InstanceState {
-    fn send_signal(&mut self, handle: Resource<ChildEntry>, signal: WitSignal) -> Result<(), ProcessError> {
-        self.signal_child("signals.send-signal", &handle, policy_signal(signal))
-    }
-
-    fn send_term(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.signal_child("signals.send-term", &handle, Signal::Term)
-    }
-
-    fn send_kill(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.signal_child("signals.send-kill", &handle, Signal::Kill)
-    }
-
-    fn send_interrupt(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.signal_child("signals.send-interrupt", &handle, Signal::Int)
-    }
-
-    fn send_hangup(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.signal_child("signals.send-hangup", &handle, Signal::Hup)
-    }
-
-    fn send_user1(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.signal_child("signals.send-user1", &handle, Signal::Usr1)
-    }
-
-    fn send_user2(&mut self, handle: Resource<ChildEntry>) -> Result<(), ProcessError> {
-        self.signal_child("signals.send-user2", &handle, Signal::Usr2)
-    }
-
-    fn signal_group(&mut self, handle: Resource<ChildEntry>, signal: WitSignal) -> Result<(), ProcessError> {
-        const OP: &str = "signals.signal-group";
-        let signal = policy_signal(signal);
-        self.authorize(OP, Request::Signal { signal }).map_err(denied)?;
-        self.refresh_children();
-        let pgid = self.child_entry(&handle)?.process_group()?;
-        let ours: BTreeMap<u32, u32> = {
-            let reps: Vec<u32> = self.process.handles.iter().copied().collect();
-            reps.into_iter()
-                .filter_map(|rep| {
-                    let child = self.child_entry_at(rep)?;
-                    child.recorded_exit().is_none().then(|| (child.pid(), rep))
-                })
-                .collect()
-        };
-        let members = group_members(pgid)?;
-        if let Some(stranger) = members.iter().find(|pid| !ours.contains_key(pid)) {
-            let by = format!(
-                "host rule: process group {pgid} includes process {stranger}, which is not a child of this instance"
-            );
-            return Err(denied(self.refuse(
-                OP,
-                &format!("process:signal {signal} to process group {pgid}"),
-                &by,
-            )));
-        }
-        let number = host_number(signal);
-        for pid in members {
-            let Some(child) = ours.get(&pid).and_then(|&rep| self.child_entry_at(rep)) else {
-                continue;
-            };
-            match child.signal(number) {
-                // A member that ended meanwhile no longer needs the signal.
-                Ok(()) | Err(ProcessError::AlreadyExited) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    fn set_process_group(
-        &mut self,
-        handle: Resource<ChildEntry>,
-        leader: Option<Resource<ChildEntry>>,
-    ) -> Result<(), ProcessError> {
-        let target = match leader {
-            None => self.child_entry(&handle)?.pid(),
-            Some(leader) => self.child_entry(&leader)?.process_group()?,
-        };
-        self.child_entry(&handle)?.set_process_group(target)
-    }
-
-    fn get_process_group(&mut self, handle: Resource<ChildEntry>) -> Result<u32, ProcessError> {
-        self.child_entry(&handle)?.process_group()
-    }
-
-    fn graceful_shutdown(&mut self, handle: Resource<ChildEntry>, grace_ms: u64) -> Result<ChildExit, ProcessError> {
-        const OP: &str = "signals.graceful-shutdown";
-        // Both parts of the requirement are decided (and logged) before anything happens.
-        let term = self.authorize(OP, Request::Signal { signal: Signal::Term });
-        let kill = self.authorize(OP, Request::Signal { signal: Signal::Kill });
-        term.map_err(denied)?;
-        kill.map_err(denied)?;
-        let grace = self.process_deadline(grace_ms);
-        let child = self.child_entry(&handle)?;
-        child.signal(host_number(Signal::Term))?;
-        if let Some(exit) = child.wait_until(grace)? {
-            return Ok(exit.wit());
-        }
-        match child.signal(host_number(Signal::Kill)) {
-            Ok(()) | Err(ProcessError::AlreadyExited) => {}
-            Err(e) => return Err(e),
-        }
-        let deadline = self.process_deadline(u64::MAX);
-        match self.child_entry(&handle)?.wait_until(deadline)? {
-            Some(exit) => Ok(exit.wit()),
-            None => Err(ProcessError::Timeout),
-        }
-    }
-
-    fn signal_name(&mut self, signal: WitSignal) -> String {
-        policy_signal(signal).as_str().to_string()
-    }
-
-    fn signal_number(&mut self, signal: WitSignal) -> i32 {
-        host_number(policy_signal(signal))
-    }
-
-    fn list_signals(&mut self) -> Vec<WitSignal> {
-        WIT_SIGNALS.to_vec()
-    }
-}
-
-impl proc_types::HostChild for InstanceState {
-    fn drop(&mut self, handle: Resource<ChildEntry>) -> wasmtime::Result<()> {
-        let rep = handle.rep();
-        let entry = self.table.delete(handle)?;
-        self.process.handles.remove(&rep);
-        // Kills and reaps a child that is not detached; see `ChildEntry`'s `Drop`.
-        drop(entry);
-        Ok(())
-    }
-}
-
-impl proc_types::Host for InstanceState {}

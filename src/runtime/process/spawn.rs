@@ -7,10 +7,11 @@ use std::process::{Command, Stdio as StdStdio};
 
 use wasmtime::component::Resource;
 
-use super::child::ChildEntry;
+use super::ProcessView;
 use crate::policy::{Request, normalize_path};
 use crate::runtime::bindings::proc_types::{ProcessError, Stdio};
-use crate::runtime::state::{Denied, InstanceState, describe_request};
+use crate::runtime::guard::{Denied, describe_request};
+use crate::runtime::resources::ChildEntry;
 
 /// The host's shell: what `spawn-shell` runs and what its grant names.
 pub(crate) const SHELL: &str = "/bin/sh";
@@ -121,7 +122,7 @@ fn denied(Denied(text): Denied) -> ProcessError {
     ProcessError::PermissionDenied(text)
 }
 
-impl InstanceState {
+impl ProcessView<'_> {
     /// Spawns a child after every check, in this order: the grant of the executable and of each
     /// link it goes through; the host's rules on the environment and stdin; the arguments; the
     /// working directory; the instance's limit of children. Nothing is started unless all pass.
@@ -144,7 +145,7 @@ impl InstanceState {
             .iter()
             .find_map(|(name, _)| code_hook(name).map(|family| (name, family)))
         {
-            return Err(denied(self.refuse(
+            return Err(denied(self.guard.refuse(
                 op,
                 &format!(
                     "process:spawn {} with {} in its environment",
@@ -158,7 +159,7 @@ impl InstanceState {
             )));
         }
         if launch.stdin == Stdio::Inherit {
-            return Err(denied(self.refuse(
+            return Err(denied(self.guard.refuse(
                 op,
                 &format!("process:spawn {} with the host's stdin", exe.escape_debug()),
                 "host rule: the host's standard input is never given to a child",
@@ -221,7 +222,8 @@ impl InstanceState {
 
     /// Asks the guard for `process:spawn executable`.
     fn guard_spawn(&mut self, op: &str, executable: &str) -> Result<(), ProcessError> {
-        self.authorize(op, Request::Spawn { executable })
+        self.guard
+            .authorize(op, Request::Spawn { executable })
             .map(drop)
             .map_err(denied)
     }
@@ -301,7 +303,7 @@ impl InstanceState {
     /// it is the program the grant already allowed, under the name the links give it.
     fn guard_hop(&mut self, op: &str, path: &str, link: &str, hop: &str) -> Result<(), ProcessError> {
         let request = Request::Spawn { executable: hop };
-        let Some(rule) = self.policy.effective.denials.denied_by(&request).cloned() else {
+        let Some(rule) = self.guard.policy.effective.denials.denied_by(&request).cloned() else {
             return Ok(());
         };
         let resource = describe_request(&request);
@@ -310,7 +312,7 @@ impl InstanceState {
             path.escape_debug(),
             link.escape_debug()
         );
-        self.authorize_handle(op, &resource, false, &by).map_err(denied)
+        self.guard.authorize_handle(op, &resource, false, &by).map_err(denied)
     }
 
     /// The end of the chain of symbolic links that starts at `path`, with `guard` asked about
@@ -385,7 +387,7 @@ impl InstanceState {
             Ok(false) => return Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(denied(self.refuse(
+                return Err(denied(self.guard.refuse(
                     op,
                     &format!("process:spawn {}", script.escape_debug()),
                     &format!("host rule: the file cannot be read to look for a `#!` interpreter ({e})"),
@@ -406,7 +408,7 @@ impl InstanceState {
         }
         let word = String::from_utf8_lossy(word);
         if !word.starts_with('/') {
-            return Err(denied(self.refuse(
+            return Err(denied(self.guard.refuse(
                 op,
                 &format!("process:spawn {}", word.escape_debug()),
                 &format!(
@@ -426,8 +428,8 @@ impl InstanceState {
         let request = Request::Spawn {
             executable: interpreter,
         };
-        let rule = self.policy.effective.denials.denied_by(&request).cloned();
-        if !self.records(rule.is_none()) {
+        let rule = self.guard.policy.effective.denials.denied_by(&request).cloned();
+        if !self.guard.records(rule.is_none()) {
             return Ok(());
         }
         let resource = describe_request(&request);
@@ -435,7 +437,8 @@ impl InstanceState {
             Some(rule) => format!("policy {rule} (the `#!` interpreter of {})", script.escape_debug()),
             None => format!("the `#!` interpreter of {}", script.escape_debug()),
         };
-        self.authorize_handle(op, &resource, rule.is_none(), &by)
+        self.guard
+            .authorize_handle(op, &resource, rule.is_none(), &by)
             .map_err(denied)
     }
 
@@ -454,6 +457,7 @@ impl InstanceState {
             return Ok(normal);
         };
         let home = self
+            .guard
             .policy
             .env
             .home
@@ -472,10 +476,10 @@ impl InstanceState {
     /// been reaped (children that ended are reaped first, so they do not count).
     fn check_child_limit(&mut self) -> Result<(), ProcessError> {
         let live = std::sync::atomic::Ordering::SeqCst;
-        if self.process.live.load(live) >= self.run_limits.max_children {
+        if self.process.live.load(live) >= self.guard.run_limits.max_children {
             self.refresh_children();
         }
-        if self.process.live.load(live) >= self.run_limits.max_children {
+        if self.process.live.load(live) >= self.guard.run_limits.max_children {
             return Err(ProcessError::LimitExceeded);
         }
         Ok(())

@@ -5,13 +5,16 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use wasmtime::component::Resource;
+
 use super::spawn::code_hook;
 use super::*;
 use crate::runtime::Mode;
-use crate::runtime::bindings::lifecycle::Host as _;
-use crate::runtime::bindings::proc_types::Stdio;
+use crate::runtime::bindings::lifecycle::{self, Host as _};
+use crate::runtime::bindings::proc_types::{self, ShellOptions, SpawnOptions, Stdio};
 use crate::runtime::bindings::signals::Host as _;
-use crate::runtime::state::testing::{Captured, state, state_under};
+use crate::runtime::state::InstanceState;
+use crate::runtime::testing::{Captured, state, state_under};
 
 /// `assert_eq!` through `Debug`: the generated WIT types do not implement `PartialEq`.
 macro_rules! assert_same {
@@ -101,8 +104,8 @@ fn read_to_end(state: &mut InstanceState, handle: &Resource<ChildEntry>, which: 
     let mut out = Vec::new();
     loop {
         let chunk = match which {
-            Output::Stdout => state.read_stdout(b(handle), 1 << 16),
-            Output::Stderr => state.read_stderr(b(handle), 1 << 16),
+            Output::Stdout => state.process_view().read_stdout(b(handle), 1 << 16),
+            Output::Stderr => state.process_view().read_stderr(b(handle), 1 << 16),
         }
         .unwrap();
         if chunk.is_empty() {
@@ -132,7 +135,7 @@ fn exists(path: &Path) -> bool {
 }
 
 fn sleeper(state: &mut InstanceState) -> Resource<ChildEntry> {
-    state.spawn(options(SLEEP, &["30"])).unwrap()
+    state.process_view().spawn(options(SLEEP, &["30"])).unwrap()
 }
 
 // ---- spawning -------------------------------------------------------------------------------
@@ -140,13 +143,13 @@ fn sleeper(state: &mut InstanceState) -> Resource<ChildEntry> {
 #[test]
 fn spawn_runs_echo_and_reads_its_output() {
     let (mut s, captured) = enforce(&[spawn_grant(ECHO)]);
-    let child = s.spawn(options(ECHO, &["hello", "world"])).unwrap();
+    let child = s.process_view().spawn(options(ECHO, &["hello", "world"])).unwrap();
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"hello world\n");
-    let exit = s.wait(b(&child)).unwrap();
+    let exit = s.process_view().wait(b(&child)).unwrap();
     assert_eq!((exit.code, exit.signal, exit.success), (Some(0), None, true));
-    assert_same!(s.try_wait(b(&child)).unwrap(), Some(exit));
-    assert_same!(s.exit_status(b(&child)), Some(exit));
-    assert!(!s.is_running(b(&child)));
+    assert_same!(s.process_view().try_wait(b(&child)).unwrap(), Some(exit));
+    assert_same!(s.process_view().exit_status(b(&child)), Some(exit));
+    assert!(!s.process_view().is_running(b(&child)));
     assert_eq!(
         audit(&captured),
         [line("lifecycle.spawn", "process:spawn /bin/echo", "allowed")]
@@ -162,13 +165,16 @@ fn spawn_without_grant_is_denied_and_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
     let (mut s, captured) = enforce(&[spawn_grant(ECHO)]);
-    let err = s.spawn(options(TOUCH, &[marker.to_str().unwrap()])).unwrap_err();
+    let err = s
+        .process_view()
+        .spawn(options(TOUCH, &[marker.to_str().unwrap()]))
+        .unwrap_err();
     assert_same!(
         err,
         ProcessError::PermissionDenied("process:spawn /usr/bin/touch".into())
     );
     assert!(!exists(&marker));
-    assert!(s.list_children().is_empty());
+    assert!(s.process_view().list_children().is_empty());
     assert_eq!(
         audit(&captured),
         [line("lifecycle.spawn", "process:spawn /usr/bin/touch", "denied")]
@@ -182,7 +188,7 @@ fn relative_paths_and_bare_names_are_denied_without_path_lookup() {
     let arg = marker.to_str().unwrap();
     let (mut s, captured) = enforce(&[spawn_grant(TOUCH)]);
     for exe in ["touch", "usr/bin/touch", "./touch", "../usr/bin/touch"] {
-        let err = s.spawn(options(exe, &[arg])).unwrap_err();
+        let err = s.process_view().spawn(options(exe, &[arg])).unwrap_err();
         assert_same!(err, ProcessError::PermissionDenied(format!("process:spawn {exe}")));
     }
     assert!(!exists(&marker));
@@ -190,7 +196,7 @@ fn relative_paths_and_bare_names_are_denied_without_path_lookup() {
 
     // Report-only lets the denial through, but there is still no PATH lookup.
     let (mut s, captured) = state(&manifest(&[spawn_grant(TOUCH)]), Mode::ReportOnly);
-    let err = s.spawn(options("touch", &[arg])).unwrap_err();
+    let err = s.process_view().spawn(options("touch", &[arg])).unwrap_err();
     assert!(
         matches!(err, ProcessError::InvalidInput(ref m) if m.contains("absolute")),
         "{err:?}"
@@ -211,7 +217,10 @@ fn symlink_to_an_ungranted_executable_is_denied() {
     let link = link.to_str().unwrap();
 
     let (mut s, captured) = enforce(&[spawn_grant(link)]);
-    let err = s.spawn(options(link, &[marker.to_str().unwrap()])).unwrap_err();
+    let err = s
+        .process_view()
+        .spawn(options(link, &[marker.to_str().unwrap()]))
+        .unwrap_err();
     assert_same!(
         err,
         ProcessError::PermissionDenied("process:spawn /usr/bin/touch".into())
@@ -227,8 +236,11 @@ fn symlink_to_an_ungranted_executable_is_denied() {
 
     // With the target granted too, the end of the chain runs.
     let (mut s, _) = enforce(&[spawn_grant(link), spawn_grant(TOUCH)]);
-    let child = s.spawn(options(link, &[marker.to_str().unwrap()])).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    let child = s
+        .process_view()
+        .spawn(options(link, &[marker.to_str().unwrap()]))
+        .unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     assert!(exists(&marker));
 }
 
@@ -246,7 +258,10 @@ fn relative_link_chains_are_followed_and_each_link_is_checked() {
     let (outer, inner, real) = (path("outer"), path("sub/inner"), path("real"));
 
     let (mut s, captured) = enforce(&[spawn_grant(&outer), spawn_grant(&inner)]);
-    let err = s.spawn(options(&outer, &[marker.to_str().unwrap()])).unwrap_err();
+    let err = s
+        .process_view()
+        .spawn(options(&outer, &[marker.to_str().unwrap()]))
+        .unwrap_err();
     assert_same!(err, ProcessError::PermissionDenied(format!("process:spawn {real}")));
     assert!(!exists(&marker));
     let verdicts: Vec<String> = audit(&captured)
@@ -263,8 +278,11 @@ fn relative_link_chains_are_followed_and_each_link_is_checked() {
     );
 
     let (mut s, _) = enforce(&[spawn_grant(&outer), spawn_grant(&inner), spawn_grant(&real)]);
-    let child = s.spawn(options(&outer, &[marker.to_str().unwrap()])).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    let child = s
+        .process_view()
+        .spawn(options(&outer, &[marker.to_str().unwrap()]))
+        .unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     assert!(exists(&marker));
 }
 
@@ -277,7 +295,7 @@ fn symlink_loops_end_in_invalid_input() {
     std::os::unix::fs::symlink(&a, &c).unwrap();
     let (a, c) = (a.to_str().unwrap(), c.to_str().unwrap());
     let (mut s, _) = enforce(&[spawn_grant(a), spawn_grant(c)]);
-    let err = s.spawn(options(a, &[])).unwrap_err();
+    let err = s.process_view().spawn(options(a, &[])).unwrap_err();
     assert!(
         matches!(err, ProcessError::InvalidInput(ref m) if m.contains("symbolic links")),
         "{err:?}"
@@ -288,8 +306,8 @@ fn symlink_loops_end_in_invalid_input() {
 fn the_final_component_rule_leaves_directory_links_alone() {
     // `/bin` links to `usr/bin` here, but `/bin/echo` itself is a file: one grant is enough.
     let (mut s, captured) = enforce(&[spawn_grant(ECHO)]);
-    let child = s.spawn(options(ECHO, &["x"])).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    let child = s.process_view().spawn(options(ECHO, &["x"])).unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     assert_eq!(audit(&captured).len(), 1);
 }
 
@@ -297,7 +315,10 @@ fn the_final_component_rule_leaves_directory_links_alone() {
 fn bin_sh_through_spawn_follows_its_link_but_spawn_shell_does_not() {
     let sh_is_link = Path::new(SHELL).symlink_metadata().unwrap().file_type().is_symlink();
     let (mut s, captured) = enforce(&[spawn_grant(SHELL)]);
-    let child = s.spawn_shell("echo shell".into(), shell_options()).unwrap();
+    let child = s
+        .process_view()
+        .spawn_shell("echo shell".into(), shell_options())
+        .unwrap();
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"shell\n");
     assert_eq!(
         audit(&captured),
@@ -306,7 +327,7 @@ fn bin_sh_through_spawn_follows_its_link_but_spawn_shell_does_not() {
     if sh_is_link {
         // `spawn` of the link also needs its target (here /bin/dash).
         let target = std::fs::read_link(SHELL).unwrap();
-        let err = s.spawn(options(SHELL, &["-c", "true"])).unwrap_err();
+        let err = s.process_view().spawn(options(SHELL, &["-c", "true"])).unwrap_err();
         assert!(
             matches!(err, ProcessError::PermissionDenied(ref m) if m.ends_with(target.file_name().unwrap().to_str().unwrap())),
             "{err:?}"
@@ -321,7 +342,7 @@ fn spawn_of_a_missing_granted_executable_is_not_found() {
     let missing = missing.to_str().unwrap();
     let (mut s, _) = enforce(&[spawn_grant(missing)]);
     assert_same!(
-        s.spawn(options(missing, &[])).unwrap_err(),
+        s.process_view().spawn(options(missing, &[])).unwrap_err(),
         ProcessError::NotFound(missing.to_string())
     );
 }
@@ -329,7 +350,7 @@ fn spawn_of_a_missing_granted_executable_is_not_found() {
 #[test]
 fn report_only_lets_an_ungranted_spawn_run() {
     let (mut s, captured) = state(&manifest(&[signal_grant("SIGTERM")]), Mode::ReportOnly);
-    let child = s.spawn(options(ECHO, &["reported"])).unwrap();
+    let child = s.process_view().spawn(options(ECHO, &["reported"])).unwrap();
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"reported\n");
     assert_eq!(
         audit(&captured),
@@ -350,7 +371,7 @@ fn the_environment_is_exactly_env() {
         ("ENV".into(), "production".into()),
         ("XLD_PRELOAD".into(), "x".into()),
     ];
-    let child = s.spawn(opts).unwrap();
+    let child = s.process_view().spawn(opts).unwrap();
     let out = String::from_utf8(read_to_end(&mut s, &child, Output::Stdout)).unwrap();
     let mut lines: Vec<&str> = out.lines().collect();
     lines.sort_unstable();
@@ -374,7 +395,7 @@ fn loader_variables_are_refused_in_every_mode() {
             let (mut s, captured) = state(&manifest(&[spawn_grant(TOUCH)]), mode);
             let mut opts = options(TOUCH, &[marker.to_str().unwrap()]);
             opts.env = vec![("OK".into(), "1".into()), (name.into(), "/tmp/evil.so".into())];
-            let err = s.spawn(opts).unwrap_err();
+            let err = s.process_view().spawn(opts).unwrap_err();
             assert_same!(
                 err,
                 ProcessError::PermissionDenied(format!("process:spawn /usr/bin/touch with {name} in its environment"))
@@ -395,19 +416,19 @@ fn malformed_environment_and_arguments_are_invalid_input() {
         let mut opts = options(ECHO, &[]);
         opts.env = vec![(name.into(), value.into())];
         assert!(
-            matches!(s.spawn(opts), Err(ProcessError::InvalidInput(_))),
+            matches!(s.process_view().spawn(opts), Err(ProcessError::InvalidInput(_))),
             "{name:?}={value:?}"
         );
     }
     assert!(matches!(
-        s.spawn(options(ECHO, &["a\0b"])),
+        s.process_view().spawn(options(ECHO, &["a\0b"])),
         Err(ProcessError::InvalidInput(_))
     ));
     assert!(matches!(
-        s.spawn(options("/bin/echo\0x", &[])),
+        s.process_view().spawn(options("/bin/echo\0x", &[])),
         Err(ProcessError::PermissionDenied(_))
     ));
-    assert!(s.list_children().is_empty());
+    assert!(s.process_view().list_children().is_empty());
 }
 
 #[test]
@@ -415,7 +436,7 @@ fn stdin_inherit_is_refused_and_output_may_inherit() {
     let (mut s, captured) = enforce(&[spawn_grant(CAT), spawn_grant("/bin/true")]);
     let mut opts = options(CAT, &[]);
     opts.stdin = Stdio::Inherit;
-    let err = s.spawn(opts).unwrap_err();
+    let err = s.process_view().spawn(opts).unwrap_err();
     assert_same!(
         err,
         ProcessError::PermissionDenied("process:spawn /bin/cat with the host's stdin".into())
@@ -424,11 +445,17 @@ fn stdin_inherit_is_refused_and_output_may_inherit() {
     let mut opts = options("/bin/true", &[]);
     opts.stdout = Stdio::Inherit;
     opts.stderr = Stdio::Inherit;
-    let child = s.spawn(opts).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    let child = s.process_view().spawn(opts).unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     // Streams that are not piped cannot be used.
-    assert_same!(s.read_stdout(b(&child), 10), Err(ProcessError::StreamClosed));
-    assert_same!(s.write_stdin(b(&child), b"x".to_vec()), Err(ProcessError::StreamClosed));
+    assert_same!(
+        s.process_view().read_stdout(b(&child), 10),
+        Err(ProcessError::StreamClosed)
+    );
+    assert_same!(
+        s.process_view().write_stdin(b(&child), b"x".to_vec()),
+        Err(ProcessError::StreamClosed)
+    );
 }
 
 #[test]
@@ -437,21 +464,21 @@ fn working_directory_must_be_absolute_and_exist() {
     let (mut s, _) = enforce(&[spawn_grant(SHELL)]);
     let mut opts = shell_options();
     opts.cwd = Some(dir.path().to_str().unwrap().into());
-    let child = s.spawn_shell("pwd".into(), opts).unwrap();
+    let child = s.process_view().spawn_shell("pwd".into(), opts).unwrap();
     let out = read_to_end(&mut s, &child, Output::Stdout);
     assert_eq!(String::from_utf8(out).unwrap().trim_end(), dir.path().to_str().unwrap());
 
     let mut opts = shell_options();
     opts.cwd = Some("relative/dir".into());
     assert!(matches!(
-        s.spawn_shell("true".into(), opts),
+        s.process_view().spawn_shell("true".into(), opts),
         Err(ProcessError::InvalidInput(_))
     ));
     let mut opts = shell_options();
     let missing = dir.path().join("missing");
     opts.cwd = Some(missing.to_str().unwrap().into());
     assert_same!(
-        s.spawn_shell("true".into(), opts).unwrap_err(),
+        s.process_view().spawn_shell("true".into(), opts).unwrap_err(),
         ProcessError::NotFound(missing.to_str().unwrap().into())
     );
 }
@@ -463,7 +490,10 @@ fn spawn_shell_runs_the_command_with_a_grant_and_nothing_without() {
     let command = format!("echo made > '{}'", marker.display());
 
     let (mut s, captured) = enforce(&[spawn_grant(ECHO)]);
-    let err = s.spawn_shell(command.clone(), shell_options()).unwrap_err();
+    let err = s
+        .process_view()
+        .spawn_shell(command.clone(), shell_options())
+        .unwrap_err();
     assert_same!(err, ProcessError::PermissionDenied("process:spawn /bin/sh".into()));
     assert!(!exists(&marker));
     assert_eq!(
@@ -472,10 +502,10 @@ fn spawn_shell_runs_the_command_with_a_grant_and_nothing_without() {
     );
 
     let (mut s, _) = enforce(&[spawn_grant(SHELL)]);
-    let child = s.spawn_shell(command, shell_options()).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    let child = s.process_view().spawn_shell(command, shell_options()).unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "made\n");
-    let info = s.process_info(b(&child)).unwrap();
+    let info = s.process_view().process_info(b(&child)).unwrap();
     assert_eq!((info.executable.as_str(), info.args.len()), (SHELL, 2));
 }
 
@@ -486,31 +516,34 @@ fn cat_echoes_stdin_until_it_is_closed() {
     let (mut s, _) = enforce(&[spawn_grant(CAT)]);
     let mut opts = options(CAT, &[]);
     opts.stdin = Stdio::Piped;
-    let child = s.spawn(opts).unwrap();
-    assert_eq!(s.write_stdin(b(&child), b"one ".to_vec()).unwrap(), 4);
-    assert_eq!(s.write_stdin(b(&child), Vec::new()).unwrap(), 0);
-    assert_eq!(s.read_stdout(b(&child), 100).unwrap(), b"one ");
-    assert_eq!(s.write_stdin(b(&child), b"two".to_vec()).unwrap(), 3);
-    s.close_stdin(b(&child)).unwrap();
-    assert_same!(s.close_stdin(b(&child)), Err(ProcessError::StreamClosed));
-    assert_same!(s.write_stdin(b(&child), b"x".to_vec()), Err(ProcessError::StreamClosed));
+    let child = s.process_view().spawn(opts).unwrap();
+    assert_eq!(s.process_view().write_stdin(b(&child), b"one ".to_vec()).unwrap(), 4);
+    assert_eq!(s.process_view().write_stdin(b(&child), Vec::new()).unwrap(), 0);
+    assert_eq!(s.process_view().read_stdout(b(&child), 100).unwrap(), b"one ");
+    assert_eq!(s.process_view().write_stdin(b(&child), b"two".to_vec()).unwrap(), 3);
+    s.process_view().close_stdin(b(&child)).unwrap();
+    assert_same!(s.process_view().close_stdin(b(&child)), Err(ProcessError::StreamClosed));
+    assert_same!(
+        s.process_view().write_stdin(b(&child), b"x".to_vec()),
+        Err(ProcessError::StreamClosed)
+    );
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"two");
     // End of file stays end of file.
-    assert_eq!(s.read_stdout(b(&child), 100).unwrap(), b"");
-    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    assert_eq!(s.process_view().read_stdout(b(&child), 100).unwrap(), b"");
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
 }
 
 #[test]
 fn reads_are_bounded_by_max_len_and_by_the_instance_limit() {
     let (mut s, _) = enforce(&[spawn_grant(ECHO)]);
-    let child = s.spawn(options(ECHO, &["abcdefgh"])).unwrap();
-    s.wait(b(&child)).unwrap();
-    assert_eq!(s.read_stdout(b(&child), 3).unwrap(), b"abc");
-    assert_eq!(s.read_stdout(b(&child), 0).unwrap(), b"");
-    s.run_limits.max_read_bytes = 2;
-    assert_eq!(s.read_stdout(b(&child), u64::MAX).unwrap(), b"de");
-    s.run_limits.max_read_bytes = 1 << 20;
-    assert_eq!(s.read_stdout(b(&child), u64::MAX).unwrap(), b"fgh\n");
+    let child = s.process_view().spawn(options(ECHO, &["abcdefgh"])).unwrap();
+    s.process_view().wait(b(&child)).unwrap();
+    assert_eq!(s.process_view().read_stdout(b(&child), 3).unwrap(), b"abc");
+    assert_eq!(s.process_view().read_stdout(b(&child), 0).unwrap(), b"");
+    s.guard.run_limits.max_read_bytes = 2;
+    assert_eq!(s.process_view().read_stdout(b(&child), u64::MAX).unwrap(), b"de");
+    s.guard.run_limits.max_read_bytes = 1 << 20;
+    assert_eq!(s.process_view().read_stdout(b(&child), u64::MAX).unwrap(), b"fgh\n");
 }
 
 #[test]
@@ -518,11 +551,11 @@ fn stderr_is_read_separately() {
     let (mut s, _) = enforce(&[spawn_grant(CAT)]);
     let mut opts = options(CAT, &["/nonexistent-file"]);
     opts.stderr = Stdio::Piped;
-    let child = s.spawn(opts).unwrap();
+    let child = s.process_view().spawn(opts).unwrap();
     let err = String::from_utf8(read_to_end(&mut s, &child, Output::Stderr)).unwrap();
     assert!(err.contains("/nonexistent-file"), "{err}");
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"");
-    let exit = s.wait(b(&child)).unwrap();
+    let exit = s.process_view().wait(b(&child)).unwrap();
     assert_eq!((exit.code, exit.success), (Some(1), false));
 }
 
@@ -531,11 +564,11 @@ fn writing_to_a_child_that_closed_its_stdin_is_stream_closed() {
     let (mut s, _) = enforce(&[spawn_grant("/bin/true")]);
     let mut opts = options("/bin/true", &[]);
     opts.stdin = Stdio::Piped;
-    let child = s.spawn(opts).unwrap();
-    s.wait(b(&child)).unwrap();
+    let child = s.process_view().spawn(opts).unwrap();
+    s.process_view().wait(b(&child)).unwrap();
     // EPIPE, not SIGPIPE: the host is still here to assert it.
     assert_same!(
-        s.write_stdin(b(&child), vec![0; 1 << 20]),
+        s.process_view().write_stdin(b(&child), vec![0; 1 << 20]),
         Err(ProcessError::StreamClosed)
     );
 }
@@ -545,15 +578,18 @@ fn a_full_pipe_takes_what_fits() {
     let (mut s, _) = enforce(&[spawn_grant(SLEEP)]);
     let mut opts = options(SLEEP, &["30"]);
     opts.stdin = Stdio::Piped;
-    let child = s.spawn(opts).unwrap();
+    let child = s.process_view().spawn(opts).unwrap();
     // sleep never reads: the first write fills the pipe and returns its count, the next one
     // waits until the instance's deadline.
-    let written = s.write_stdin(b(&child), vec![7; 4 << 20]).unwrap();
+    let written = s.process_view().write_stdin(b(&child), vec![7; 4 << 20]).unwrap();
     assert!(written > 0 && written < 4 << 20, "{written}");
-    s.run_limits.timeout_ms = 10;
-    assert_same!(s.write_stdin(b(&child), vec![7; 10]), Err(ProcessError::Timeout));
-    assert_same!(s.read_stdout(b(&child), 10), Err(ProcessError::Timeout));
-    assert_same!(s.wait(b(&child)), Err(ProcessError::Timeout));
+    s.guard.run_limits.timeout_ms = 10;
+    assert_same!(
+        s.process_view().write_stdin(b(&child), vec![7; 10]),
+        Err(ProcessError::Timeout)
+    );
+    assert_same!(s.process_view().read_stdout(b(&child), 10), Err(ProcessError::Timeout));
+    assert_same!(s.process_view().wait(b(&child)), Err(ProcessError::Timeout));
 }
 
 // ---- waiting and information -------------------------------------------------------------
@@ -562,23 +598,23 @@ fn a_full_pipe_takes_what_fits() {
 fn wait_timeout_returns_none_while_running() {
     let (mut s, _) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGKILL")]);
     let child = sleeper(&mut s);
-    assert_same!(s.wait_timeout(b(&child), 10).unwrap(), None);
-    assert_same!(s.try_wait(b(&child)).unwrap(), None);
-    assert_same!(s.exit_status(b(&child)), None);
-    assert!(s.is_running(b(&child)));
-    s.kill(b(&child)).unwrap();
-    let exit = s.wait_timeout(b(&child), 20_000).unwrap().unwrap();
+    assert_same!(s.process_view().wait_timeout(b(&child), 10).unwrap(), None);
+    assert_same!(s.process_view().try_wait(b(&child)).unwrap(), None);
+    assert_same!(s.process_view().exit_status(b(&child)), None);
+    assert!(s.process_view().is_running(b(&child)));
+    s.process_view().kill(b(&child)).unwrap();
+    let exit = s.process_view().wait_timeout(b(&child), 20_000).unwrap().unwrap();
     assert_eq!(
         (exit.code, exit.signal, exit.success),
         (None, Some(libc::SIGKILL), false)
     );
-    assert!(!s.is_running(b(&child)));
+    assert!(!s.process_view().is_running(b(&child)));
 }
 
 #[test]
 fn current_pid_is_the_host() {
     let (mut s, _) = enforce(&[]);
-    assert_eq!(s.current_pid(), std::process::id());
+    assert_eq!(s.process_view().current_pid(), std::process::id());
 }
 
 #[test]
@@ -586,17 +622,17 @@ fn list_children_and_process_info() {
     let (mut s, _) = enforce(&[spawn_grant(SLEEP), spawn_grant(ECHO)]);
     let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
     let long = sleeper(&mut s);
-    let short = s.spawn(options(ECHO, &["x"])).unwrap();
-    let mut pids: Vec<u32> = s.list_children().iter().map(|c| c.pid).collect();
+    let short = s.process_view().spawn(options(ECHO, &["x"])).unwrap();
+    let mut pids: Vec<u32> = s.process_view().list_children().iter().map(|c| c.pid).collect();
     pids.sort_unstable();
     let mut expected = vec![
-        s.process_info(b(&long)).unwrap().pid,
-        s.process_info(b(&short)).unwrap().pid,
+        s.process_view().process_info(b(&long)).unwrap().pid,
+        s.process_view().process_info(b(&short)).unwrap().pid,
     ];
     expected.sort_unstable();
     assert_eq!(pids, expected);
 
-    let info = s.process_info(b(&long)).unwrap();
+    let info = s.process_view().process_info(b(&long)).unwrap();
     assert_eq!(info.process_group, info.pid, "each child leads its own group");
     assert_ne!(
         info.process_group,
@@ -610,10 +646,10 @@ fn list_children_and_process_info() {
     assert!(info.running && !info.detached);
     assert_eq!(proc_state(info.pid).map(|c| c != 'Z'), Some(true));
 
-    s.wait(b(&short)).unwrap();
-    let listed: Vec<u32> = s.list_children().iter().map(|c| c.pid).collect();
+    s.process_view().wait(b(&short)).unwrap();
+    let listed: Vec<u32> = s.process_view().list_children().iter().map(|c| c.pid).collect();
     assert_eq!(listed, [info.pid]);
-    let info = s.process_info(b(&short)).unwrap();
+    let info = s.process_view().process_info(b(&short)).unwrap();
     assert!(!info.running);
 }
 
@@ -621,34 +657,37 @@ fn list_children_and_process_info() {
 fn resource_usage_while_running_and_after_exit() {
     let (mut s, _) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGTERM")]);
     let child = sleeper(&mut s);
-    let pid = s.process_info(b(&child)).unwrap().pid;
+    let pid = s.process_view().process_info(b(&child)).unwrap().pid;
     eventually(|| {
         std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|st| st.contains("VmRSS"))
             && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e.ends_with("sleep"))
     });
-    let running = s.resource_usage(b(&child)).unwrap();
+    let running = s.process_view().resource_usage(b(&child)).unwrap();
     assert!(
         running.rss_kib > 0 && running.max_rss_kib >= running.rss_kib,
         "{running:?}"
     );
-    s.terminate(b(&child)).unwrap();
-    s.wait(b(&child)).unwrap();
-    let ended = s.resource_usage(b(&child)).unwrap();
+    s.process_view().terminate(b(&child)).unwrap();
+    s.process_view().wait(b(&child)).unwrap();
+    let ended = s.process_view().resource_usage(b(&child)).unwrap();
     assert_eq!(ended.rss_kib, 0);
     assert!(ended.max_rss_kib > 0, "{ended:?}");
-    assert_same!(s.resource_usage(b(&child)).unwrap(), ended);
+    assert_same!(s.process_view().resource_usage(b(&child)).unwrap(), ended);
 }
 
 #[test]
 fn invalid_handles_are_reported() {
     let (mut s, _) = enforce(&[signal_grant("SIGTERM")]);
     let bogus = Resource::<ChildEntry>::new_borrow(4242);
-    assert_same!(s.wait(b(&bogus)), Err(ProcessError::InvalidHandle));
-    assert_same!(s.try_wait(b(&bogus)), Err(ProcessError::InvalidHandle));
-    assert!(!s.is_running(b(&bogus)));
-    assert_same!(s.exit_status(b(&bogus)), None);
-    assert_same!(s.send_term(b(&bogus)), Err(ProcessError::InvalidHandle));
-    assert_same!(s.process_info(b(&bogus)).map(|_| ()), Err(ProcessError::InvalidHandle));
+    assert_same!(s.process_view().wait(b(&bogus)), Err(ProcessError::InvalidHandle));
+    assert_same!(s.process_view().try_wait(b(&bogus)), Err(ProcessError::InvalidHandle));
+    assert!(!s.process_view().is_running(b(&bogus)));
+    assert_same!(s.process_view().exit_status(b(&bogus)), None);
+    assert_same!(s.process_view().send_term(b(&bogus)), Err(ProcessError::InvalidHandle));
+    assert_same!(
+        s.process_view().process_info(b(&bogus)).map(|_| ()),
+        Err(ProcessError::InvalidHandle)
+    );
 }
 
 // ---- limits and handle drops -------------------------------------------------------------
@@ -656,20 +695,23 @@ fn invalid_handles_are_reported() {
 #[test]
 fn the_child_limit_counts_unreaped_children() {
     let (mut s, captured) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGKILL")]);
-    s.run_limits.max_children = 2;
+    s.guard.run_limits.max_children = 2;
     let first = sleeper(&mut s);
     let second = sleeper(&mut s);
     assert_same!(
-        s.spawn(options(SLEEP, &["30"])).map(|_| ()),
+        s.process_view().spawn(options(SLEEP, &["30"])).map(|_| ()),
         Err(ProcessError::LimitExceeded)
     );
     // A child that has ended no longer counts: the check reaps it on the way.
-    let pid = s.child_entry(&second).unwrap().pid();
-    s.send_kill(b(&second)).unwrap();
+    let pid = s.process_view().child_entry(&second).unwrap().pid();
+    s.process_view().send_kill(b(&second)).unwrap();
     eventually(|| proc_state(pid) == Some('Z'));
     let third = sleeper(&mut s);
-    assert!(s.is_running(b(&first)) && s.is_running(b(&third)));
-    assert_same!(s.exit_status(b(&second)).and_then(|e| e.signal), Some(libc::SIGKILL));
+    assert!(s.process_view().is_running(b(&first)) && s.process_view().is_running(b(&third)));
+    assert_same!(
+        s.process_view().exit_status(b(&second)).and_then(|e| e.signal),
+        Some(libc::SIGKILL)
+    );
     assert_eq!(audit(&captured).len(), 5);
 }
 
@@ -677,15 +719,15 @@ fn the_child_limit_counts_unreaped_children() {
 fn dropping_a_handle_kills_and_reaps_the_child() {
     let (mut s, _) = enforce(&[spawn_grant(SLEEP)]);
     let child = sleeper(&mut s);
-    let pid = s.process_info(b(&child)).unwrap().pid;
-    proc_types::HostChild::drop(&mut s, child).unwrap();
+    let pid = s.process_view().process_info(b(&child)).unwrap().pid;
+    proc_types::HostChild::drop(&mut s.process_view(), child).unwrap();
     assert_eq!(proc_state(pid), None, "killed and reaped before drop returned");
-    assert!(s.list_children().is_empty());
+    assert!(s.process_view().list_children().is_empty());
     assert_eq!(s.process.live.load(std::sync::atomic::Ordering::SeqCst), 0);
 
     // Dropping the whole instance does the same.
     let child = sleeper(&mut s);
-    let pid = s.process_info(b(&child)).unwrap().pid;
+    let pid = s.process_view().process_info(b(&child)).unwrap().pid;
     drop(s);
     assert_eq!(proc_state(pid), None);
 }
@@ -696,11 +738,11 @@ fn dropping_a_handle_also_kills_what_the_child_started_in_its_group() {
     let ready = dir.path().join("grandchild");
     let (mut s, _) = enforce(&[spawn_grant(SHELL)]);
     let command = format!("/bin/sleep 30 & echo $! > '{}'; wait", ready.display());
-    let shell = s.spawn_shell(command, shell_options()).unwrap();
+    let shell = s.process_view().spawn_shell(command, shell_options()).unwrap();
     eventually(|| std::fs::read_to_string(&ready).is_ok_and(|t| t.ends_with('\n')));
     let grandchild: u32 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
     assert!(matches!(proc_state(grandchild), Some(c) if c != 'Z'));
-    proc_types::HostChild::drop(&mut s, shell).unwrap();
+    proc_types::HostChild::drop(&mut s.process_view(), shell).unwrap();
     // Killed with its parent; whoever adopts it reaps it (or leaves a zombie, which is dead).
     eventually(|| matches!(proc_state(grandchild), None | Some('Z')));
 }
@@ -708,10 +750,10 @@ fn dropping_a_handle_also_kills_what_the_child_started_in_its_group() {
 #[test]
 fn a_detached_child_survives_its_handle() {
     let (mut s, captured) = enforce(&[spawn_grant(SLEEP)]);
-    let child = s.spawn_detached(options(SLEEP, &["30"])).unwrap();
-    let info = s.process_info(b(&child)).unwrap();
+    let child = s.process_view().spawn_detached(options(SLEEP, &["30"])).unwrap();
+    let info = s.process_view().process_info(b(&child)).unwrap();
     assert!(info.detached);
-    proc_types::HostChild::drop(&mut s, child).unwrap();
+    proc_types::HostChild::drop(&mut s.process_view(), child).unwrap();
     assert!(matches!(proc_state(info.pid), Some(c) if c != 'Z'));
     // It still counts until it ends; then the host reaps it (no zombie is left).
     assert_eq!(s.process.live.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -733,17 +775,29 @@ type SignalOp = fn(&mut InstanceState, Resource<ChildEntry>) -> Result<(), Proce
 fn each_signal_operation_sends_its_signal() {
     let cases: [(&str, &str, i32, SignalOp); 8] = [
         ("lifecycle.kill", "SIGKILL", libc::SIGKILL, |s, h| {
-            lifecycle::Host::kill(s, h)
+            lifecycle::Host::kill(&mut s.process_view(), h)
         }),
-        ("lifecycle.terminate", "SIGTERM", libc::SIGTERM, |s, h| s.terminate(h)),
-        ("signals.send-term", "SIGTERM", libc::SIGTERM, |s, h| s.send_term(h)),
-        ("signals.send-kill", "SIGKILL", libc::SIGKILL, |s, h| s.send_kill(h)),
+        ("lifecycle.terminate", "SIGTERM", libc::SIGTERM, |s, h| {
+            s.process_view().terminate(h)
+        }),
+        ("signals.send-term", "SIGTERM", libc::SIGTERM, |s, h| {
+            s.process_view().send_term(h)
+        }),
+        ("signals.send-kill", "SIGKILL", libc::SIGKILL, |s, h| {
+            s.process_view().send_kill(h)
+        }),
         ("signals.send-interrupt", "SIGINT", libc::SIGINT, |s, h| {
-            s.send_interrupt(h)
+            s.process_view().send_interrupt(h)
         }),
-        ("signals.send-hangup", "SIGHUP", libc::SIGHUP, |s, h| s.send_hangup(h)),
-        ("signals.send-user1", "SIGUSR1", libc::SIGUSR1, |s, h| s.send_user1(h)),
-        ("signals.send-user2", "SIGUSR2", libc::SIGUSR2, |s, h| s.send_user2(h)),
+        ("signals.send-hangup", "SIGHUP", libc::SIGHUP, |s, h| {
+            s.process_view().send_hangup(h)
+        }),
+        ("signals.send-user1", "SIGUSR1", libc::SIGUSR1, |s, h| {
+            s.process_view().send_user1(h)
+        }),
+        ("signals.send-user2", "SIGUSR2", libc::SIGUSR2, |s, h| {
+            s.process_view().send_user2(h)
+        }),
     ];
     for (op, name, number, send) in cases {
         // Denied: nothing is sent.
@@ -753,7 +807,7 @@ fn each_signal_operation_sends_its_signal() {
             send(&mut s, b(&child)),
             Err(ProcessError::PermissionDenied(format!("process:signal {name}")))
         );
-        assert!(s.is_running(b(&child)), "{op}");
+        assert!(s.process_view().is_running(b(&child)), "{op}");
         assert_eq!(
             audit(&captured)[1],
             line(op, &format!("process:signal {name}"), "denied")
@@ -763,7 +817,7 @@ fn each_signal_operation_sends_its_signal() {
         let (mut s, captured) = enforce(&[spawn_grant(SLEEP), signal_grant(name)]);
         let child = sleeper(&mut s);
         send(&mut s, b(&child)).unwrap();
-        assert_eq!(s.wait(b(&child)).unwrap().signal, Some(number), "{op}");
+        assert_eq!(s.process_view().wait(b(&child)).unwrap().signal, Some(number), "{op}");
         assert_eq!(
             audit(&captured)[1],
             line(op, &format!("process:signal {name}"), "allowed")
@@ -778,8 +832,8 @@ fn children_do_not_inherit_the_hosts_ignored_signals() {
     let old = unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
     let (mut s, _) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGHUP")]);
     let child = sleeper(&mut s);
-    s.send_hangup(b(&child)).unwrap();
-    let exit = s.wait(b(&child)).unwrap();
+    s.process_view().send_hangup(b(&child)).unwrap();
+    let exit = s.process_view().wait(b(&child)).unwrap();
     // SAFETY: as above.
     unsafe { libc::signal(libc::SIGHUP, old) };
     assert_eq!(exit.signal, Some(libc::SIGHUP));
@@ -790,12 +844,12 @@ fn send_signal_uses_the_named_signal() {
     let (mut s, captured) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGQUIT")]);
     let child = sleeper(&mut s);
     assert_same!(
-        s.send_signal(b(&child), WitSignal::Sigalrm),
+        s.process_view().send_signal(b(&child), WitSignal::Sigalrm),
         Err(ProcessError::PermissionDenied("process:signal SIGALRM".into()))
     );
-    assert!(s.is_running(b(&child)));
-    s.send_signal(b(&child), WitSignal::Sigquit).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().signal, Some(libc::SIGQUIT));
+    assert!(s.process_view().is_running(b(&child)));
+    s.process_view().send_signal(b(&child), WitSignal::Sigquit).unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().signal, Some(libc::SIGQUIT));
     let ops: Vec<String> = audit(&captured)
         .into_iter()
         .skip(1)
@@ -814,32 +868,38 @@ fn send_signal_uses_the_named_signal() {
 fn a_reaped_child_is_never_signalled() {
     let (mut s, _) = enforce(&[spawn_grant(ECHO), signal_grant("SIGTERM"), signal_grant("SIGKILL")]);
     // Waited for: reaped.
-    let child = s.spawn(options(ECHO, &[])).unwrap();
-    s.wait(b(&child)).unwrap();
-    assert_same!(s.send_term(b(&child)), Err(ProcessError::AlreadyExited));
-    assert_same!(s.get_process_group(b(&child)), Err(ProcessError::AlreadyExited));
+    let child = s.process_view().spawn(options(ECHO, &[])).unwrap();
+    s.process_view().wait(b(&child)).unwrap();
+    assert_same!(s.process_view().send_term(b(&child)), Err(ProcessError::AlreadyExited));
+    assert_same!(
+        s.process_view().get_process_group(b(&child)),
+        Err(ProcessError::AlreadyExited)
+    );
     // Ended but not waited for (a zombie): reaped by the check, then refused.
-    let child = s.spawn(options(ECHO, &[])).unwrap();
+    let child = s.process_view().spawn(options(ECHO, &[])).unwrap();
     // (Not `process-info`, which would reap it.)
-    let pid = s.child_entry(&child).unwrap().pid();
+    let pid = s.process_view().child_entry(&child).unwrap().pid();
     eventually(|| proc_state(pid) == Some('Z'));
     assert_same!(
-        lifecycle::Host::kill(&mut s, b(&child)),
+        lifecycle::Host::kill(&mut s.process_view(), b(&child)),
         Err(ProcessError::AlreadyExited)
     );
     assert_eq!(proc_state(pid), None);
-    assert_eq!(s.exit_status(b(&child)).map(|e| e.code), Some(Some(0)));
-    assert_same!(s.graceful_shutdown(b(&child), 10), Err(ProcessError::AlreadyExited));
+    assert_eq!(s.process_view().exit_status(b(&child)).map(|e| e.code), Some(Some(0)));
+    assert_same!(
+        s.process_view().graceful_shutdown(b(&child), 10),
+        Err(ProcessError::AlreadyExited)
+    );
 }
 
 #[test]
 fn signal_group_reaches_a_group_of_own_children() {
     let (mut s, captured) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGTERM")]);
     let child = sleeper(&mut s);
-    let pgid = s.get_process_group(b(&child)).unwrap();
-    assert_eq!(pgid, s.process_info(b(&child)).unwrap().pid);
-    s.signal_group(b(&child), WitSignal::Sigterm).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().signal, Some(libc::SIGTERM));
+    let pgid = s.process_view().get_process_group(b(&child)).unwrap();
+    assert_eq!(pgid, s.process_view().process_info(b(&child)).unwrap().pid);
+    s.process_view().signal_group(b(&child), WitSignal::Sigterm).unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().signal, Some(libc::SIGTERM));
     assert_eq!(
         audit(&captured)[1],
         line("signals.signal-group", "process:signal SIGTERM", "allowed")
@@ -853,16 +913,19 @@ fn signal_group_is_refused_when_the_group_has_other_members() {
     let (mut s, captured) = enforce(&[spawn_grant(SHELL), signal_grant("SIGTERM")]);
     // The shell's background sleep is in the shell's group but is not a child of the instance.
     let command = format!("/bin/sleep 30 & echo $! > '{}'; wait", ready.display());
-    let shell = s.spawn_shell(command, shell_options()).unwrap();
+    let shell = s.process_view().spawn_shell(command, shell_options()).unwrap();
     eventually(|| std::fs::read_to_string(&ready).is_ok_and(|t| t.ends_with('\n')));
     let grandchild: u32 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
-    let pgid = s.get_process_group(b(&shell)).unwrap();
-    let err = s.signal_group(b(&shell), WitSignal::Sigterm).unwrap_err();
+    let pgid = s.process_view().get_process_group(b(&shell)).unwrap();
+    let err = s
+        .process_view()
+        .signal_group(b(&shell), WitSignal::Sigterm)
+        .unwrap_err();
     assert_same!(
         err,
         ProcessError::PermissionDenied(format!("process:signal SIGTERM to process group {pgid}"))
     );
-    assert!(s.is_running(b(&shell)));
+    assert!(s.process_view().is_running(b(&shell)));
     assert!(matches!(proc_state(grandchild), Some(c) if c != 'Z'));
     let lines = captured.lines();
     assert_eq!(lines[2]["verdict"], "denied");
@@ -872,7 +935,7 @@ fn signal_group_is_refused_when_the_group_has_other_members() {
         rustix::process::Pid::from_raw(grandchild as i32).unwrap(),
         rustix::process::Signal::KILL,
     );
-    assert_eq!(s.wait(b(&shell)).unwrap().code, Some(0));
+    assert_eq!(s.process_view().wait(b(&shell)).unwrap().code, Some(0));
 }
 
 #[test]
@@ -880,29 +943,32 @@ fn set_process_group_keeps_or_reports_that_linux_cannot_move_a_started_child() {
     let (mut s, _) = enforce(&[spawn_grant(SLEEP)]);
     let a = sleeper(&mut s);
     let c = sleeper(&mut s);
-    let a_pid = s.process_info(b(&a)).unwrap().pid;
-    let c_pid = s.process_info(b(&c)).unwrap().pid;
+    let a_pid = s.process_view().process_info(b(&a)).unwrap().pid;
+    let c_pid = s.process_view().process_info(b(&c)).unwrap().pid;
     // Already leading its own group, or already in the leader's group: nothing to do.
-    s.set_process_group(b(&a), None).unwrap();
-    s.set_process_group(b(&a), Some(b(&a))).unwrap();
-    assert_eq!(s.get_process_group(b(&a)).unwrap(), a_pid);
+    s.process_view().set_process_group(b(&a), None).unwrap();
+    s.process_view().set_process_group(b(&a), Some(b(&a))).unwrap();
+    assert_eq!(s.process_view().get_process_group(b(&a)).unwrap(), a_pid);
     // A real move is attempted; the kernel refuses it once the child runs its program.
-    let err = s.set_process_group(b(&c), Some(b(&a))).unwrap_err();
+    let err = s.process_view().set_process_group(b(&c), Some(b(&a))).unwrap_err();
     assert!(
         matches!(err, ProcessError::Unsupported(ref m) if m.contains("EACCES")),
         "{err:?}"
     );
-    assert_eq!(s.get_process_group(b(&c)).unwrap(), c_pid);
+    assert_eq!(s.process_view().get_process_group(b(&c)).unwrap(), c_pid);
     // A leader that has been reaped cannot lend its group.
     let (mut s2, _) = enforce(&[spawn_grant(ECHO), spawn_grant(SLEEP)]);
-    let gone = s2.spawn(options(ECHO, &[])).unwrap();
-    s2.wait(b(&gone)).unwrap();
+    let gone = s2.process_view().spawn(options(ECHO, &[])).unwrap();
+    s2.process_view().wait(b(&gone)).unwrap();
     let live = sleeper(&mut s2);
     assert_same!(
-        s2.set_process_group(b(&live), Some(b(&gone))),
+        s2.process_view().set_process_group(b(&live), Some(b(&gone))),
         Err(ProcessError::AlreadyExited)
     );
-    assert_same!(s2.set_process_group(b(&gone), None), Err(ProcessError::AlreadyExited));
+    assert_same!(
+        s2.process_view().set_process_group(b(&gone), None),
+        Err(ProcessError::AlreadyExited)
+    );
 }
 
 #[test]
@@ -911,10 +977,10 @@ fn graceful_shutdown_asks_for_both_signals_first() {
     let (mut s, captured) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGTERM")]);
     let child = sleeper(&mut s);
     assert_same!(
-        s.graceful_shutdown(b(&child), 10),
+        s.process_view().graceful_shutdown(b(&child), 10),
         Err(ProcessError::PermissionDenied("process:signal SIGKILL".into()))
     );
-    assert!(s.is_running(b(&child)));
+    assert!(s.process_view().is_running(b(&child)));
     assert_eq!(
         audit(&captured)[1..],
         [
@@ -926,7 +992,7 @@ fn graceful_shutdown_asks_for_both_signals_first() {
     // Both granted: SIGTERM ends sleep within the grace period.
     let (mut s, _) = enforce(&[spawn_grant(SLEEP), signal_grant("SIGTERM"), signal_grant("SIGKILL")]);
     let child = sleeper(&mut s);
-    let exit = s.graceful_shutdown(b(&child), 20_000).unwrap();
+    let exit = s.process_view().graceful_shutdown(b(&child), 20_000).unwrap();
     assert_eq!(exit.signal, Some(libc::SIGTERM));
 }
 
@@ -934,30 +1000,31 @@ fn graceful_shutdown_asks_for_both_signals_first() {
 fn graceful_shutdown_kills_a_child_that_ignores_sigterm() {
     let (mut s, _) = enforce(&[spawn_grant(SHELL), signal_grant("SIGTERM"), signal_grant("SIGKILL")]);
     let child = s
+        .process_view()
         .spawn_shell("trap '' TERM; echo ready; exec /bin/sleep 30".into(), shell_options())
         .unwrap();
     // `exec` keeps the ignored disposition; wait until the trap is in place.
-    assert_eq!(s.read_stdout(b(&child), 6).unwrap(), b"ready\n");
-    let exit = s.graceful_shutdown(b(&child), 50).unwrap();
+    assert_eq!(s.process_view().read_stdout(b(&child), 6).unwrap(), b"ready\n");
+    let exit = s.process_view().graceful_shutdown(b(&child), 50).unwrap();
     assert_eq!(exit.signal, Some(libc::SIGKILL));
 }
 
 #[test]
 fn signal_names_numbers_and_list() {
     let (mut s, _) = enforce(&[]);
-    let all = s.list_signals();
+    let all = s.process_view().list_signals();
     assert_eq!(all.len(), 29);
     let mut names = std::collections::BTreeSet::new();
     for signal in all {
-        let name = s.signal_name(signal);
+        let name = s.process_view().signal_name(signal);
         let parsed = Signal::parse(&name).unwrap();
         assert_eq!(parsed, policy_signal(signal));
-        assert_eq!(s.signal_number(signal), parsed.number(), "{name}");
+        assert_eq!(s.process_view().signal_number(signal), parsed.number(), "{name}");
         assert!(names.insert(name));
     }
-    assert_eq!(s.signal_name(WitSignal::Sigterm), "SIGTERM");
-    assert_eq!(s.signal_number(WitSignal::Sigterm), 15);
-    assert_eq!(s.signal_number(WitSignal::Sigkill), 9);
+    assert_eq!(s.process_view().signal_name(WitSignal::Sigterm), "SIGTERM");
+    assert_eq!(s.process_view().signal_number(WitSignal::Sigterm), 15);
+    assert_eq!(s.process_view().signal_number(WitSignal::Sigkill), 9);
 }
 
 #[test]
@@ -990,7 +1057,7 @@ fn a_script_runs_and_its_interpreter_has_an_audit_line() {
     let dir = tempfile::tempdir().unwrap();
     let hello = script(dir.path(), "hello", "#!/bin/sh\necho hi\n");
     let (mut s, captured) = enforce(&[spawn_grant(&hello)]);
-    let child = s.spawn(options(&hello, &[])).unwrap();
+    let child = s.process_view().spawn(options(&hello, &[])).unwrap();
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"hi\n");
     let lines = captured.lines();
     assert_eq!(lines[0]["resource"], format!("process:spawn {hello}"));
@@ -1027,7 +1094,7 @@ fn a_policy_that_denies_an_interpreter_denies_every_script_it_would_run() {
     for (i, (shebang, denied_exe)) in cases.iter().enumerate() {
         let path = script(dir.path(), &format!("s{i}"), &format!("{shebang}{body}"));
         let (mut s, captured) = under_default_policy(&[spawn_grant(&path)], Mode::Enforce);
-        let err = s.spawn(options(&path, &[])).map(|_| ()).unwrap_err();
+        let err = s.process_view().spawn(options(&path, &[])).map(|_| ()).unwrap_err();
         assert_same!(
             err,
             ProcessError::PermissionDenied(format!("process:spawn {denied_exe}"))
@@ -1047,7 +1114,7 @@ fn a_policy_that_denies_an_interpreter_denies_every_script_it_would_run() {
     // An interpreter no rule denies runs (the control case), under the same policy.
     let echo = script(dir.path(), "echo-me", "#!/bin/echo\n");
     let (mut s, _) = under_default_policy(&[spawn_grant(&echo)], Mode::Enforce);
-    let child = s.spawn(options(&echo, &[])).unwrap();
+    let child = s.process_view().spawn(options(&echo, &[])).unwrap();
     assert_eq!(
         read_to_end(&mut s, &child, Output::Stdout),
         format!("{echo}\n").as_bytes()
@@ -1056,8 +1123,8 @@ fn a_policy_that_denies_an_interpreter_denies_every_script_it_would_run() {
     // Report-only mode lets it through and says what it would have denied.
     let path = script(dir.path(), "reported", &format!("#!/bin/sh{body}"));
     let (mut s, captured) = under_default_policy(&[spawn_grant(&path)], Mode::ReportOnly);
-    let child = s.spawn(options(&path, &[])).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    let child = s.process_view().spawn(options(&path, &[])).unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     assert!(marker.exists());
     let lines = captured.lines();
     assert!(
@@ -1072,7 +1139,7 @@ fn an_interpreter_named_by_a_relative_path_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = script(dir.path(), "relative", "#!sh\necho hi\n");
     let (mut s, captured) = enforce(&[spawn_grant(&path)]);
-    let err = s.spawn(options(&path, &[])).map(|_| ()).unwrap_err();
+    let err = s.process_view().spawn(options(&path, &[])).map(|_| ()).unwrap_err();
     assert_same!(err, ProcessError::PermissionDenied("process:spawn sh".into()));
     let lines = captured.lines();
     assert_eq!(lines[1]["verdict"], "denied");
@@ -1080,7 +1147,7 @@ fn an_interpreter_named_by_a_relative_path_is_refused() {
     // Refused in report-only mode too: it is a host rule.
     let (mut s, _) = state(&manifest(&[spawn_grant(&path)]), Mode::ReportOnly);
     assert!(matches!(
-        s.spawn(options(&path, &[])),
+        s.process_view().spawn(options(&path, &[])),
         Err(ProcessError::PermissionDenied(_))
     ));
 }
@@ -1095,7 +1162,7 @@ fn a_fifo_in_the_executables_place_does_not_hold_the_host() {
     let fifo = fifo.display().to_string();
     let (mut s, _) = enforce(&[spawn_grant(&fifo)]);
     // Looking for a `#!` line must not wait for a writer; the kernel then refuses to run it.
-    assert!(s.spawn(options(&fifo, &[])).is_err());
+    assert!(s.process_view().spawn(options(&fifo, &[])).is_err());
 }
 
 #[test]
@@ -1105,7 +1172,7 @@ fn a_child_outlives_the_thread_that_asked_for_it() {
     let (mut s, child, pid, tid) = std::thread::spawn(move || {
         let mut s = s;
         let child = sleeper(&mut s);
-        let pid = s.process_info(b(&child)).unwrap().pid;
+        let pid = s.process_view().process_info(b(&child)).unwrap().pid;
         (s, child, pid, rustix::thread::gettid().as_raw_nonzero().get())
     })
     .join()
@@ -1122,8 +1189,8 @@ fn a_child_outlives_the_thread_that_asked_for_it() {
     assert_eq!(pending("SigPnd:") & sigkill, 0, "{status}");
     assert!(matches!(proc_state(pid), Some(c) if c != 'Z'));
     // Its handle still works, and dropping it still kills it.
-    assert!(s.is_running(b(&child)));
-    proc_types::HostChild::drop(&mut s, child).unwrap();
+    assert!(s.process_view().is_running(b(&child)));
+    proc_types::HostChild::drop(&mut s.process_view(), child).unwrap();
     assert_eq!(proc_state(pid), None);
 }
 
@@ -1150,7 +1217,7 @@ fn a_file_that_is_neither_a_program_nor_a_script_is_refused_and_never_reaches_a_
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = path.display().to_string();
         let (mut s, _) = enforce(&[spawn_grant(&path)]);
-        let err = s.spawn(options(&path, &[])).map(|_| ()).unwrap_err();
+        let err = s.process_view().spawn(options(&path, &[])).map(|_| ()).unwrap_err();
         assert!(
             matches!(&err, ProcessError::InvalidInput(m) if m.contains("not a program this host can run")
                 && m.contains("never handed to a shell") && m.contains(&path)),
@@ -1161,10 +1228,10 @@ fn a_file_that_is_neither_a_program_nor_a_script_is_refused_and_never_reaches_a_
     // The control cases: a real program and a real script still run.
     let script_path = script(dir.path(), "real-script", &format!("#!/bin/sh\n{touch}"));
     let (mut s, _) = enforce(&[spawn_grant(&script_path), spawn_grant(ECHO)]);
-    let child = s.spawn(options(&script_path, &[])).unwrap();
-    assert_eq!(s.wait(b(&child)).unwrap().code, Some(0));
+    let child = s.process_view().spawn(options(&script_path, &[])).unwrap();
+    assert_eq!(s.process_view().wait(b(&child)).unwrap().code, Some(0));
     assert!(marker.exists());
-    let child = s.spawn(options(ECHO, &["exact"])).unwrap();
+    let child = s.process_view().spawn(options(ECHO, &["exact"])).unwrap();
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"exact\n");
 }
 
@@ -1181,7 +1248,7 @@ fn arguments_and_environment_reach_the_program_exactly() {
     let (mut s, _) = enforce(&[spawn_grant(&args)]);
     let mut opts = options(&args, &["a b", "", "c"]);
     opts.env = vec![("ONLY".into(), "this".into())];
-    let child = s.spawn(opts).unwrap();
+    let child = s.process_view().spawn(opts).unwrap();
     let out = String::from_utf8(read_to_end(&mut s, &child, Output::Stdout)).unwrap();
     assert_eq!(out, format!("{args}|a b||c|this"));
 }
@@ -1218,6 +1285,7 @@ fn a_directory_link_cannot_lead_a_granted_path_to_a_denied_program() {
         let exe = format!("{}/{via}/bash", dir.path().display());
         let (mut s, captured) = under_default_policy(&[spawn_grant(&exe)], Mode::Enforce);
         let err = s
+            .process_view()
             .spawn(options(&exe, &["-c", &format!("touch '{}'", marker.display())]))
             .map(|_| ())
             .unwrap_err();
@@ -1242,7 +1310,7 @@ fn a_directory_link_cannot_lead_a_granted_path_to_a_denied_program() {
     let path = script(dir.path(), "s", &interp);
     let (mut s, _) = under_default_policy(&[spawn_grant(&path)], Mode::Enforce);
     assert!(matches!(
-        s.spawn(options(&path, &[])),
+        s.process_view().spawn(options(&path, &[])),
         Err(ProcessError::PermissionDenied(_))
     ));
     assert!(!marker.exists());
@@ -1251,7 +1319,7 @@ fn a_directory_link_cannot_lead_a_granted_path_to_a_denied_program() {
     // resolved file.
     let exe = format!("{}/abs/echo", dir.path().display());
     let (mut s, captured) = under_default_policy(&[spawn_grant(&exe)], Mode::Enforce);
-    let child = s.spawn(options(&exe, &["through a link"])).unwrap();
+    let child = s.process_view().spawn(options(&exe, &["through a link"])).unwrap();
     assert_eq!(read_to_end(&mut s, &child, Output::Stdout), b"through a link\n");
     assert_eq!(captured.lines().len(), 1, "an allowed hop decides nothing new");
 }
@@ -1332,7 +1400,7 @@ fn interpreter_hooks_in_the_environment_are_refused_by_family() {
             let (mut s, captured) = state(&manifest(&[spawn_grant(exe)]), mode);
             let mut opts = options(exe, &args);
             opts.env = env.clone();
-            let err = s.spawn(opts).map(|_| ()).unwrap_err();
+            let err = s.process_view().spawn(opts).map(|_| ()).unwrap_err();
             let name = &env.iter().find(|(n, _)| code_hook(n).is_some()).unwrap().0;
             assert_same!(
                 err,
@@ -1355,7 +1423,7 @@ fn interpreter_hooks_in_the_environment_are_refused_by_family() {
         ("APP_MODE".into(), "production".into()),
         ("perl5opt".into(), "lower case is another variable".into()),
     ];
-    let child = s.spawn(opts).unwrap();
+    let child = s.process_view().spawn(opts).unwrap();
     let out = String::from_utf8(read_to_end(&mut s, &child, Output::Stdout)).unwrap();
     assert_eq!(out.lines().count(), 4, "{out}");
 }

@@ -1,4 +1,6 @@
-//! The `socket` interface: 20 low-level TCP and UDP socket operations.
+//! `airssys:ext-network/socket`: 20 low-level TCP and UDP socket operations, implemented on
+//! [`NetView`]. The guard's network side (name-bound connects, handle checks) and the socket
+//! mechanisms are in `runtime/net/`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
@@ -6,19 +8,27 @@ use std::time::{Duration, Instant};
 use rustix::buffer::spare_capacity;
 use rustix::net::{RecvFlags, SendFlags};
 use socket2::SockAddr;
-use wasmtime::component::Resource;
+use wasmtime::component::{Linker, Resource};
 
-use super::super::bindings::net_types::{Direction, SocketOption, SocketOptionName};
-use super::super::bindings::socket;
-use super::{
-    AddressFamily, Endpoint, InstanceState, MAX_DATAGRAM, MAX_TCP_RECEIVE, NetError, SocketAddress, SocketEntry,
-    SocketProtocol, family_name, family_of, host_port, sys, to_wit, wit_address,
-};
 use crate::policy::{Host, NetAction, normalize_host};
+use crate::runtime::bindings::net_types::{
+    AddressFamily, Direction, NetError, SocketAddress, SocketOption, SocketOptionName, SocketProtocol,
+};
+use crate::runtime::bindings::socket;
+use crate::runtime::net::{
+    HasNet, MAX_DATAGRAM, MAX_TCP_RECEIVE, NetView, connect_entry, family_name, family_of, host_port, membership,
+    net_error, receive_buffer, to_wit, wit_address,
+};
+use crate::runtime::resources::{Endpoint, Family, SocketEntry, Transport};
+use crate::runtime::state::InstanceState;
+
+pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    socket::add_to_linker::<InstanceState, HasNet>(linker, InstanceState::net_view)
+}
 
 /// `(handle)` requirements, as handle checks name them: the grant needed and what a socket
 /// without it is.
-pub(super) const NEED_CONNECT: (&str, &str) = ("connect", "not connected");
+const NEED_CONNECT: (&str, &str) = ("connect", "not connected");
 const NEED_RECEIVE: (&str, &str) = ("connect|bind", "neither connected nor bound");
 const NEED_BIND: (&str, &str) = ("bind", "not bound");
 const NEED_LISTEN: (&str, &str) = ("listen", "not listening");
@@ -66,104 +76,7 @@ fn linger(ms: Option<u64>) -> Result<Option<Duration>, NetError> {
     Ok(Some(Duration::from_secs(secs)))
 }
 
-/// A receive buffer for at most `max_len` bytes, within the instance's bound and `protocol_max`.
-pub(super) fn receive_buffer(max_len: u64, max_read: u64, protocol_max: u64) -> Result<Vec<u8>, NetError> {
-    if max_len == 0 {
-        return Err(NetError::InvalidInput("max-len must be at least 1".into()));
-    }
-    let limit = max_len.min(max_read).min(protocol_max).max(1);
-    let limit = usize::try_from(limit).map_err(|_| NetError::InvalidInput(format!("max-len {max_len}")))?;
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(limit)
-        .map_err(|_| NetError::InvalidInput(format!("cannot hold {limit} bytes")))?;
-    Ok(buf)
-}
-
-/// A group and interface for the multicast operations.
-enum Membership {
-    V4 { group: Ipv4Addr, interface: Ipv4Addr },
-    V6 { group: Ipv6Addr, interface: u32 },
-}
-
-/// Parses `group` (an IP literal of a multicast address of `family`) and `interface` (the
-/// address of a local interface, `none` for the default one).
-fn membership(family: AddressFamily, group: &str, interface: Option<&str>) -> Result<Membership, NetError> {
-    let ip = |text: &str| match normalize_host(text) {
-        Ok(Host::Ip(ip)) if family_of(&ip) == family => Ok(ip),
-        Ok(Host::Ip(ip)) => Err(NetError::InvalidInput(format!(
-            "{ip} is not an {} address, as the socket is",
-            family_name(family)
-        ))),
-        _ => Err(NetError::InvalidInput(format!("{text:?} is not an IP address"))),
-    };
-    let group_ip = ip(group)?;
-    if !group_ip.is_multicast() {
-        return Err(NetError::InvalidInput(format!("{group_ip} is not a multicast address")));
-    }
-    let interface_ip = interface.map(ip).transpose()?;
-    match (group_ip, interface_ip) {
-        (IpAddr::V4(group), None) => Ok(Membership::V4 {
-            group,
-            interface: Ipv4Addr::UNSPECIFIED,
-        }),
-        (IpAddr::V4(group), Some(IpAddr::V4(interface))) => Ok(Membership::V4 { group, interface }),
-        (IpAddr::V6(group), None) => Ok(Membership::V6 { group, interface: 0 }),
-        (IpAddr::V6(group), Some(IpAddr::V6(address))) => {
-            let index = sys::interface_with(address)
-                .map_err(|e| NetError::Io(format!("{address}: {e}")))?
-                .ok_or_else(|| NetError::AddressNotAvailable(format!("no interface has the address {address}")))?;
-            Ok(Membership::V6 {
-                group,
-                interface: index,
-            })
-        }
-        // `ip` checked that both have the socket's family.
-        (_, Some(other)) => Err(NetError::InvalidInput(format!("{other} is not of the group's family"))),
-    }
-}
-
-/// Connects `entry` to the first of `addrs` that answers by `deadline` (TCP: the handshake,
-/// whatever the socket's blocking mode; UDP: sets the default peer).
-pub(super) fn connect_entry(
-    entry: &SocketEntry,
-    addrs: &[SocketAddr],
-    deadline: Instant,
-    label: &str,
-) -> Result<(), NetError> {
-    let mut last = NetError::Timeout;
-    for addr in addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(NetError::Timeout);
-        }
-        let to = SockAddr::from(*addr);
-        let result = if entry.is_tcp() {
-            let result = entry.socket.connect_timeout(&to, left);
-            // `connect_timeout` leaves the socket blocking.
-            if entry.nonblocking {
-                entry.socket.set_nonblocking(true).map_err(|e| entry.error(&e, label))?;
-            }
-            result
-        } else {
-            entry.socket.connect(&to)
-        };
-        match result {
-            Ok(()) => return Ok(()),
-            Err(e) => {
-                last = entry.error(&e, label);
-                if matches!(
-                    last,
-                    NetError::Timeout | NetError::AlreadyConnected | NetError::WouldBlock
-                ) {
-                    break;
-                }
-            }
-        }
-    }
-    Err(last)
-}
-
-impl InstanceState {
+impl NetView<'_> {
     /// What `receive` is allowed by: the authorized one of the socket's connect and bind, else
     /// whichever it has (to be refused).
     fn receive_end(entry: &SocketEntry) -> (Option<Endpoint>, bool) {
@@ -176,7 +89,7 @@ impl InstanceState {
     }
 
     /// Multicast operations: a UDP socket with an authorized bind.
-    fn multicast_socket(&mut self, op: &str, handle: &Resource<SocketEntry>) -> Result<AddressFamily, NetError> {
+    fn multicast_socket(&mut self, op: &str, handle: &Resource<SocketEntry>) -> Result<Family, NetError> {
         let (bound, family) = {
             let entry = self.entry(handle)?;
             udp_only(entry)?;
@@ -197,25 +110,20 @@ impl InstanceState {
         let family = self.multicast_socket(op, &handle)?;
         let membership = membership(family, &group, local_interface.as_deref())?;
         let entry = self.entry(&handle)?;
-        let result = match (membership, join) {
-            (Membership::V4 { group, interface }, true) => entry.socket.join_multicast_v4(&group, &interface),
-            (Membership::V4 { group, interface }, false) => entry.socket.leave_multicast_v4(&group, &interface),
-            (Membership::V6 { group, interface }, true) => entry.socket.join_multicast_v6(&group, interface),
-            (Membership::V6 { group, interface }, false) => entry.socket.leave_multicast_v6(&group, interface),
-        };
-        result.map_err(|e| entry.error(&e, &group))
+        membership.change(entry, join).map_err(|e| entry.error(&e, &group))
     }
 }
 
-impl socket::Host for InstanceState {
+impl socket::Host for NetView<'_> {
     fn create_socket(
         &mut self,
         family: AddressFamily,
         protocol: SocketProtocol,
     ) -> Result<Resource<SocketEntry>, NetError> {
         self.reserve_handle()?;
-        let entry = SocketEntry::open(family, protocol, self.net_cap())
-            .map_err(|e| sys::net_error(&e, &format!("{} socket", family_name(family)), false))?;
+        let family = Family::from(family);
+        let entry = SocketEntry::open(family, Transport::from(protocol), self.net_cap())
+            .map_err(|e| net_error(&e, &format!("{} socket", family_name(family)), false))?;
         self.push_socket(entry)
     }
 
@@ -259,8 +167,8 @@ impl socket::Host for InstanceState {
             SocketOption::ReceiveBufferSize(n) => socket.set_recv_buffer_size(buffer_size(n)?),
             SocketOption::SendBufferSize(n) => socket.set_send_buffer_size(buffer_size(n)?),
             SocketOption::Ttl(ttl) => match entry.family {
-                AddressFamily::Ipv4 => socket.set_ttl_v4(u32::from(ttl)),
-                AddressFamily::Ipv6 => socket.set_unicast_hops_v6(u32::from(ttl)),
+                Family::Ipv4 => socket.set_ttl_v4(u32::from(ttl)),
+                Family::Ipv6 => socket.set_unicast_hops_v6(u32::from(ttl)),
             },
             SocketOption::Linger(ms) => socket.set_linger(linger(ms)?),
         };
@@ -293,8 +201,8 @@ impl socket::Host for InstanceState {
                 socket.send_buffer_size().map(|n| SocketOption::SendBufferSize(size(n)))
             }
             SocketOptionName::Ttl => match entry.family {
-                AddressFamily::Ipv4 => socket.ttl_v4(),
-                AddressFamily::Ipv6 => socket.unicast_hops_v6(),
+                Family::Ipv4 => socket.ttl_v4(),
+                Family::Ipv6 => socket.unicast_hops_v6(),
             }
             .map(|ttl| SocketOption::Ttl(u8::try_from(ttl).unwrap_or(u8::MAX))),
             SocketOptionName::Linger => socket
@@ -369,8 +277,8 @@ impl socket::Host for InstanceState {
         let ip = match normalize_host(&host) {
             Ok(Host::Ip(ip)) => ip,
             Ok(Host::Name(name)) if name == "localhost" => match family {
-                AddressFamily::Ipv4 => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                AddressFamily::Ipv6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
+                Family::Ipv4 => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                Family::Ipv6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
             },
             Ok(Host::Name(_)) => {
                 return Err(NetError::InvalidInput(format!(
@@ -439,8 +347,8 @@ impl socket::Host for InstanceState {
         let from = from
             .as_socket()
             .ok_or_else(|| NetError::Io("accepted a connection without an IP address".into()))?;
-        let mut accepted = SocketEntry::wrap(socket, family, SocketProtocol::Tcp, cap)
-            .map_err(|e| sys::net_error(&e, &from.to_string(), false))?;
+        let mut accepted = SocketEntry::wrap(socket, family, Transport::Tcp, cap)
+            .map_err(|e| net_error(&e, &from.to_string(), false))?;
         accepted.accepted = true;
         accepted.peer = listening;
         let handle = self.push_socket(accepted)?;
@@ -493,7 +401,7 @@ impl socket::Host for InstanceState {
         };
         self.check_handle(op, end.as_ref(), accepted, NEED_RECEIVE)?;
         let most = if tcp { MAX_TCP_RECEIVE } else { MAX_DATAGRAM };
-        let mut buf = receive_buffer(max_len, self.answer_budget(), most)?;
+        let mut buf = receive_buffer(max_len, self.guard.answer_budget(), most)?;
         let entry = self.entry(&handle)?;
         rustix::net::recv(&entry.socket, spare_capacity(&mut buf), RecvFlags::empty())
             .map_err(|e| entry.error(&std_error(e), &entry.label()))?;
@@ -538,7 +446,7 @@ impl socket::Host for InstanceState {
             entry.bound.clone()
         };
         self.check_handle(op, bound.as_ref(), false, NEED_BIND)?;
-        let mut buf = receive_buffer(max_len, self.answer_budget(), MAX_DATAGRAM)?;
+        let mut buf = receive_buffer(max_len, self.guard.answer_budget(), MAX_DATAGRAM)?;
         let entry = self.entry(&handle)?;
         let (_, _, from) = rustix::net::recvfrom(&entry.socket, spare_capacity(&mut buf), RecvFlags::empty())
             .map_err(|e| entry.error(&std_error(e), &entry.label()))?;
@@ -573,8 +481,8 @@ impl socket::Host for InstanceState {
         }
         let entry = self.entry(&handle)?;
         match family {
-            AddressFamily::Ipv4 => entry.socket.set_multicast_ttl_v4(ttl),
-            AddressFamily::Ipv6 => entry.socket.set_multicast_hops_v6(ttl),
+            Family::Ipv4 => entry.socket.set_multicast_ttl_v4(ttl),
+            Family::Ipv6 => entry.socket.set_multicast_hops_v6(ttl),
         }
         .map_err(|e| entry.error(&e, &entry.label()))
     }

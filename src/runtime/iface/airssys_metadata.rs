@@ -1,172 +1,23 @@
-//! `metadata`: the 14 operations that inspect, search and change metadata.
+//! `airssys:ext-filesystem/metadata`: the 14 operations that inspect, search and change
+//! metadata, implemented on [`FsView`] over the mechanisms of `runtime/fs/`.
 
 use std::io;
-use std::os::fd::AsRawFd as _;
-use std::time::{Duration, UNIX_EPOCH};
 
-use super::confine::{How, Located};
-use super::walk::{MAX_ENTRIES, entry_bytes, walk};
-use super::{FsError, file_stat, io_error, kind_of, millis};
 use crate::policy::{FsAction, Request};
-use crate::runtime::bindings::fs_types::{FileStat, WalkEntry};
+use crate::runtime::bindings::fs_types::{FileStat, FsError, WalkEntry};
 use crate::runtime::bindings::metadata;
-use crate::runtime::state::{InstanceState, describe_request};
-
-/// Longest `find-files` glob, in bytes.
-const MAX_GLOB_BYTES: usize = 1024;
-
-/// Permission bits a component may never set: setuid and setgid.
-const FORBIDDEN_MODE_BITS: u32 = 0o6000;
-
-impl InstanceState {
-    /// The metadata of an existing `path`, following a final link or not.
-    fn stat_at(&mut self, op: &str, path: &str, how: How) -> Result<Located, FsError> {
-        let loc = self.locate(op, path, &[FsAction::Metadata], how)?;
-        loc.existing()?;
-        Ok(loc)
-    }
-
-    /// Whether `path` exists and its metadata satisfies `test` (following links unless `how`
-    /// says otherwise); missing is `false`.
-    fn test_at(
-        &mut self,
-        op: &str,
-        path: &str,
-        how: How,
-        test: impl FnOnce(&cap_std::fs::Metadata) -> bool,
-    ) -> Result<bool, FsError> {
-        match self.locate(op, path, &[FsAction::Metadata], how) {
-            Ok(loc) => Ok(loc.meta.as_ref().is_some_and(test)),
-            Err(FsError::NotFound(_) | FsError::NotADirectory(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Authorizes every path of a batch, each with its own audit line, before any is touched;
-    /// one denial denies the batch.
-    fn allow_batch<'a>(&mut self, op: &str, paths: &'a [String]) -> Result<Vec<super::confine::Allowed<'a>>, FsError> {
-        if paths.len() > MAX_ENTRIES {
-            return Err(FsError::LimitExceeded(format!(
-                "{} paths; the limit is {MAX_ENTRIES}",
-                paths.len()
-            )));
-        }
-        let mut allowed = Vec::with_capacity(paths.len());
-        let mut denial = None;
-        for path in paths {
-            match self.allow(op, path, &[FsAction::Metadata]) {
-                Ok(a) => allowed.push(a),
-                Err(e) => {
-                    denial.get_or_insert(e);
-                }
-            }
-        }
-        match denial {
-            Some(e) => Err(e),
-            None => Ok(allowed),
-        }
-    }
-
-    /// The directory to walk for `walk-dir`, `find-files` and `dir-size`, and the path its
-    /// entries are named under (the guest's root, normalised).
-    fn walk_root(&mut self, op: &str, root: &str, action: FsAction) -> Result<(cap_std::fs::Dir, String), FsError> {
-        let loc = self.locate(op, root, &[action], How::FOLLOW)?;
-        let dir = loc.open_dir()?;
-        let shown = crate::policy::normalize_path(root).unwrap_or(loc.path);
-        Ok((dir, shown))
-    }
-}
-
-/// The located object itself, opened as an `O_PATH` descriptor without following a link, and
-/// its metadata as that descriptor sees it: a metadata change made through it
-/// ([`Inode::change`]) reaches exactly the inode that was checked.
-struct Inode {
-    fd: rustix::fd::OwnedFd,
-    stat: rustix::fs::Stat,
-}
-
-impl Inode {
-    fn open(loc: &Located) -> io::Result<Inode> {
-        use rustix::fs::{FileType, Mode, OFlags, fstat, openat};
-        let fd = openat(
-            &loc.parent,
-            loc.name.as_str(),
-            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        let stat = fstat(&fd)?;
-        if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink {
-            // Replaced by a link since it was resolved: do not touch it.
-            return Err(io::Error::from_raw_os_error(libc::ELOOP));
-        }
-        Ok(Inode { fd, stat })
-    }
-
-    fn is_file(&self) -> bool {
-        rustix::fs::FileType::from_raw_mode(self.stat.st_mode) == rustix::fs::FileType::RegularFile
-    }
-
-    /// Applies `by_path` to `/proc/self/fd/<fd>` (which reaches exactly this inode), or, where
-    /// `/proc` is not mounted, `by_fd` to a read-only descriptor of the object.
-    fn change(
-        &self,
-        loc: &Located,
-        by_path: impl FnOnce(&str) -> rustix::io::Result<()>,
-        by_fd: impl FnOnce(&rustix::fd::OwnedFd) -> rustix::io::Result<()>,
-    ) -> io::Result<()> {
-        use rustix::fs::{Mode, OFlags, openat};
-        match by_path(&format!("/proc/self/fd/{}", self.fd.as_raw_fd())) {
-            Ok(()) => Ok(()),
-            Err(e) if e == rustix::io::Errno::NOENT => {
-                let file = openat(
-                    &loc.parent,
-                    loc.name.as_str(),
-                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )?;
-                Ok(by_fd(&file)?)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
-impl InstanceState {
-    /// Opens the located object for a metadata change, refusing (the hard-link rule) a
-    /// regular file with more than one link.
-    fn inode_to_change(&mut self, op: &str, loc: &Located) -> Result<Inode, FsError> {
-        let inode = Inode::open(loc).map_err(|e| io_error(&e, &loc.path))?;
-        #[allow(
-            clippy::useless_conversion,
-            reason = "`nlink_t` is narrower than 64 bits on some targets"
-        )]
-        let links = u64::from(inode.stat.st_nlink);
-        self.refuse_hard_links(op, FsAction::Write, &loc.path, inode.is_file(), links)?;
-        Ok(inode)
-    }
-}
-
-/// A time that `utimensat` leaves as it is.
-const OMIT: rustix::fs::Timespec = rustix::fs::Timespec {
-    tv_sec: 0,
-    tv_nsec: rustix::fs::UTIME_OMIT,
+use crate::runtime::fs::{
+    FORBIDDEN_MODE_BITS, FsView, HasFs, How, MAX_ENTRIES, MAX_GLOB_BYTES, OMIT, denied, entry_bytes, file_stat,
+    io_error, kind_of, millis, time_spec, walk,
 };
+use crate::runtime::guard::describe_request;
+use crate::runtime::state::InstanceState;
 
-/// A WIT time (milliseconds since the epoch) as a time to set.
-fn time_spec(ms: u64, path: &str) -> Result<rustix::fs::Timespec, FsError> {
-    let out_of_range = || FsError::InvalidInput(format!("{path}: time {ms} is out of range"));
-    let tv_sec = i64::try_from(ms / 1000).map_err(|_| out_of_range())?;
-    // `UNIX_EPOCH + ms` must be a time the host can hold, as before.
-    UNIX_EPOCH
-        .checked_add(Duration::from_millis(ms))
-        .ok_or_else(out_of_range)?;
-    Ok(rustix::fs::Timespec {
-        tv_sec,
-        tv_nsec: ((ms % 1000) * 1_000_000) as _,
-    })
+pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<InstanceState>) -> wasmtime::Result<()> {
+    metadata::add_to_linker::<InstanceState, HasFs>(linker, InstanceState::fs_view)
 }
 
-impl metadata::Host for InstanceState {
+impl metadata::Host for FsView<'_> {
     fn stat(&mut self, path: String) -> Result<FileStat, FsError> {
         let loc = self.stat_at("metadata.stat", &path, How::FOLLOW)?;
         loc.existing().map(file_stat)
@@ -230,7 +81,7 @@ impl metadata::Host for InstanceState {
         const OP: &str = "metadata.batch-exists";
         let allowed = self.allow_batch(OP, &paths)?;
         let mut found = Vec::with_capacity(allowed.len());
-        let deadline = self.call_deadline();
+        let deadline = self.guard.call_deadline();
         for one in allowed {
             if std::time::Instant::now() >= deadline {
                 return Err(FsError::Timeout);
@@ -271,7 +122,7 @@ impl metadata::Host for InstanceState {
                 path: &path,
             });
             let by = format!("host rule: mode {mode:#o} sets setuid or setgid, which components may never set");
-            return Err(super::confine::denied(self.refuse(OP, &resource, &by)));
+            return Err(denied(self.guard.refuse(OP, &resource, &by)));
         }
         let loc = self.resolve(OP, allowed, How::FOLLOW)?;
         loc.existing()?;

@@ -1,154 +1,27 @@
-//! `filesystem`: the 22 operations on files, directories, symbolic links and file handles.
+//! `airssys:ext-filesystem/filesystem`: the 22 operations on files, directories, symbolic links
+//! and file handles, implemented on [`FsView`]. Each authorizes its path (through
+//! confinement, `fs/confine.rs`) before it acts; the mechanisms are in `runtime/fs/`.
 
 use std::io::{self, Read, Seek, Write};
 
-use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt as _};
-use cap_std::fs::{Metadata, MetadataExt, OpenOptions, OpenOptionsExt as _};
-use wasmtime::component::Resource;
+use cap_std::fs::MetadataExt;
+use wasmtime::component::{Linker, Resource};
 
-use super::confine::{How, Located, denied, join, parent_of};
-use super::walk::{Bounds, MAX_ENTRIES, sorted_entries};
-use super::{Access, FileHandle, io_error};
-use crate::policy::{FsAction, Request};
+use crate::policy::FsAction;
 use crate::runtime::bindings::filesystem;
 use crate::runtime::bindings::fs_types::{DirEntry, FsError, OpenFlags, SeekFrom};
-use crate::runtime::state::{InstanceState, describe_request};
+use crate::runtime::fs::{
+    Bounds, CHUNK, FileHandle, FsView, HasFs, How, MAX_ENTRIES, Opening, bounded_copy, io_error, join, kind_of,
+    normalize_or_raw, parent_of, remove_tree, sorted_entries,
+};
+use crate::runtime::resources::Access;
+use crate::runtime::state::InstanceState;
 
-/// Largest chunk read from a handle at a time.
-const CHUNK: usize = 64 * 1024;
-
-/// How [`InstanceState::open_file`] opens the object.
-#[derive(Clone, Copy, Debug, Default)]
-struct Opening {
-    read: bool,
-    write: bool,
-    append: bool,
-    create: bool,
-    exclusive: bool,
+pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    filesystem::add_to_linker::<InstanceState, HasFs>(linker, InstanceState::fs_view)
 }
 
-impl Opening {
-    const READ: Opening = Opening {
-        read: true,
-        write: false,
-        append: false,
-        create: false,
-        exclusive: false,
-    };
-}
-
-impl InstanceState {
-    /// Opens a located file (never a directory) without following a link and without blocking,
-    /// and refuses it when it has more than one hard link (before anything is truncated).
-    fn open_file(
-        &mut self,
-        op: &str,
-        action: FsAction,
-        loc: &Located,
-        how: Opening,
-    ) -> Result<(std::fs::File, Metadata), FsError> {
-        loc.file_path()?;
-        if loc.is_root() {
-            return Err(FsError::IsADirectory(loc.path.clone()));
-        }
-        let mut options = OpenOptions::new();
-        options
-            .read(how.read)
-            // Creating needs a writable descriptor, and so does truncating later.
-            .write(how.write || (how.create && !how.append))
-            .append(how.append);
-        if how.create && how.exclusive {
-            options.create_new(true);
-        } else if how.create {
-            options.create(true);
-        }
-        options.follow(FollowSymlinks::No);
-        options.custom_flags(libc::O_NONBLOCK);
-        let file = loc
-            .parent
-            .open_with(&loc.name, &options)
-            .map_err(|e| io_error(&e, &loc.path))?;
-        let meta = file.metadata().map_err(|e| io_error(&e, &loc.path))?;
-        if meta.is_dir() {
-            return Err(FsError::IsADirectory(loc.path.clone()));
-        }
-        self.refuse_hard_links(op, action, &loc.path, meta.is_file(), meta.nlink())?;
-        Ok((file.into_std(), meta))
-    }
-
-    /// The hard-link rule (see the module documentation): refuses an operation on the inode of
-    /// a regular file (`is_file`) with more than one link.
-    pub(super) fn refuse_hard_links(
-        &mut self,
-        op: &str,
-        action: FsAction,
-        path: &str,
-        is_file: bool,
-        links: u64,
-    ) -> Result<(), FsError> {
-        if !is_file || links <= 1 {
-            return Ok(());
-        }
-        let resource = describe_request(&Request::Fs { action, path });
-        let by =
-            format!("host rule: {path} has {links} hard links, and another name of the file may be outside the grants");
-        Err(denied(self.refuse(op, &resource, &by)))
-    }
-
-    /// The handle's entry, after checking that it was opened for `action` (`read` or `write`).
-    fn handle_for(
-        &mut self,
-        op: &str,
-        handle: &Resource<FileHandle>,
-        action: FsAction,
-    ) -> Result<&mut FileHandle, FsError> {
-        let entry = self.table.get(handle).map_err(|_| FsError::InvalidHandle)?;
-        let access = entry.access;
-        let permitted = match action {
-            FsAction::Read => access.read,
-            _ => access.write || access.append,
-        };
-        if self.records(permitted) {
-            let resource = describe_request(&Request::Fs {
-                action,
-                path: &entry.path,
-            });
-            self.authorize_handle(op, &resource, permitted, access.describe())
-                .map_err(denied)?;
-        }
-        self.table.get_mut(handle).map_err(|_| FsError::InvalidHandle)
-    }
-
-    /// Room for one more resource in the instance's table.
-    fn check_handle_room(&mut self, path: &str) -> Result<(), FsError> {
-        let open = self.table.iter_mut().count();
-        let max = self.run_limits.max_handles;
-        if open >= max {
-            return Err(FsError::LimitExceeded(format!(
-                "{path}: the instance already has {open} open handles; the limit is {max}"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Writes `data` to the located file, creating it; truncates it first unless `append`.
-    fn put_file(&mut self, op: &str, path: &str, data: &[u8], append: bool) -> Result<(), FsError> {
-        let loc = self.locate(op, path, &[FsAction::Write], How::FOLLOW)?;
-        let how = Opening {
-            write: !append,
-            append,
-            create: true,
-            ..Opening::default()
-        };
-        let (mut file, _) = self.open_file(op, FsAction::Write, &loc, how)?;
-        if !append {
-            file.set_len(0).map_err(|e| io_error(&e, &loc.path))?;
-        }
-        file.write_all(data).map_err(|e| io_error(&e, &loc.path))
-    }
-}
-
-impl filesystem::Host for InstanceState {
+impl filesystem::Host for FsView<'_> {
     fn open(&mut self, path: String, flags: OpenFlags) -> Result<Resource<FileHandle>, FsError> {
         const OP: &str = "filesystem.open";
         let read = flags.contains(OpenFlags::READ);
@@ -202,13 +75,13 @@ impl filesystem::Host for InstanceState {
     }
 
     fn read(&mut self, handle: Resource<FileHandle>, len: u64) -> Result<Vec<u8>, FsError> {
-        let max = self.answer_budget();
+        let max = self.guard.answer_budget();
         let entry = self.handle_for("filesystem.read", &handle, FsAction::Read)?;
         if len > max {
             let path = entry.path.clone();
             return Err(FsError::LimitExceeded(format!(
                 "{path}: a read of {}",
-                self.over_budget(len)
+                self.guard.over_budget(len)
             )));
         }
         let entry = self.table.get_mut(&handle).map_err(|_| FsError::InvalidHandle)?;
@@ -265,8 +138,8 @@ impl filesystem::Host for InstanceState {
         const OP: &str = "filesystem.read-file";
         let loc = self.locate(OP, &path, &[FsAction::Read], How::FOLLOW)?;
         let (file, meta) = self.open_file(OP, FsAction::Read, &loc, Opening::READ)?;
-        let max = self.answer_budget();
-        let too_big = |size: u64| FsError::LimitExceeded(format!("{}: {}", loc.path, self.over_budget(size)));
+        let max = self.guard.answer_budget();
+        let too_big = |size: u64| FsError::LimitExceeded(format!("{}: {}", loc.path, self.guard.over_budget(size)));
         if meta.len() > max {
             return Err(too_big(meta.len()));
         }
@@ -340,8 +213,8 @@ impl filesystem::Host for InstanceState {
         // A source that never ends (`/dev/zero`, a FIFO someone keeps writing) or grows while
         // it is copied stops at the budget: its size when it was opened, and at least the read
         // limit (files in /proc say they are empty). And nothing runs past the call's deadline.
-        let budget = in_meta.len().max(self.run_limits.max_read_bytes);
-        let deadline = self.call_deadline();
+        let budget = in_meta.len().max(self.guard.run_limits.max_read_bytes);
+        let deadline = self.guard.call_deadline();
         let copied = bounded_copy(&mut input, &mut output, budget, deadline, (&from.path, &to.path))?;
         // As `cp` does: the copy gets the source's permission bits (never setuid or setgid).
         let mode = in_meta.mode() & 0o1777;
@@ -405,8 +278,8 @@ impl filesystem::Host for InstanceState {
             return Err(FsError::NotADirectory(loc.path));
         }
         // Removing holds names, not an answer: the read limit bounds them.
-        let mut bounds = Bounds::new(self.run_limits.max_read_bytes, self.call_deadline());
-        super::walk::remove_tree(&loc.parent, &loc.name, &loc.path, &mut bounds)
+        let mut bounds = Bounds::new(self.guard.run_limits.max_read_bytes, self.guard.call_deadline());
+        remove_tree(&loc.parent, &loc.name, &loc.path, &mut bounds)
     }
 
     fn list_dir(&mut self, path: String) -> Result<Vec<DirEntry>, FsError> {
@@ -418,7 +291,7 @@ impl filesystem::Host for InstanceState {
             .into_iter()
             .map(|(name, file_type)| DirEntry {
                 name: name.to_string_lossy().into_owned(),
-                kind: super::kind_of(file_type),
+                kind: kind_of(file_type),
             })
             .collect())
     }
@@ -484,121 +357,4 @@ impl filesystem::Host for InstanceState {
         loc.existing()?;
         Ok(loc.path)
     }
-}
-
-impl InstanceState {
-    /// `exists`, also for `batch-exists`: missing (or under a non-directory) is `false`.
-    pub(super) fn exists_at(&mut self, op: &str, path: &str) -> Result<bool, FsError> {
-        let allowed = self.allow(op, path, &[FsAction::Metadata])?;
-        self.exists_allowed(op, allowed)
-    }
-
-    /// `exists` of a path already allowed.
-    pub(super) fn exists_allowed(&mut self, op: &str, allowed: super::confine::Allowed<'_>) -> Result<bool, FsError> {
-        match self.resolve(op, allowed, How::FOLLOW) {
-            Ok(loc) => Ok(loc.meta.is_some()),
-            Err(FsError::NotFound(_) | FsError::NotADirectory(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// Copies `input` to `output` until the end of `input`, at most `budget` bytes (more is
-/// `limit-exceeded`) and until `deadline` (then `timeout`); the destination keeps what was
-/// copied by then. Both files may be non-blocking (FIFOs): the copy then waits for them, but
-/// not past the deadline.
-fn bounded_copy(
-    input: &mut std::fs::File,
-    output: &mut std::fs::File,
-    budget: u64,
-    deadline: std::time::Instant,
-    (from, to): (&str, &str),
-) -> Result<u64, FsError> {
-    use rustix::event::PollFlags;
-    let mut copied: u64 = 0;
-    // Between files the kernel copies (and may share blocks), in steps that let the budget
-    // and the deadline be checked; sources it cannot copy that way (devices, FIFOs) go
-    // through the host, chunk by chunk.
-    loop {
-        let step = budget.saturating_add(1).saturating_sub(copied).min(KERNEL_STEP);
-        match rustix::fs::copy_file_range(&*input, None, &*output, None, step as usize) {
-            Ok(0) => return Ok(copied),
-            Ok(n) => {
-                copied += n as u64;
-                if copied > budget {
-                    return Err(over_copy_budget(budget, from, to));
-                }
-                if std::time::Instant::now() >= deadline {
-                    return Err(FsError::Timeout);
-                }
-            }
-            Err(rustix::io::Errno::INTR) => {}
-            Err(_) => break,
-        }
-    }
-    let mut chunk = vec![0u8; CHUNK];
-    loop {
-        let n = match input.read(&mut chunk) {
-            Ok(0) => return Ok(copied),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait_for(&*input, PollFlags::IN, deadline).map_err(|e| io_error(&e, from))?;
-                continue;
-            }
-            Err(e) => return Err(io_error(&e, from)),
-        };
-        if copied + n as u64 > budget {
-            return Err(over_copy_budget(budget, from, to));
-        }
-        let mut data = &chunk[..n];
-        while !data.is_empty() {
-            match output.write(data) {
-                Ok(0) => return Err(io_error(&io::Error::from(io::ErrorKind::WriteZero), to)),
-                Ok(written) => data = &data[written..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait_for(&*output, PollFlags::OUT, deadline).map_err(|e| io_error(&e, to))?;
-                }
-                Err(e) => return Err(io_error(&e, to)),
-            }
-        }
-        copied += n as u64;
-        if std::time::Instant::now() >= deadline {
-            return Err(FsError::Timeout);
-        }
-    }
-}
-
-/// Bytes the kernel copies in one step of [`bounded_copy`].
-const KERNEL_STEP: u64 = 16 << 20;
-
-fn over_copy_budget(budget: u64, from: &str, to: &str) -> FsError {
-    FsError::LimitExceeded(format!(
-        "{from} -> {to}: the source gives more than {budget} bytes (its size when the copy began, and at least the read limit)"
-    ))
-}
-
-/// Waits until `file` is ready for `events` (or hung up), or fails with `ETIMEDOUT` once
-/// `deadline` has passed.
-fn wait_for(file: &std::fs::File, events: rustix::event::PollFlags, deadline: std::time::Instant) -> io::Result<()> {
-    use rustix::event::{PollFd, Timespec, poll};
-    let left = deadline.saturating_duration_since(std::time::Instant::now());
-    if left.is_zero() {
-        return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
-    }
-    let timeout = Timespec::try_from(left).unwrap_or(Timespec {
-        tv_sec: i64::MAX,
-        tv_nsec: 0,
-    });
-    let mut fds = [PollFd::new(file, events)];
-    match poll(&mut fds, Some(&timeout)) {
-        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The path normalised lexically when it can be, else as it is (the guard then denies it).
-fn normalize_or_raw(path: &str) -> String {
-    crate::policy::normalize_path(path).unwrap_or_else(|_| path.to_string())
 }

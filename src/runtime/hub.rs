@@ -1,0 +1,203 @@
+//! The components loaded in one [`super::Host`]: their stores (each call made through
+//! [`guarded_call`], which renews the budget and confines a fault to its instance), and the
+//! delivery of queued requests. The hub is what `host-services` reaches as [`Components`].
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use wasmtime::Store;
+
+use super::bindings::FullComponent;
+use super::bindings::core_types::{ComponentError, ComponentMetadata};
+use super::fault::{CallError, Fault};
+use super::services::{Components, Requests, describe_component_error, metadata_of};
+use super::state::{InstanceState, arm, set_deadline};
+
+/// Deliveries of queued requests per top-level call, so that two components answering each
+/// other's requests forever cannot hold the host.
+const MAX_DELIVERIES: usize = 10_000;
+
+/// One loaded component.
+pub(crate) struct Slot {
+    name: String,
+    metadata: ComponentMetadata,
+    live: Mutex<Live>,
+}
+
+enum Live {
+    Ready(Box<Store<InstanceState>>, Box<FullComponent>),
+    Ended(Fault),
+}
+
+impl Slot {
+    pub(crate) fn new(name: String, store: Store<InstanceState>, bindings: FullComponent) -> Self {
+        let metadata = metadata_of(&store.data().guard.policy.manifest);
+        Slot {
+            name,
+            metadata,
+            live: Mutex::new(Live::Ready(Box::new(store), Box::new(bindings))),
+        }
+    }
+}
+
+/// The components of one host and the requests waiting for delivery.
+pub(crate) struct Hub {
+    slots: RwLock<Vec<Arc<Slot>>>,
+    requests: Requests,
+}
+
+impl Hub {
+    pub(crate) fn new() -> Self {
+        Hub {
+            slots: RwLock::new(Vec::new()),
+            requests: Requests::new(),
+        }
+    }
+
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.slots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    pub(crate) fn slot(&self, name: &str) -> Option<Arc<Slot>> {
+        self.slots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+    }
+
+    pub(crate) fn insert(&self, slot: Slot) {
+        self.slots
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::new(slot));
+    }
+
+    /// Calls into a component. `nested` calls (made from inside another component's host call)
+    /// never wait for a busy component: waiting could deadlock on a message cycle.
+    pub(crate) fn call<R>(
+        &self,
+        component: &str,
+        nested: bool,
+        timeout_ms: Option<u64>,
+        f: impl FnOnce(&mut Store<InstanceState>, &FullComponent) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let slot = self
+            .slot(component)
+            .ok_or_else(|| CallError::NotLoaded(component.to_string()))?;
+        let mut live = if nested {
+            match slot.live.try_lock() {
+                Ok(live) => live,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(CallError::Unavailable {
+                        component: component.to_string(),
+                        reason: "it is already handling a call (a message cycle)".to_string(),
+                    });
+                }
+            }
+        } else {
+            slot.live.lock().unwrap_or_else(|p| p.into_inner())
+        };
+        let outcome = match &mut *live {
+            Live::Ended(fault) => {
+                return Err(CallError::Unavailable {
+                    component: component.to_string(),
+                    reason: format!("an earlier call ended it: {fault}"),
+                });
+            }
+            Live::Ready(store, bindings) => guarded_call(store, timeout_ms, |store| f(store, bindings)),
+        };
+        outcome.map_err(|fault| {
+            *live = Live::Ended(fault.clone());
+            CallError::Fault {
+                component: component.to_string(),
+                fault,
+            }
+        })
+    }
+
+    /// Runs queued requests and their callbacks, oldest first, until none is left.
+    pub(crate) fn deliver_requests(&self) {
+        for _ in 0..MAX_DELIVERIES {
+            let Some(request) = self.requests.pop() else {
+                return;
+            };
+            let answer = match self.call(&request.target, false, Some(request.timeout_ms), |store, b| {
+                b.airssys_core_component_lifecycle()
+                    .call_execute(store, &request.payload)
+            }) {
+                Ok(Ok(output)) => Ok(output),
+                Ok(Err(error)) => Err(describe_component_error(&error)),
+                Err(CallError::Fault {
+                    fault: Fault::Timeout(_),
+                    ..
+                }) => Err("timeout".to_string()),
+                Err(other) => Err(other.to_string()),
+            };
+            // A sender that has ended or errs in its callback only affects itself.
+            let _ = self.call(&request.sender, false, None, |store, b| {
+                b.airssys_core_component_lifecycle().call_handle_callback(
+                    store,
+                    request.id,
+                    answer.as_deref().map_err(String::as_str),
+                )
+            });
+        }
+    }
+}
+
+impl Components for Hub {
+    fn names(&self) -> Vec<String> {
+        Hub::names(self)
+    }
+
+    fn is_loaded(&self, id: &str) -> bool {
+        self.slot(id).is_some()
+    }
+
+    fn metadata(&self, id: &str) -> Option<ComponentMetadata> {
+        self.slot(id).map(|slot| slot.metadata.clone())
+    }
+
+    fn handle_message(
+        &self,
+        target: &str,
+        sender: &str,
+        payload: &[u8],
+    ) -> Result<Result<(), ComponentError>, CallError> {
+        let sender = sender.to_string();
+        self.call(target, true, None, |store, b| {
+            b.airssys_core_component_lifecycle()
+                .call_handle_message(store, &sender, payload)
+        })
+    }
+
+    fn requests(&self) -> &Requests {
+        &self.requests
+    }
+}
+
+/// Runs `f` on a store after renewing its budget; a trap becomes a [`Fault`].
+pub(crate) fn guarded_call<R>(
+    store: &mut Store<InstanceState>,
+    timeout_ms: Option<u64>,
+    f: impl FnOnce(&mut Store<InstanceState>) -> wasmtime::Result<R>,
+) -> Result<R, Fault> {
+    arm(store);
+    if let Some(ms) = timeout_ms.filter(|ms| *ms < store.data().guard.run_limits.timeout_ms) {
+        set_deadline(store, ms);
+    }
+    let result = f(store);
+    // An audit line that could not be written ends the call as the host's failure, whatever
+    // the component made of the refusal.
+    if let Some(reason) = store.data().guard.audit.failure() {
+        return Err(Fault::AuditLog(reason.to_string()));
+    }
+    result.map_err(|e| Fault::from_error(&e, &store.data().guard.run_limits))
+}
