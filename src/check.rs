@@ -117,18 +117,20 @@ pub fn check_with_progress(
     let mut manifests: BTreeMap<PathBuf, LoadedManifest> = BTreeMap::new();
     let mut waivers = options.policies.map(|(p, _)| p.waiver_use());
     let mut kinds = Vec::with_capacity(components.len());
-    for c in components {
-        let path = manifest_for(c, options);
-        if manifests.contains_key(&path) || !path.is_file() {
+    // Each component's manifest path, found once (it looks at the file system) and used both to
+    // load the manifests and to hand each component its own.
+    let manifest_paths: Vec<PathBuf> = components.iter().map(|c| manifest_for(c, options)).collect();
+    for path in &manifest_paths {
+        if manifests.contains_key(path) || !path.is_file() {
             if options.manifest.is_some() && !path.is_file() {
                 return Err(crate::Error::read(
-                    &path,
+                    path,
                     std::io::Error::new(std::io::ErrorKind::NotFound, "no such manifest"),
                 ));
             }
             continue;
         }
-        let parsed = Manifest::load(&mut sources, &path)?;
+        let parsed = Manifest::load(&mut sources, path)?;
         let source = parsed
             .manifest
             .as_ref()
@@ -138,7 +140,7 @@ pub fn check_with_progress(
             diagnostics.extend(policies.waive(&m.component, policies.manifest_findings(m), today, used));
         }
         manifests.insert(
-            path,
+            path.clone(),
             LoadedManifest {
                 source,
                 manifest: parsed.manifest.map(Arc::new),
@@ -153,8 +155,9 @@ pub fn check_with_progress(
     let per_component: Vec<Checked> = components
         .par_iter()
         .zip(binaries.par_iter())
-        .map(|(c, id)| {
-            let m = manifests.get(&manifest_for(c, options));
+        .zip(manifest_paths.par_iter())
+        .map(|((c, id), path)| {
+            let m = manifests.get(path);
             let result = check_one(catalogue, c, *id, m.map(|m| (m.source, m.manifest.as_deref())), options);
             if let Some(p) = progress {
                 p(done.fetch_add(1, Ordering::Relaxed) + 1, components.len());
