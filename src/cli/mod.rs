@@ -193,6 +193,9 @@ impl ReportArgs {
 enum Outcome {
     Clean,
     Findings,
+    /// A WASI command's own exit code (`run`), passed on as the process's.
+    #[cfg_attr(not(feature = "runtime"), allow(dead_code, reason = "made by `run`"))]
+    Exit(u8),
 }
 
 pub fn main() -> ExitCode {
@@ -207,6 +210,7 @@ pub fn main() -> ExitCode {
     match run(&cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {}", escape_control(&e.to_string()));
             ExitCode::from(2)

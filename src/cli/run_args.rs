@@ -55,4 +55,20 @@ pub(super) struct RunArgs {
     /// Wall-clock limit of each call in milliseconds, overriding the manifests
     #[arg(long = "timeout-ms", value_name = "MS")]
     pub(super) timeout_ms: Option<u64>,
+    /// Core instances one component may create (default 100)
+    #[arg(long, value_name = "N")]
+    pub(super) instances: Option<usize>,
+    /// Tables one component may create (default 100)
+    #[arg(long, value_name = "N")]
+    pub(super) tables: Option<usize>,
+    /// Linear memories one component may create (default 16)
+    #[arg(long, value_name = "N")]
+    pub(super) memories: Option<usize>,
+    /// An environment variable for the component's WASI imports (repeatable). The component
+    /// sees only these, never the host's environment
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub(super) env: Vec<String>,
+    /// The arguments of a WASI command (after `--`); its `argv[0]` is the component's file name
+    #[arg(last = true, value_name = "ARGS")]
+    pub(super) args: Vec<String>,
 }

@@ -12,7 +12,10 @@ use airssys_wasm::diagnostics::{Levels, Severity, Sink, Sources, count};
 use airssys_wasm::manifest::{Limits, Manifest, parse_size};
 use airssys_wasm::report::human;
 use airssys_wasm::runtime::services::LogSink;
-use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, Runtime, RuntimeConfig};
+use airssys_wasm::analyze::ComponentKind;
+use airssys_wasm::diagnostics::registry::UNDECLARED_PERMISSION;
+use airssys_wasm::orgpolicy::PolicySet;
+use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, RunLimits, Runtime, RuntimeConfig, WasiOptions};
 
 use super::run_args::{Invoke, RunArgs};
 use super::{Cli, Outcome, style};
@@ -77,6 +80,155 @@ fn component_file(path: &Path) -> Result<PathBuf, Error> {
 }
 
 pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Outcome, Error> {
+    let units = units(args)?;
+    // Opened before anything runs, so that a missing input file stops the run at once.
+    let input = Input::open(args.input.as_deref())?;
+    let overrides = overrides(args)?;
+    let wasi = wasi_options(args)?;
+
+    // 1. The static check of every component against its manifest and the policies.
+    let mut policy_sources = Sources::new();
+    let policies = super::policy_cmd::load(cli, &mut policy_sources, &args.policy)?;
+    let errors = static_check(cli, catalogue, &units, &policies)?;
+    if errors > 0 && !args.force {
+        eprintln!(
+            "error: refusing to run: the static check found {errors} error(s); fix them, or pass --force to run anyway (every operation is still enforced)"
+        );
+        return Ok(Outcome::Findings);
+    }
+
+    // 2. The host, and every component loaded into it.
+    let audit = match &args.audit_log {
+        Some(path) => AuditLog::append_to(path).map_err(|e| {
+            Error::usage(format!(
+                "cannot open the audit log {} for appending: {e}",
+                path.display()
+            ))
+        })?,
+        None => AuditLog::stderr(),
+    };
+    let defaults = RunLimits::default();
+    let config = RuntimeConfig {
+        mode: if args.report_only {
+            Mode::ReportOnly
+        } else {
+            Mode::Enforce
+        },
+        audit: audit.clone(),
+        log: LogSink::stderr(),
+        policies,
+        overrides,
+        limits: RunLimits {
+            instances: args.instances.unwrap_or(defaults.instances),
+            tables: args.tables.unwrap_or(defaults.tables),
+            memories: args.memories.unwrap_or(defaults.memories),
+            ..defaults
+        },
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::new(config).map_err(|e| Error::usage(format!("cannot start the runtime: {e:#}")))?;
+    let host = Host::new(Arc::new(runtime));
+    let mut names = Vec::new();
+    let mut first_memory = None;
+    for (i, unit) in units.iter().enumerate() {
+        // The first component gets the arguments and the environment; every one gets stdio.
+        let options = if i == 0 {
+            wasi.clone()
+        } else {
+            WasiOptions {
+                args: vec![file_name(&unit.path)],
+                inherit_stdio: true,
+                ..WasiOptions::default()
+            }
+        };
+        let (name, memory) = load(&host, unit, &options)?;
+        names.push(name);
+        first_memory.get_or_insert(memory);
+    }
+    let command = host.is_command(&names[0]);
+    if command && args.input.is_some() {
+        return Err(Error::usage(format!(
+            "--input feeds the `execute` export of an airssys component, but {} is a WASI command: it reads its standard input",
+            units[0].path.display()
+        )));
+    }
+    // `execute` goes to the first component, so its memory bounds the input.
+    let input = input.read(first_memory.unwrap_or_default(), &names[0])?;
+
+    // 3. init every airssys component; the command's `run`, or the requested export of the
+    // first component; shutdown every airssys component. An audit line that cannot be written
+    // stops the run there: the host has failed (exit 2), whatever the component made of the
+    // refused operation.
+    let log_name = args
+        .audit_log
+        .as_ref()
+        .map_or_else(|| "standard error".to_string(), |p| p.display().to_string());
+    let host_failed = |audit: &AuditLog| {
+        audit.failure().map(|reason| {
+            Error::usage(format!(
+                "the audit log ({log_name}) cannot be written: {reason}; the run stopped there, because no operation takes effect without its audit line"
+            ))
+        })
+    };
+    let lifecycles: Vec<&String> = names.iter().filter(|n| !host.is_command(n)).collect();
+    let mut failed = false;
+    for name in &lifecycles {
+        let result = host.init(name);
+        if let Some(e) = host_failed(&audit) {
+            return Err(e);
+        }
+        failed |= report("init", result);
+    }
+    let mut exit = None;
+    if !failed && command {
+        let result = host.run_command(&names[0]);
+        if let Some(e) = host_failed(&audit) {
+            return Err(e);
+        }
+        match result {
+            Ok(code) => exit = Some(code.code()),
+            Err(e) => failed |= report("run", Err(e)),
+        }
+    } else if !failed && args.invoke == Invoke::Execute {
+        let output = host.execute(&names[0], &input);
+        if let Some(e) = host_failed(&audit) {
+            return Err(e);
+        }
+        failed |= report(
+            "execute",
+            output.map(|bytes| {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(&bytes);
+                let _ = out.flush();
+            }),
+        );
+    }
+    for name in &lifecycles {
+        let result = host.shutdown(name);
+        if let Some(e) = host_failed(&audit) {
+            return Err(e);
+        }
+        failed |= report("shutdown", result);
+    }
+    if audit.flush().is_err()
+        && let Some(e) = host_failed(&audit)
+    {
+        return Err(e);
+    }
+    Ok(match exit {
+        // A command's exit code is the run's, as `wasmtime run` passes it on (only its low
+        // 8 bits reach the operating system).
+        Some(code) if !failed => match code {
+            0 => Outcome::Clean,
+            code => Outcome::Exit((code & 0xff) as u8),
+        },
+        _ if failed => Outcome::Findings,
+        _ => Outcome::Clean,
+    })
+}
+
+/// The components to load: the one named, then each `--with`.
+fn units(args: &RunArgs) -> Result<Vec<Unit>, Error> {
     let mut units = vec![Unit::new(&args.component, args.manifest.clone())?];
     for spec in &args.with {
         let (path, manifest) = match spec.split_once('=') {
@@ -90,8 +242,11 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         }
         units.push(Unit::new(&path, manifest)?);
     }
-    // Opened before anything runs, so that a missing input file stops the run at once.
-    let input = Input::open(args.input.as_deref())?;
+    Ok(units)
+}
+
+/// The limits the command line sets over the manifests.
+fn overrides(args: &RunArgs) -> Result<Limits, Error> {
     let overrides = Limits {
         memory: match &args.memory {
             Some(text) => Some(parse_size(text).filter(|n| *n > 0).ok_or_else(|| {
@@ -107,126 +262,95 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     if overrides.fuel == Some(0) || overrides.timeout_ms == Some(0) {
         return Err(Error::usage("--fuel and --timeout-ms must be positive"));
     }
+    for (flag, value) in [
+        ("--instances", args.instances),
+        ("--tables", args.tables),
+        ("--memories", args.memories),
+    ] {
+        if value == Some(0) {
+            return Err(Error::usage(format!("{flag} must be positive")));
+        }
+    }
+    Ok(overrides)
+}
 
-    // 1. The static check of every component against its manifest and the policies.
-    let mut policy_sources = Sources::new();
-    let policies = super::policy_cmd::load(cli, &mut policy_sources, &args.policy)?;
+/// The file name of a component, as a command's `argv[0]`.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// What the first component's WASI imports get: `argv[0]` and the arguments after `--`, the
+/// `--env` variables (never the host's), and the host's stdio.
+fn wasi_options(args: &RunArgs) -> Result<WasiOptions, Error> {
+    let mut env: Vec<(String, String)> = Vec::with_capacity(args.env.len());
+    for spec in &args.env {
+        let Some((key, value)) = spec.split_once('=') else {
+            return Err(Error::usage(format!(
+                "--env `{spec}` has no `=`: write KEY=VALUE (the component sees only the variables given this way)"
+            )));
+        };
+        if key.is_empty() {
+            return Err(Error::usage(format!("--env `{spec}` names no variable: write KEY=VALUE")));
+        }
+        if env.iter().any(|(k, _)| k == key) {
+            return Err(Error::usage(format!("--env gives `{key}` twice")));
+        }
+        env.push((key.to_string(), value.to_string()));
+    }
+    let mut argv = vec![file_name(&args.component)];
+    argv.extend(args.args.iter().cloned());
+    Ok(WasiOptions {
+        args: argv,
+        env,
+        inherit_stdio: true,
+    })
+}
+
+/// The static check of every unit; prints what it found and returns the number of errors
+/// that stop the run. An imported operation the manifest does not grant (CMP002) does not
+/// stop it: the operation is denied and audited if it is called, and it is shown as a warning.
+fn static_check(cli: &Cli, catalogue: &Catalogue, units: &[Unit], policies: &PolicySet) -> Result<usize, Error> {
     let mut levels = Levels::default();
     policies.apply_levels(&mut levels);
     let mut errors = 0;
-    for unit in &units {
+    for unit in units {
         let report = check::check(
             catalogue,
             std::slice::from_ref(&unit.path),
             &Options {
                 manifest: Some(unit.manifest.clone()),
-                policies: Some((&policies, super::policy_cmd::today())),
-                // The host runs airssys components (WASI commands: "Real components II").
-                kinds: vec![airssys_wasm::analyze::ComponentKind::Airssys],
+                policies: Some((policies, super::policy_cmd::today())),
+                // The host runs airssys components and WASI commands.
+                kinds: vec![ComponentKind::Airssys, ComponentKind::WasiCommand],
             },
         )?;
         let mut sink = Sink::new(levels.clone());
         sink.extend(report.diagnostics);
-        let diagnostics = sink.finish(&report.sources);
-        let shown: Vec<_> = diagnostics
+        let mut shown: Vec<_> = sink
+            .finish(&report.sources)
             .into_iter()
             .filter(|d| d.severity == Severity::Error)
             .collect();
+        let mut ungranted = 0;
+        for d in &mut shown {
+            if d.rule.code == UNDECLARED_PERMISSION.code {
+                d.severity = Severity::Warning;
+                ungranted += 1;
+            }
+        }
         errors += count(&shown).errors;
         if !shown.is_empty() {
             eprint!("{}", human::render(&shown, &report.sources, style(cli)));
         }
-    }
-    if errors > 0 && !args.force {
-        eprintln!(
-            "error: refusing to run: the static check found {errors} error(s); fix them, or pass --force to run anyway (every operation is still enforced)"
-        );
-        return Ok(Outcome::Findings);
-    }
-
-    // 2. The host.
-    let audit = match &args.audit_log {
-        Some(path) => AuditLog::append_to(path).map_err(|e| {
-            Error::usage(format!(
-                "cannot open the audit log {} for appending: {e}",
-                path.display()
-            ))
-        })?,
-        None => AuditLog::stderr(),
-    };
-    let config = RuntimeConfig {
-        mode: if args.report_only {
-            Mode::ReportOnly
-        } else {
-            Mode::Enforce
-        },
-        audit: audit.clone(),
-        log: LogSink::stderr(),
-        policies,
-        overrides,
-        ..RuntimeConfig::default()
-    };
-    let runtime = Runtime::new(config).map_err(|e| Error::usage(format!("cannot start the runtime: {e:#}")))?;
-    let host = Host::new(Arc::new(runtime));
-    let mut names = Vec::new();
-    let mut first_memory = None;
-    for unit in &units {
-        let (name, memory) = load(&host, unit)?;
-        names.push(name);
-        first_memory.get_or_insert(memory);
-    }
-    // `execute` goes to the first component, so its memory bounds the input.
-    let input = input.read(first_memory.unwrap_or_default(), &names[0])?;
-
-    // 3. init every component, the requested export of the first, shutdown every component.
-    // An audit line that cannot be written stops the run there: the host has failed (exit 2),
-    // whatever the component made of the refused operation.
-    let log_name = args
-        .audit_log
-        .as_ref()
-        .map_or_else(|| "standard error".to_string(), |p| p.display().to_string());
-    let host_failed = |audit: &AuditLog| {
-        audit.failure().map(|reason| {
-            Error::usage(format!(
-                "the audit log ({log_name}) cannot be written: {reason}; the run stopped there, because no operation takes effect without its audit line"
-            ))
-        })
-    };
-    let mut failed = false;
-    for name in &names {
-        let result = host.init(name);
-        if let Some(e) = host_failed(&audit) {
-            return Err(e);
+        if ungranted > 0 {
+            eprintln!(
+                "warning: {}: {ungranted} imported operation(s) have no grant; they are denied (and audited) if the component calls them",
+                unit.path.display()
+            );
         }
-        failed |= report("init", result);
     }
-    if !failed && args.invoke == Invoke::Execute {
-        let output = host.execute(&names[0], &input);
-        if let Some(e) = host_failed(&audit) {
-            return Err(e);
-        }
-        failed |= report(
-            "execute",
-            output.map(|bytes| {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(&bytes);
-                let _ = out.flush();
-            }),
-        );
-    }
-    for name in &names {
-        let result = host.shutdown(name);
-        if let Some(e) = host_failed(&audit) {
-            return Err(e);
-        }
-        failed |= report("shutdown", result);
-    }
-    if audit.flush().is_err()
-        && let Some(e) = host_failed(&audit)
-    {
-        return Err(e);
-    }
-    Ok(if failed { Outcome::Findings } else { Outcome::Clean })
+    Ok(errors)
 }
 
 /// Prints a failed call; true when it failed.
@@ -242,7 +366,7 @@ fn report(what: &str, result: Result<(), CallError>) -> bool {
 
 /// Reads a unit's manifest and component and loads it into the host; its name and the memory
 /// limit it runs under.
-fn load(host: &Host, unit: &Unit) -> Result<(String, u64), Error> {
+fn load(host: &Host, unit: &Unit, wasi: &WasiOptions) -> Result<(String, u64), Error> {
     let mut sources = Sources::new();
     let parsed = Manifest::load(&mut sources, &unit.manifest)?;
     let manifest = parsed.into_valid().map_err(|_| {
@@ -258,7 +382,7 @@ fn load(host: &Host, unit: &Unit) -> Result<(String, u64), Error> {
         .map_err(|e| Error::usage(format!("{}: not a component: {}", unit.path.display(), e.message)))?;
     let memory = host.runtime().limits_for(&manifest).memory_bytes;
     let name = host
-        .load(&binary, manifest)
+        .load_with(&binary, manifest, wasi)
         .map_err(|e| Error::usage(format!("{}: {e}", unit.path.display())))?;
     Ok((name, memory))
 }

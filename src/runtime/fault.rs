@@ -33,6 +33,9 @@ pub enum Fault {
     MemoryLimit(u64),
     #[error("it trapped: {0}")]
     Trap(String),
+    /// It called `wasi:cli/exit`, which unwinds the instance.
+    #[error("it exited with code {0}")]
+    Exited(i32),
     /// The host could not write an audit line (the call stops there: nothing happens without
     /// its record). This is the host's failure, not the component's.
     #[error("the host cannot write its audit log: {0}")]

@@ -183,34 +183,14 @@ impl Guard {
     /// report-only and unguarded modes when nothing does). Every effect of a host operation
     /// must be preceded by an `Ok` from here (or from [`Self::authorize_handle`]).
     pub(crate) fn authorize(&self, operation: &str, request: Request<'_>) -> Result<Option<GrantRef>, Denied> {
-        let mode = self.policy.mode;
-        if mode == Mode::Unguarded {
-            return Ok(None);
-        }
-        let decision = self.policy.effective.decide(&request);
-        if !self.records(decision.allowed) {
-            return Ok(decision.grant);
-        }
-        let resource = describe_request(&request);
-        let policy = &self.policy;
-        let rule;
-        let by = match (&decision.denied_by, decision.grant) {
-            (Some(denied_by), _) => {
-                rule = format!("policy {denied_by}");
-                rule.as_str()
-            }
-            (None, Some(grant)) => policy.grant_text(grant),
-            (None, None) => "no grant",
-        };
-        self.finish(operation, &resource, decision.allowed, by)?;
-        Ok(decision.grant.filter(|_| decision.allowed))
+        authorize(&self.policy, &self.audit, operation, request)
     }
 
     /// Whether a decision with this outcome leaves a trace: an audit line (when there is a
     /// log) or a refusal. When it does not — allowed, and no log — the caller may skip
     /// describing the request. Unguarded mode records nothing.
     pub(crate) fn records(&self, allowed: bool) -> bool {
-        self.policy.mode != Mode::Unguarded && (!allowed || self.audit.is_enabled())
+        records(&self.policy, &self.audit, allowed)
     }
 
     /// Records a decision that the host made itself: an access check against what a handle
@@ -227,56 +207,122 @@ impl Guard {
         if !self.records(permitted) {
             return Ok(());
         }
-        self.finish(operation, resource, permitted, by)
+        finish(&self.policy, &self.audit, operation, resource, permitted, by)
     }
 
     /// Refuses outright: a host rule that holds in every mode (report-only included), such as
     /// a dynamic-loader variable in a child's environment. Logged as `denied`.
     pub(crate) fn refuse(&self, operation: &str, resource: &str, by: &str) -> Denied {
-        let record = Record {
-            time: now_rfc3339(),
-            component: self.policy.name(),
-            operation,
-            resource,
-            verdict: Verdict::Denied,
-            by,
-            mode: self.policy.mode,
-        };
-        // The operation is refused whether or not the line could be written (a line that
-        // could not be written is the host's failure all the same: the log keeps it).
-        let _ = self.audit.write(&record);
-        Denied(resource.to_string())
+        refuse(&self.policy, &self.audit, operation, resource, by)
     }
 
-    fn finish(&self, operation: &str, resource: &str, allowed: bool, by: &str) -> Result<(), Denied> {
-        let mode = self.policy.mode;
-        let verdict = match (allowed, mode) {
-            (true, _) => Verdict::Allowed,
-            (false, Mode::ReportOnly) => Verdict::WouldDeny,
-            (false, _) => Verdict::Denied,
-        };
-        let record = Record {
-            time: now_rfc3339(),
-            component: self.policy.name(),
-            operation,
-            resource,
-            verdict,
-            by,
-            mode,
-        };
-        if let Err(e) = self.audit.write(&record) {
-            // No effect without its record. This is the host's failure, not a decision about
-            // the component: the log keeps the error, and the call that met it ends as the
-            // host's failure (`Fault::AuditLog`), so that a host such as `run` reports the
-            // operating system's error rather than a denial.
-            return Err(Denied(format!(
-                "{resource}: not done, the host cannot write its audit log ({e})"
-            )));
+    /// The part of the guard that decides and records, detached from the instance: for host
+    /// code that runs outside a call on the store (a socket-address check of wasmtime-wasi).
+    pub(crate) fn decider(&self) -> Decider {
+        Decider {
+            policy: Arc::clone(&self.policy),
+            audit: self.audit.clone(),
         }
-        match verdict {
-            Verdict::Denied => Err(Denied(resource.to_string())),
-            Verdict::Allowed | Verdict::WouldDeny => Ok(()),
+    }
+}
+
+/// The deciding and recording half of a [`Guard`], shareable across threads: the same
+/// decision and the same audit lines.
+#[derive(Clone, Debug)]
+pub(crate) struct Decider {
+    pub(crate) policy: Arc<ComponentPolicy>,
+    pub(crate) audit: AuditLog,
+}
+
+impl Decider {
+    /// As [`Guard::authorize`].
+    pub(crate) fn authorize(&self, operation: &str, request: Request<'_>) -> Result<Option<GrantRef>, Denied> {
+        authorize(&self.policy, &self.audit, operation, request)
+    }
+}
+
+fn records(policy: &ComponentPolicy, audit: &AuditLog, allowed: bool) -> bool {
+    policy.mode != Mode::Unguarded && (!allowed || audit.is_enabled())
+}
+
+fn authorize(
+    policy: &ComponentPolicy,
+    audit: &AuditLog,
+    operation: &str,
+    request: Request<'_>,
+) -> Result<Option<GrantRef>, Denied> {
+    if policy.mode == Mode::Unguarded {
+        return Ok(None);
+    }
+    let decision = policy.effective.decide(&request);
+    if !records(policy, audit, decision.allowed) {
+        return Ok(decision.grant);
+    }
+    let resource = describe_request(&request);
+    let rule;
+    let by = match (&decision.denied_by, decision.grant) {
+        (Some(denied_by), _) => {
+            rule = format!("policy {denied_by}");
+            rule.as_str()
         }
+        (None, Some(grant)) => policy.grant_text(grant),
+        (None, None) => "no grant",
+    };
+    finish(policy, audit, operation, &resource, decision.allowed, by)?;
+    Ok(decision.grant.filter(|_| decision.allowed))
+}
+
+fn refuse(policy: &ComponentPolicy, audit: &AuditLog, operation: &str, resource: &str, by: &str) -> Denied {
+    let record = Record {
+        time: now_rfc3339(),
+        component: policy.name(),
+        operation,
+        resource,
+        verdict: Verdict::Denied,
+        by,
+        mode: policy.mode,
+    };
+    // The operation is refused whether or not the line could be written (a line that could
+    // not be written is the host's failure all the same: the log keeps it).
+    let _ = audit.write(&record);
+    Denied(resource.to_string())
+}
+
+fn finish(
+    policy: &ComponentPolicy,
+    audit: &AuditLog,
+    operation: &str,
+    resource: &str,
+    allowed: bool,
+    by: &str,
+) -> Result<(), Denied> {
+    let mode = policy.mode;
+    let verdict = match (allowed, mode) {
+        (true, _) => Verdict::Allowed,
+        (false, Mode::ReportOnly) => Verdict::WouldDeny,
+        (false, _) => Verdict::Denied,
+    };
+    let record = Record {
+        time: now_rfc3339(),
+        component: policy.name(),
+        operation,
+        resource,
+        verdict,
+        by,
+        mode,
+    };
+    if let Err(e) = audit.write(&record) {
+        // No effect without its record. This is the host's failure, not a decision about the
+        // component: the log keeps the error, and the call that met it ends as the host's
+        // failure (`Fault::AuditLog`), so that a host such as `run` reports the operating
+        // system's error rather than a denial.
+        return Err(Denied(format!(
+            "{resource}: not done, the host cannot write its audit log ({e})"
+        )));
+    }
+    match verdict {
+        Verdict::Denied => Err(Denied(resource.to_string())),
+        Verdict::Allowed | Verdict::WouldDeny => Ok(()),
     }
 }
 

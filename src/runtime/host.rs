@@ -13,10 +13,11 @@ use super::bindings::FullComponent;
 use super::bindings::core_types::ComponentError;
 use super::fault::CallError;
 use super::guard::ComponentPolicy;
-use super::hub::{Hub, Slot};
+use super::hub::{Exit, Exports, Hub, Slot};
 use super::limits::RunLimits;
 use super::services::{Components, LogSink, describe_component_error};
 use super::state::{self, EPOCH_TICK, InstanceState};
+use super::wasi::WasiOptions;
 use crate::manifest::{Limits, Manifest};
 use crate::orgpolicy::PolicySet;
 use crate::policy::Env;
@@ -79,19 +80,24 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// Creates the engine and links the 108 host operations (`host-services` and the three
-    /// extensions).
+    /// extensions) and WASI 0.2 (see `runtime/wasi.rs`).
     ///
     /// # Errors
     /// Wasmtime refused the configuration (not expected on a supported platform).
     pub fn new(config: RuntimeConfig) -> wasmtime::Result<Self> {
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
+            // The component-model async builtins, as far as Wasmtime supports them, so that
+            // components built with them (componentize-js's QuickJS backend) load.
+            .wasm_component_model_async(true)
+            .wasm_component_model_more_async_builtins(true)
             .epoch_interruption(true)
             .consume_fuel(config.fuel_metering)
             .max_wasm_stack(1 << 20);
         let engine = Engine::new(&wasm)?;
         let mut linker = Linker::new(&engine);
         super::iface::add_to_linker(&mut linker)?;
+        super::wasi::add_to_linker(&mut linker)?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.weak();
@@ -159,18 +165,23 @@ impl Runtime {
     /// A store for one instance of a component with `policy`, its limits installed. Before each
     /// call, [`Runtime::arm`] renews the call's time and fuel budget.
     pub fn store(&self, policy: Arc<ComponentPolicy>) -> Store<InstanceState> {
-        self.make_store(policy, self.config.audit.clone(), None)
+        self.make_store(policy, self.config.audit.clone(), None, &WasiOptions::default())
+    }
+
+    /// [`Runtime::store`] whose WASI guest gets `wasi` (arguments, environment, stdio).
+    pub fn store_for_wasi(&self, policy: Arc<ComponentPolicy>, wasi: &WasiOptions) -> Store<InstanceState> {
+        self.make_store(policy, self.config.audit.clone(), None, wasi)
     }
 
     /// [`Runtime::store`] with its own audit log instead of the runtime's.
     pub fn store_with(&self, policy: Arc<ComponentPolicy>, audit: AuditLog) -> Store<InstanceState> {
-        self.make_store(policy, audit, None)
+        self.make_store(policy, audit, None, &WasiOptions::default())
     }
 
     /// [`Runtime::store`] for an instance of `hub`'s host, whose components it can message.
-    fn store_in(&self, policy: Arc<ComponentPolicy>, hub: &Arc<Hub>) -> Store<InstanceState> {
+    fn store_in(&self, policy: Arc<ComponentPolicy>, hub: &Arc<Hub>, wasi: &WasiOptions) -> Store<InstanceState> {
         let hub: Weak<dyn Components> = Arc::downgrade(hub) as Weak<Hub>;
-        self.make_store(policy, self.config.audit.clone(), Some(hub))
+        self.make_store(policy, self.config.audit.clone(), Some(hub), wasi)
     }
 
     fn make_store(
@@ -178,9 +189,10 @@ impl Runtime {
         policy: Arc<ComponentPolicy>,
         audit: AuditLog,
         hub: Option<Weak<dyn Components>>,
+        wasi: &WasiOptions,
     ) -> Store<InstanceState> {
         let limits = self.limits_for(&policy.manifest);
-        let state = InstanceState::new(policy, audit, limits, hub, self.config.log.clone());
+        let state = InstanceState::new(policy, audit, limits, hub, self.config.log.clone(), wasi);
         let fuel = limits.hostcall_fuel();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.guard.limits);
@@ -230,12 +242,23 @@ impl Host {
     }
 
     /// Compiles and instantiates a component under `manifest` (its name is the component's id
-    /// in this host). `init` is not called: see [`Host::init`].
+    /// in this host), with no arguments, no environment and no stdio for its WASI imports.
+    /// `init` is not called: see [`Host::init`].
     ///
     /// # Errors
-    /// Another component has the same name, the bytes are not a component, or it imports
-    /// something the host does not provide or does not export `component-lifecycle`.
+    /// See [`Host::load_with`].
     pub fn load(&self, bytes: &[u8], manifest: Manifest) -> Result<String, CallError> {
+        self.load_with(bytes, manifest, &WasiOptions::default())
+    }
+
+    /// [`Host::load`] with what the component's WASI imports are given.
+    ///
+    /// # Errors
+    /// Another component has the same name, the bytes are not a component, it imports
+    /// something the host does not provide, it exports neither
+    /// `airssys:core/component-lifecycle` nor `wasi:cli/run`, or it needs more than a limit
+    /// allows (the error names the limit).
+    pub fn load_with(&self, bytes: &[u8], manifest: Manifest, wasi: &WasiOptions) -> Result<String, CallError> {
         let name = manifest.component.name.clone();
         if self.hub.slot(&name).is_some() {
             return Err(CallError::Load(format!("a component named `{name}` is already loaded")));
@@ -244,20 +267,45 @@ impl Host {
             .runtime
             .compile(bytes)
             .map_err(|e| CallError::Load(format!("`{name}`: {e:#}")))?;
-        if !self.runtime.config.fuel_metering && self.runtime.limits_for(&manifest).fuel.is_some() {
+        let limits = self.runtime.limits_for(&manifest);
+        if !self.runtime.config.fuel_metering && limits.fuel.is_some() {
             return Err(CallError::Load(format!(
                 "`{name}` has a fuel limit, but this runtime does not meter fuel (RuntimeConfig::fuel_metering)"
             )));
         }
         let policy = self.runtime.policy_for(manifest);
-        let mut store = self.runtime.store_in(policy, &self.hub);
-        let bindings = FullComponent::instantiate(&mut store, &component, self.runtime.linker()).map_err(|e| {
-            CallError::Load(format!(
-                "`{name}` cannot be instantiated: {e:#} (a component run by airssys-wasm imports only catalogued interfaces and exports `airssys:core/component-lifecycle@1.0.0`)"
-            ))
-        })?;
-        self.hub.insert(Slot::new(name.clone(), store, bindings));
+        let mut store = self.runtime.store_in(policy, &self.hub, wasi);
+        let instance = self
+            .runtime
+            .linker()
+            .instantiate(&mut store, &component)
+            .map_err(|e| CallError::Load(format!("`{name}` cannot be instantiated: {}", explain_instantiation(&e, &limits))))?;
+        let exports = match FullComponent::new(&mut store, &instance) {
+            Ok(bindings) => Exports::Lifecycle(bindings),
+            Err(_) => match wasmtime_wasi::p2::bindings::sync::Command::new(&mut store, &instance) {
+                Ok(command) => Exports::Command(command),
+                Err(_) => {
+                    return Err(CallError::Load(format!(
+                        "`{name}` exports neither `airssys:core/component-lifecycle@1.0.0` (an airssys component) nor `wasi:cli/run@0.2.x` (a WASI command), so there is nothing to call"
+                    )));
+                }
+            },
+        };
+        self.hub.insert(Slot::new(name.clone(), store, exports));
         Ok(name)
+    }
+
+    /// Whether the loaded component `name` is a WASI command (it exports `wasi:cli/run`).
+    pub fn is_command(&self, name: &str) -> bool {
+        self.hub.slot(name).is_some_and(|slot| slot.is_command())
+    }
+
+    /// Runs a WASI command: calls its `wasi:cli/run`.
+    ///
+    /// # Errors
+    /// See [`CallError`]; a component that is not a command is `Unavailable`.
+    pub fn run_command(&self, component: &str) -> Result<Exit, CallError> {
+        self.hub.run_command(component)
     }
 
     /// The ids of the loaded components, in load order.
@@ -319,3 +367,28 @@ const _: () = {
     send_and_sync::<Runtime>();
     send_and_sync::<Host>();
 };
+
+/// Why instantiation failed, in words that name what to change: a count limit with the option
+/// that raises it, an import the host does not serve.
+fn explain_instantiation(error: &wasmtime::Error, limits: &RunLimits) -> String {
+    let text = format!("{error:#}");
+    let limit = [
+        ("instance count too high", "core instances", limits.instances, "--instances"),
+        ("table count too high", "tables", limits.tables, "--tables"),
+        ("memory count too high", "memories", limits.memories, "--memories"),
+    ]
+    .into_iter()
+    .find(|(needle, ..)| text.contains(needle));
+    if let Some((_, what, max, flag)) = limit {
+        return format!(
+            "{text}: it creates more {what} than the limit of {max}; raise it with `run {flag} N` (or RunLimits::{} in the library)",
+            what.replace("core ", "").trim_end_matches('s').to_string() + "s"
+        );
+    }
+    if text.contains("matching implementation was not found in the linker") {
+        return format!(
+            "{text} (the host serves the airssys catalogue and WASI 0.2: cli, clocks, random, io, filesystem, sockets)"
+        );
+    }
+    text
+}

@@ -19,19 +19,54 @@ const MAX_DELIVERIES: usize = 10_000;
 /// One loaded component.
 pub(crate) struct Slot {
     name: String,
+    command: bool,
     metadata: ComponentMetadata,
     live: Mutex<Live>,
 }
 
 enum Live {
-    Ready(Box<Store<InstanceState>>, Box<FullComponent>),
+    Ready(Box<Store<InstanceState>>, Box<Exports>),
     Ended(Fault),
 }
 
+/// What a loaded component offers the host to call.
+pub(crate) enum Exports {
+    /// An airssys component: `airssys:core/component-lifecycle`.
+    Lifecycle(FullComponent),
+    /// A WASI command: `wasi:cli/run`.
+    Command(wasmtime_wasi::p2::bindings::sync::Command),
+}
+
+/// How a WASI command's `run` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// `run` returned (`Ok` is 0, `Err` is 1, as `wasmtime run` reports them).
+    Returned(bool),
+    /// The command called `wasi:cli/exit` with this code.
+    Code(i32),
+}
+
+impl Exit {
+    /// The process exit code this stands for.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Returned(true) => 0,
+            Exit::Returned(false) => 1,
+            Exit::Code(code) => code,
+        }
+    }
+}
+
 impl Slot {
-    pub(crate) fn new(name: String, store: Store<InstanceState>, bindings: FullComponent) -> Self {
+    /// Whether the component is a WASI command (and still callable or not).
+    pub(crate) fn is_command(&self) -> bool {
+        self.command
+    }
+
+    pub(crate) fn new(name: String, store: Store<InstanceState>, bindings: Exports) -> Self {
         let metadata = metadata_of(&store.data().guard.policy.manifest);
         Slot {
+            command: matches!(bindings, Exports::Command(_)),
             name,
             metadata,
             live: Mutex::new(Live::Ready(Box::new(store), Box::new(bindings))),
@@ -111,7 +146,17 @@ impl Hub {
                     reason: format!("an earlier call ended it: {fault}"),
                 });
             }
-            Live::Ready(store, bindings) => guarded_call(store, timeout_ms, |store| f(store, bindings)),
+            Live::Ready(_, exports) if !matches!(**exports, Exports::Lifecycle(_)) => {
+                return Err(CallError::Unavailable {
+                    component: component.to_string(),
+                    reason: "it is a WASI command: it exports `wasi:cli/run`, not `airssys:core/component-lifecycle`"
+                        .to_string(),
+                });
+            }
+            Live::Ready(store, exports) => match &**exports {
+                Exports::Lifecycle(bindings) => guarded_call(store, timeout_ms, |store| f(store, bindings)),
+                Exports::Command(_) => unreachable!("refused above"),
+            },
         };
         outcome.map_err(|fault| {
             *live = Live::Ended(fault.clone());
@@ -120,6 +165,52 @@ impl Hub {
                 fault,
             }
         })
+    }
+
+    /// Calls a WASI command's `run`. A command that calls `wasi:cli/exit` ends with its code;
+    /// the instance cannot be called again either way.
+    pub(crate) fn run_command(&self, component: &str) -> Result<Exit, CallError> {
+        let slot = self
+            .slot(component)
+            .ok_or_else(|| CallError::NotLoaded(component.to_string()))?;
+        let mut live = slot.live.lock().unwrap_or_else(|p| p.into_inner());
+        let Live::Ready(store, exports) = &mut *live else {
+            return Err(CallError::Unavailable {
+                component: component.to_string(),
+                reason: "an earlier call ended it".to_string(),
+            });
+        };
+        let Exports::Command(command) = &**exports else {
+            return Err(CallError::Unavailable {
+                component: component.to_string(),
+                reason: "it is an airssys component: it exports `airssys:core/component-lifecycle`, not `wasi:cli/run`"
+                    .to_string(),
+            });
+        };
+        let outcome = guarded_call(store, None, |store| {
+            match command.wasi_cli_run().call_run(&mut *store) {
+                Ok(returned) => Ok(Exit::Returned(returned.is_ok())),
+                Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                    Some(exit) => Ok(Exit::Code(exit.0)),
+                    None => Err(e),
+                },
+            }
+        });
+        match outcome {
+            Ok(Exit::Code(code)) => {
+                // The instance unwound through `exit`: it cannot be called again.
+                *live = Live::Ended(Fault::Exited(code));
+                Ok(Exit::Code(code))
+            }
+            Ok(returned) => Ok(returned),
+            Err(fault) => {
+                *live = Live::Ended(fault.clone());
+                Err(CallError::Fault {
+                    component: component.to_string(),
+                    fault,
+                })
+            }
+        }
     }
 
     /// Runs queued requests and their callbacks, oldest first, until none is left.

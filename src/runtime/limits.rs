@@ -41,9 +41,11 @@ impl Default for RunLimits {
             memory_bytes: 256 << 20,
             fuel: None,
             timeout_ms: 30_000,
-            instances: 32,
-            tables: 32,
-            memories: 8,
+            // Real toolchains' components need more than a hand-written one: componentize-py's
+            // has 38 core instances.
+            instances: 100,
+            tables: 100,
+            memories: 16,
             table_elements: 100_000,
             max_sleep_ms: 10_000,
             max_message_bytes: 1 << 20,

@@ -55,10 +55,13 @@ pub mod services;
 mod state;
 #[cfg(test)]
 mod testing;
+mod wasi;
 
 pub use audit::{AuditLog, Mode, Record, Verdict, now_rfc3339};
 pub use fault::{CallError, Fault};
 pub use guard::{ComponentPolicy, Denied, describe_request};
 pub use host::{Host, Runtime, RuntimeConfig};
+pub use hub::Exit;
 pub use limits::RunLimits;
 pub use state::InstanceState;
+pub use wasi::WasiOptions;

@@ -23,6 +23,9 @@ use super::limits::RunLimits;
 use super::net::{NetState, NetView};
 use super::process::{ProcState, ProcessView};
 use super::services::{Components, LogSink, ServicesState, ServicesView};
+use super::wasi::{WasiOptions, WasiState};
+use super::fs::wasi::WasiFsView;
+use super::net::wasi::WasiNetView;
 
 /// How often the engine's epoch advances: the granularity of the wall-clock deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -37,6 +40,8 @@ pub struct InstanceState {
     pub(crate) net: NetState,
     pub(crate) process: ProcState,
     pub(crate) services: ServicesState,
+    /// WASI: wasmtime-wasi's context and what the host's own WASI interfaces keep.
+    pub(crate) wasi: WasiState,
 }
 
 impl std::fmt::Debug for InstanceState {
@@ -56,14 +61,18 @@ impl InstanceState {
         run_limits: RunLimits,
         hub: Option<Weak<dyn Components>>,
         log: LogSink,
+        wasi: &WasiOptions,
     ) -> Self {
+        let guard = Guard::new(policy, audit, run_limits);
+        let wasi = WasiState::new(&guard, wasi);
         InstanceState {
-            guard: Guard::new(policy, audit, run_limits),
+            guard,
             table: ResourceTable::new(),
             fs: FsState::default(),
             net: NetState::default(),
             process: ProcState::default(),
             services: ServicesState::new(hub, log),
+            wasi,
         }
     }
 
@@ -104,6 +113,27 @@ impl InstanceState {
         }
     }
 
+    /// The view of `wasi:filesystem` (`types`, `preopens`).
+    pub(crate) fn wasi_fs_view(&mut self) -> WasiFsView<'_> {
+        WasiFsView {
+            guard: &self.guard,
+            fs: &mut self.fs,
+            wasi: &mut self.wasi.fs,
+            ctx: self.wasi.ctx.filesystem(),
+            table: &mut self.table,
+        }
+    }
+
+    /// The view of `wasi:sockets/ip-name-lookup`.
+    pub(crate) fn wasi_net_view(&mut self) -> WasiNetView<'_> {
+        WasiNetView {
+            sockets: &self.wasi.sockets,
+            state: &mut self.wasi.net,
+            ctx: self.wasi.ctx.sockets(),
+            table: &mut self.table,
+        }
+    }
+
     /// The view of `host-services` and the core `types`.
     pub(crate) fn services_view(&mut self) -> ServicesView<'_> {
         ServicesView {
@@ -133,4 +163,15 @@ pub(crate) fn set_deadline(store: &mut Store<InstanceState>, ms: u64) {
 /// Epoch ticks that cover `ms` milliseconds (at least one whole tick more, never zero).
 fn ticks(ms: u64) -> u64 {
     ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1) + 1
+}
+
+/// wasmtime-wasi's view of an instance: its context and the instance's resource table (the
+/// interfaces linked from wasmtime-wasi as they are).
+impl wasmtime_wasi::WasiView for InstanceState {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.wasi.ctx,
+            table: &mut self.table,
+        }
+    }
 }

@@ -39,6 +39,7 @@ pub(crate) fn state_under(toml: &str, policies: &PolicySet, mode: Mode) -> (Inst
         RunLimits::default(),
         None,
         LogSink::disabled(),
+        &crate::runtime::WasiOptions::default(),
     );
     (state, captured)
 }

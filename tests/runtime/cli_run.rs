@@ -60,21 +60,35 @@ fn run_reports_a_fault_with_exit_code_1() {
 #[test]
 fn run_refuses_a_component_whose_check_fails_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
-    // Imports filesystem.read-file without a grant: CMP002 undeclared permission.
+    // A grant that the default policy denies (reading /etc/shadow): a policy violation.
     let bytes = crate::common::component_importing(&["filesystem.read-file"], "", "");
-    write_component(dir.path(), "reader", &bytes, &manifest("reader"));
+    let text = format!(
+        "{}\n[permissions]\nfilesystem = [{{ action = \"read\", path = \"/etc/shadow\" }}]\n",
+        manifest("reader")
+    );
+    write_component(dir.path(), "reader", &bytes, &text);
     let out = airssys(&["run", "reader.wasm"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("CMP002") && stderr.contains("refusing to run"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("refusing to run"), "{stderr}");
     // Forced, it runs (its dummy `execute` traps, which is reported, not a crash).
     let out = airssys(&["run", "reader.wasm", "--force"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("trapped"), "{stderr}");
+}
+
+#[test]
+fn run_warns_about_an_operation_without_a_grant_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Imports filesystem.read-file without a grant: CMP002, shown as a warning; the operation
+    // is denied if called.
+    let bytes = crate::common::component_importing(&["filesystem.read-file"], "", "");
+    write_component(dir.path(), "reader", &bytes, &manifest("reader"));
+    let out = airssys(&["run", "reader.wasm", "--invoke", "none"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CMP002") && stderr.contains("warning"), "{stderr}");
+    assert!(!stderr.contains("refusing to run"), "{stderr}");
 }
 
 #[test]

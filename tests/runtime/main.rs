@@ -12,6 +12,7 @@ mod example;
 mod host;
 mod lifecycle;
 mod services;
+mod wasi;
 
 mod fs;
 mod net;

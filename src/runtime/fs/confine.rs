@@ -262,6 +262,21 @@ impl FsView<'_> {
         self.fs.paths.get_or_insert_with(|| PolicyPaths::of(policy))
     }
 
+    /// The base directories of the filesystem grants (see the module documentation), sorted
+    /// and without repeats: what a WASI guest gets as preopened directories.
+    pub(crate) fn grant_bases(&mut self) -> Vec<String> {
+        let mut bases: Vec<String> = self
+            .policy_paths()
+            .bases
+            .iter()
+            .flatten()
+            .map(|base| base.dir.clone())
+            .collect();
+        bases.sort();
+        bases.dedup();
+        bases
+    }
+
     /// `raw` normalised, with `~` expanded: an absolute path.
     pub(crate) fn absolute(&mut self, raw: &str) -> Result<String, FsError> {
         let normal = normalize_path(raw).map_err(|e| FsError::InvalidInput(format!("{}: {e}", raw.escape_debug())))?;

@@ -78,6 +78,7 @@
 //! Times are milliseconds since the Unix epoch (earlier times read as 0); `created` is `none`
 //! when the filesystem does not record it. Names that are not UTF-8 are listed lossily.
 
+mod actions;
 mod confine;
 mod copy;
 mod inode;
@@ -85,6 +86,7 @@ mod ops;
 #[cfg(test)]
 mod tests;
 mod walk;
+pub(crate) mod wasi;
 
 use std::io;
 use std::time::UNIX_EPOCH;
@@ -92,10 +94,10 @@ use std::time::UNIX_EPOCH;
 use cap_std::fs::{FileType, FileTypeExt, Metadata, MetadataExt};
 use wasmtime::component::{HasData, ResourceTable};
 
-pub(crate) use self::confine::{How, denied, join, parent_of};
+pub(crate) use self::confine::{How, Located, denied, join, parent_of};
 pub(crate) use self::copy::bounded_copy;
 pub(crate) use self::inode::{OMIT, time_spec};
-pub(crate) use self::ops::{CHUNK, FORBIDDEN_MODE_BITS, MAX_GLOB_BYTES, Opening, normalize_or_raw};
+pub(crate) use self::ops::{CHUNK, FORBIDDEN_MODE_BITS, MAX_GLOB_BYTES, Opening};
 pub(crate) use self::walk::{Bounds, entry_bytes, remove_tree, sorted_entries, walk};
 pub use self::walk::{MAX_DEPTH, MAX_ENTRIES, MAX_VISITS};
 use super::bindings::fs_types::{FileKind, FileStat, FsError};

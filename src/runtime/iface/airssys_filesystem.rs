@@ -11,8 +11,8 @@ use crate::policy::FsAction;
 use crate::runtime::bindings::filesystem;
 use crate::runtime::bindings::fs_types::{DirEntry, FsError, OpenFlags, SeekFrom};
 use crate::runtime::fs::{
-    Bounds, CHUNK, FileHandle, FsView, HasFs, How, MAX_ENTRIES, Opening, bounded_copy, io_error, join, kind_of,
-    normalize_or_raw, parent_of, remove_tree, sorted_entries,
+    Bounds, CHUNK, FileHandle, FsView, HasFs, How, MAX_ENTRIES, Opening, bounded_copy, io_error, kind_of,
+    remove_tree, sorted_entries,
 };
 use crate::runtime::resources::Access;
 use crate::runtime::state::InstanceState;
@@ -163,30 +163,11 @@ impl filesystem::Host for FsView<'_> {
     }
 
     fn delete_file(&mut self, path: String) -> Result<(), FsError> {
-        let loc = self.locate("filesystem.delete-file", &path, &[FsAction::Delete], How::NO_FOLLOW)?;
-        if loc.existing()?.is_dir() {
-            return Err(FsError::IsADirectory(loc.path));
-        }
-        loc.parent.remove_file(&loc.name).map_err(|e| io_error(&e, &loc.path))
+        self.delete_file_as("filesystem.delete-file", &path)
     }
 
     fn rename(&mut self, src: String, dest: String) -> Result<(), FsError> {
-        const OP: &str = "filesystem.rename";
-        let from = self.allow(OP, &src, &[FsAction::Delete]);
-        let to = self.allow(OP, &dest, &[FsAction::Write]);
-        let (from, to) = (from?, to?);
-        let from = self.resolve(OP, from, How::NO_FOLLOW)?;
-        let to = self.resolve(OP, to, How::NO_FOLLOW)?;
-        from.existing()?;
-        if from.is_root() || to.is_root() {
-            return Err(FsError::InvalidInput(format!("{src} -> {dest}: `/` cannot be renamed")));
-        }
-        from.parent
-            .rename(&from.name, &to.parent, &to.name)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ENOENT) => io_error(&e, &from.path),
-                _ => io_error(&e, &to.path),
-            })
+        self.rename_as("filesystem.rename", &src, &dest)
     }
 
     fn copy(&mut self, src: String, dest: String) -> Result<u64, FsError> {
@@ -228,11 +209,7 @@ impl filesystem::Host for FsView<'_> {
     }
 
     fn create_dir(&mut self, path: String) -> Result<(), FsError> {
-        let loc = self.locate("filesystem.create-dir", &path, &[FsAction::Write], How::NO_FOLLOW)?;
-        if loc.meta.is_some() {
-            return Err(FsError::AlreadyExists(loc.path));
-        }
-        loc.parent.create_dir(&loc.name).map_err(|e| io_error(&e, &loc.path))
+        self.create_dir_as("filesystem.create-dir", &path)
     }
 
     fn create_dir_all(&mut self, path: String) -> Result<(), FsError> {
@@ -254,14 +231,7 @@ impl filesystem::Host for FsView<'_> {
     }
 
     fn remove_dir(&mut self, path: String) -> Result<(), FsError> {
-        let loc = self.locate("filesystem.remove-dir", &path, &[FsAction::Delete], How::NO_FOLLOW)?;
-        if !loc.existing()?.is_dir() {
-            return Err(FsError::NotADirectory(loc.path));
-        }
-        if loc.is_root() {
-            return Err(FsError::InvalidInput("`/` cannot be removed".to_string()));
-        }
-        loc.parent.remove_dir(&loc.name).map_err(|e| io_error(&e, &loc.path))
+        self.remove_dir_as("filesystem.remove-dir", &path)
     }
 
     fn remove_dir_all(&mut self, path: String) -> Result<(), FsError> {
@@ -297,59 +267,11 @@ impl filesystem::Host for FsView<'_> {
     }
 
     fn create_symlink(&mut self, target: String, link: String) -> Result<(), FsError> {
-        const OP: &str = "filesystem.create-symlink";
-        // Where the target points, as a path the guard can decide: relative targets are
-        // relative to the link's directory.
-        let from_home = target == "~" || target.starts_with("~/");
-        let relative = !target.starts_with('/') && !from_home;
-        let lexical_dir = self.absolute(&link).ok().map(|l| parent_of(&l).to_string());
-        let target_path = match &lexical_dir {
-            Some(dir) if relative => normalize_or_raw(&join(dir, &target)),
-            _ => target.clone(),
-        };
-        let link_allowed = self.allow(OP, &link, &[FsAction::Write]);
-        let target_allowed = self.allow(OP, &target_path, &[FsAction::Read]);
-        let (link_allowed, _) = (link_allowed?, target_allowed?);
-        if target.is_empty() {
-            return Err(FsError::InvalidInput(format!("{link}: the target is empty")));
-        }
-        let loc = self.resolve(OP, link_allowed, How::NO_FOLLOW)?;
-        // The link's directory was reached through other links: the target is relative to
-        // where the link really is, so that is what must be granted.
-        let real_dir = parent_of(&loc.path);
-        if relative && lexical_dir.as_deref() != Some(real_dir) {
-            let real_target = normalize_or_raw(&join(real_dir, &target));
-            self.allow(OP, &real_target, &[FsAction::Read])?;
-        }
-        // `~/` means the home directory here as everywhere in this interface; the link stores
-        // the expanded path. Other targets are stored as written.
-        let stored = if from_home { self.absolute(&target)? } else { target };
-        if loc.meta.is_some() {
-            return Err(FsError::AlreadyExists(loc.path));
-        }
-        if loc.dir_required || loc.is_root() {
-            return Err(FsError::InvalidInput(format!(
-                "{link}: a symbolic link's own path cannot end in `/`"
-            )));
-        }
-        loc.parent
-            .symlink_contents(&stored, &loc.name)
-            .map_err(|e| io_error(&e, &loc.path))
+        self.create_symlink_as("filesystem.create-symlink", &target, &link)
     }
 
     fn read_symlink(&mut self, path: String) -> Result<String, FsError> {
-        let loc = self.locate("filesystem.read-symlink", &path, &[FsAction::Metadata], How::NO_FOLLOW)?;
-        if !loc.existing()?.file_type().is_symlink() {
-            return Err(FsError::InvalidInput(format!("{} is not a symbolic link", loc.path)));
-        }
-        let target = loc
-            .parent
-            .read_link_contents(&loc.name)
-            .map_err(|e| io_error(&e, &loc.path))?;
-        target
-            .into_os_string()
-            .into_string()
-            .map_err(|_| FsError::Io(format!("{}: the link's target is not UTF-8", loc.path)))
+        self.read_symlink_as("filesystem.read-symlink", &path)
     }
 
     fn canonicalize(&mut self, path: String) -> Result<String, FsError> {

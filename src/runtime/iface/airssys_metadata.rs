@@ -6,9 +6,11 @@ use std::io;
 use crate::policy::{FsAction, Request};
 use crate::runtime::bindings::fs_types::{FileStat, FsError, WalkEntry};
 use crate::runtime::bindings::metadata;
+use rustix::fs::Timestamps;
+
 use crate::runtime::fs::{
-    FORBIDDEN_MODE_BITS, FsView, HasFs, How, MAX_ENTRIES, MAX_GLOB_BYTES, OMIT, denied, entry_bytes, file_stat,
-    io_error, kind_of, millis, time_spec, walk,
+    FORBIDDEN_MODE_BITS, FsView, HasFs, How, Located, MAX_ENTRIES, MAX_GLOB_BYTES, OMIT, denied, entry_bytes,
+    file_stat, io_error, kind_of, millis, time_spec, walk,
 };
 use crate::runtime::guard::describe_request;
 use crate::runtime::state::InstanceState;
@@ -139,27 +141,14 @@ impl metadata::Host for FsView<'_> {
 
     fn set_times(&mut self, path: String, accessed: Option<u64>, modified: Option<u64>) -> Result<(), FsError> {
         const OP: &str = "metadata.set-times";
-        let loc = self.locate(OP, &path, &[FsAction::Write], How::FOLLOW)?;
-        loc.existing()?;
-        let accessed = accessed.map(|ms| time_spec(ms, &loc.path)).transpose()?;
-        let modified = modified.map(|ms| time_spec(ms, &loc.path)).transpose()?;
-        if accessed.is_none() && modified.is_none() {
-            return Ok(());
-        }
-        // Through the inode that was checked (the final name is not a link: it was resolved,
-        // and one swapped in meanwhile is refused).
-        let inode = self.inode_to_change(OP, &loc)?;
-        let times = rustix::fs::Timestamps {
-            last_access: accessed.unwrap_or(OMIT),
-            last_modification: modified.unwrap_or(OMIT),
+        let allowed = self.allow(OP, &path, &[FsAction::Write])?;
+        let times = |loc: &Located| -> Result<Timestamps, FsError> {
+            Ok(Timestamps {
+                last_access: accessed.map(|ms| time_spec(ms, &loc.path)).transpose()?.unwrap_or(OMIT),
+                last_modification: modified.map(|ms| time_spec(ms, &loc.path)).transpose()?.unwrap_or(OMIT),
+            })
         };
-        inode
-            .change(
-                &loc,
-                |path| rustix::fs::utimensat(rustix::fs::CWD, path, &times, rustix::fs::AtFlags::empty()),
-                |fd| rustix::fs::futimens(fd, &times),
-            )
-            .map_err(|e| io_error(&e, &loc.path))
+        self.set_times_as(OP, allowed, How::FOLLOW, times)
     }
 
     fn walk_dir(&mut self, root: String, max_depth: Option<u32>) -> Result<Vec<WalkEntry>, FsError> {

@@ -29,6 +29,9 @@ mod airssys_network_types;
 mod airssys_process_types;
 mod airssys_signals;
 mod airssys_socket;
+mod wasi_filesystem_preopens;
+mod wasi_filesystem_types;
+mod wasi_sockets_ip_name_lookup;
 
 /// Links every interface of the catalogue (`host-services` and the three extensions, 108
 /// operations) to its implementation.
@@ -44,4 +47,12 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
     airssys_lifecycle::add_to_linker(linker)?;
     airssys_signals::add_to_linker(linker)?;
     airssys_process_types::add_to_linker(linker)
+}
+
+/// Links the WASI interfaces that airssys implements itself (`wasi:filesystem`,
+/// `wasi:sockets/ip-name-lookup`); `runtime/wasi.rs` links the rest from wasmtime-wasi.
+pub(crate) fn add_wasi_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    wasi_filesystem_types::add_to_linker(linker)?;
+    wasi_filesystem_preopens::add_to_linker(linker)?;
+    wasi_sockets_ip_name_lookup::add_to_linker(linker)
 }

@@ -1,13 +1,14 @@
 //! The network side of the guard: requests with the call's arguments, name-bound connects to IP
 //! literals, the policy check on the addresses a name resolves to, and handle checks.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use super::{MAX_NAMES_PER_ADDRESS, MAX_RESOLVED, NetError, NetView, family_name, family_of, host_port, sys};
 use crate::policy::{Host, NetAction, Request, normalize_host};
 use crate::runtime::audit::Mode;
-use crate::runtime::guard::{Denied, describe_request};
+use crate::runtime::guard::{ComponentPolicy, Denied, describe_request};
 use crate::runtime::resources::{Auth, Endpoint, Family};
 
 /// Where a connect goes, once authorized.
@@ -79,45 +80,15 @@ impl NetView<'_> {
         Ok((target, Endpoint::new(NetAction::Connect, &asked, port, auth)))
     }
 
-    /// The host to ask the guard about for a connect to the literal `ip` (written `literal`):
-    /// the literal when it is granted itself, or when a policy rule denies that address (no
-    /// name gets around it), else the first name that a granted resolve returned `ip` for and
-    /// whose connect is granted, else the literal (which is then denied).
+    /// The host to ask the guard about for a connect to the literal `ip` (see
+    /// [`connect_host_for`]).
     fn connect_host_for(&self, ip: IpAddr, literal: &str, port: u16) -> String {
-        if self.guard.policy.mode == Mode::Unguarded {
-            return literal.to_string();
-        }
-        let effective = &self.guard.policy.effective;
-        let as_literal = net_request(NetAction::Connect, Some(literal), Some(port));
-        if effective.decide(&as_literal).allowed || effective.denials.denied_by(&as_literal).is_some() {
-            return literal.to_string();
-        }
-        self.net
-            .resolved
-            .get(&ip)
-            .and_then(|names| {
-                names.iter().find(|name| {
-                    effective
-                        .decide(&net_request(NetAction::Connect, Some(name), Some(port)))
-                        .allowed
-                })
-            })
-            .cloned()
-            .unwrap_or_else(|| literal.to_string())
+        connect_host_for(&self.guard.policy, &self.net.resolved, ip, literal, port)
     }
 
     /// Remembers that a granted resolve of `name` returned `addrs`.
     pub(crate) fn remember(&mut self, name: &str, addrs: &[IpAddr]) {
-        for ip in addrs {
-            let resolved = &mut self.net.resolved;
-            if !resolved.contains_key(ip) && resolved.len() >= MAX_RESOLVED {
-                continue;
-            }
-            let names = resolved.entry(*ip).or_default();
-            if names.len() < MAX_NAMES_PER_ADDRESS && !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
-            }
-        }
+        remember(&mut self.net.resolved, name, addrs);
     }
 
     /// The socket addresses to try for an authorized `target`: the literal, or what the name
@@ -230,6 +201,52 @@ impl NetView<'_> {
                 Ok(addrs)
             }
             Err(e) => Err(NetError::InvalidInput(format!("{host:?}: {e}"))),
+        }
+    }
+}
+
+/// The host to ask the guard about for a connect to the literal `ip` (written `literal`), given
+/// the names that granted resolves returned it for (`resolved`): the literal when it is granted
+/// itself, or when a policy rule denies that address (no name gets around it), else the first
+/// such name whose connect is granted, else the literal (which is then denied).
+pub(crate) fn connect_host_for(
+    policy: &ComponentPolicy,
+    resolved: &HashMap<IpAddr, Vec<String>>,
+    ip: IpAddr,
+    literal: &str,
+    port: u16,
+) -> String {
+    if policy.mode == Mode::Unguarded {
+        return literal.to_string();
+    }
+    let effective = &policy.effective;
+    let as_literal = net_request(NetAction::Connect, Some(literal), Some(port));
+    if effective.decide(&as_literal).allowed || effective.denials.denied_by(&as_literal).is_some() {
+        return literal.to_string();
+    }
+    resolved
+        .get(&ip)
+        .and_then(|names| {
+            names.iter().find(|name| {
+                effective
+                    .decide(&net_request(NetAction::Connect, Some(name), Some(port)))
+                    .allowed
+            })
+        })
+        .cloned()
+        .unwrap_or_else(|| literal.to_string())
+}
+
+/// Records in `resolved` that a granted resolve of `name` returned `addrs` (bounded: at most
+/// `MAX_RESOLVED` addresses, `MAX_NAMES_PER_ADDRESS` names each).
+pub(crate) fn remember(resolved: &mut HashMap<IpAddr, Vec<String>>, name: &str, addrs: &[IpAddr]) {
+    for ip in addrs {
+        if !resolved.contains_key(ip) && resolved.len() >= MAX_RESOLVED {
+            continue;
+        }
+        let names = resolved.entry(*ip).or_default();
+        if names.len() < MAX_NAMES_PER_ADDRESS && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
         }
     }
 }

@@ -65,6 +65,7 @@ mod entry;
 mod guard;
 mod pool;
 mod sys;
+pub(crate) mod wasi;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,265 @@
+//! `run` hosting WASI 0.2 components built by a real toolchain (C with wasi-libc and the
+//! preview1 adapter, built from `tests/guests/c/` inside the tests): real effects where the
+//! manifest grants them, denials (and audit lines) where it does not.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::toolchain;
+
+fn airssys(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GREETING")
+        .output()
+        .unwrap()
+}
+
+/// A scratch directory whose path has no symbolic link in it (grants name real paths).
+fn scratch() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().canonicalize().unwrap();
+    (dir, real)
+}
+
+/// Writes the C program `name` as `<dir>/<name>.wasm` with `permissions` in its manifest.
+fn command(dir: &Path, name: &str, permissions: &str) {
+    std::fs::write(dir.join(format!("{name}.wasm")), toolchain::c_command(name)).unwrap();
+    let manifest = format!("[component]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n{permissions}");
+    std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The audit lines (JSON) of a log file.
+fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn hello_prints() {
+    let (_tmp, dir) = scratch();
+    command(&dir, "hello", "");
+    let out = airssys(&["run", "hello.wasm"], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello from C\n");
+}
+
+#[test]
+fn arguments_environment_and_exit_code_come_from_the_command_line_only() {
+    let (_tmp, dir) = scratch();
+    command(&dir, "args-env-exit", "");
+    let out = airssys(
+        &["run", "args-env-exit.wasm", "--env", "GREETING=hi there", "--", "7", "second"],
+        &dir,
+    );
+    // WASI 0.2's `exit` carries success or failure, not a number: the adapter's `exit(7)` is a
+    // failure, which `run` (like `wasmtime run`) reports as 1.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "arg 0: args-env-exit.wasm\narg 1: 7\narg 2: second\nGREETING=hi there\nHOME=(unset)\n",
+        "the host's HOME is never passed"
+    );
+    let out = airssys(&["run", "args-env-exit.wasm"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("GREETING=(unset)"));
+    let out = airssys(&["run", "args-env-exit.wasm", "--env", "NOEQUALS"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("KEY=VALUE"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_reader_reads_its_grant_and_nothing_outside_it() {
+    let (_tmp, dir) = scratch();
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("in.txt"), "granted contents\n").unwrap();
+    std::fs::write(dir.join("secret.txt"), "SECRET\n").unwrap();
+    std::os::unix::fs::symlink(dir.join("secret.txt"), data.join("link")).unwrap();
+    let grant = format!(
+        "[permissions]\nfilesystem = [{{ action = \"read\", path = \"{}/**\" }}]\n",
+        data.display()
+    );
+    command(&dir, "reader", &grant);
+    let log = dir.join("audit.jsonl");
+    let log_arg = log.display().to_string();
+    let run = |path: &str| airssys(&["run", "reader.wasm", "--audit-log", &log_arg, "--", path], &dir);
+
+    let inside = data.join("in.txt").display().to_string();
+    let out = run(&inside);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "granted contents\n");
+
+    // Outside through `..`, through a symbolic link, and by an absolute path.
+    let dotdot = format!("{}/../secret.txt", data.display());
+    let link = data.join("link").display().to_string();
+    let absolute = dir.join("secret.txt").display().to_string();
+    for path in [&dotdot, &link, &absolute] {
+        let out = run(path);
+        assert_eq!(out.status.code(), Some(1), "{path}: {}", text(&out.stderr));
+        assert!(!text(&out.stdout).contains("SECRET"), "{path} was read");
+    }
+    let lines = audit_lines(&log);
+    let open_at = "wasi:filesystem/types.[method]descriptor.open-at";
+    let secret = format!("filesystem:read {}", dir.join("secret.txt").display());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["operation"] == open_at && l["verdict"] == "allowed" && l["resource"] == format!("filesystem:read {inside}")),
+        "{lines:#?}"
+    );
+    let denied: Vec<_> = lines
+        .iter()
+        .filter(|l| l["operation"] == open_at && l["verdict"] == "denied")
+        .map(|l| l["resource"].as_str().unwrap().to_string())
+        .collect();
+    // `..` is decided on the path as the guest wrote it (normalised lexically: outside the
+    // grant), the link on where it points; the absolute path names no preopened directory, so
+    // wasi-libc refuses it before any host call.
+    assert_eq!(denied, [format!("filesystem:read {dotdot}"), secret], "{lines:#?}");
+}
+
+#[test]
+fn a_writer_creates_files_only_where_granted() {
+    let (_tmp, dir) = scratch();
+    let out_dir = dir.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let grant = format!(
+        "[permissions]\nfilesystem = [{{ action = \"write\", path = \"{}/*.txt\" }}]\n",
+        out_dir.display()
+    );
+    command(&dir, "writer", &grant);
+    let granted = out_dir.join("new.txt");
+    let out = airssys(&["run", "writer.wasm", "--", &granted.display().to_string()], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&granted).unwrap(), "written\n");
+
+    for ungranted in [out_dir.join("new.csv"), dir.join("elsewhere.txt"), out_dir.join("../escape.txt")] {
+        let out = airssys(&["run", "writer.wasm", "--", &ungranted.display().to_string()], &dir);
+        assert_eq!(out.status.code(), Some(1), "{}: {}", ungranted.display(), text(&out.stderr));
+        assert!(!ungranted.exists(), "{} was created", ungranted.display());
+    }
+}
+
+#[test]
+fn an_ungranted_operation_warns_and_is_denied_when_called() {
+    let (_tmp, dir) = scratch();
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("in.txt"), "x").unwrap();
+    // No grant at all: `run` starts, warns, and the open is denied.
+    command(&dir, "reader", "");
+    let out = airssys(&["run", "reader.wasm", "--", &data.join("in.txt").display().to_string()], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("have no grant; they are denied"), "{stderr}");
+    assert!(!stderr.contains("refusing to run"), "{stderr}");
+}
+
+#[test]
+fn report_only_lets_an_ungranted_read_through_and_logs_it() {
+    let (_tmp, dir) = scratch();
+    std::fs::write(dir.join("plain.txt"), "seen\n").unwrap();
+    command(&dir, "reader", "");
+    let log = dir.join("audit.jsonl");
+    let out = airssys(
+        &[
+            "run",
+            "reader.wasm",
+            "--report-only",
+            "--audit-log",
+            &log.display().to_string(),
+            "--",
+            &dir.join("plain.txt").display().to_string(),
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "seen\n");
+    let lines = audit_lines(&log);
+    assert!(
+        lines.iter().any(|l| l["verdict"] == "would-deny"
+            && l["operation"] == "wasi:filesystem/types.[method]descriptor.open-at"),
+        "{lines:#?}"
+    );
+}
+
+/// An airssys component (`execute` reads the file its input names) with `permissions`.
+fn airssys_component(dir: &Path, name: &str, bytes: &[u8], permissions: &str) {
+    std::fs::write(dir.join(format!("{name}.wasm")), bytes).unwrap();
+    let manifest = format!("[component]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n{permissions}");
+    std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
+}
+
+/// `run NAME.wasm --input <file holding request>`.
+fn execute(dir: &Path, name: &str, request: &str) -> Output {
+    let input = dir.join("request");
+    std::fs::write(&input, request).unwrap();
+    airssys(
+        &["run", &format!("{name}.wasm"), "--input", &input.display().to_string()],
+        dir,
+    )
+}
+
+/// A directory `data/` with `in.txt`, a secret beside it, and the grant to read `data/**`.
+fn data_and_secret(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("in.txt"), "granted bytes\n").unwrap();
+    std::fs::write(dir.join("secret.txt"), "SECRET\n").unwrap();
+    let grant = format!(
+        "[permissions]\nfilesystem = [{{ action = \"read\", path = \"{}/**\" }}]\n",
+        data.display()
+    );
+    (data.join("in.txt"), dir.join("secret.txt"), grant)
+}
+
+#[test]
+fn a_wit_bindgen_c_airssys_component_that_uses_stdio_runs() {
+    let (_tmp, dir) = scratch();
+    let (inside, secret, grant) = data_and_secret(&dir);
+    let bytes = toolchain::airssys_c("file-reader", "filesystem-component");
+    airssys_component(&dir, "c-reader", &bytes, &grant);
+
+    let out = execute(&dir, "c-reader", &inside.display().to_string());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "granted bytes\n");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("file-reader: init with 0 config entries"), "{stderr}");
+    assert!(stderr.contains(&format!("file-reader: read {}: ok", inside.display())), "{stderr}");
+
+    let out = execute(&dir, "c-reader", &secret.display().to_string());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("SECRET"));
+    assert!(text(&out.stderr).contains(": failed"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_python_component_runs_under_a_narrow_manifest() {
+    let (_tmp, dir) = scratch();
+    let (inside, secret, grant) = data_and_secret(&dir);
+    let bytes = toolchain::python("file-reader", "filesystem-component");
+    airssys_component(&dir, "py-reader", &bytes, &grant);
+
+    // Through the airssys extension, and through Python's own `open()` (WASI filesystem on
+    // the preopened grant base).
+    for request in [inside.display().to_string(), format!("open:{}", inside.display())] {
+        let out = execute(&dir, "py-reader", &request);
+        assert!(out.status.success(), "{request}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("granted bytes\n"), "{request}: {}", text(&out.stdout));
+    }
+    for request in [secret.display().to_string(), format!("open:{}", secret.display())] {
+        let out = execute(&dir, "py-reader", &request);
+        assert_eq!(out.status.code(), Some(1), "{request}: {}", text(&out.stderr));
+        assert!(!text(&out.stdout).contains("SECRET"), "{request} was read");
+        assert!(text(&out.stderr).contains("permission-denied"), "{request}: {}", text(&out.stderr));
+    }
+}
