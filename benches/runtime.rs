@@ -1,9 +1,9 @@
 //! Benchmark: a guest doing 100,000 `stat` calls (and 100,000 `open` + `read` + `close`) through
-//! the host, enforced (with and without an audit log), unguarded, and — with
-//! `--features bench-wasi` — the same operations through wasmtime-wasi with a preopened
-//! directory. Targets: enforced ≤ 1.10× unguarded, ≤ 1.0× wasmtime-wasi.
+//! the host, enforced (with and without an audit log), unguarded; and a WASI guest doing the
+//! same through `wasi:filesystem`, in airssys's enforcing host and in plain wasmtime-wasi with
+//! a preopened directory. Targets: enforced ≤ 1.10× unguarded, ≤ 1.0× wasmtime-wasi.
 //!
-//! `cargo bench --bench runtime` (add `--features bench-wasi` for the comparison); results are
+//! `cargo bench --bench runtime`; results are
 //! recorded in docs/performance.md. Each figure is the best of 5 runs of 100,000 calls, in
 //! nanoseconds per call (guest → host → guest, including the canonical ABI).
 
@@ -246,9 +246,30 @@ fn main() {
         o_log / o_off
     );
 
-    #[cfg(feature = "bench-wasi")]
     {
         let (s_wasi, o_wasi) = wasi::run(dir.path());
+        let (s_guarded, o_guarded) = wasi::run_airssys(dir.path(), AuditLog::disabled(), "no audit");
+        let (s_guarded_log, o_guarded_log) = wasi::run_airssys(
+            dir.path(),
+            AuditLog::append_to(&audit_file).expect("audit file"),
+            "audit file",
+        );
+        println!(
+            "WASI guest, airssys enforced / wasmtime-wasi, stat:                  {:.2}x",
+            s_guarded / s_wasi
+        );
+        println!(
+            "WASI guest, airssys enforced / wasmtime-wasi, open+read+close:       {:.2}x",
+            o_guarded / o_wasi
+        );
+        println!(
+            "WASI guest, airssys enforced+audit / wasmtime-wasi, stat:            {:.2}x",
+            s_guarded_log / s_wasi
+        );
+        println!(
+            "WASI guest, airssys enforced+audit / wasmtime-wasi, open+read+close: {:.2}x",
+            o_guarded_log / o_wasi
+        );
         println!("enforced / wasmtime-wasi, stat:            {:.2}x", s_on / s_wasi);
         println!("enforced / wasmtime-wasi, open+read+close: {:.2}x", o_on / o_wasi);
         println!(
@@ -262,14 +283,17 @@ fn main() {
     }
 }
 
-/// The same loops through wasmtime-wasi (WASI 0.2) with the directory preopened as `/`.
-#[cfg(feature = "bench-wasi")]
+/// The same loops through WASI 0.2: in wasmtime-wasi with the directory preopened as `/`, and
+/// in airssys's host under a grant of the directory (preopened under its own path).
 mod wasi {
     use std::path::{Path, PathBuf};
 
     use wasmtime::component::{Linker, ResourceTable};
     use wasmtime::{Config, Engine, Store};
     use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+    use airssys_wasm::manifest::Manifest;
+    use airssys_wasm::runtime::{AuditLog, Runtime, RuntimeConfig};
 
     use super::{ALLOCATOR, encode, measure};
 
@@ -301,7 +325,7 @@ world loops {
     fn wasi_wit_dir() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = std::process::Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--features", "bench-wasi"])
+            .args(["metadata", "--format-version", "1"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .expect("cargo metadata");
@@ -367,12 +391,54 @@ world loops {
         )
     }
 
-    pub fn run(dir: &Path) -> (f64, f64) {
+    /// The WASI guest's component.
+    fn component_bytes() -> Vec<u8> {
         let mut resolve = wit_parser::Resolve::default();
         resolve.push_dir(wasi_wit_dir()).expect("wasi WIT");
         let pkg = resolve.push_str("bench-wasi.wit", WIT).expect("bench WIT");
         let world = resolve.select_world(&[pkg], Some("loops")).expect("world");
-        let bytes = encode(&resolve, world, &wat());
+        encode(&resolve, world, &wat())
+    }
+
+    /// The loops in airssys's host, enforcing a read grant on `dir`; the guest's first (and
+    /// only) preopen is `dir` itself.
+    pub fn run_airssys(dir: &Path, audit: AuditLog, label: &str) -> (f64, f64) {
+        let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
+        let component = runtime.compile(&component_bytes()).expect("compile");
+        let text = format!(
+            "[component]\nname = \"bench\"\nversion = \"1.0.0\"\n\n[permissions]\nfilesystem = [{{ action = \"read\", path = \"{}/**\" }}, {{ action = \"metadata\", path = \"{}/**\" }}]\n",
+            dir.display(),
+            dir.display()
+        );
+        let manifest = Manifest::parse("Component.toml", &text).into_valid().expect("manifest");
+        let policy = runtime.policy_for(manifest);
+        let mut store = runtime.store_with(policy, audit);
+        let instance = runtime
+            .linker()
+            .instantiate(&mut store, &component)
+            .expect("instantiate");
+        let stat = instance
+            .get_typed_func::<(u32, &str), (u32,)>(&mut store, "stat-loop")
+            .expect("stat-loop");
+        let orc = instance
+            .get_typed_func::<(u32, &str), (u32,)>(&mut store, "open-read-close-loop")
+            .expect("open-read-close-loop");
+        let s = measure(&format!("stat, WASI guest, airssys enforced, {label}"), |n| {
+            Runtime::arm(&mut store);
+            stat.call(&mut store, (n, "f.txt")).expect("stat-loop").0
+        });
+        let o = measure(
+            &format!("open+read+close, WASI guest, airssys enforced, {label}"),
+            |n| {
+                Runtime::arm(&mut store);
+                orc.call(&mut store, (n, "f.txt")).expect("open-read-close-loop").0
+            },
+        );
+        (s, o)
+    }
+
+    pub fn run(dir: &Path) -> (f64, f64) {
+        let bytes = component_bytes();
 
         let mut config = Config::new();
         config.wasm_component_model(true);
@@ -380,7 +446,10 @@ world loops {
         let component = wasmtime::component::Component::new(&engine, &bytes).expect("compile");
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("link WASI");
+        // Filesystem calls on the calling thread, as airssys's host makes them (wasmtime-wasi's
+        // default sends each to a blocking thread pool, which costs it about 10x).
         let ctx = WasiCtxBuilder::new()
+            .allow_blocking_current_thread(true)
             .preopened_dir(dir, "/", FsPerms::ReadOnly)
             .expect("preopen")
             .build();

@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use airssys_wasm::Error;
+use airssys_wasm::analyze::ComponentKind;
 use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::check::{self, Options};
 use airssys_wasm::component;
+use airssys_wasm::diagnostics::registry::UNDECLARED_PERMISSION;
 use airssys_wasm::diagnostics::{Levels, Severity, Sink, Sources, count};
 use airssys_wasm::manifest::{Limits, Manifest, parse_size};
+use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::report::human;
 use airssys_wasm::runtime::services::LogSink;
-use airssys_wasm::analyze::ComponentKind;
-use airssys_wasm::diagnostics::registry::UNDECLARED_PERMISSION;
-use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, RunLimits, Runtime, RuntimeConfig, WasiOptions};
 
 use super::run_args::{Invoke, RunArgs};
@@ -291,7 +291,9 @@ fn wasi_options(args: &RunArgs) -> Result<WasiOptions, Error> {
             )));
         };
         if key.is_empty() {
-            return Err(Error::usage(format!("--env `{spec}` names no variable: write KEY=VALUE")));
+            return Err(Error::usage(format!(
+                "--env `{spec}` names no variable: write KEY=VALUE"
+            )));
         }
         if env.iter().any(|(k, _)| k == key) {
             return Err(Error::usage(format!("--env gives `{key}` twice")));

@@ -97,7 +97,7 @@ impl Runtime {
         let engine = Engine::new(&wasm)?;
         let mut linker = Linker::new(&engine);
         super::iface::add_to_linker(&mut linker)?;
-        super::wasi::add_to_linker(&mut linker)?;
+        super::iface::add_wasi_to_linker(&mut linker)?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.weak();
@@ -275,11 +275,12 @@ impl Host {
         }
         let policy = self.runtime.policy_for(manifest);
         let mut store = self.runtime.store_in(policy, &self.hub, wasi);
-        let instance = self
-            .runtime
-            .linker()
-            .instantiate(&mut store, &component)
-            .map_err(|e| CallError::Load(format!("`{name}` cannot be instantiated: {}", explain_instantiation(&e, &limits))))?;
+        let instance = self.runtime.linker().instantiate(&mut store, &component).map_err(|e| {
+            CallError::Load(format!(
+                "`{name}` cannot be instantiated: {}",
+                explain_instantiation(&e, &limits)
+            ))
+        })?;
         let exports = match FullComponent::new(&mut store, &instance) {
             Ok(bindings) => Exports::Lifecycle(bindings),
             Err(_) => match wasmtime_wasi::p2::bindings::sync::Command::new(&mut store, &instance) {
@@ -373,7 +374,12 @@ const _: () = {
 fn explain_instantiation(error: &wasmtime::Error, limits: &RunLimits) -> String {
     let text = format!("{error:#}");
     let limit = [
-        ("instance count too high", "core instances", limits.instances, "--instances"),
+        (
+            "instance count too high",
+            "core instances",
+            limits.instances,
+            "--instances",
+        ),
         ("table count too high", "tables", limits.tables, "--tables"),
         ("memory count too high", "memories", limits.memories, "--memories"),
     ]

@@ -17,15 +17,15 @@ use wasmtime::Store;
 use wasmtime::component::ResourceTable;
 
 use super::audit::AuditLog;
+use super::fs::wasi::WasiFsView;
 use super::fs::{FsState, FsView};
 use super::guard::{ComponentPolicy, Guard};
 use super::limits::RunLimits;
+use super::net::wasi::WasiNetView;
 use super::net::{NetState, NetView};
 use super::process::{ProcState, ProcessView};
 use super::services::{Components, LogSink, ServicesState, ServicesView};
 use super::wasi::{WasiOptions, WasiState};
-use super::fs::wasi::WasiFsView;
-use super::net::wasi::WasiNetView;
 
 /// How often the engine's epoch advances: the granularity of the wall-clock deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);

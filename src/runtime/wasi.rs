@@ -7,17 +7,16 @@
 //! host passes in [`WasiOptions`], never the host's own). `wasi:sockets` is wasmtime-wasi's
 //! with airssys's address check (`net/wasi.rs`) and its own `ip-name-lookup`;
 //! `wasi:filesystem` is airssys's (`fs/wasi.rs`, `iface/wasi_filesystem_*.rs`). Wasmtime links
-//! every 0.2.x version a component imports to these (semver-compatible linking).
+//! every 0.2.x version a component imports to these (semver-compatible linking); the linking is
+//! `iface::add_wasi_to_linker`.
 
 use std::sync::Arc;
 
-use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use super::fs::wasi::WasiFsState;
 use super::guard::Guard;
 use super::net::wasi::{SocketGuard, WasiNetState};
-use super::state::InstanceState;
 
 /// What a WASI guest is given by its host besides what its grants decide.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,52 +65,4 @@ impl WasiState {
             sockets,
         }
     }
-}
-
-/// The `HasData` of `wasi:io`: the resource table alone.
-struct HasTable;
-
-impl HasData for HasTable {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
-fn table(state: &mut InstanceState) -> &mut ResourceTable {
-    &mut state.table
-}
-
-/// Links every WASI 0.2 interface the host serves.
-pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
-    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
-    use wasmtime_wasi::p2::bindings::{cli, clocks, io, random, sockets, sync};
-    use wasmtime_wasi::random::WasiRandom;
-    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
-
-    type T = InstanceState;
-    let l = linker;
-    io::error::add_to_linker::<T, HasTable>(l, table)?;
-    sync::io::poll::add_to_linker::<T, HasTable>(l, table)?;
-    sync::io::streams::add_to_linker::<T, HasTable>(l, table)?;
-    clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
-    random::random::add_to_linker::<T, WasiRandom>(l, |t| t.wasi.ctx.random())?;
-    random::insecure::add_to_linker::<T, WasiRandom>(l, |t| t.wasi.ctx.random())?;
-    random::insecure_seed::add_to_linker::<T, WasiRandom>(l, |t| t.wasi.ctx.random())?;
-    cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-    sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-    sockets::network::add_to_linker::<T, WasiSockets>(l, &Default::default(), T::sockets)?;
-    sync::sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-    sync::sockets::udp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-    sync::sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-    super::iface::add_wasi_to_linker(l)
 }

@@ -57,7 +57,15 @@ fn arguments_environment_and_exit_code_come_from_the_command_line_only() {
     let (_tmp, dir) = scratch();
     command(&dir, "args-env-exit", "");
     let out = airssys(
-        &["run", "args-env-exit.wasm", "--env", "GREETING=hi there", "--", "7", "second"],
+        &[
+            "run",
+            "args-env-exit.wasm",
+            "--env",
+            "GREETING=hi there",
+            "--",
+            "7",
+            "second",
+        ],
         &dir,
     );
     // WASI 0.2's `exit` carries success or failure, not a number: the adapter's `exit(7)` is a
@@ -111,9 +119,9 @@ fn a_reader_reads_its_grant_and_nothing_outside_it() {
     let open_at = "wasi:filesystem/types.[method]descriptor.open-at";
     let secret = format!("filesystem:read {}", dir.join("secret.txt").display());
     assert!(
-        lines
-            .iter()
-            .any(|l| l["operation"] == open_at && l["verdict"] == "allowed" && l["resource"] == format!("filesystem:read {inside}")),
+        lines.iter().any(|l| l["operation"] == open_at
+            && l["verdict"] == "allowed"
+            && l["resource"] == format!("filesystem:read {inside}")),
         "{lines:#?}"
     );
     let denied: Vec<_> = lines
@@ -142,9 +150,19 @@ fn a_writer_creates_files_only_where_granted() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&granted).unwrap(), "written\n");
 
-    for ungranted in [out_dir.join("new.csv"), dir.join("elsewhere.txt"), out_dir.join("../escape.txt")] {
+    for ungranted in [
+        out_dir.join("new.csv"),
+        dir.join("elsewhere.txt"),
+        out_dir.join("../escape.txt"),
+    ] {
         let out = airssys(&["run", "writer.wasm", "--", &ungranted.display().to_string()], &dir);
-        assert_eq!(out.status.code(), Some(1), "{}: {}", ungranted.display(), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: {}",
+            ungranted.display(),
+            text(&out.stderr)
+        );
         assert!(!ungranted.exists(), "{} was created", ungranted.display());
     }
 }
@@ -157,7 +175,10 @@ fn an_ungranted_operation_warns_and_is_denied_when_called() {
     std::fs::write(data.join("in.txt"), "x").unwrap();
     // No grant at all: `run` starts, warns, and the open is denied.
     command(&dir, "reader", "");
-    let out = airssys(&["run", "reader.wasm", "--", &data.join("in.txt").display().to_string()], &dir);
+    let out = airssys(
+        &["run", "reader.wasm", "--", &data.join("in.txt").display().to_string()],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("have no grant; they are denied"), "{stderr}");
@@ -186,8 +207,10 @@ fn report_only_lets_an_ungranted_read_through_and_logs_it() {
     assert_eq!(text(&out.stdout), "seen\n");
     let lines = audit_lines(&log);
     assert!(
-        lines.iter().any(|l| l["verdict"] == "would-deny"
-            && l["operation"] == "wasi:filesystem/types.[method]descriptor.open-at"),
+        lines
+            .iter()
+            .any(|l| l["verdict"] == "would-deny"
+                && l["operation"] == "wasi:filesystem/types.[method]descriptor.open-at"),
         "{lines:#?}"
     );
 }
@@ -234,7 +257,10 @@ fn a_wit_bindgen_c_airssys_component_that_uses_stdio_runs() {
     assert_eq!(text(&out.stdout), "granted bytes\n");
     let stderr = text(&out.stderr);
     assert!(stderr.contains("file-reader: init with 0 config entries"), "{stderr}");
-    assert!(stderr.contains(&format!("file-reader: read {}: ok", inside.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("file-reader: read {}: ok", inside.display())),
+        "{stderr}"
+    );
 
     let out = execute(&dir, "c-reader", &secret.display().to_string());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -254,12 +280,20 @@ fn a_python_component_runs_under_a_narrow_manifest() {
     for request in [inside.display().to_string(), format!("open:{}", inside.display())] {
         let out = execute(&dir, "py-reader", &request);
         assert!(out.status.success(), "{request}: {}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("granted bytes\n"), "{request}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains("granted bytes\n"),
+            "{request}: {}",
+            text(&out.stdout)
+        );
     }
     for request in [secret.display().to_string(), format!("open:{}", secret.display())] {
         let out = execute(&dir, "py-reader", &request);
         assert_eq!(out.status.code(), Some(1), "{request}: {}", text(&out.stderr));
         assert!(!text(&out.stdout).contains("SECRET"), "{request} was read");
-        assert!(text(&out.stderr).contains("permission-denied"), "{request}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("permission-denied"),
+            "{request}: {}",
+            text(&out.stderr)
+        );
     }
 }

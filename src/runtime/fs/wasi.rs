@@ -98,9 +98,16 @@ impl WasiFsView<'_> {
     }
 
     /// Puts a new descriptor in the table and records what it stands for.
-    pub(crate) fn push(&mut self, descriptor: Descriptor, described: Described) -> Result<Resource<Descriptor>, WasiError> {
+    pub(crate) fn push(
+        &mut self,
+        descriptor: Descriptor,
+        described: Described,
+    ) -> Result<Resource<Descriptor>, WasiError> {
         self.confined().check_handle_room(&described.path).map_err(wasi_error)?;
-        let fd = self.table.push(descriptor).map_err(|e| WasiError::trap(wasmtime::Error::from(e)))?;
+        let fd = self
+            .table
+            .push(descriptor)
+            .map_err(|e| WasiError::trap(wasmtime::Error::from(e)))?;
         self.wasi.descriptors.insert(fd.rep(), described);
         Ok(fd)
     }

@@ -11,8 +11,8 @@ use crate::policy::FsAction;
 use crate::runtime::bindings::filesystem;
 use crate::runtime::bindings::fs_types::{DirEntry, FsError, OpenFlags, SeekFrom};
 use crate::runtime::fs::{
-    Bounds, CHUNK, FileHandle, FsView, HasFs, How, MAX_ENTRIES, Opening, bounded_copy, io_error, kind_of,
-    remove_tree, sorted_entries,
+    Bounds, CHUNK, FileHandle, FsView, HasFs, How, MAX_ENTRIES, Opening, bounded_copy, io_error, kind_of, remove_tree,
+    sorted_entries,
 };
 use crate::runtime::resources::Access;
 use crate::runtime::state::InstanceState;

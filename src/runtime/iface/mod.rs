@@ -14,7 +14,7 @@
 //! mechanisms, spawning, the guard's network side) lives in the domain modules `fs`, `net`,
 //! `process` and `services`, which never import this module.
 
-use wasmtime::component::Linker;
+use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use super::state::InstanceState;
 
@@ -49,10 +49,54 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
     airssys_process_types::add_to_linker(linker)
 }
 
-/// Links the WASI interfaces that airssys implements itself (`wasi:filesystem`,
-/// `wasi:sockets/ip-name-lookup`); `runtime/wasi.rs` links the rest from wasmtime-wasi.
+/// The `HasData` of `wasi:io`: the resource table alone.
+struct HasTable;
+
+impl HasData for HasTable {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+fn table(state: &mut InstanceState) -> &mut ResourceTable {
+    &mut state.table
+}
+
+/// Links every WASI 0.2 interface the host serves: wasmtime-wasi's own where an interface
+/// carries no authority (and its sockets, which ask airssys's address check), airssys's
+/// `wasi:filesystem` and `ip-name-lookup`.
 pub(crate) fn add_wasi_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    wasi_filesystem_types::add_to_linker(linker)?;
-    wasi_filesystem_preopens::add_to_linker(linker)?;
-    wasi_sockets_ip_name_lookup::add_to_linker(linker)
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
+    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, io, random, sockets, sync};
+    use wasmtime_wasi::random::WasiRandom;
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
+
+    type T = InstanceState;
+    let l = linker;
+    io::error::add_to_linker::<T, HasTable>(l, table)?;
+    sync::io::poll::add_to_linker::<T, HasTable>(l, table)?;
+    sync::io::streams::add_to_linker::<T, HasTable>(l, table)?;
+    clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
+    random::random::add_to_linker::<T, WasiRandom>(l, |t| t.wasi.ctx.random())?;
+    random::insecure::add_to_linker::<T, WasiRandom>(l, |t| t.wasi.ctx.random())?;
+    random::insecure_seed::add_to_linker::<T, WasiRandom>(l, |t| t.wasi.ctx.random())?;
+    cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    sockets::network::add_to_linker::<T, WasiSockets>(l, &Default::default(), T::sockets)?;
+    sync::sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    sync::sockets::udp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    sync::sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    wasi_filesystem_types::add_to_linker(l)?;
+    wasi_filesystem_preopens::add_to_linker(l)?;
+    wasi_sockets_ip_name_lookup::add_to_linker(l)
 }

@@ -35,9 +35,7 @@ use wasmtime_wasi::p2::{FsError as WasiError, FsResult};
 use wasmtime_wasi::{FsPerms, OpenMode};
 
 use crate::policy::{FsAction, Request};
-use crate::runtime::fs::wasi::{
-    Described, HasWasiFs, WasiFsView, descriptor_stat, metadata_hash, wasi_error,
-};
+use crate::runtime::fs::wasi::{Described, HasWasiFs, WasiFsView, descriptor_stat, metadata_hash, wasi_error};
 use crate::runtime::fs::{Bounds, How, MAX_ENTRIES, OMIT, Opening, denied, sorted_entries};
 use crate::runtime::guard::describe_request;
 use crate::runtime::state::InstanceState;
@@ -136,7 +134,11 @@ impl wt::Host for WasiFsView<'_> {
 }
 
 impl wt::HostDescriptor for WasiFsView<'_> {
-    fn read_via_stream(&mut self, fd: Resource<Descriptor>, offset: Filesize) -> FsResult<Resource<streams::InputStream>> {
+    fn read_via_stream(
+        &mut self,
+        fd: Resource<Descriptor>,
+        offset: Filesize,
+    ) -> FsResult<Resource<streams::InputStream>> {
         self.through(op!("read-via-stream"), &fd, FsAction::Read)?;
         wt::HostDescriptor::read_via_stream(&mut self.wasmtime(), fd, offset)
     }
@@ -200,7 +202,11 @@ impl wt::HostDescriptor for WasiFsView<'_> {
         let path = self.decide_own(OP, &fd, FsAction::Read)?;
         // wasmtime-wasi reads the whole directory at once: it is bounded here first, in
         // entries and bytes, as an airssys listing is (the directory is read twice).
-        let Descriptor::Dir(dir) = self.table.get(&fd).map_err(|_| WasiError::from(ErrorCode::BadDescriptor))? else {
+        let Descriptor::Dir(dir) = self
+            .table
+            .get(&fd)
+            .map_err(|_| WasiError::from(ErrorCode::BadDescriptor))?
+        else {
             return Err(ErrorCode::NotDirectory.into());
         };
         let file = dir.dir.try_clone().map_err(|e| WasiError::from(ErrorCode::from(e)))?;

@@ -65,9 +65,9 @@ mod entry;
 mod guard;
 mod pool;
 mod sys;
-pub(crate) mod wasi;
 #[cfg(test)]
 mod tests;
+pub(crate) mod wasi;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -56,7 +56,10 @@ impl SocketGuard {
             SocketAddrUse::UdpBind => ("wasi:sockets/udp.[method]udp-socket.start-bind", NetAction::Bind),
             SocketAddrUse::TcpListen => ("wasi:sockets/tcp.[method]tcp-socket.start-listen", NetAction::Listen),
             SocketAddrUse::TcpConnect => ("wasi:sockets/tcp.[method]tcp-socket.start-connect", NetAction::Connect),
-            SocketAddrUse::UdpSend => ("wasi:sockets/udp.[method]outgoing-datagram-stream.send", NetAction::Connect),
+            SocketAddrUse::UdpSend => (
+                "wasi:sockets/udp.[method]outgoing-datagram-stream.send",
+                NetAction::Connect,
+            ),
             SocketAddrUse::TcpAccept | SocketAddrUse::UdpReceive => return true,
         };
         if action == NetAction::Bind && ip.is_unspecified() && port == 0 {
@@ -162,18 +165,33 @@ network = [
         assert!(!s.check(addr("10.0.0.1:8080"), Use::TcpConnect));
         assert!(s.check(addr("127.0.0.1:9000"), Use::TcpBind));
         assert!(s.check(addr("127.0.0.1:9000"), Use::UdpBind));
-        assert!(!s.check(addr("0.0.0.0:9000"), Use::TcpBind), "the wildcard is not the granted host");
+        assert!(
+            !s.check(addr("0.0.0.0:9000"), Use::TcpBind),
+            "the wildcard is not the granted host"
+        );
         assert!(s.check(addr("127.0.0.1:9000"), Use::TcpListen));
         assert!(!s.check(addr("127.0.0.1:9001"), Use::TcpListen));
-        assert!(!s.check(addr("127.0.0.1:8080"), Use::TcpListen), "connect does not grant listen");
+        assert!(
+            !s.check(addr("127.0.0.1:8080"), Use::TcpListen),
+            "connect does not grant listen"
+        );
         let lines = captured.lines();
         assert_eq!(lines.len(), 10, "one audit line per decision: {lines:#?}");
-        assert_eq!(lines[0]["operation"], "wasi:sockets/tcp.[method]tcp-socket.start-connect");
+        assert_eq!(
+            lines[0]["operation"],
+            "wasi:sockets/tcp.[method]tcp-socket.start-connect"
+        );
         assert_eq!(lines[0]["verdict"], "allowed");
-        assert_eq!(lines[1]["operation"], "wasi:sockets/udp.[method]outgoing-datagram-stream.send");
+        assert_eq!(
+            lines[1]["operation"],
+            "wasi:sockets/udp.[method]outgoing-datagram-stream.send"
+        );
         assert_eq!(lines[2]["verdict"], "denied");
         assert_eq!(lines[5]["operation"], "wasi:sockets/udp.[method]udp-socket.start-bind");
-        assert_eq!(lines[7]["operation"], "wasi:sockets/tcp.[method]tcp-socket.start-listen");
+        assert_eq!(
+            lines[7]["operation"],
+            "wasi:sockets/tcp.[method]tcp-socket.start-listen"
+        );
     }
 
     #[test]
@@ -195,10 +213,16 @@ network = [
     fn a_literal_that_a_granted_lookup_returned_is_decided_as_the_name() {
         let (s, captured) = sockets(Mode::Enforce);
         let ip = addr("192.0.2.7:443");
-        assert!(!s.check(ip, Use::TcpConnect), "before any lookup the literal is ungranted");
+        assert!(
+            !s.check(ip, Use::TcpConnect),
+            "before any lookup the literal is ungranted"
+        );
         s.remember("svc.example", ip.ip());
         assert!(s.check(ip, Use::TcpConnect));
-        assert!(!s.check(addr("192.0.2.7:80"), Use::TcpConnect), "the name's grant names port 443");
+        assert!(
+            !s.check(addr("192.0.2.7:80"), Use::TcpConnect),
+            "the name's grant names port 443"
+        );
         let lines = captured.lines();
         assert_eq!(lines[0]["resource"], "network:connect 192.0.2.7:443");
         assert_eq!(lines[1]["resource"], "network:connect svc.example:443");
