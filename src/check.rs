@@ -15,7 +15,6 @@ use rayon::prelude::*;
 use crate::analyze::{self, Classified, ComponentKind, ManifestRef};
 use crate::catalogue::Catalogue;
 use crate::component::{self, Artifact, Kind};
-use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId, Sources};
 use crate::manifest::Manifest;
 use crate::orgpolicy::{Date, Finding, PolicySet};
@@ -118,18 +117,20 @@ pub fn check_with_progress(
     let mut manifests: BTreeMap<PathBuf, LoadedManifest> = BTreeMap::new();
     let mut waivers = options.policies.map(|(p, _)| p.waiver_use());
     let mut kinds = Vec::with_capacity(components.len());
-    for c in components {
-        let path = manifest_for(c, options);
-        if manifests.contains_key(&path) || !path.is_file() {
+    // Each component's manifest path, found once (it looks at the file system) and used both to
+    // load the manifests and to hand each component its own.
+    let manifest_paths: Vec<PathBuf> = components.iter().map(|c| manifest_for(c, options)).collect();
+    for path in &manifest_paths {
+        if manifests.contains_key(path) || !path.is_file() {
             if options.manifest.is_some() && !path.is_file() {
                 return Err(crate::Error::read(
-                    &path,
+                    path,
                     std::io::Error::new(std::io::ErrorKind::NotFound, "no such manifest"),
                 ));
             }
             continue;
         }
-        let parsed = Manifest::load(&mut sources, &path)?;
+        let parsed = Manifest::load(&mut sources, path)?;
         let source = parsed
             .manifest
             .as_ref()
@@ -139,7 +140,7 @@ pub fn check_with_progress(
             diagnostics.extend(policies.waive(&m.component, policies.manifest_findings(m), today, used));
         }
         manifests.insert(
-            path,
+            path.clone(),
             LoadedManifest {
                 source,
                 manifest: parsed.manifest.map(Arc::new),
@@ -154,8 +155,9 @@ pub fn check_with_progress(
     let per_component: Vec<Checked> = components
         .par_iter()
         .zip(binaries.par_iter())
-        .map(|(c, id)| {
-            let m = manifests.get(&manifest_for(c, options));
+        .zip(manifest_paths.par_iter())
+        .map(|((c, id), path)| {
+            let m = manifests.get(path);
             let result = check_one(catalogue, c, *id, m.map(|m| (m.source, m.manifest.as_deref())), options);
             if let Some(p) = progress {
                 p(done.fetch_add(1, Ordering::Relaxed) + 1, components.len());
@@ -260,19 +262,13 @@ fn check_one(
 pub fn classify(catalogue: &Catalogue, artifact: &Artifact, binary: SourceId) -> Classified {
     let mut c = analyze::classify(catalogue, artifact, binary);
     if artifact.kind == Kind::CoreModule {
-        c.diagnostics.push(
-            Diagnostic::new(&r::CORE_MODULE, "this is a core WebAssembly module, not a component")
-                .at(binary, 0..4, "core module")
-                .help("turn it into a component (`wasm-tools component new`); its imports were analysed by name only"),
-        );
+        c.diagnostics.push(analyze::rules::core_module(binary));
     }
     c
 }
 
 pub fn invalid_binary(binary: SourceId, invalid: &component::Invalid) -> Diagnostic {
-    Diagnostic::new(&r::INVALID_BINARY, invalid.message.clone())
-        .at(binary, invalid.offset..invalid.offset + 1, "here")
-        .help("rebuild the component; check the file was not truncated or corrupted")
+    analyze::rules::invalid_binary(binary, invalid.offset, &invalid.message)
 }
 
 fn missing_manifest(binary: SourceId, name: &str, functions: &[analyze::ImportedFunction]) -> Diagnostic {
@@ -280,8 +276,5 @@ fn missing_manifest(binary: SourceId, name: &str, functions: &[analyze::Imported
         .iter()
         .filter(|f| f.charged().is_some_and(|r| !r.is_none()))
         .count();
-    Diagnostic::new(&r::MISSING_MANIFEST, format!("no manifest found for {name}"))
-        .at(binary, 0..0, "this component")
-        .help(format!("write Component.toml (or <stem>.toml) beside it, or pass --manifest; `airssys-wasm inspect --suggest-manifest {name}` prints a least-privilege one"))
-        .note(format!("{needs} imported operation(s) need a grant"))
+    analyze::rules::missing_manifest(binary, name, needs)
 }

@@ -23,6 +23,26 @@ pub enum ErrorKind {
     NotADirectory { path: PathBuf },
     #[error("the catalogue is invalid ({count} error(s))")]
     InvalidCatalogue { count: usize },
+    /// A policy file has findings; they were reported before this error.
+    #[error("the policy is invalid ({count} finding(s))")]
+    InvalidPolicy { count: usize },
+    /// A manifest that the command needs valid has findings; they were reported before this
+    /// error.
+    #[error("{path} is not a valid manifest")]
+    InvalidManifest { path: PathBuf },
+    /// A file given as a component is neither a valid WebAssembly binary nor WAT text.
+    #[error("{path} is not a valid component: {message} (at byte offset {offset:#x})")]
+    InvalidComponent {
+        path: PathBuf,
+        message: String,
+        offset: usize,
+    },
+    /// `run` in a build without the `runtime` cargo feature (the Wasmtime host).
+    #[error(
+        "`run` is not available: this airssys-wasm was built without the `runtime` feature (build it with default features to run components)"
+    )]
+    RuntimeNotBuilt,
+    /// The command line asks for something the tool cannot do as asked.
     #[error("{0}")]
     Usage(String),
 }

@@ -13,9 +13,10 @@ use std::path::Path;
 use wit_parser::{InterfaceId, PackageName, Resolve, SourceMap, UnresolvedPackageGroup, WorldId, WorldItem, WorldKey};
 
 use crate::catalogue::typeeq::same_function;
-use crate::catalogue::{Catalogue, InterfaceLookup, versions_link, wit_diagnostic};
-use crate::diagnostics::registry as r;
+use crate::catalogue::{Catalogue, InterfaceLookup, versions_link, wit_diagnostic, wit_place};
 use crate::diagnostics::{Diagnostic, SourceId, Sources};
+
+pub(crate) mod rules;
 
 /// The lifecycle interface every component exports.
 const LIFECYCLE: (&str, &str, &str) = ("airssys", "core", "component-lifecycle");
@@ -59,7 +60,7 @@ pub fn check_files(
             Ok(g) => groups.push(g),
             Err((map, e)) => {
                 return vec![wit_diagnostic(
-                    &r::WIT_ERROR,
+                    &rules::WIT_ERROR,
                     &map,
                     e.kind().span(),
                     &e.kind().to_string(),
@@ -110,17 +111,8 @@ pub fn check_files(
         .map(|(_, id)| *id)
         .collect();
     if selected.is_empty() {
-        let msg = match world {
-            Some(w) => format!("the package has no world named `{w}`"),
-            None => "the package defines no world".to_string(),
-        };
-        let known: Vec<String> = worlds.iter().map(|(n, _)| format!("`{n}`")).collect();
-        let help = if known.is_empty() {
-            "define a world, e.g. `world my-component { include airssys:core/component@1.0.0; }`".to_string()
-        } else {
-            format!("worlds in this package: {}", known.join(", "))
-        };
-        return vec![Diagnostic::new(&r::NO_WORLD, msg).help(help)];
+        let names: Vec<String> = worlds.into_iter().map(|(n, _)| n).collect();
+        return vec![rules::no_world(world, &names)];
     }
     selected.into_iter().flat_map(|w| checker.world(w)).collect()
 }
@@ -176,13 +168,8 @@ fn wit_files(dir: &Path) -> crate::Result<Files> {
 
 /// wit-parser panicked on the package (a bug of wit-parser, reported as a finding).
 fn parser_failed(files: &Files, ids: &HashMap<String, SourceId>, panic: &str) -> Diagnostic {
-    let mut d = Diagnostic::new(&r::WIT_ERROR, "wit-parser failed on this package")
-        .help("rewrite the construct the note names; doc comments written as `/**/` are one such case")
-        .note(format!("wit-parser panicked: {panic}"));
-    if let Some(&id) = files.first().and_then(|(n, _)| ids.get(n)) {
-        d = d.at(id, 0..0, "in this package");
-    }
-    d
+    let at = files.first().and_then(|(n, _)| ids.get(n)).map(|&id| (id, 0..0));
+    rules::parser_failed(at, panic)
 }
 
 /// WIT files above this size are refused unread.
@@ -230,26 +217,17 @@ fn resolve_error(
             .find(|p| p.name.namespace == requested.namespace && p.name.name == requested.name)
     {
         let have = p.name.version.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        let at = wit_place(&resolve.source_map, *span, ids);
         if !versions_link(p.name.version.as_ref(), requested.version.as_ref()) {
-            let msg = format!(
-                "`{requested}` is not semver-compatible with the catalogue's `{}`",
-                p.name
-            );
-            return wit_diagnostic(&r::INCOMPATIBLE_VERSION, &resolve.source_map, *span, &msg, ids)
-                .help(format!("import version {have} or a semver-compatible one"));
+            return rules::requested_version_incompatible(at, requested, &p.name, &have);
         }
-        let msg = format!("package `{requested}` is not available to resolve against");
-
-        return wit_diagnostic(&r::WIT_ERROR, &resolve.source_map, *span, &msg, ids).help(format!(
-            "the catalogue provides `{}`, which links with it; import @{have} or vendor the package into deps/",
-            p.name
-        ));
+        return rules::package_not_available(at, requested, &p.name, &have);
     }
     if let Some(d) = unknown_catalogue_interface(catalogue, resolve, e, ids, texts) {
         return d;
     }
     wit_diagnostic(
-        &r::WIT_ERROR,
+        &rules::WIT_ERROR,
         &resolve.source_map,
         e.kind().span(),
         &e.kind().to_string(),
@@ -285,15 +263,9 @@ fn unknown_catalogue_interface(
         .position(|p| p.name.namespace == ns && p.name.name == name)?;
     let pkg = &catalogue.resolve.packages[catalogue.packages[package].id];
     let names: Vec<&str> = pkg.interfaces.keys().map(String::as_str).collect();
-    let help = match crate::diagnostics::did_you_mean(iface, names.iter().copied()) {
-        Some(g) => format!("did you mean `{g}`?"),
-        None => format!("its interfaces are {}", names.join(", ")),
-    };
-    let msg = format!(
-        "package `{}` has no interface `{iface}`",
-        catalogue.packages[package].name
-    );
-    Some(wit_diagnostic(&r::IMPORT_OUTSIDE_CATALOGUE, &resolve.source_map, *span, &msg, ids).help(help))
+    let at = wit_place(&resolve.source_map, *span, ids);
+    let name = &catalogue.packages[package].name;
+    Some(rules::no_such_interface(at, "here", name, iface, &names))
 }
 
 struct Checker<'a> {
@@ -326,13 +298,6 @@ impl Checker<'_> {
         self.texts.get(path).copied()
     }
 
-    fn at(&self, d: Diagnostic, world: WorldId, needle: &str, label: &str) -> Diagnostic {
-        match self.place(world, needle) {
-            Some((id, span)) => d.at(id, span, label),
-            None => d,
-        }
-    }
-
     fn func_place(&self, f: &wit_parser::Function) -> Option<(SourceId, Range<usize>)> {
         let loc = self.resolve.source_map.resolve_span(f.span)?;
         Some((*self.ids.get(loc.path)?, loc.range))
@@ -345,13 +310,7 @@ impl Checker<'_> {
             (_, WorldItem::Type { .. }) => Vec::new(),
             (_, WorldItem::Function(_)) | (WorldKey::Name(_), WorldItem::Interface { .. }) => {
                 let short = name.rsplit(['/', ':']).next().unwrap_or(&name).to_string();
-                vec![self.at(
-                    Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("import `{name}` is not a catalogue interface"))
-                        .help("the host links only catalogue interfaces; import e.g. `airssys:ext-filesystem/filesystem@1.0.0`"),
-                    world,
-                    &short,
-                    "not in the catalogue",
-                )]
+                vec![rules::import_not_an_interface(self.place(world, &short), &name)]
             }
         }
     }
@@ -359,50 +318,34 @@ impl Checker<'_> {
     fn interface_import(&self, world: WorldId, iface: InterfaceId, name: &str) -> Vec<Diagnostic> {
         let i = &self.resolve.interfaces[iface];
         let (Some(iname), Some(pkg)) = (&i.name, i.package) else {
-            return vec![self.at(
-                Diagnostic::new(
-                    &r::IMPORT_OUTSIDE_CATALOGUE,
-                    format!("import `{name}` is not a catalogue interface"),
-                ),
-                world,
-                name,
-                "not in the catalogue",
-            )];
+            return vec![rules::anonymous_interface_import(self.place(world, name), name)];
         };
         let pname = &self.resolve.packages[pkg].name;
         let needle = iname.as_str();
         match self.catalogue.lookup_interface(pname, iname) {
             InterfaceLookup::Found { package, .. } => self.functions(iface, package, iname),
-            InterfaceLookup::IncompatibleVersion { package } => vec![self.at(
-                Diagnostic::new(&r::INCOMPATIBLE_VERSION, format!("import `{name}` is not semver-compatible with the catalogue's `{}`", self.catalogue.packages[package].name))
-                    .help(format!("depend on `{}` or a compatible version", self.catalogue.packages[package].name)),
-                world,
-                needle,
-                "incompatible version",
-            )],
-            InterfaceLookup::UnknownInterface { package } => vec![self.at(
-                Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("package `{}` has no interface `{iname}`", self.catalogue.packages[package].name))
-                    .help(self.interface_hint(package, iname)),
-                world,
-                needle,
-                "unknown interface",
-            )],
-            InterfaceLookup::UnknownPackage => vec![self.at(
-                Diagnostic::new(&r::IMPORT_OUTSIDE_CATALOGUE, format!("import `{name}` is from package `{pname}`, which is not in the catalogue"))
-                    .help("catalogue packages are airssys:core, airssys:ext-filesystem, airssys:ext-network and airssys:ext-process"),
-                world,
-                needle,
-                "unknown package",
-            )],
-        }
-    }
-
-    fn interface_hint(&self, package: usize, iname: &str) -> String {
-        let p = &self.catalogue.resolve.packages[self.catalogue.packages[package].id];
-        let names: Vec<&str> = p.interfaces.keys().map(String::as_str).collect();
-        match crate::diagnostics::did_you_mean(iname, names.iter().copied()) {
-            Some(g) => format!("did you mean `{g}`?"),
-            None => format!("its interfaces are {}", names.join(", ")),
+            InterfaceLookup::IncompatibleVersion { package } => {
+                let provided = &self.catalogue.packages[package].name;
+                vec![rules::import_version_incompatible(
+                    self.place(world, needle),
+                    name,
+                    provided,
+                )]
+            }
+            InterfaceLookup::UnknownInterface { package } => {
+                let provided = &self.catalogue.packages[package].name;
+                let p = &self.catalogue.resolve.packages[self.catalogue.packages[package].id];
+                let names: Vec<&str> = p.interfaces.keys().map(String::as_str).collect();
+                let at = self.place(world, needle);
+                vec![rules::no_such_interface(
+                    at,
+                    "unknown interface",
+                    provided,
+                    iname,
+                    &names,
+                )]
+            }
+            InterfaceLookup::UnknownPackage => vec![rules::unknown_package(self.place(world, needle), name, pname)],
         }
     }
 
@@ -411,29 +354,11 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for (fname, f) in &self.resolve.interfaces[iface].functions {
             let place = self.func_place(f);
-            let with_place = |d: Diagnostic, label: &str| match &place {
-                Some((id, span)) => d.at(*id, span.clone(), label),
-                None => d,
-            };
             match self.catalogue.operation(package, iname, fname) {
-                None => out.push(with_place(
-                    Diagnostic::new(
-                        &r::IMPORT_OUTSIDE_CATALOGUE,
-                        format!("`{iname}.{fname}` is not a catalogue operation"),
-                    )
-                    .help("remove it, or use the catalogue's operations only"),
-                    "unknown operation",
-                )),
+                None => out.push(rules::not_an_operation(place, iname, fname)),
                 Some(op) => {
                     if let Err(why) = same_function(&self.catalogue.resolve, &op.function, self.resolve, f) {
-                        out.push(with_place(
-                            Diagnostic::new(
-                                &r::SIGNATURE_MISMATCH,
-                                format!("`{iname}.{fname}` differs from the catalogue: {why}"),
-                            )
-                            .help("use the catalogue's WIT for this interface"),
-                            "differs from the catalogue",
-                        ));
+                        out.push(rules::signature_mismatch(place, iname, fname, &why));
                     }
                 }
             }
@@ -452,13 +377,7 @@ impl Checker<'_> {
             _ => None,
         });
         let Some(iface) = found else {
-            return vec![self.at(
-                Diagnostic::new(&r::MISSING_LIFECYCLE_EXPORT, format!("world `{}` does not export `airssys:core/component-lifecycle`", w.name))
-                    .help("add `export airssys:core/component-lifecycle@1.0.0;` or `include airssys:core/component@1.0.0;`"),
-                world,
-                &w.name,
-                "no lifecycle export",
-            )];
+            return vec![rules::missing_lifecycle_export(self.place(world, &w.name), &w.name)];
         };
         let pkg_name = &self.resolve.packages[self.resolve.interfaces[iface].package.expect("checked")].name;
         match self.catalogue.lookup_interface(pkg_name, LIFECYCLE.2) {
@@ -467,18 +386,10 @@ impl Checker<'_> {
                 out.extend(self.missing_lifecycle_functions(world, iface, package));
                 out
             }
-            _ => vec![self.at(
-                Diagnostic::new(
-                    &r::INCOMPATIBLE_VERSION,
-                    format!(
-                        "the exported `{}` is not semver-compatible with the catalogue's",
-                        pkg_name
-                    ),
-                ),
-                world,
-                LIFECYCLE.2,
-                "incompatible version",
-            )],
+            _ => {
+                let at = self.place(world, LIFECYCLE.2);
+                vec![rules::exported_lifecycle_incompatible(at, &pkg_name.to_string())]
+            }
         }
     }
 
@@ -491,18 +402,7 @@ impl Checker<'_> {
             .functions
             .keys()
             .filter(|f| !have.contains_key(*f))
-            .map(|f| {
-                self.at(
-                    Diagnostic::new(
-                        &r::SIGNATURE_MISMATCH,
-                        format!("the exported `component-lifecycle` lacks `{f}`"),
-                    )
-                    .help("use the catalogue's `component-lifecycle` interface unchanged"),
-                    world,
-                    LIFECYCLE.2,
-                    "incomplete lifecycle",
-                )
-            })
+            .map(|f| rules::lifecycle_lacks(self.place(world, LIFECYCLE.2), f))
             .collect()
     }
 }

@@ -1,5 +1,6 @@
 //! The catalogue in `wit/`: exactly the 115 operations of shared/catalogue.md with the
-//! requirement its table gives each, and a loader that refuses an incomplete catalogue.
+//! requirement its table gives each, and a loader that refuses an incomplete catalogue (the
+//! refused packages are files in tests/fixtures/catalogue).
 
 mod common;
 
@@ -111,27 +112,15 @@ fn loads_from_a_directory_the_same_as_embedded() {
     assert_eq!(c.packages.len(), 4);
 }
 
-/// A catalogue with one broken `@requires` of each kind.
-fn broken(req: &str) -> Vec<(String, String)> {
-    let text = format!(
-        "package test:pkg@1.0.0;\n\ninterface ops {{\n    /// Reads a file.\n    {req}\n    read-file: func(path: string) -> list<u8>;\n}}\n"
-    );
-    vec![("cat/pkg/ops.wit".to_string(), text)]
-}
-
+/// Every file of tests/fixtures/catalogue: a package whose catalogue is refused, with the code
+/// its header expects.
 #[test]
 fn refuses_operations_without_or_with_bad_requirements() {
     common::with_snapshots(|| {
-        for (name, line) in [
-            ("missing", "/// No requirement here."),
-            ("unknown-parameter", "/// @requires filesystem:read(file)"),
-            ("malformed", "/// @requires filesystem:reed(path)"),
-            (
-                "duplicate",
-                "/// @requires none\n    /// @requires filesystem:read(path)",
-            ),
-        ] {
-            let err = Catalogue::from_files(broken(line)).expect_err(name);
+        for fx in common::fixtures::catalogue_fixtures() {
+            let name = &fx.name;
+            let err = fx.load().expect_err(name);
+            assert_eq!(common::codes(&err.diagnostics), fx.expect, "{name}");
             insta::assert_snapshot!(
                 format!("refused-{name}"),
                 common::render(&err.diagnostics, &err.sources)
@@ -142,11 +131,11 @@ fn refuses_operations_without_or_with_bad_requirements() {
 
 #[test]
 fn refuses_a_catalogue_that_does_not_parse() {
-    let files = vec![(
-        "cat/pkg/ops.wit".to_string(),
-        "package test:pkg@1.0.0;\ninterface ops { read: func(path: strin); }\n".to_string(),
-    )];
-    let err = Catalogue::from_files(files).expect_err("parse error");
+    let fx = common::fixtures::catalogue_fixtures()
+        .into_iter()
+        .find(|f| f.name == "does-not-parse")
+        .unwrap();
+    let err = fx.load().expect_err("parse error");
     assert_eq!(common::codes(&err.diagnostics), ["CAT001"]);
     assert!(err.diagnostics[0].primary.is_some(), "the parse error has a span");
 }

@@ -1,28 +1,20 @@
 //! `check` and `inspect` on components built here from WIT and WAT: one fixture per finding,
 //! clean components for each extension package, WASI components, malformed inputs, a batch of
 //! 200, the differential test against wit-component's decoder and the suggestion round trip.
+//!
+//! The fixtures are files in tests/fixtures/check (see its README): adding a case is adding a
+//! `.wit` or `.wat` file, usually a `.toml` manifest beside it, and reviewing its snapshots.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use airssys_wasm::analyze::ComponentKind;
 use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::check::{self, Options};
 use airssys_wasm::report::{json, sarif};
-
-/// A fixture: the artifact's bytes (or WAT text), its file extension, its manifest, and the
-/// codes `check` must report.
-struct Fixture {
-    name: &'static str,
-    bytes: Vec<u8>,
-    ext: &'static str,
-    manifest: Option<String>,
-    want: &'static [&'static str],
-    /// The kinds `check --kind` accepts (empty: every kind).
-    kinds: Vec<ComponentKind>,
-}
+use common::fixtures::check_fixtures as fixtures;
 
 fn manifest(perms: &str) -> Option<String> {
     Some(format!(
@@ -32,279 +24,6 @@ fn manifest(perms: &str) -> Option<String> {
 
 fn ops(list: &[&str]) -> Vec<u8> {
     common::component_importing(list, "", "")
-}
-
-/// A component importing `import` from a package defined in `nested` WIT.
-fn with_package(nested: &str, import: &str) -> Vec<u8> {
-    common::component_importing(&["host-services.log"], nested, &format!("    import {import};\n"))
-}
-
-/// A component importing `wasi:filesystem/types@0.2.0` with `methods` on `descriptor`, and
-/// `wasi:filesystem/preopens@0.2.0` too when `preopens`.
-fn with_wasi_filesystem(methods: &str, preopens: bool) -> Vec<u8> {
-    let package = format!(
-        "package wasi:filesystem@0.2.0 {{\n    interface types {{\n        resource descriptor {{\n{methods}        }}\n    }}\n    interface preopens {{\n        use types.{{descriptor}};\n        get-directories: func() -> list<tuple<descriptor, string>>;\n    }}\n}}\n"
-    );
-    let mut imports = "    import wasi:filesystem/types@0.2.0;\n".to_string();
-    if preopens {
-        imports.push_str("    import wasi:filesystem/preopens@0.2.0;\n");
-    }
-    common::component_importing(&["host-services.log"], &package, &imports)
-}
-
-fn fixtures() -> Vec<Fixture> {
-    let f = |name, bytes, manifest, want| Fixture {
-        name,
-        bytes,
-        ext: "wasm",
-        manifest,
-        want,
-        kinds: Vec::new(),
-    };
-    let wat = |name, text: &str, manifest, want| Fixture {
-        name,
-        bytes: text.as_bytes().to_vec(),
-        ext: "wat",
-        manifest,
-        want,
-        kinds: Vec::new(),
-    };
-    let clean_fs = ops(&[
-        "filesystem.read-file",
-        "filesystem.write-file",
-        "metadata.stat",
-        "host-services.log",
-    ]);
-    let mut truncated = clean_fs.clone();
-    truncated.truncate(truncated.len() / 2);
-    vec![
-        f(
-            "clean-filesystem",
-            clean_fs.clone(),
-            manifest(
-                "filesystem = [\n  { action = \"read\", path = \"/data/in/**\" },\n  { action = \"write\", path = \"/data/out/**\" },\n  { action = \"metadata\", path = \"/data/**\" },\n]\n",
-            ),
-            &[],
-        ),
-        f(
-            "clean-network",
-            ops(&[
-                "connection.resolve",
-                "connection.connect-host",
-                "socket.send",
-                "socket.create-socket",
-            ]),
-            manifest(
-                "network = [\n  { action = \"resolve\", domain = \"api.example.com\" },\n  { action = \"connect\", domain = \"api.example.com\", port = 443 },\n]\n",
-            ),
-            &[],
-        ),
-        f(
-            "clean-process",
-            ops(&[
-                "lifecycle.spawn",
-                "lifecycle.wait",
-                "lifecycle.kill",
-                "signals.send-term",
-            ]),
-            manifest(
-                "process = [\n  { action = \"spawn\", executable = \"/usr/bin/git\" },\n  { action = \"signal\", signal = \"SIGKILL\" },\n  { action = \"signal\", signal = \"SIGTERM\" },\n]\n",
-            ),
-            &[],
-        ),
-        f(
-            "undeclared-permission",
-            ops(&["filesystem.write-file"]),
-            manifest("filesystem = [{ action = \"read\", path = \"/data/**\" }]\n"),
-            &["CMP002", "CMP003"],
-        ),
-        f(
-            "unused-grant",
-            ops(&["filesystem.read-file"]),
-            manifest(
-                "filesystem = [{ action = \"read\", path = \"/data/**\" }]\nnetwork = [{ action = \"connect\", domain = \"api.example.com\", port = 443 }]\n",
-            ),
-            &["CMP003"],
-        ),
-        f(
-            "risky-remove-dir-all",
-            ops(&["filesystem.remove-dir-all"]),
-            manifest("filesystem = [{ action = \"delete\", path = \"/**\" }]\n"),
-            &["CMP004", "MAN019"],
-        ),
-        f(
-            "risky-spawn-shell",
-            ops(&["lifecycle.spawn-shell"]),
-            manifest("process = [{ action = \"spawn\", executable = \"/bin/sh\" }]\n"),
-            &["CMP004"],
-        ),
-        f(
-            "literal-signal-not-granted",
-            ops(&["lifecycle.kill"]),
-            manifest("process = [{ action = \"signal\", signal = \"SIGTERM\" }]\n"),
-            &["CMP002", "CMP003"],
-        ),
-        f(
-            "outside-catalogue",
-            with_package(
-                "package example:evil@1.0.0 {\n    interface backdoor {\n        open-door: func();\n    }\n}\n",
-                "example:evil/backdoor@1.0.0",
-            ),
-            manifest(""),
-            &["WIT002"],
-        ),
-        f(
-            "unknown-operation",
-            with_package(
-                "package airssys:ext-filesystem@1.0.1 {\n    interface filesystem {\n        format-disk: func();\n    }\n}\n",
-                "airssys:ext-filesystem/filesystem@1.0.1",
-            ),
-            manifest(""),
-            &["WIT002"],
-        ),
-        f(
-            "incompatible-version",
-            with_package(
-                "package airssys:ext-network@2.0.0 {\n    interface socket {\n        connect: func(host: string);\n    }\n}\n",
-                "airssys:ext-network/socket@2.0.0",
-            ),
-            manifest(""),
-            &["WIT004"],
-        ),
-        f(
-            "signature-mismatch-on-a-version-bump",
-            with_package(
-                "package airssys:ext-filesystem@1.0.2 {\n    interface filesystem {\n        read-file: func(path: string, limit: u32) -> list<u8>;\n    }\n}\n",
-                "airssys:ext-filesystem/filesystem@1.0.2",
-            ),
-            manifest(""),
-            &["CMP002", "WIT003"],
-        ),
-        Fixture {
-            kinds: vec![ComponentKind::Airssys],
-            ..f(
-                "missing-lifecycle",
-                common::component(
-                    "package test:app@0.1.0;\nworld app {\n    import airssys:core/host-services@1.0.0;\n}\n",
-                    "app",
-                ),
-                manifest(""),
-                &["WIT005"],
-            )
-        },
-        f(
-            "library-without-lifecycle",
-            common::component(
-                "package test:app@0.1.0;\nworld app {\n    import airssys:core/host-services@1.0.0;\n}\n",
-                "app",
-            ),
-            manifest(""),
-            &[],
-        ),
-        Fixture {
-            kinds: vec![ComponentKind::Airssys, ComponentKind::WasiCommand],
-            ..f(
-                "disallowed-kind",
-                common::component(
-                    "package test:app@0.1.0;\nworld app {\n    import airssys:core/host-services@1.0.0;\n}\n",
-                    "app",
-                ),
-                manifest(""),
-                &["CMP010"],
-            )
-        },
-        f(
-            "mistyped-lifecycle",
-            common::component(
-                "package test:app@0.1.0;\npackage airssys:core@1.0.1 {\n    interface component-lifecycle {\n        init: func();\n    }\n}\nworld app {\n    export airssys:core/component-lifecycle@1.0.1;\n}\n",
-                "app",
-            ),
-            manifest(""),
-            &["WIT003"],
-        ),
-        f(
-            "bare-function-import",
-            common::component_importing(&["host-services.log"], "", "    import shout: func(message: string);\n"),
-            manifest(""),
-            &["WIT002"],
-        ),
-        wat(
-            "core-module",
-            "(module\n  (import \"airssys:ext-filesystem/filesystem@1.0.0\" \"write-file\" (func (param i32 i32 i32 i32 i32)))\n)\n",
-            manifest(""),
-            &["CMP002", "CMP005"],
-        ),
-        wat(
-            "case-variant-names",
-            "(module\n  (import \"AIRSSYS:EXT-FILESYSTEM/FILESYSTEM@1.0.0\" \"WRITE-FILE\" (func))\n)\n",
-            manifest(""),
-            &["CMP002", "CMP005"],
-        ),
-        wat(
-            "versionless-import",
-            "(module\n  (import \"airssys:ext-filesystem/filesystem\" \"write-file\" (func))\n)\n",
-            manifest(""),
-            &["CMP005", "WIT004"],
-        ),
-        wat(
-            "non-interface-import-name",
-            "(module\n  (import \"https://evil.example/x\" \"f\" (func))\n)\n",
-            manifest(""),
-            &["CMP005", "CMP006"],
-        ),
-        f(
-            "wasi-http-undeclared",
-            with_package(
-                "package wasi:http@0.2.0 {\n    interface outgoing-handler {\n        handle: func(url: string) -> u32;\n    }\n}\n",
-                "wasi:http/outgoing-handler@0.2.0",
-            ),
-            manifest(""),
-            &["CMP002"],
-        ),
-        f(
-            "wasi-http-granted",
-            with_package(
-                "package wasi:http@0.2.0 {\n    interface outgoing-handler {\n        handle: func(url: string) -> u32;\n    }\n}\n",
-                "wasi:http/outgoing-handler@0.2.0",
-            ),
-            manifest("network = [{ action = \"connect\", domain = \"api.example.com\", port = 443 }]\n"),
-            &[],
-        ),
-        f(
-            "wasi-filesystem-delete",
-            with_wasi_filesystem("            unlink-file-at: func(path: string);\n", true),
-            manifest("filesystem = [{ action = \"read\", path = \"/data/**\" }]\n"),
-            &["CMP002", "CMP003"],
-        ),
-        // Without `preopens` the component holds no descriptor: nothing to delete.
-        f(
-            "wasi-filesystem-without-preopens",
-            with_wasi_filesystem("            unlink-file-at: func(path: string);\n", false),
-            manifest(""),
-            &[],
-        ),
-        f(
-            "wasi-unmapped",
-            with_package(
-                "package wasi:keyvalue@0.2.0 {\n    interface store {\n        get: func(key: string) -> option<list<u8>>;\n    }\n}\n",
-                "wasi:keyvalue/store@0.2.0",
-            ),
-            manifest(""),
-            &["CMP006"],
-        ),
-        f("invalid-binary", truncated, manifest(""), &["CMP001"]),
-        f("missing-manifest", clean_fs, None, &["CMP007"]),
-    ]
-}
-
-/// Writes a fixture as `<dir>/<name>.<ext>` with its manifest as `<dir>/<name>.toml`.
-fn write(dir: &Path, fx: &Fixture) -> PathBuf {
-    let path = dir.join(format!("{}.{}", fx.name, fx.ext));
-    std::fs::write(&path, &fx.bytes).unwrap();
-    if let Some(m) = &fx.manifest {
-        std::fs::write(dir.join(format!("{}.toml", fx.name)), m).unwrap();
-    }
-    path
 }
 
 fn codes(report: &check::Report) -> Vec<&'static str> {
@@ -321,12 +40,7 @@ fn every_finding_has_a_fixture_with_snapshots() {
     let dir = tempfile::tempdir().unwrap();
     common::with_snapshots(|| {
         for fx in fixtures() {
-            let path = write(dir.path(), &fx);
-            let options = Options {
-                kinds: fx.kinds.clone(),
-                ..Options::default()
-            };
-            let report = check::check(&catalogue, &[path], &options).unwrap();
+            let report = fx.check(&catalogue, dir.path());
             let human = common::render(&report.diagnostics, &report.sources);
             assert_eq!(codes(&report), fx.want, "{}:\n{human}", fx.name);
             let json = json::to_string(&json::BatchReport::new(
@@ -370,7 +84,7 @@ fn findings_point_at_the_import_and_the_manifest_entry() {
         .into_iter()
         .find(|f| f.name == "risky-remove-dir-all")
         .unwrap();
-    let path = write(dir.path(), &fx);
+    let path = fx.write(dir.path());
     let report = check::check(&catalogue, std::slice::from_ref(&path), &Options::default()).unwrap();
     let d = report.diagnostics.iter().find(|d| d.rule.code == "CMP004").unwrap();
     let primary = d.primary.as_ref().unwrap();
@@ -393,7 +107,7 @@ fn inspect_imports_equal_the_decoded_world() {
         .into_iter()
         .filter(|f| f.ext == "wasm" && f.name != "invalid-binary")
     {
-        let path = write(dir.path(), &fx);
+        let path = fx.write(dir.path());
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
             .args(["inspect", "--format", "json"])
             .arg(&path)
@@ -457,7 +171,7 @@ fn suggested_manifests_round_trip() {
     let catalogue = Catalogue::embedded().unwrap();
     let dir = tempfile::tempdir().unwrap();
     for fx in fixtures().into_iter().filter(|f| f.name != "invalid-binary") {
-        let path = write(dir.path(), &fx);
+        let path = fx.write(dir.path());
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
             .args(["inspect", "--suggest-manifest"])
             .arg(&path)
@@ -658,7 +372,7 @@ fn waivers_apply_to_analyzer_findings() {
     let catalogue = Catalogue::embedded().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fx = fixtures().into_iter().find(|f| f.name == "unused-grant").unwrap();
-    let path = write(dir.path(), &fx);
+    let path = fx.write(dir.path());
     let policy = "[[waiver]]\ncomponent = \"fixture\"\ncode = \"unused-grant\"\nreason = \"the next release uses it\"\nexpires = 2026-12-31\n";
     let run = |today| {
         let mut sources = Sources::new();

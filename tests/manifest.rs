@@ -11,16 +11,7 @@ use airssys_wasm::manifest::Manifest;
 use proptest::prelude::*;
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/manifests")
-        .join(kind);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    common::fixtures::files(&format!("manifests/{kind}"), &["toml"])
 }
 
 /// The codes named by the `# expect:` header line.

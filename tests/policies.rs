@@ -6,281 +6,25 @@ mod common;
 
 use std::path::PathBuf;
 
-use airssys_wasm::analyze::{ImportedFunction, Mapping};
 use airssys_wasm::diagnostics::{Diagnostic, Level, Levels, Severity, Sources, registry};
 use airssys_wasm::manifest::Manifest;
 use airssys_wasm::orgpolicy::{Date, PolicySet};
 use airssys_wasm::policy::{FsAction, NetAction, Request, Signal};
+use common::fixtures::{TODAY, manifest_text, policy_cases, run_policy};
 use proptest::prelude::*;
 
-const TODAY: Date = Date {
-    year: 2025,
-    month: 6,
-    day: 15,
-};
-
-fn manifest_text(permissions: &str) -> String {
-    format!("[component]\nname = \"reporter\"\nversion = \"1.4.0\"\n\n[permissions]\n{permissions}")
-}
-
-/// Policy findings for a manifest (and optional imports), rendered with the codes first.
-fn run(policy: &str, permissions: &str, imports: &[&str]) -> (Vec<&'static str>, String) {
-    let mut sources = Sources::new();
-    let set = PolicySet::from_texts(&mut sources, &[("org.toml", policy)]).expect("a valid policy");
-    let m = Manifest::parse_in(&mut sources, "Component.toml", &manifest_text(permissions))
-        .into_valid()
-        .expect("a valid manifest");
-    let binary = sources.add_binary("app.wasm");
-    let functions = imported(imports);
-    let mut d = if imports.is_empty() {
-        set.check_manifest(&m, TODAY)
-    } else {
-        set.check_imports(&m, &functions, binary, TODAY)
-    };
-    airssys_wasm::diagnostics::sort(&mut d, &sources);
-    (common::codes(&d), common::render(&d, &sources))
-}
-
-fn imported(ops: &[&str]) -> Vec<ImportedFunction> {
-    ops.iter()
-        .enumerate()
-        .map(|(i, op)| {
-            let (iface, function) = op.rsplit_once('.').unwrap();
-            ImportedFunction::new(
-                format!("{iface}@1.0.0"),
-                function,
-                i * 10..i * 10 + 8,
-                Mapping::Catalogue {
-                    operation: op.to_string(),
-                },
-                None,
-            )
-        })
-        .collect()
-}
-
-/// (name, policy, manifest permissions, imports, expected codes).
-type Case = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    &'static [&'static str],
-);
-
-const CASES: &[Case] = &[
-    (
-        "fs-deny-violation",
-        "[filesystem]\ndeny = [{ path = \"/etc/shadow\" }]\n",
-        "filesystem = [{ action = \"read\", path = \"/etc/**\" }]\n",
-        &[],
-        &["POL003"],
-    ),
-    (
-        "fs-deny-compliance",
-        "[filesystem]\ndeny = [{ path = \"/etc/shadow\" }]\n",
-        "filesystem = [{ action = \"read\", path = \"/etc/hosts\" }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "fs-deny-other-action",
-        "[filesystem]\ndeny = [{ path = \"/proc/**\", actions = [\"write\"] }]\n",
-        "filesystem = [{ action = \"read\", path = \"/proc/self/status\" }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "fs-deny-everything",
-        "[filesystem]\ndeny = [{ path = \"/**\", actions = [\"delete\"] }]\n",
-        "filesystem = [{ action = \"delete\", path = \"/data/tmp/*\" }]\n",
-        &[],
-        &["POL003"],
-    ),
-    (
-        "fs-roots-violation",
-        "[filesystem]\nroots = [\"/data/**\", \"/tmp/**\"]\n",
-        "filesystem = [{ action = \"write\", path = \"/opt/app/**\" }]\n",
-        &[],
-        &["POL004"],
-    ),
-    (
-        "fs-roots-compliance",
-        "[filesystem]\nroots = [\"/data/**\", \"/tmp/**\"]\n",
-        "filesystem = [{ action = \"write\", path = \"/data/out/*.csv\" }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "net-cidr-violation",
-        "[network]\ndeny = [{ cidr = \"169.254.0.0/16\" }]\n",
-        "network = [{ action = \"connect\", domain = \"169.254.169.254\", port = 80 }]\n",
-        &[],
-        &["POL005"],
-    ),
-    (
-        "net-cidr-ip-literal-forms",
-        "[network]\ndeny = [{ cidr = \"127.0.0.0/8\" }]\n",
-        "network = [{ action = \"connect\", domain = \"0x7f.1\", port = 80 }]\n",
-        &[],
-        &["POL005"],
-    ),
-    (
-        "net-cidr-unspecified-v4-reaches-loopback",
-        "[network]\ndeny = [{ cidr = \"127.0.0.0/8\" }]\n",
-        "network = [{ action = \"connect\", domain = \"0.0.0.0\", port = 80 }]\n",
-        &[],
-        &["POL005"],
-    ),
-    (
-        "net-cidr-unspecified-v6-reaches-loopback",
-        "[network]\ndeny = [{ cidr = \"::1/128\" }]\n",
-        "network = [{ action = \"connect\", domain = \"::\", port = 80 }]\n",
-        &[],
-        &["POL005"],
-    ),
-    (
-        "net-cidr-compliance",
-        "[network]\ndeny = [{ cidr = \"169.254.0.0/16\" }]\n",
-        "network = [{ action = \"connect\", domain = \"api.example.com\", port = 443 }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "net-domain-violation",
-        "[network]\ndeny = [{ domain = \"*.internal\" }]\n",
-        "network = [{ action = \"connect\", domain = \"Metadata.Google.Internal.\", port = 80 }]\n",
-        &[],
-        &["POL005"],
-    ),
-    (
-        "net-any-host-reaches-denied",
-        "[network]\ndeny = [{ domain = \"metadata.google.internal\" }]\n",
-        "network = [{ action = \"connect\", domain = \"**\", port = 80 }]\n",
-        &[],
-        &["POL005"],
-    ),
-    (
-        "net-any-host-forbidden",
-        "[network]\nallow-any-host = false\n",
-        "network = [{ action = \"resolve\", domain = \"**\" }]\n",
-        &[],
-        &["POL006"],
-    ),
-    (
-        "net-any-host-compliance",
-        "[network]\nallow-any-host = false\n",
-        "network = [{ action = \"resolve\", domain = \"*.example.com\" }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "net-port-violation",
-        "[network]\nports = [443, \"8000-8999\"]\n",
-        "network = [{ action = \"connect\", domain = \"api.example.com\", port = 22 }]\n",
-        &[],
-        &["POL007"],
-    ),
-    (
-        "net-port-compliance",
-        "[network]\nports = [443, \"8000-8999\"]\n",
-        "network = [{ action = \"listen\", port = 8080 }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "proc-spawn-violation",
-        "[process]\nspawn = false\n",
-        "process = [{ action = \"spawn\", executable = \"/usr/bin/git\" }]\n",
-        &[],
-        &["POL008"],
-    ),
-    (
-        "proc-spawn-compliance",
-        "[process]\nspawn = false\n",
-        "process = [{ action = \"signal\", signal = \"SIGTERM\" }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "proc-executable-violation",
-        "[process]\ndeny-executables = [\"/bin/sh\", \"/usr/bin/python3\"]\n",
-        "process = [{ action = \"spawn\", executable = \"/bin/./sh\" }]\n",
-        &[],
-        &["POL009"],
-    ),
-    (
-        "proc-executable-compliance",
-        "[process]\ndeny-executables = [\"/bin/sh\"]\n",
-        "process = [{ action = \"spawn\", executable = \"/usr/bin/git\" }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "proc-signal-violation",
-        "[process]\nsignals = [\"SIGTERM\"]\n",
-        "process = [{ action = \"signal\", signal = \"SIGKILL\" }]\n",
-        &[],
-        &["POL010"],
-    ),
-    (
-        "proc-signal-compliance",
-        "[process]\nsignals = [\"SIGTERM\"]\n",
-        "process = [{ action = \"signal\", signal = \"SIGTERM\" }]\n",
-        &[],
-        &[],
-    ),
-    (
-        "operation-violation",
-        "[operations]\nforbid = [\"airssys:ext-process/lifecycle.spawn-shell\"]\n",
-        "",
-        &["airssys:ext-process/lifecycle.spawn-shell"],
-        &["POL011"],
-    ),
-    (
-        "operation-prefix-violation",
-        "[operations]\nforbid = [\"airssys:ext-process/*\"]\n",
-        "",
-        &["airssys:ext-process/lifecycle.spawn"],
-        &["POL011"],
-    ),
-    (
-        "operation-compliance",
-        "[operations]\nforbid = [\"airssys:ext-process/lifecycle.spawn-shell\"]\n",
-        "",
-        &["airssys:ext-filesystem/filesystem.read-file"],
-        &[],
-    ),
-    (
-        "hygiene-require-violation",
-        "[manifest]\nrequire = [\"license\", \"description\"]\n",
-        "",
-        &[],
-        &["POL012"],
-    ),
-    (
-        "hygiene-max-grants-violation",
-        "[manifest]\nmax-grants = 1\n",
-        "filesystem = [\n  { action = \"read\", path = \"/data/a\" },\n  { action = \"read\", path = \"/data/b\" },\n]\n",
-        &[],
-        &["POL013"],
-    ),
-    (
-        "hygiene-compliance",
-        "[manifest]\nrequire = [\"version\"]\nmax-grants = 2\n",
-        "filesystem = [{ action = \"read\", path = \"/data/a\" }]\n",
-        &[],
-        &[],
-    ),
-];
-
+/// Every case file of tests/fixtures/policies/cases: a policy, a manifest's permissions (and
+/// the imports), in violation of one rule kind or in compliance with it.
 #[test]
 fn every_rule_kind_in_violation_and_compliance() {
-    for (name, policy, permissions, imports, want) in CASES {
-        let (codes, rendered) = run(policy, permissions, imports);
-        assert_eq!(&codes, want, "{name}:\n{rendered}");
+    let cases = policy_cases();
+    assert!(cases.len() >= 29, "{} cases", cases.len());
+    for case in cases {
+        let (codes, rendered) = case.run();
+        assert_eq!(codes, case.expect, "{}:\n{rendered}", case.name);
+        let (policy, permissions) = (&case.policy, &case.permissions);
         let snapshot = format!("policy:\n{policy}\nmanifest [permissions]:\n{permissions}\nfindings:\n{rendered}");
-        common::with_snapshots(|| insta::assert_snapshot!(*name, snapshot));
+        common::with_snapshots(|| insta::assert_snapshot!(case.name.as_str(), snapshot));
     }
 }
 
@@ -294,14 +38,7 @@ fn waiver(extra: &str, expires: &str) -> String {
 }
 
 fn run_owned(policy: &str, permissions: &str, today: Date) -> (Vec<&'static str>, String) {
-    let mut sources = Sources::new();
-    let set = PolicySet::from_texts(&mut sources, &[("org.toml", policy)]).expect("a valid policy");
-    let m = Manifest::parse_in(&mut sources, "Component.toml", &manifest_text(permissions))
-        .into_valid()
-        .unwrap();
-    let mut d = set.check_manifest(&m, today);
-    airssys_wasm::diagnostics::sort(&mut d, &sources);
-    (common::codes(&d), common::render(&d, &sources))
+    run_policy(policy, permissions, &[], today)
 }
 
 #[test]
@@ -340,13 +77,14 @@ fn waivers_active_expired_unused() {
 #[test]
 fn operation_waiver() {
     let policy = "[operations]\nforbid = [\"airssys:ext-process/*\"]\n\n[[waiver]]\ncomponent = \"reporter\"\noperation = \"airssys:ext-process/lifecycle.spawn\"\nreason = \"build helper\"\nexpires = 2030-01-01\n";
-    let (codes, out) = run(
+    let (codes, out) = run_policy(
         policy,
         "",
         &[
             "airssys:ext-process/lifecycle.spawn",
             "airssys:ext-process/lifecycle.spawn-shell",
         ],
+        TODAY,
     );
     assert_eq!(codes, ["POL011"], "{out}");
     assert!(out.contains("spawn-shell"), "{out}");
@@ -465,37 +203,9 @@ fn the_csv_export_example_passes_the_default_policy() {
 
 #[test]
 fn invalid_policy_files_are_reported_with_spans() {
-    let bad = r#"extnds = ["x"]
-[levels]
-unused-grnt = "deny"
-MAN004 = "forbid"
-
-[filesystem]
-deny = [{ pth = "/etc/shadow" }, { path = "etc/x" }, { path = "/x", actions = ["wirte"] }]
-
-[network]
-deny = [{ cidr = "10.0.0.0/33" }, { domain = "https://x.com" }, {}]
-ports = [0, "9-3"]
-allow-any-host = "no"
-
-[process]
-signals = ["SIGTREM"]
-deny-executables = ["sh"]
-
-[operations]
-forbid = ["spawn-shell"]
-
-[manifest]
-require = ["licence"]
-max-grants = -1
-
-[[waiver]]
-component = "x"
-code = "MAN004"
-expires = "2025-01-01"
-"#;
+    let bad = std::fs::read_to_string(fixture("invalid/bad.toml")).unwrap();
     let mut sources = Sources::new();
-    let e = PolicySet::from_texts(&mut sources, &[("bad.toml", bad)]).unwrap_err();
+    let e = PolicySet::from_texts(&mut sources, &[("bad.toml", &bad)]).unwrap_err();
     assert!(
         e.diagnostics
             .iter()
@@ -517,7 +227,8 @@ expires = "2025-01-01"
     common::with_snapshots(|| insta::assert_snapshot!("invalid-policy", out));
 
     let mut sources = Sources::new();
-    let e = PolicySet::from_texts(&mut sources, &[("broken.toml", "[filesystem\n")]).unwrap_err();
+    let broken = std::fs::read_to_string(fixture("invalid/broken.toml")).unwrap();
+    let e = PolicySet::from_texts(&mut sources, &[("broken.toml", &broken)]).unwrap_err();
     assert_eq!(common::codes(&e.diagnostics), ["POL001"]);
 }
 

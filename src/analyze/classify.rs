@@ -18,12 +18,13 @@ use wasmparser::types::Types;
 use wit_parser::PackageName;
 
 use super::flow::Flow;
+use super::rules;
 use super::wasi::{self, Charge, Gate};
 use crate::catalogue::wasmeq::{WasmTypes, same_function};
 use crate::catalogue::{Catalogue, InterfaceLookup, Requirement, Term};
 use crate::component::{Artifact, Item, Kind};
-use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId};
+use crate::witcheck::rules as wit;
 
 /// One imported function and what it needs.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -358,8 +359,8 @@ fn parse_interface_name(name: &str) -> Option<(PackageName, String)> {
 }
 
 impl Classifier<'_> {
-    fn report(&mut self, d: Diagnostic, span: Range<usize>, label: &str) {
-        self.out.diagnostics.push(d.at(self.source, span, label));
+    fn report(&mut self, d: Diagnostic) {
+        self.out.diagnostics.push(d);
     }
 
     fn push(
@@ -466,15 +467,13 @@ impl Classifier<'_> {
             }
             InterfaceLookup::IncompatibleVersion { package } => {
                 let have = self.catalogue.packages[package].name.to_string();
-                let d = Diagnostic::new(
-                    &r::INCOMPATIBLE_VERSION,
-                    match &pkg.version {
-                        Some(_) => format!("import `{name}` is not semver-compatible with the catalogue's `{have}`"),
-                        None => format!("import `{name}` has no version; the catalogue's is `{have}`"),
-                    },
-                )
-                .help(format!("build against `{have}` or a compatible version"));
-                self.report(d, span.clone(), "incompatible version");
+                let at = Some((self.source, span.clone()));
+                self.report(wit::component_import_incompatible(
+                    at,
+                    name,
+                    pkg.version.is_some(),
+                    &have,
+                ));
                 self.unknown(name, funcs);
             }
             InterfaceLookup::UnknownInterface { .. } | InterfaceLookup::UnknownPackage => {
@@ -559,12 +558,8 @@ impl Classifier<'_> {
         if let (Some(wasm), Sig::Wasm(id)) = (wasm, sig)
             && let Err(why) = same_function(&self.catalogue.resolve, &op.function, wasm, &wasm.types[id])
         {
-            let d = Diagnostic::new(
-                &r::SIGNATURE_MISMATCH,
-                format!("`{iface}.{f}` differs from the catalogue: {why}"),
-            )
-            .help("rebuild against the catalogue's WIT");
-            self.report(d, span.clone(), "differs from the catalogue");
+            let at = Some((self.source, span.clone()));
+            self.report(wit::component_signature_mismatch(at, iface, f, &why));
         }
         let (operation, requirement) = (op.qualified_name(), op.requirement.clone());
         self.push(import, f, span, Mapping::Catalogue { operation }, Some(requirement));
@@ -576,24 +571,16 @@ impl Classifier<'_> {
         } else {
             format!("`{f}` of `{import}`")
         };
-        let d = Diagnostic::new(
-            &r::IMPORT_OUTSIDE_CATALOGUE,
-            format!("{what} is not a catalogue operation: {why}"),
-        )
-        .help("import only catalogue operations (`airssys-wasm catalogue` lists them) or mapped WASI interfaces");
-        self.report(d, span.clone(), "outside the catalogue");
+        self.report(wit::component_import_outside(
+            Some((self.source, span.clone())),
+            &what,
+            why,
+        ));
         self.push(import, f, span, Mapping::Unknown, None);
     }
 
     fn unmapped(&mut self, import: &str, f: &str, span: Range<usize>, why: &str) {
-        let d = Diagnostic::new(
-            &r::UNMAPPED_IMPORT,
-            format!("`{f}` of `{import}` cannot be mapped onto a permission: {why}"),
-        )
-        .help(
-            "the analyzer fails closed on imports it cannot classify; remove the import or use a catalogue operation",
-        );
-        self.report(d, span.clone(), "unmapped");
+        self.report(rules::unmapped_import(self.source, span.clone(), import, f, why));
         self.push(import, f, span, Mapping::Unknown, None);
     }
 
@@ -624,11 +611,7 @@ impl Classifier<'_> {
         let span = export_span(&name);
         let InterfaceLookup::Found { package, .. } = self.catalogue.lookup_interface(&pkg, "component-lifecycle")
         else {
-            let d = Diagnostic::new(
-                &r::INCOMPATIBLE_VERSION,
-                format!("the exported `{name}` is not semver-compatible with the catalogue's"),
-            );
-            self.report(d, span, "incompatible version");
+            self.report(wit::exported_lifecycle_incompatible(Some((self.source, span)), &name));
             return ComponentKind::Airssys;
         };
         let Some(cat) = self.catalogue.interface_id(package, "component-lifecycle") else {
@@ -647,9 +630,10 @@ impl Classifier<'_> {
                 _ => Some(format!("the exported `component-lifecycle` lacks `{fname}`")),
             };
             if let Some(msg) = problem {
-                let d = Diagnostic::new(&r::SIGNATURE_MISMATCH, msg)
-                    .help("export the catalogue's `component-lifecycle` unchanged");
-                self.report(d, span.clone(), "lifecycle export");
+                self.report(wit::component_lifecycle_mismatch(
+                    Some((self.source, span.clone())),
+                    msg,
+                ));
             }
         }
         ComponentKind::Airssys

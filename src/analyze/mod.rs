@@ -8,12 +8,12 @@
 
 mod classify;
 pub mod flow;
+pub(crate) mod rules;
 pub mod wasi;
 
 pub use classify::{Classified, ComponentKind, ImportedFunction, Mapping, NotCharged, classify};
 
 use crate::catalogue::{Arg, Term};
-use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId};
 use crate::manifest::Manifest;
 use crate::policy::{
@@ -122,31 +122,9 @@ fn acknowledgment(
 ) -> Diagnostic {
     let what = format!("{} `{}`", action.domain().as_str(), action.as_str());
     if ops.is_empty() {
-        return Diagnostic::new(
-            &r::UNUSED_ACKNOWLEDGMENT,
-            format!("{what} is acknowledged as never granted, but no imported operation needs it"),
-        )
-        .at(manifest, span, "acknowledges nothing")
-        .also(binary, 0..0, "the component checked against this manifest")
-        .help("remove it from `[acknowledged]`");
+        return rules::unused_acknowledgment(manifest, span, &what, binary);
     }
-    let n = ops.len();
-    let mut d = Diagnostic::new(
-        &r::ACKNOWLEDGED_NEVER_GRANTED,
-        format!(
-            "{what} is acknowledged as never granted: {n} imported operation{} need{} it and will be denied when called",
-            if n == 1 { "" } else { "s" },
-            if n == 1 { "s" } else { "" }
-        ),
-    )
-    .at(manifest, span, "acknowledged as never granted")
-    .also(binary, 0..0, "the component checked against this manifest")
-    .help("nothing to do: an acknowledgment grants nothing; grant the action narrowly instead if the component needs it")
-    .note(format!("reason: {reason}"));
-    for op in ops {
-        d = d.note(format!("needs it: {op}"));
-    }
-    d
+    rules::acknowledged_never_granted(manifest, span, &what, ops, reason, binary)
 }
 
 /// Statically: any alternative action granted (for the literal, if the term names one).
@@ -224,19 +202,9 @@ fn undeclared(f: &ImportedFunction, term: &Term, m: &ManifestRef<'_>, binary: So
         ),
         _ => (String::new(), format!("imported as `{}`", f.import)),
     };
-    let d = Diagnostic::new(
-        &r::UNDECLARED_PERMISSION,
-        format!(
-            "`{}` needs {what}, which no grant in the manifest gives{through}",
-            f.function
-        ),
-    )
-    .at(binary, f.span.clone(), label)
-    .help(example_grant(term));
-    match m.manifest.spans.for_domain(term.domain) {
-        Some(span) => d.also(m.source, span, format!("no grant here gives {what}")),
-        None => d.note("the manifest has no [permissions] table"),
-    }
+    let place = m.manifest.spans.for_domain(term.domain).map(|span| (m.source, span));
+    let import = (binary, f.span.clone());
+    rules::undeclared_permission(import, label, &f.function, &what, &through, example_grant(term), place)
 }
 
 fn example_grant(term: &Term) -> String {
@@ -263,16 +231,8 @@ fn example_grant(term: &Term) -> String {
 }
 
 fn unused(g: GrantRef, m: &ManifestRef<'_>, binary: SourceId) -> Diagnostic {
-    Diagnostic::new(
-        &r::UNUSED_GRANT,
-        format!(
-            "grant {} is not used by any imported operation",
-            describe_grant(m.manifest, g)
-        ),
-    )
-    .at(m.source, m.manifest.span_of(g).unwrap_or(0..0), "unused")
-    .also(binary, 0..0, "the component checked against this manifest")
-    .help("remove it: every grant is something a reviewer approves and an attacker can use")
+    let span = m.manifest.span_of(g).unwrap_or(0..0);
+    rules::unused_grant(m.source, span, &describe_grant(m.manifest, g), binary)
 }
 
 /// A risky operation served by an overly broad grant.
@@ -306,19 +266,16 @@ fn risky(f: &ImportedFunction, g: GrantRef, m: &ManifestRef<'_>, binary: SourceI
         Domain::Process => "a shell or interpreter runs whatever it is given",
         _ => "the grant reaches far beyond what one component needs",
     };
-    Some(
-        Diagnostic::new(
-            &r::RISKY_OPERATION_UNDER_BROAD_GRANT,
-            format!(
-                "`{}` is enabled by {}: {why}",
-                f.function,
-                describe_grant(m.manifest, g)
-            ),
-        )
-        .at(binary, f.span.clone(), format!("imported as `{}`", f.import))
-        .also(m.source, m.manifest.span_of(g).unwrap_or(0..0), "the broad grant")
-        .help("narrow the grant to what the operation really needs"),
-    )
+    let grant_at = (m.source, m.manifest.span_of(g).unwrap_or(0..0));
+    let grant = describe_grant(m.manifest, g);
+    Some(rules::risky_operation(
+        (binary, f.span.clone()),
+        &f.function,
+        &f.import,
+        grant_at,
+        &grant,
+        why,
+    ))
 }
 
 /// What a kind exports, as a note.
@@ -347,18 +304,12 @@ pub fn kind_finding(
         return None;
     }
     if accepted == [ComponentKind::Airssys] {
-        return Some(
-            Diagnostic::new(
-                &r::MISSING_LIFECYCLE_EXPORT,
-                format!(
-                    "the component does not export `airssys:core/component-lifecycle`: it is {}, and {who} accepts only airssys components",
-                    kind.describe()
-                ),
-            )
-            .at(binary, 0..0, "no lifecycle export")
-            .note(kind_note(kind))
-            .help("export the catalogue's `component-lifecycle` (include the world `airssys:core/component@1.0.0`)"),
-        );
+        return Some(crate::witcheck::rules::not_an_airssys_component(
+            binary,
+            kind.describe(),
+            who,
+            kind_note(kind),
+        ));
     }
     let list: Vec<String> = accepted.iter().map(|k| format!("`{k}`")).collect();
     let accepts = if list.is_empty() {
@@ -366,13 +317,13 @@ pub fn kind_finding(
     } else {
         format!("accepts only {}", list.join(", "))
     };
-    Some(
-        Diagnostic::new(
-            &r::DISALLOWED_KIND,
-            format!("the component is {} (`{kind}`); {who} {accepts}", kind.describe()),
-        )
-        .at(binary, 0..0, format!("a `{kind}` component"))
-        .note(kind_note(kind))
-        .help("build the component for a world of an accepted kind, or accept its kind"),
-    )
+    let note = kind_note(kind);
+    Some(rules::disallowed_kind(
+        binary,
+        kind.describe(),
+        kind.as_str(),
+        who,
+        &accepts,
+        note,
+    ))
 }

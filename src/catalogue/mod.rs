@@ -8,6 +8,7 @@
 
 mod embedded;
 pub mod requirement;
+pub(crate) mod rules;
 pub mod typeeq;
 pub mod wasmeq;
 
@@ -21,7 +22,6 @@ use wit_parser::{
 
 pub use requirement::{Arg, Requirement, Term};
 
-use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, SourceId, Sources};
 
 /// One catalogue operation.
@@ -124,22 +124,20 @@ impl Catalogue {
         let groups = match crate::guard::catch(|| parse_groups(&files, &ids)) {
             Ok(Ok(g)) => g,
             Ok(Err(d)) => return fail(sources, vec![*d]),
-            Err(panic) => return fail(sources, vec![parser_failed(&panic)]),
+            Err(panic) => return fail(sources, vec![rules::parser_failed(&panic)]),
         };
         let mut resolve = Resolve::default();
         let mut groups = groups.into_iter();
         let Some(main) = groups.next() else {
-            let d = Diagnostic::new(&r::CATALOGUE_WIT_ERROR, "the catalogue has no WIT files")
-                .help("point `--catalogue` at a directory with one subdirectory of .wit files per package");
-            return fail(sources, vec![d]);
+            return fail(sources, vec![rules::no_wit_files()]);
         };
         let pushed = match crate::guard::catch(|| resolve.push_groups(main, groups.collect())) {
             Ok(pushed) => pushed,
-            Err(panic) => return fail(sources, vec![parser_failed(&panic)]),
+            Err(panic) => return fail(sources, vec![rules::parser_failed(&panic)]),
         };
         if let Err(e) = pushed {
             let d = wit_diagnostic(
-                &r::CATALOGUE_WIT_ERROR,
+                &rules::CATALOGUE_WIT_ERROR,
                 &resolve.source_map,
                 e.kind().span(),
                 &e.kind().to_string(),
@@ -307,13 +305,6 @@ pub fn read_package_dirs(dir: &Path) -> crate::Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-/// wit-parser panicked on the catalogue (a bug of wit-parser, reported as a finding).
-fn parser_failed(panic: &str) -> Diagnostic {
-    Diagnostic::new(&r::CATALOGUE_WIT_ERROR, "wit-parser failed on the catalogue")
-        .help("rewrite the construct the note names; doc comments written as `/**/` are one such case")
-        .note(format!("wit-parser panicked: {panic}"))
-}
-
 /// Parses files into one package group per directory.
 fn parse_groups(
     files: &[(String, String)],
@@ -335,7 +326,7 @@ fn parse_groups(
         .map(|(_, map)| {
             map.parse().map_err(|(map, e)| {
                 Box::new(wit_diagnostic(
-                    &r::CATALOGUE_WIT_ERROR,
+                    &rules::CATALOGUE_WIT_ERROR,
                     &map,
                     e.kind().span(),
                     &e.kind().to_string(),
@@ -346,7 +337,8 @@ fn parse_groups(
         .collect()
 }
 
-/// A wit-parser error as a diagnostic pointing into the right file.
+/// A wit-parser error as a diagnostic of `rule` pointing into the right file: the error's first
+/// line is the message, the others notes.
 pub(crate) fn wit_diagnostic(
     rule: &'static crate::diagnostics::Rule,
     map: &SourceMap,
@@ -360,12 +352,20 @@ pub(crate) fn wit_diagnostic(
     for extra in lines {
         d = d.note(extra.trim().to_string());
     }
-    if let Some(loc) = map.resolve_span(span)
-        && let Some(&id) = ids.get(loc.path)
-    {
-        d = d.at(id, loc.range, "here");
+    match wit_place(map, span, ids) {
+        Some((id, range)) => d.at(id, range, "here"),
+        None => d,
     }
-    d
+}
+
+/// The file and range of a wit-parser span, when the file is one of `ids`.
+pub(crate) fn wit_place(
+    map: &SourceMap,
+    span: wit_parser::Span,
+    ids: &HashMap<String, SourceId>,
+) -> Option<(SourceId, Range<usize>)> {
+    let loc = map.resolve_span(span)?;
+    Some((*ids.get(loc.path)?, loc.range))
 }
 
 fn packages(resolve: &Resolve, files: &[(String, String)]) -> Vec<Package> {
@@ -455,18 +455,10 @@ impl RequirementPlace {
         }
     }
 
-    fn diagnostic(
-        &self,
-        rule: &'static crate::diagnostics::Rule,
-        message: String,
-        label: &str,
-        help: &str,
-    ) -> Box<Diagnostic> {
-        let mut d = Diagnostic::new(rule, message).help(help);
-        if let Some(s) = self.source {
-            d = d.at(s, self.line_span.clone().unwrap_or(self.func_span.clone()), label);
-        }
-        Box::new(d)
+    /// Where findings about the requirement point: its line, else the function.
+    fn at(&self) -> rules::Place {
+        let span = self.line_span.clone().unwrap_or(self.func_span.clone());
+        self.source.map(|s| (s, span))
     }
 }
 
@@ -477,49 +469,17 @@ fn requirement_of(resolve: &Resolve, f: &Function, place: &RequirementPlace) -> 
         .filter_map(|l| l.trim().strip_prefix("@requires"))
         .collect();
     let line = match lines.as_slice() {
-        [] => {
-            return Err(place.diagnostic(
-                &r::MISSING_REQUIREMENT,
-                format!("operation `{}` has no `@requires` line", f.name),
-                "no requirement",
-                "add `/// @requires <domain>:<action>(<param>)` or `/// @requires none` to its doc comment",
-            ));
-        }
+        [] => return Err(Box::new(rules::missing_requirement(place.at(), &f.name))),
         [one] => *one,
         _ => {
-            return Err(place.diagnostic(
-                &r::DUPLICATE_REQUIREMENT,
-                format!("operation `{}` has {} `@requires` lines", f.name, lines.len()),
-                "one of several",
-                "merge them into one line with ` + `",
-            ));
+            return Err(Box::new(rules::duplicate_requirement(place.at(), &f.name, lines.len())));
         }
     };
-    let req = Requirement::parse(line).map_err(|e| {
-        place.diagnostic(
-            &r::MALFORMED_REQUIREMENT,
-            format!("malformed requirement of `{}`: {e}", f.name),
-            "malformed",
-            "see `airssys-wasm explain CAT003` for the grammar",
-        )
-    })?;
-    check_literals(&req).map_err(|e| {
-        place.diagnostic(
-            &r::MALFORMED_REQUIREMENT,
-            format!("malformed requirement of `{}`: {e}", f.name),
-            "malformed",
-            "a spawn literal is an absolute executable path, a signal literal a POSIX signal name",
-        )
-    })?;
+    let req = Requirement::parse(line).map_err(|e| Box::new(rules::malformed_requirement(place.at(), &f.name, &e)))?;
+    check_literals(&req).map_err(|e| Box::new(rules::invalid_requirement_literal(place.at(), &f.name, &e)))?;
     for path in req.params() {
-        check_param_path(resolve, f, path).map_err(|e| {
-            place.diagnostic(
-                &r::REQUIREMENT_UNKNOWN_PARAMETER,
-                format!("requirement of `{}` names {e}", f.name),
-                "unknown parameter",
-                "name one of the function's parameters",
-            )
-        })?;
+        check_param_path(resolve, f, path)
+            .map_err(|e| Box::new(rules::requirement_unknown_parameter(place.at(), &f.name, &e)))?;
     }
     Ok(req)
 }

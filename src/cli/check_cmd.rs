@@ -8,7 +8,7 @@ use airssys_wasm::check::{self, Options};
 use airssys_wasm::component;
 use airssys_wasm::diagnostics::{Levels, Sink, Sources, count};
 use airssys_wasm::report::{Format, github, human, json, sarif};
-use airssys_wasm::{Error, inspect};
+use airssys_wasm::{Error, ErrorKind, inspect};
 
 use super::{Cli, Outcome, print_out, style, summary_line};
 
@@ -114,11 +114,10 @@ pub(super) fn inspect(catalogue: &Catalogue, path: &Path, json_out: bool, sugges
     let name = path.display().to_string();
     let artifact = component::read_file(path)?
         .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
-        .map_err(|e| {
-            Error::usage(format!(
-                "{name} is not a valid component: {} (at byte offset {:#x})",
-                e.message, e.offset
-            ))
+        .map_err(|e| ErrorKind::InvalidComponent {
+            path: path.to_path_buf(),
+            message: e.message,
+            offset: e.offset,
         })?;
     let mut sources = Sources::new();
     let binary = sources.add_binary(&name);

@@ -256,9 +256,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         #[cfg(feature = "runtime")]
         Command::Run(args) => run_cmd::run(cli, &load_catalogue(cli)?, args),
         #[cfg(not(feature = "runtime"))]
-        Command::Run(_) => Err(Error::usage(
-            "`run` is not available: this airssys-wasm was built without the `runtime` feature (build it with default features to run components)",
-        )),
+        Command::Run(_) => Err(airssys_wasm::ErrorKind::RuntimeNotBuilt.into()),
         Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
         Command::Manifest { path, policy, report } => {
             let mut sources = Sources::new();

@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use airssys_wasm::Error;
 use airssys_wasm::diagnostics::{Levels, Sources};
 use airssys_wasm::manifest::Manifest;
 use airssys_wasm::orgpolicy::{Date, EffectiveDecision, OwnedRequest, PolicySet, RuleRef, parse_request};
 use airssys_wasm::policy::{Env, GrantRef};
 use airssys_wasm::report::{escape_control, human};
+use airssys_wasm::{Error, ErrorKind};
 
 use super::{Cli, ListingFormat, Outcome, ReportArgs, print_out, style};
 
@@ -19,7 +19,7 @@ pub(super) fn load(cli: &Cli, sources: &mut Sources, paths: &[PathBuf]) -> Resul
     PolicySet::load_or_default(sources, paths).map_err(|e| {
         let n = e.diagnostics.len();
         eprint!("{}", human::render(&e.diagnostics, sources, style(cli)));
-        Error::usage(format!("the policy is invalid ({n} finding(s))"))
+        Error::from(ErrorKind::InvalidPolicy { count: n })
     })
 }
 
@@ -71,7 +71,9 @@ pub(super) fn explain_request(
     let parsed = Manifest::load(&mut sources, manifest)?;
     let m = parsed.into_valid().map_err(|diagnostics| {
         eprint!("{}", human::render(&diagnostics, &sources, style(cli)));
-        Error::usage(format!("{} is not a valid manifest", manifest.display()))
+        Error::from(ErrorKind::InvalidManifest {
+            path: manifest.to_path_buf(),
+        })
     })?;
     let lines = request_lines(requests, requests_file)?;
     let parsed: Vec<OwnedRequest> = lines

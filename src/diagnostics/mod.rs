@@ -7,6 +7,8 @@
 
 pub mod registry;
 
+pub(crate) use registry::rules;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;

@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use super::rules as rule;
 use super::{Entry, Manifest};
-use crate::diagnostics::registry as r;
-use crate::diagnostics::{Diagnostic, Severity, SourceId};
+use crate::diagnostics::{Diagnostic, SourceId};
 use crate::policy::{Action, Domain, FsAction, FsGrant, Host, HostPattern, NetAction, NetGrant, Root};
 
 /// Steps of wildcard comparison allowed per manifest for the general filesystem patterns.
@@ -74,16 +74,7 @@ pub(super) fn check_counted(m: &Manifest, work: &mut Work) -> Vec<Diagnostic> {
     let (fs, cut) = fs_redundant(&m.filesystem, work);
     report(m.source, &m.filesystem, &fs, &mut out);
     if let Some(j) = cut {
-        out.push(
-            Diagnostic::new(
-                &r::SHADOWED_GRANT,
-                "the filesystem grants were checked for shadowing only in part: too many \
-                 wildcard patterns to compare them all",
-            )
-            .at(m.source, m.filesystem[j].span.clone(), "checked only in part from here")
-            .help("use fewer patterns with wildcards inside names (`*.csv`, `/a/**/b`)"),
-        );
-        out.last_mut().expect("pushed").severity = Severity::Note;
+        out.push(rule::shadowing_checked_in_part(m.source, m.filesystem[j].span.clone()));
     }
     report(m.source, &m.network, &net_redundant(&m.network, work), &mut out);
     report(m.source, &m.process, &equal_only(&m.process), &mut out);
@@ -114,30 +105,21 @@ fn acknowledged_and_granted(m: &Manifest, out: &mut Vec<Diagnostic>) {
         let Some((_, span)) = ack.actions.iter().find(|(a, _)| *a == action) else {
             continue;
         };
-        out.push(
-            Diagnostic::new(
-                &r::ACKNOWLEDGED_AND_GRANTED,
-                format!(
-                    "{} `{}` is acknowledged as never granted, and grant {text} gives it",
-                    action.domain().as_str(),
-                    action.as_str()
-                ),
-            )
-            .at(m.source, span.clone(), "acknowledged as never granted")
-            .also(m.source, m.span_of(g).unwrap_or(0..0), "granted here")
-            .help("remove the action from `[acknowledged]`, or remove the grants of it"),
-        );
+        let granted = m.span_of(g).unwrap_or(0..0);
+        out.push(rule::acknowledged_and_granted(
+            m.source,
+            span.clone(),
+            granted,
+            action,
+            &text,
+        ));
     }
 }
 
 fn broad<G: Grant>(source: SourceId, entries: &[Entry<G>], out: &mut Vec<Diagnostic>) {
     for e in entries {
         if let Some(why) = e.grant.overly_broad() {
-            out.push(
-                Diagnostic::new(&r::OVERLY_BROAD_GRANT, format!("{} is overly broad", e.grant))
-                    .at(source, e.value_span.clone(), why)
-                    .help("grant only the directories or hosts the component uses"),
-            );
+            out.push(rule::overly_broad(source, e.value_span.clone(), &e.grant, why));
         }
     }
 }
@@ -149,22 +131,15 @@ fn report<G: Grant>(source: SourceId, entries: &[Entry<G>], redundant: &[Option<
         let Some(i) = *i else { continue };
         let (a, b) = (&entries[i], &entries[j]);
         if a.grant == b.grant {
-            out.push(
-                Diagnostic::new(&r::DUPLICATE_GRANT, format!("{} is granted twice", b.grant))
-                    .at(source, b.span.clone(), "duplicate")
-                    .also(source, a.span.clone(), "first granted here")
-                    .help("remove the duplicate"),
-            );
+            out.push(rule::duplicate_grant(source, b.span.clone(), a.span.clone(), &b.grant));
         } else {
-            out.push(
-                Diagnostic::new(
-                    &r::SHADOWED_GRANT,
-                    format!("{} is already covered by {}", b.grant, a.grant),
-                )
-                .at(source, b.span.clone(), "grants nothing more")
-                .also(source, a.span.clone(), "the broader grant")
-                .help("remove the narrower grant, or narrow the broader one"),
-            );
+            out.push(rule::shadowed_grant(
+                source,
+                b.span.clone(),
+                &b.grant,
+                a.span.clone(),
+                &a.grant,
+            ));
         }
     }
 }
@@ -361,7 +336,9 @@ fn parents(name: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostics::Severity;
     use crate::manifest::Manifest;
+    use crate::manifest::rules as r;
     use proptest::prelude::*;
 
     /// The definition: each later grant compared with every other one.

@@ -7,6 +7,7 @@
 
 mod grants;
 mod parse;
+pub(crate) mod rules;
 pub use parse::parse_size;
 
 use std::ops::Range;

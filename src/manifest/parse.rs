@@ -1,20 +1,21 @@
 //! The manifest walk: TOML text to [`Manifest`] plus diagnostics, every value with its span.
 //!
 //! The document is parsed with `toml`'s span-preserving `DeTable` (recovering from syntax
-//! errors so that all of them are reported), then each table is checked against the keys the
-//! format defines. Each check reports and moves on; a bad grant is left out of the model.
+//! errors so that all of them are reported), then each table is read against the keys the
+//! format defines through the shared reader (`toml_doc.rs`); this file keeps only the schema.
+//! Each check reports and moves on; a bad grant is left out of the model.
 
 use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
-use super::{Acknowledged, ComponentInfo, Entry, Limits, MAX_MANIFEST_BYTES, MAX_NESTING, Manifest, Parsed};
-use crate::diagnostics::registry as r;
-use crate::diagnostics::{Diagnostic, Rule, SourceId, Sources, did_you_mean};
+use super::rules::{self as rule, FORMAT};
+use super::{Acknowledged, ComponentInfo, Entry, Limits, MAX_MANIFEST_BYTES, Manifest, Parsed};
+use crate::diagnostics::{Diagnostic, SourceId, Sources};
 use crate::policy::{
     Action, FsAction, FsGrant, HostPattern, NetAction, NetGrant, PathPattern, ProcAction, ProcGrant, Signal,
 };
-use crate::toml_doc::{self, ReadRules, Value, get, type_name};
+use crate::toml_doc::{self, Reader, Table, Value};
 
 const TOP_KEYS: &[&str] = &["component", "permissions", "config", "limits", "acknowledged"];
 const ACK_KEYS: &[&str] = &["reason", "filesystem", "network", "process"];
@@ -32,12 +33,7 @@ pub(super) fn refuse_bytes(sources: &mut Sources, name: &str, bytes: &[u8]) -> O
     }
     if let Err(e) = std::str::from_utf8(bytes) {
         let id = sources.add_binary(name);
-        let at = e.valid_up_to();
-        return Some(
-            Diagnostic::new(&r::MANIFEST_NOT_UTF8, "the manifest is not valid UTF-8")
-                .at(id, at..at + 1, "first invalid byte")
-                .help("save the manifest as UTF-8 text"),
-        );
+        return Some(rule::not_utf8(id, e.valid_up_to()));
     }
     None
 }
@@ -45,65 +41,33 @@ pub(super) fn refuse_bytes(sources: &mut Sources, name: &str, bytes: &[u8]) -> O
 /// The finding for a manifest of `size` bytes, over the limit.
 pub(super) fn too_large(sources: &mut Sources, name: &str, size: u64) -> Diagnostic {
     let id = sources.add_binary(name);
-    Diagnostic::new(
-        &r::MANIFEST_TOO_LARGE,
-        format!("the manifest is {size} bytes, over the limit of {MAX_MANIFEST_BYTES}"),
-    )
-    .at(id, 0..0, "")
-    .help("a manifest lists grants; remove generated or pasted content")
+    rule::too_large(id, size)
 }
 
 pub(super) fn parse(source: SourceId, text: &str) -> Parsed {
-    let mut w = Walker {
-        source,
-        diagnostics: Vec::new(),
-    };
-    let rules = ReadRules {
-        syntax: &r::MANIFEST_SYNTAX,
-        too_deep: &r::MANIFEST_TOO_LARGE,
-        max_nesting: MAX_NESTING,
-        what: "a manifest",
-    };
     // What the parser recovers from a syntax error is a guess; checking it would add findings
     // about text the author did not write, so only the syntax errors are reported.
-    let root = match toml_doc::read(source, text, &rules) {
-        Ok(root) => root,
-        Err(diagnostics) => {
-            return Parsed {
-                manifest: None,
-                diagnostics,
-            };
-        }
-    };
-    let manifest = w.manifest(root.get_ref());
-    Parsed {
-        manifest: Some(manifest),
-        diagnostics: w.diagnostics,
-    }
+    let (manifest, diagnostics) = toml_doc::walk(source, text, &FORMAT, |doc, root, span| {
+        Walker { doc }.manifest(root, span)
+    });
+    Parsed { manifest, diagnostics }
 }
 
-struct Walker {
-    source: SourceId,
-    diagnostics: Vec<Diagnostic>,
+/// The manifest's schema over the shared reader.
+struct Walker<'r> {
+    doc: &'r Reader<'static>,
 }
 
-impl Walker {
-    fn push(&mut self, d: Diagnostic) {
-        self.diagnostics.push(d);
+impl Walker<'_> {
+    fn push(&self, d: Diagnostic) {
+        self.doc.push(d);
     }
 
-    fn report(&mut self, rule: &'static Rule, span: Range<usize>, message: String, label: &str, help: Option<String>) {
-        let mut d = Diagnostic::new(rule, message).at(self.source, span, label);
-        if let Some(h) = help {
-            d = d.help(h);
-        }
-        self.push(d);
-    }
-
-    fn manifest(&mut self, root: &DeTable<'_>) -> Manifest {
-        self.unknown_keys(root, "", TOP_KEYS);
+    fn manifest(&self, root: &DeTable<'_>, span: Range<usize>) -> Manifest {
+        let source = self.doc.source;
+        let top = self.doc.table(root, span, "", TOP_KEYS);
         let mut m = Manifest {
-            source: self.source,
+            source,
             component: ComponentInfo::default(),
             filesystem: Vec::new(),
             network: Vec::new(),
@@ -113,178 +77,106 @@ impl Walker {
             acknowledged: None,
             spans: Default::default(),
         };
-        match get(root, "component") {
-            Some(v) => {
-                if let Some(t) = self.table(v, "component") {
-                    m.component = self.component(t, v.span());
+        match top.get("component") {
+            Some(_) => {
+                if let Some((t, span)) = top.optional_table("component") {
+                    m.component = self.component(&self.doc.table(t, span, "component", COMPONENT_KEYS));
                 }
             }
-            None => self.report(
-                &r::MISSING_FIELD,
-                0..0,
-                "missing table `[component]`".into(),
-                "expected `[component]` with `name` and `version`",
-                Some("add `[component]` with `name = \"...\"` and `version = \"1.0.0\"`".into()),
-            ),
+            None => self.push(rule::missing_component_table(source)),
         }
-        if let Some(v) = get(root, "permissions")
-            && let Some(t) = self.table(v, "permissions")
-        {
-            self.unknown_keys(t, "permissions.", PERMISSION_KEYS);
+        if let Some((t, span)) = top.optional_table("permissions") {
+            let t = self.doc.table(t, span.clone(), "permissions", PERMISSION_KEYS);
             m.spans = super::SectionSpans {
-                permissions: Some(v.span()),
-                filesystem: get(t, "filesystem").map(|v| v.span()),
-                network: get(t, "network").map(|v| v.span()),
-                process: get(t, "process").map(|v| v.span()),
+                permissions: Some(span),
+                filesystem: t.get("filesystem").map(|v| v.span()),
+                network: t.get("network").map(|v| v.span()),
+                process: t.get("process").map(|v| v.span()),
             };
-            m.filesystem = self.grants(t, "filesystem", |w, e, s| w.fs_grant(e, s));
-            m.network = self.grants(t, "network", |w, e, s| w.net_grant(e, s));
-            m.process = self.grants(t, "process", |w, e, s| w.proc_grant(e, s));
+            m.filesystem = self.grants(&t, "filesystem", |e, s| self.fs_grant(e, s));
+            m.network = self.grants(&t, "network", |e, s| self.net_grant(e, s));
+            m.process = self.grants(&t, "process", |e, s| self.proc_grant(e, s));
         }
-        if let Some(v) = get(root, "limits")
-            && let Some(t) = self.table(v, "limits")
-        {
-            m.limits = self.limits(t);
+        if let Some((t, span)) = top.optional_table("limits") {
+            m.limits = self.limits(&self.doc.table(t, span, "limits", LIMIT_KEYS));
         }
-        if let Some(v) = get(root, "config")
-            && let Some(t) = self.table(v, "config")
-        {
+        if let Some((t, _)) = top.optional_table("config") {
             m.config = self.config(t);
         }
-        if let Some(v) = get(root, "acknowledged")
-            && let Some(t) = self.table(v, "acknowledged")
-        {
-            m.acknowledged = self.acknowledged(t, v.span());
+        if let Some((t, span)) = top.optional_table("acknowledged") {
+            m.acknowledged = self.acknowledged(&self.doc.table(t, span, "acknowledged", ACK_KEYS));
         }
         let checks = super::grants::check(&m);
-        self.diagnostics.extend(checks);
+        for d in checks {
+            self.push(d);
+        }
         m
     }
 
-    fn component(&mut self, t: &DeTable<'_>, span: Range<usize>) -> ComponentInfo {
-        self.unknown_keys(t, "component.", COMPONENT_KEYS);
+    fn component(&self, t: &Table<'_, '_, '_>) -> ComponentInfo {
+        let source = self.doc.source;
         let mut c = ComponentInfo::default();
-        match self.required_str(t, "name", "component", span.clone()) {
+        match t.required_str("name") {
             Some((name, _)) if valid_name(&name) => c.name = name,
             Some((name, s)) => {
                 let fixed = super::component_name_from(&name);
-                self.report(
-                    &r::INVALID_COMPONENT_NAME,
-                    s,
-                    format!("`{name}` is not a valid component name"),
-                    "invalid name",
-                    Some(format!(
-                        "use 3-64 lower-case letters, digits and hyphens, e.g. `{fixed}`"
-                    )),
-                );
+                self.push(rule::invalid_component_name(source, s, &name, &fixed));
             }
             None => {}
         }
-        if let Some((v, s)) = self.required_str(t, "version", "component", span) {
+        if let Some((v, s)) = t.required_str("version") {
             match semver::Version::parse(&v) {
                 Ok(ver) => c.version = Some(ver),
-                Err(e) => {
-                    let help = match v.strip_prefix(['v', 'V']).map(semver::Version::parse) {
-                        Some(Ok(_)) => format!("drop the `v` prefix: `{}`", &v[1..]),
-                        _ => "write a SemVer 2.0.0 version such as `1.2.3`".into(),
-                    };
-                    self.report(
-                        &r::INVALID_VERSION,
-                        s,
-                        format!("`{v}` is not a SemVer version: {e}"),
-                        "invalid version",
-                        Some(help),
-                    );
-                }
+                Err(e) => self.push(rule::invalid_version(source, s, &v, &e)),
             }
         }
-        if let Some((d, s)) = self.optional_str(t, "description") {
+        if let Some((d, s)) = t.optional_str("description") {
             let n = d.chars().count();
             if n > 500 {
-                self.report(
-                    &r::DESCRIPTION_TOO_LONG,
-                    s,
-                    format!("the description is {n} characters long, over the limit of 500"),
-                    "too long",
-                    Some("shorten it; link to documentation through `repository`".into()),
-                );
+                self.push(rule::description_too_long(source, s, n));
             } else {
                 c.description = Some(d);
             }
         }
-        c.author = self.optional_str(t, "author").map(|(a, _)| a);
-        c.license = self.optional_str(t, "license").map(|(a, _)| a);
-        if let Some((u, s)) = self.optional_str(t, "repository") {
+        c.author = t.optional_str("author").map(|(a, _)| a);
+        c.license = t.optional_str("license").map(|(a, _)| a);
+        if let Some((u, s)) = t.optional_str("repository") {
             match url::Url::parse(&u) {
                 Ok(url) if url.has_host() => c.repository = Some(u),
-                Ok(_) => self.report(
-                    &r::INVALID_REPOSITORY_URL,
-                    s,
-                    format!("`{u}` is not a repository URL"),
-                    "no host",
-                    Some("give the full URL, e.g. `https://github.com/org/repo`".into()),
-                ),
-                Err(e) => self.report(
-                    &r::INVALID_REPOSITORY_URL,
-                    s,
-                    format!("`{u}` is not a valid URL: {e}"),
-                    "invalid URL",
-                    Some("give the full URL, e.g. `https://github.com/org/repo`".into()),
-                ),
+                Ok(_) => self.push(rule::repository_without_host(source, s, &u)),
+                Err(e) => self.push(rule::invalid_repository_url(source, s, &u, &e)),
             }
         }
         c
     }
 
     /// An array of grant tables under `permissions.<key>`.
-    fn grants<G>(
-        &mut self,
-        t: &DeTable<'_>,
+    fn grants<'a, 'i, G>(
+        &self,
+        t: &Table<'a, '_, 'i>,
         key: &str,
-        mut one: impl FnMut(&mut Self, &DeTable<'_>, Range<usize>) -> Option<Entry<G>>,
+        one: impl FnMut(&'a DeTable<'i>, Range<usize>) -> Option<Entry<G>>,
     ) -> Vec<Entry<G>> {
-        let Some(v) = get(t, key) else { return Vec::new() };
-        let DeValue::Array(items) = v.get_ref() else {
-            self.wrong_type(
-                v,
-                &format!("permissions.{key}"),
+        let Some(v) = t.get(key) else { return Vec::new() };
+        self.doc.tables(
+            v,
+            &format!("permissions.{key}"),
+            [
                 "an array of tables, e.g. `[{ action = \"...\", ... }]`",
-            );
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for item in items.iter() {
-            match item.get_ref() {
-                DeValue::Table(entry) => out.extend(one(self, entry, item.span())),
-                _ => self.wrong_type(
-                    item,
-                    &format!("an entry of permissions.{key}"),
-                    "a table, e.g. `{ action = \"...\", ... }`",
-                ),
-            }
-        }
-        out
+                "a table, e.g. `{ action = \"...\", ... }`",
+            ],
+            one,
+        )
     }
 
-    fn fs_grant(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<FsGrant>> {
-        self.unknown_keys(t, "filesystem grant ", FS_KEYS);
-        let action = self.action(
-            t,
-            span.clone(),
-            "filesystem",
-            FsAction::ALL.iter().map(|a| (a.as_str(), *a)),
-        );
-        let (path, vspan) = self.required_str(t, "path", "filesystem grant", span.clone())?;
+    fn fs_grant(&self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<FsGrant>> {
+        let t = self.doc.table(t, span.clone(), "filesystem grant", FS_KEYS);
+        let action = self.action(&t, "filesystem", FsAction::ALL.iter().map(|a| (a.as_str(), *a)));
+        let (path, vspan) = t.required_str("path")?;
         let pattern = match PathPattern::parse(&path) {
             Ok(p) => p,
             Err(e) => {
-                self.report(
-                    &r::INVALID_PATH,
-                    vspan,
-                    format!("`{}` is not a valid path pattern: {e}", path.escape_debug()),
-                    "invalid path",
-                    e.help(),
-                );
+                self.push(rule::invalid_path(self.doc.source, vspan, &path, &e));
                 return None;
             }
         };
@@ -298,23 +190,19 @@ impl Walker {
         })
     }
 
-    fn net_grant(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<NetGrant>> {
-        self.unknown_keys(t, "network grant ", NET_KEYS);
-        let action = self.action(
-            t,
-            span.clone(),
-            "network",
-            NetAction::ALL.iter().map(|a| (a.as_str(), *a)),
-        )?;
+    fn net_grant(&self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<NetGrant>> {
+        let t = self.doc.table(t, span.clone(), "network grant", NET_KEYS);
+        let action = self.action(&t, "network", NetAction::ALL.iter().map(|a| (a.as_str(), *a)))?;
         let (needs_domain, needs_port) = match action {
             NetAction::Connect => (Some(true), Some(true)),
             NetAction::Resolve => (Some(true), None),
             NetAction::Bind | NetAction::Listen => (Some(false), Some(true)),
         };
-        let host = self.domain(t, needs_domain, action, span.clone());
-        let port = self.port(t, needs_port, action, span.clone());
+        let t = t.called(format!("`{}` grant", action.as_str()));
+        let host = self.domain(&t, needs_domain);
+        let port = self.port(&t, needs_port, action);
         let (host, port) = (host?, port?);
-        let value_span = get(t, "domain").or(get(t, "port")).map_or(span.clone(), |v| v.span());
+        let value_span = t.get("domain").or(t.get("port")).map_or(span.clone(), |v| v.span());
         Some(Entry {
             grant: NetGrant {
                 action,
@@ -327,110 +215,67 @@ impl Walker {
     }
 
     /// `Some(None)` when absent and optional; `None` when invalid or missing but required.
-    fn domain(
-        &mut self,
-        t: &DeTable<'_>,
-        needed: Option<bool>,
-        action: NetAction,
-        span: Range<usize>,
-    ) -> Option<Option<(HostPattern, Range<usize>)>> {
+    fn domain(&self, t: &Table<'_, '_, '_>, needed: Option<bool>) -> Option<Option<(HostPattern, Range<usize>)>> {
         if needed == Some(true) {
-            let (d, s) = self.required_str(t, "domain", &format!("`{}` grant", action.as_str()), span)?;
+            let (d, s) = t.required_str("domain")?;
             return self.host_pattern(&d, s).map(Some);
         }
-        match self.optional_str(t, "domain") {
+        match t.optional_str("domain") {
             None => Some(None),
             Some((d, s)) => self.host_pattern(&d, s).map(Some),
         }
     }
 
-    fn host_pattern(&mut self, d: &str, s: Range<usize>) -> Option<(HostPattern, Range<usize>)> {
+    fn host_pattern(&self, d: &str, s: Range<usize>) -> Option<(HostPattern, Range<usize>)> {
         match HostPattern::parse(d) {
             Ok(h) => Some((h, s)),
             Err(e) => {
-                self.report(
-                    &r::INVALID_DOMAIN,
-                    s,
-                    format!("`{d}` is not a valid domain pattern: {e}"),
-                    "invalid domain",
-                    e.help(),
-                );
+                self.push(rule::invalid_domain(self.doc.source, s, d, &e));
                 None
             }
         }
     }
 
     /// Reads `port`: required, irrelevant (reported) or absent.
-    fn port(
-        &mut self,
-        t: &DeTable<'_>,
-        needed: Option<bool>,
-        action: NetAction,
-        span: Range<usize>,
-    ) -> Option<Option<u16>> {
-        let Some(v) = get(t, "port") else {
+    fn port(&self, t: &Table<'_, '_, '_>, needed: Option<bool>, action: NetAction) -> Option<Option<u16>> {
+        let Some(v) = t.get("port") else {
             if needed == Some(true) {
-                self.missing(
-                    span,
-                    "port",
-                    &format!("`{}` grant", action.as_str()),
-                    "a port from 1 to 65535, e.g. `port = 443`",
-                );
+                t.missing("port", "a port from 1 to 65535, e.g. `port = 443`");
                 return None;
             }
             return Some(None);
         };
         if needed.is_none() {
-            self.report(
-                &r::IRRELEVANT_FIELD,
-                v.span(),
-                format!("`port` has no effect on a `{}` grant", action.as_str()),
-                "not used by this action",
-                Some("remove `port`: a resolve grant covers name lookups on any port".into()),
-            );
+            self.push(rule::irrelevant_port(self.doc.source, v.span(), action.as_str()));
             return None;
         }
-        let n = self.integer(v, "port")?;
+        let n = self.doc.integer(v, "port")?;
         match u16::try_from(n) {
             Ok(p) if p != 0 => Some(Some(p)),
             _ => {
-                self.report(
-                    &r::INVALID_PORT,
-                    v.span(),
-                    format!("port {n} is outside 1-65535"),
-                    "invalid port",
-                    Some("grant the port the component really uses, from 1 to 65535".into()),
-                );
+                self.push(rule::invalid_port(self.doc.source, v.span(), n));
                 None
             }
         }
     }
 
-    fn proc_grant(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<ProcGrant>> {
-        self.unknown_keys(t, "process grant ", PROC_KEYS);
-        let action = self.action(
-            t,
-            span.clone(),
-            "process",
-            ProcAction::ALL.iter().map(|a| (a.as_str(), *a)),
-        )?;
+    fn proc_grant(&self, t: &DeTable<'_>, span: Range<usize>) -> Option<Entry<ProcGrant>> {
+        let t = self.doc.table(t, span.clone(), "process grant", PROC_KEYS);
+        let action = self.action(&t, "process", ProcAction::ALL.iter().map(|a| (a.as_str(), *a)))?;
         let (used, unused) = match action {
             ProcAction::Spawn => ("executable", "signal"),
             ProcAction::Signal => ("signal", "executable"),
         };
-        if let Some(v) = get(t, unused) {
-            self.report(
-                &r::IRRELEVANT_FIELD,
+        if let Some(v) = t.get(unused) {
+            self.push(rule::irrelevant_process_field(
+                self.doc.source,
                 v.span(),
-                format!("`{unused}` has no effect on a `{}` grant", action.as_str()),
-                "not used by this action",
-                Some(format!(
-                    "a `{}` grant takes `{used}`; remove `{unused}`",
-                    action.as_str()
-                )),
-            );
+                action,
+                unused,
+                used,
+            ));
         }
-        let (value, vspan) = self.required_str(t, used, &format!("`{}` grant", action.as_str()), span.clone())?;
+        let (value, vspan) = t.called(format!("`{}` grant", action.as_str())).required_str(used)?;
         let grant = match action {
             ProcAction::Spawn => ProcGrant::Spawn {
                 executable: self.executable(&value, vspan.clone())?,
@@ -446,85 +291,52 @@ impl Walker {
         })
     }
 
-    fn executable(&mut self, value: &str, span: Range<usize>) -> Option<String> {
+    fn executable(&self, value: &str, span: Range<usize>) -> Option<String> {
         match ProcGrant::spawn(value) {
             Ok(ProcGrant::Spawn { executable }) => Some(executable),
             Ok(ProcGrant::Signal { .. }) => None,
             Err(e) => {
-                let help = e
-                    .help()
-                    .unwrap_or_else(|| "name one program by its absolute path, e.g. `/usr/bin/git`".into());
-                self.report(
-                    &r::INVALID_EXECUTABLE,
-                    span,
-                    e.to_string(),
-                    "invalid executable",
-                    Some(help),
-                );
+                self.push(rule::invalid_executable(self.doc.source, span, &e));
                 None
             }
         }
     }
 
-    fn signal(&mut self, value: &str, span: Range<usize>) -> Option<Signal> {
+    fn signal(&self, value: &str, span: Range<usize>) -> Option<Signal> {
         match Signal::parse(value) {
             Ok(s) => Some(s),
             Err(_) => {
-                let names = Signal::ALL.iter().map(|s| s.as_str());
-                let guess = did_you_mean(value, names).map(str::to_string).or_else(|| {
-                    Signal::parse(&format!("SIG{}", value.to_ascii_uppercase()))
-                        .ok()
-                        .map(|s| s.as_str().to_string())
-                });
-                let help = guess.map_or("use a POSIX signal name such as `SIGTERM`".into(), |g| {
-                    format!("did you mean `{g}`?")
-                });
-                self.report(
-                    &r::UNKNOWN_SIGNAL,
-                    span,
-                    format!("`{value}` is not a POSIX signal name"),
-                    "unknown signal",
-                    Some(help),
-                );
+                self.push(rule::unknown_signal(self.doc.source, span, value));
                 None
             }
         }
     }
 
-    fn limits(&mut self, t: &DeTable<'_>) -> Limits {
-        self.unknown_keys(t, "limits.", LIMIT_KEYS);
+    fn limits(&self, t: &Table<'_, '_, '_>) -> Limits {
         let mut l = Limits::default();
-        if let Some(v) = get(t, "memory") {
+        if let Some(v) = t.get("memory") {
             l.memory = self.memory(v);
         }
         for (key, slot) in [("fuel", &mut l.fuel), ("timeout-ms", &mut l.timeout_ms)] {
-            if let Some(v) = get(t, key) {
+            if let Some(v) = t.get(key) {
                 *slot = self.positive(v, key);
             }
         }
         l
     }
 
-    fn memory(&mut self, v: &Value<'_>) -> Option<u64> {
+    fn memory(&self, v: &Value<'_>) -> Option<u64> {
         match v.get_ref() {
             DeValue::Integer(_) => self.positive(v, "memory"),
             DeValue::String(s) => match parse_size(s) {
                 Some(n) if n > 0 => Some(n),
                 _ => {
-                    self.report(
-                        &r::INVALID_LIMIT,
-                        v.span(),
-                        format!("`{s}` is not a memory size"),
-                        "invalid size",
-                        Some(
-                            "write bytes as an integer or a string such as \"64 MiB\" (units B, KiB, MiB, GiB)".into(),
-                        ),
-                    );
+                    self.push(rule::invalid_memory_size(self.doc.source, v.span(), s));
                     None
                 }
             },
             _ => {
-                self.wrong_type(
+                self.doc.wrong_type(
                     v,
                     "limits.memory",
                     "an integer number of bytes or a string such as \"64 MiB\"",
@@ -534,35 +346,22 @@ impl Walker {
         }
     }
 
-    fn positive(&mut self, v: &Value<'_>, key: &str) -> Option<u64> {
-        let n = self.integer(v, &format!("limits.{key}"))?;
+    fn positive(&self, v: &Value<'_>, key: &str) -> Option<u64> {
+        let n = self.doc.integer(v, &format!("limits.{key}"))?;
         match u64::try_from(n) {
             Ok(n) if n > 0 => Some(n),
             _ => {
-                self.report(
-                    &r::INVALID_LIMIT,
-                    v.span(),
-                    format!("`{key}` must be positive, found {n}"),
-                    "not positive",
-                    Some(format!("give `{key}` a positive value")),
-                );
+                self.push(rule::limit_not_positive(self.doc.source, v.span(), key, n));
                 None
             }
         }
     }
 
     /// `[acknowledged]`: a reason and, per domain, an array of action names.
-    fn acknowledged(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Acknowledged> {
-        self.unknown_keys(t, "acknowledged.", ACK_KEYS);
-        let reason = match self.required_str(t, "reason", "`[acknowledged]`", span.clone()) {
+    fn acknowledged(&self, t: &Table<'_, '_, '_>) -> Option<Acknowledged> {
+        let reason = match t.called("`[acknowledged]`").required_str("reason") {
             Some((reason, s)) if reason.trim().is_empty() => {
-                self.report(
-                    &r::MISSING_FIELD,
-                    s,
-                    "`[acknowledged]` has an empty `reason`".into(),
-                    "empty",
-                    Some("say why the component imports operations it will never be granted".into()),
-                );
+                self.push(rule::empty_acknowledgment_reason(self.doc.source, s));
                 None
             }
             other => other.map(|(reason, _)| reason),
@@ -583,39 +382,36 @@ impl Walker {
             ),
         ];
         for (domain, known) in domains {
-            let Some(v) = get(t, domain) else { continue };
-            let DeValue::Array(items) = v.get_ref() else {
-                self.wrong_type(v, &format!("acknowledged.{domain}"), "an array of action names");
+            let Some(v) = t.get(domain) else { continue };
+            let Some(items) = self
+                .doc
+                .array(v, &format!("acknowledged.{domain}"), "an array of action names")
+            else {
                 continue;
             };
             for item in items.iter() {
-                let Some((name, s)) = self.string(item, &format!("an entry of acknowledged.{domain}")) else {
+                let Some((name, s)) = self.doc.string(item, &format!("an entry of acknowledged.{domain}")) else {
                     continue;
                 };
                 let Some(&(_, action)) = known.iter().find(|(n, _)| *n == name) else {
                     let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
-                    let mut help = format!(
-                        "{domain} actions are {}",
-                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-                    );
-                    if let Some(g) = did_you_mean(&name, names.iter().copied()) {
-                        help = format!("did you mean `{g}`? {help}");
-                    }
-                    self.report(
-                        &r::UNKNOWN_ACTION,
+                    self.push(rule::unknown_acknowledged_action(
+                        self.doc.source,
                         s,
-                        format!("unknown {domain} action `{}`", name.escape_debug()),
-                        "unknown action",
-                        Some(help),
-                    );
+                        domain,
+                        &name,
+                        &names,
+                    ));
                     continue;
                 };
                 if let Some((_, first)) = actions.iter().find(|(a, _)| *a == action) {
-                    let d = Diagnostic::new(&r::DUPLICATE_GRANT, format!("{domain} `{name}` is acknowledged twice"))
-                        .at(self.source, s, "again")
-                        .also(self.source, first.clone(), "first here")
-                        .help("remove the repeated entry");
-                    self.push(d);
+                    self.push(rule::acknowledged_twice(
+                        self.doc.source,
+                        s,
+                        first.clone(),
+                        domain,
+                        &name,
+                    ));
                     continue;
                 }
                 actions.push((action, s));
@@ -623,12 +419,12 @@ impl Walker {
         }
         Some(Acknowledged {
             reason: reason?,
-            span,
+            span: t.span(),
             actions,
         })
     }
 
-    fn config(&mut self, t: &DeTable<'_>) -> Vec<(String, String)> {
+    fn config(&self, t: &DeTable<'_>) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (k, v) in t.iter() {
             let value = match v.get_ref() {
@@ -638,7 +434,7 @@ impl Walker {
                 DeValue::Boolean(b) => b.to_string(),
                 DeValue::Datetime(d) => d.to_string(),
                 _ => {
-                    self.wrong_type(
+                    self.doc.wrong_type(
                         v,
                         &format!("config.{}", k.get_ref()),
                         "a string, number, boolean or date (config values are passed to `init` as strings)",
@@ -653,133 +449,18 @@ impl Walker {
 
     /// The `action` of a grant, with "did you mean" for unknown ones.
     fn action<A: Copy>(
-        &mut self,
-        t: &DeTable<'_>,
-        span: Range<usize>,
+        &self,
+        t: &Table<'_, '_, '_>,
         domain: &str,
         known: impl Iterator<Item = (&'static str, A)> + Clone,
     ) -> Option<A> {
-        let (a, s) = self.required_str(t, "action", &format!("{domain} grant"), span)?;
+        let (a, s) = t.required_str("action")?;
         if let Some((_, action)) = known.clone().find(|(n, _)| *n == a) {
             return Some(action);
         }
         let names: Vec<&str> = known.map(|(n, _)| n).collect();
-        let mut help = format!(
-            "{domain} actions are {}",
-            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-        );
-        if let Some(g) = did_you_mean(&a, names.iter().copied()) {
-            help = format!("did you mean `{g}`? {help}");
-        }
-        self.report(
-            &r::UNKNOWN_ACTION,
-            s,
-            format!("unknown {domain} action `{a}`"),
-            "unknown action",
-            Some(help),
-        );
+        self.push(rule::unknown_action(self.doc.source, s, domain, &a, &names));
         None
-    }
-
-    fn unknown_keys(&mut self, t: &DeTable<'_>, prefix: &str, known: &[&str]) {
-        let prefix = prefix.trim_end().trim_end_matches('.');
-        let place = if prefix.is_empty() {
-            String::new()
-        } else {
-            format!(" in {prefix}")
-        };
-        for u in toml_doc::unknown_keys(t, known) {
-            self.report(
-                &r::UNKNOWN_KEY,
-                u.span,
-                format!("unknown key `{}`{place}", u.key),
-                "unknown key",
-                Some(u.help),
-            );
-        }
-    }
-
-    fn table<'a, 'i>(&mut self, v: &'a Value<'i>, what: &str) -> Option<&'a DeTable<'i>> {
-        match v.get_ref() {
-            DeValue::Table(t) => Some(t),
-            _ => {
-                self.wrong_type(v, what, "a table");
-                None
-            }
-        }
-    }
-
-    fn required_str(
-        &mut self,
-        t: &DeTable<'_>,
-        key: &str,
-        what: &str,
-        span: Range<usize>,
-    ) -> Option<(String, Range<usize>)> {
-        match get(t, key) {
-            Some(v) => self.string(v, key),
-            None => {
-                self.missing(span, key, what, "");
-                None
-            }
-        }
-    }
-
-    fn optional_str(&mut self, t: &DeTable<'_>, key: &str) -> Option<(String, Range<usize>)> {
-        get(t, key).and_then(|v| self.string(v, key))
-    }
-
-    fn string(&mut self, v: &Value<'_>, key: &str) -> Option<(String, Range<usize>)> {
-        match v.get_ref() {
-            DeValue::String(s) => Some((s.to_string(), v.span())),
-            _ => {
-                self.wrong_type(v, &format!("`{key}`"), "a string");
-                None
-            }
-        }
-    }
-
-    fn integer(&mut self, v: &Value<'_>, key: &str) -> Option<i128> {
-        match v.get_ref() {
-            DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    self.wrong_type(v, key, "an integer");
-                    None
-                }
-            },
-            _ => {
-                self.wrong_type(v, key, "an integer");
-                None
-            }
-        }
-    }
-
-    fn missing(&mut self, span: Range<usize>, key: &str, what: &str, example: &str) {
-        let help = if example.is_empty() {
-            format!("add `{key} = ...`")
-        } else {
-            format!("add {example}")
-        };
-        self.report(
-            &r::MISSING_FIELD,
-            span,
-            format!("{what} is missing `{key}`"),
-            &format!("needs `{key}`"),
-            Some(help),
-        );
-    }
-
-    fn wrong_type(&mut self, v: &Value<'_>, what: &str, expected: &str) {
-        let found = type_name(v.get_ref());
-        let what = what.trim_matches('`');
-        self.report(
-            &r::WRONG_TYPE,
-            v.span(),
-            format!("`{what}` must be {expected}, found {found}"),
-            &format!("this is {found}"),
-            None,
-        );
     }
 }
 

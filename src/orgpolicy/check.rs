@@ -9,10 +9,10 @@
 use std::ops::Range;
 
 use super::eval::{host_overlaps, path_within, paths_overlap, port_allowed};
-use super::{Date, PolicySet, RuleRef, Waiver, WaiverTarget};
+use super::rules as rule;
+use super::{Date, PolicySet, Waiver, WaiverTarget};
 use crate::analyze::{ImportedFunction, Mapping};
-use crate::diagnostics::registry as r;
-use crate::diagnostics::{Diagnostic, Rule, SourceId};
+use crate::diagnostics::{Diagnostic, SourceId};
 use crate::manifest::{ComponentInfo, Entry, Manifest};
 use crate::policy::{HostPattern, NetAction, ProcGrant};
 
@@ -38,22 +38,6 @@ pub const WAIVABLE: &[&str] = &[
     "POL003", "POL004", "POL005", "POL006", "POL007", "POL008", "POL009", "POL010", "POL011", "POL012", "POL013",
     "CMP003", "CMP004", "CMP006", "CMP010", "WIT002", "WIT005",
 ];
-
-/// Builds a finding about a manifest value and the rule that forbids it.
-fn at_rule(
-    rule: &'static Rule,
-    message: String,
-    m: &Manifest,
-    span: Range<usize>,
-    label: &str,
-    at: &RuleRef,
-) -> Diagnostic {
-    Diagnostic::new(rule, message).at(m.source, span, label).also(
-        at.source,
-        at.span.clone(),
-        format!("forbidden by this rule of {}", at.file),
-    )
-}
 
 impl PolicySet {
     fn waivers(&self) -> impl Iterator<Item = &Waiver> {
@@ -88,42 +72,17 @@ impl PolicySet {
                 let (action, pattern) = (e.grant.action, &e.grant.pattern);
                 for d in p.fs_deny.iter().filter(|d| d.actions.contains(&action)) {
                     if paths_overlap(pattern, &d.pattern) {
-                        out.push(
-                            at_rule(
-                                &r::DENIED_PATH,
-                                format!(
-                                    "`{} {pattern}` reaches `{}`, which {} denies",
-                                    action.as_str(),
-                                    d.pattern,
-                                    d.at.file
-                                ),
-                                m,
-                                e.value_span.clone(),
-                                "granted here",
-                                &d.at,
-                            )
-                            .help(format!(
-                                "narrow the grant so that it excludes `{}`; at run time those paths are refused",
-                                d.pattern
-                            )),
-                        );
+                        let grant = format!("{} {pattern}", action.as_str());
+                        let denied = d.pattern.to_string();
+                        out.push(rule::denied_path(m, e.value_span.clone(), &grant, &denied, &d.at));
                     }
                 }
                 if let Some((roots, at)) = &p.fs_roots
                     && !roots.iter().any(|root| path_within(root, pattern))
                 {
                     let list = roots.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
-                    out.push(
-                        at_rule(
-                            &r::GRANT_OUTSIDE_ROOTS,
-                            format!("`{pattern}` is not inside the allowed roots of {}", at.file),
-                            m,
-                            e.value_span.clone(),
-                            "outside the roots",
-                            at,
-                        )
-                        .help(format!("grants must stay within {list}")),
-                    );
+                    let pattern = pattern.to_string();
+                    out.push(rule::grant_outside_roots(m, e.value_span.clone(), &pattern, &list, at));
                 }
             }
         }
@@ -139,55 +98,21 @@ impl PolicySet {
                     .map_or_else(|| "any host".to_string(), |h| format!("`{h}`"));
                 for d in p.net_deny.iter().filter(|d| d.actions.contains(&g.action)) {
                     if host_overlaps(g.host.as_ref(), &d.target) {
-                        out.push(
-                            at_rule(
-                                &r::DENIED_HOST,
-                                format!(
-                                    "`{}` of {what} reaches `{}`, which {} denies",
-                                    g.action.as_str(),
-                                    d.target,
-                                    d.at.file
-                                ),
-                                m,
-                                e.value_span.clone(),
-                                "granted here",
-                                &d.at,
-                            )
-                            .help("grant only the hosts the component needs; at run time the denied hosts are refused"),
-                        );
+                        let denied = d.target.to_string();
+                        let span = e.value_span.clone();
+                        out.push(rule::denied_host(m, span, g.action.as_str(), &what, &denied, &d.at));
                     }
                 }
                 if let Some(at) = &p.forbid_any_host
                     && g.host == Some(HostPattern::Any)
                 {
-                    out.push(
-                        at_rule(
-                            &r::ANY_HOST_FORBIDDEN,
-                            format!("`{}` of `**` is forbidden by {}", g.action.as_str(), at.file),
-                            m,
-                            e.value_span.clone(),
-                            "every host",
-                            at,
-                        )
-                        .help("list the hosts (or `*.example.com` wildcards) the component talks to"),
-                    );
+                    out.push(rule::any_host_forbidden(m, e.value_span.clone(), g.action.as_str(), at));
                 }
                 if let (Some((ports, at)), Some(port)) = (&p.ports, g.port)
                     && g.action != NetAction::Resolve
                     && !port_allowed(ports, port)
                 {
-                    let span = entry_port_span(e);
-                    out.push(
-                        at_rule(
-                            &r::PORT_NOT_ALLOWED,
-                            format!("port {port} is not among the ports {} allows", at.file),
-                            m,
-                            span,
-                            "this port",
-                            at,
-                        )
-                        .help(format!("allowed: {}", at.text)),
-                    );
+                    out.push(rule::port_not_allowed(m, entry_port_span(e), port, at));
                 }
             }
         }
@@ -199,50 +124,18 @@ impl PolicySet {
                 match &e.grant {
                     ProcGrant::Spawn { executable } => {
                         if let Some(at) = &p.forbid_spawn {
-                            out.push(
-                                at_rule(
-                                    &r::SPAWN_FORBIDDEN,
-                                    format!(
-                                        "spawning `{executable}` is forbidden: {} allows no process spawning",
-                                        at.file
-                                    ),
-                                    m,
-                                    e.value_span.clone(),
-                                    "spawn granted here",
-                                    at,
-                                )
-                                .help("remove the spawn grant; do the work inside the component"),
-                            );
+                            out.push(rule::spawn_forbidden(m, e.value_span.clone(), executable, at));
                         }
                         for (_, at) in p.deny_executables.iter().filter(|(x, _)| x == executable) {
-                            out.push(
-                                at_rule(
-                                    &r::DENIED_EXECUTABLE,
-                                    format!("`{executable}` is an executable {} denies", at.file),
-                                    m,
-                                    e.value_span.clone(),
-                                    "denied executable",
-                                    at,
-                                )
-                                .help("spawn the specific program that does the work, not a shell or interpreter"),
-                            );
+                            out.push(rule::denied_executable(m, e.value_span.clone(), executable, at));
                         }
                     }
                     ProcGrant::Signal { signal } => {
                         if let Some((allowed, at)) = &p.signals
                             && !allowed.contains(signal)
                         {
-                            out.push(
-                                at_rule(
-                                    &r::SIGNAL_NOT_ALLOWED,
-                                    format!("`{signal}` is not among the signals {} allows", at.file),
-                                    m,
-                                    e.value_span.clone(),
-                                    "this signal",
-                                    at,
-                                )
-                                .help(format!("allowed: {}", at.text)),
-                            );
+                            let signal = signal.to_string();
+                            out.push(rule::signal_not_allowed(m, e.value_span.clone(), &signal, at));
                         }
                     }
                 }
@@ -262,37 +155,14 @@ impl PolicySet {
                     _ => c.version.is_some(),
                 };
                 if !present {
-                    out.push(
-                        at_rule(
-                            &r::MISSING_POLICY_FIELD,
-                            format!("`[component]` has no `{field}`, which {} requires", at.file),
-                            m,
-                            0..0,
-                            "in this manifest",
-                            at,
-                        )
-                        .help(format!("add `{field} = \"...\"` to `[component]`")),
-                    );
+                    out.push(rule::missing_policy_field(m, field, at));
                 }
             }
             if let Some((max, at)) = &p.max_grants {
                 let n = m.filesystem.len() + m.network.len() + m.process.len();
                 if n > *max {
                     let span = m.spans.permissions.clone().unwrap_or(0..0);
-                    out.push(
-                        at_rule(
-                            &r::TOO_MANY_GRANTS,
-                            format!(
-                                "the manifest has {n} grants, over the maximum of {max} set by {}",
-                                at.file
-                            ),
-                            m,
-                            span,
-                            "these grants",
-                            at,
-                        )
-                        .help("merge related grants or split the component"),
-                    );
+                    out.push(rule::too_many_grants(m, span, n, *max, at));
                 }
             }
         }
@@ -306,21 +176,10 @@ impl PolicySet {
                 continue;
             };
             for p in &self.policies {
-                for (rule, at) in &p.forbid_operations {
-                    if operation_matches(rule, operation) {
-                        let d = Diagnostic::new(
-                            &r::FORBIDDEN_OPERATION,
-                            format!("the component imports `{operation}`, which {} forbids", at.file),
-                        )
-                        .at(binary, f.span.clone(), format!("imports `{}`", f.function))
-                        .also(
-                            at.source,
-                            at.span.clone(),
-                            format!("forbidden by this rule of {}", at.file),
-                        )
-                        .help("stop importing the operation, or obtain a waiver naming it");
+                for (forbidden, at) in &p.forbid_operations {
+                    if operation_matches(forbidden, operation) {
                         out.push(Finding {
-                            diagnostic: d,
+                            diagnostic: rule::forbidden_operation(binary, f, operation, at),
                             operation: Some(operation.clone()),
                         });
                     }
@@ -374,30 +233,10 @@ impl PolicySet {
     pub fn waiver_findings(&self, used: &WaiverUse, today: Date, imports_checked: bool) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for (w, used) in self.waivers().zip(&used.used) {
-            let at = &w.at;
             if w.expires < today {
-                out.push(
-                    Diagnostic::new(
-                        &r::EXPIRED_WAIVER,
-                        format!("the waiver for `{}` expired on {}", w.component, w.expires),
-                    )
-                    .at(at.source, at.span.clone(), "expired waiver")
-                    .help("fix the finding and delete the waiver, or renew it with a new date and reason")
-                    .note(format!("reason given: {}", w.reason)),
-                );
+                out.push(rule::expired_waiver(w));
             } else if !used && (imports_checked || matches!(w.target, WaiverTarget::Code(_))) {
-                out.push(
-                    Diagnostic::new(
-                        &r::UNUSED_WAIVER,
-                        format!(
-                            "the waiver for `{}` ({}) matched no finding",
-                            w.component,
-                            target_name(&w.target)
-                        ),
-                    )
-                    .at(at.source, at.span.clone(), "matched nothing")
-                    .help("delete the waiver, or correct its component, version or code"),
-                );
+                out.push(rule::unused_waiver(w));
             }
         }
         out
@@ -453,12 +292,5 @@ fn names(w: &Waiver, f: &Finding) -> bool {
     match &w.target {
         WaiverTarget::Code(rule) => rule.code == f.diagnostic.rule.code,
         WaiverTarget::Operation(op) => f.operation.as_deref().is_some_and(|o| operation_matches(op, o)),
-    }
-}
-
-fn target_name(t: &WaiverTarget) -> String {
-    match t {
-        WaiverTarget::Code(rule) => format!("code {} `{}`", rule.code, rule.name),
-        WaiverTarget::Operation(op) => format!("operation `{op}`"),
     }
 }

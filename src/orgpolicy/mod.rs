@@ -40,13 +40,13 @@ mod check;
 mod eval;
 mod parse;
 mod request;
+pub(crate) mod rules;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostics::registry as r;
 use crate::diagnostics::{Diagnostic, Level, Levels, Rule, Severity, SourceId, Sources};
 use crate::policy::{FsAction, HostPattern, NetAction, PathPattern, Signal};
 
@@ -418,32 +418,17 @@ impl<'s> Loader<'s> {
         if !chain.iter().any(|c| c == key) {
             return false;
         }
-        let mut d = Diagnostic::new(&r::INVALID_POLICY, format!("`extends` cycle: `{name}` extends itself"))
-            .help("remove one `extends` entry of the cycle");
-        if let Some((source, span)) = from {
-            d = d.at(*source, span.clone(), "this brings the cycle back");
-        }
-        self.diagnostics.push(d);
+        self.diagnostics.push(rules::extends_cycle(name, from.clone()));
         true
     }
 
     fn unreadable(&mut self, name: &str, why: &str, from: From) {
-        let mut d = Diagnostic::new(&r::POLICY_SYNTAX, format!("cannot read policy `{name}`: {why}"))
-            .help("check the path; `extends` is relative to the policy file that names it");
-        if let Some((source, span)) = from {
-            d = d.at(source, span, "named here");
-        }
-        self.diagnostics.push(d);
+        self.diagnostics.push(rules::unreadable(name, why, from));
     }
 
     fn too_large(&mut self, name: &str, size: u64) -> Diagnostic {
         let id = self.sources.add_binary(name);
-        Diagnostic::new(
-            &r::POLICY_SYNTAX,
-            format!("the policy is {size} bytes, over the limit of {MAX_POLICY_BYTES}"),
-        )
-        .at(id, 0..0, "")
-        .help("a policy lists rules; split or trim it")
+        rules::too_large(id, size)
     }
 
     fn refuse(&mut self, name: &str, bytes: &[u8]) -> Option<Diagnostic> {
@@ -452,10 +437,7 @@ impl<'s> Loader<'s> {
         }
         std::str::from_utf8(bytes).err().map(|e| {
             let id = self.sources.add_binary(name);
-            let at = e.valid_up_to();
-            Diagnostic::new(&r::POLICY_SYNTAX, "the policy is not valid UTF-8")
-                .at(id, at..at + 1, "first invalid byte")
-                .help("save the policy as UTF-8 text")
+            rules::not_utf8(id, e.valid_up_to())
         })
     }
 }

@@ -283,22 +283,7 @@ fn indexed<T>(grants: &[T]) -> impl Iterator<Item = (u32, &T)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{FsGrant, HostPattern, NetGrant, PathPattern};
-
-    fn fs(action: FsAction, p: &str) -> FsGrant {
-        FsGrant {
-            action,
-            pattern: PathPattern::parse(p).unwrap(),
-        }
-    }
-
-    fn net(action: NetAction, host: Option<&str>, port: Option<u16>) -> NetGrant {
-        NetGrant {
-            action,
-            host: host.map(|h| HostPattern::parse(h).unwrap()),
-            port,
-        }
-    }
+    use crate::policy::grant::testing::{fs, net};
 
     fn read(path: &str) -> Request<'_> {
         Request::Fs {

@@ -204,25 +204,34 @@ impl GrantSet {
     }
 }
 
+/// Grant builders for the tests of the decision core (`grant`, `decide`).
 #[cfg(test)]
-mod tests {
+pub(super) mod testing {
     use super::*;
-    use crate::policy::host::normalize_host;
 
-    fn fs(action: FsAction, p: &str) -> FsGrant {
+    /// A filesystem grant; `p` must parse.
+    pub(in crate::policy) fn fs(action: FsAction, p: &str) -> FsGrant {
         FsGrant {
             action,
             pattern: PathPattern::parse(p).unwrap(),
         }
     }
 
-    fn net(action: NetAction, host: Option<&str>, port: Option<u16>) -> NetGrant {
+    /// A network grant; `host` must parse.
+    pub(in crate::policy) fn net(action: NetAction, host: Option<&str>, port: Option<u16>) -> NetGrant {
         NetGrant {
             action,
             host: host.map(|h| HostPattern::parse(h).unwrap()),
             port,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{fs, net};
+    use super::*;
+    use crate::policy::host::normalize_host;
 
     #[test]
     fn spawn_grants_are_absolute_and_literal() {

@@ -1,8 +1,9 @@
 //! Test support: an instance state (or only a guard) outside any store, for calling host
-//! operations directly through their views, with an audit log the test can read back.
+//! operations directly through their views, with an audit log the test can read back. The
+//! audit log in memory and the loopback echo servers are shared with the integration tests
+//! (`tests/runtime/support.rs`).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::guard::{ComponentPolicy, Guard};
 use super::state::InstanceState;
@@ -11,31 +12,9 @@ use crate::orgpolicy::PolicySet;
 use crate::policy::Env;
 use crate::runtime::{AuditLog, Mode, RunLimits, services::LogSink};
 
-/// An audit log that tests can read back.
-#[derive(Clone, Default)]
-pub(crate) struct Captured(pub Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The audit lines written so far, parsed.
-    pub(crate) fn lines(&self) -> Vec<serde_json::Value> {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
+#[path = "../../tests/runtime/support.rs"]
+mod support;
+pub(crate) use support::{Captured, free_tcp_port, free_udp_port, tcp_echo, udp_echo};
 
 /// The compiled policy of the manifest `toml` (which must be valid) under `policies`.
 pub(crate) fn policy(toml: &str, policies: &PolicySet, mode: Mode) -> Arc<ComponentPolicy> {

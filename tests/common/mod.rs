@@ -2,6 +2,7 @@
 //! top-level `snapshots/` folder) and diagnostic rendering without colour.
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod toolchain;
 
 use airssys_wasm::diagnostics::{Diagnostic, Sources};
@@ -83,22 +84,22 @@ pub fn component_importing(ops: &[&str], extra_wit: &str, extra_items: &str) -> 
         "package test:app@0.1.0;\n{extra_wit}\nworld app {{\n    export airssys:core/component-lifecycle@1.0.0;\n{imports}{extra_items}}}\n"
     );
     let (mut resolve, world) = resolve_world(&wit, "app");
-    let keep: Vec<(String, String)> = ops
-        .iter()
-        .map(|o| {
-            let (i, f) = o.split_once('.').unwrap();
-            (i.to_string(), f.to_string())
-        })
-        .collect();
+    keep_only(&mut resolve, ops);
+    encode(&resolve, world)
+}
+
+/// Drops the functions of the interfaces named in `ops` (`"filesystem.read-file"`) that `ops`
+/// does not name (the lifecycle export keeps every function).
+pub fn keep_only(resolve: &mut wit_parser::Resolve, ops: &[&str]) {
+    let keep: Vec<(&str, &str)> = ops.iter().map(|o| o.split_once('.').unwrap()).collect();
     for (_, iface) in resolve.interfaces.iter_mut() {
         let Some(name) = iface.name.clone() else { continue };
-        if interfaces.contains(&name.as_str()) && name != "component-lifecycle" {
+        if keep.iter().any(|(i, _)| *i == name) && name != "component-lifecycle" {
             iface
                 .functions
                 .retain(|f, _| keep.iter().any(|(i, k)| *i == name && k == f));
         }
     }
-    encode(&resolve, world)
 }
 
 /// Encodes a component for `world` with a dummy core module.

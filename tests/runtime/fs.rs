@@ -13,7 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use wasmtime::component::Val;
 
-use crate::guest::{FS, Proxy, bytes, err_case, field, is_denied, ok, s, unbytes};
+use crate::guest::{FS, Proxy, assert_denied, bytes, err_case, field, is_denied, lines, ok, s, unbytes};
 
 /// A temporary tree: `grant/` (the granted directory, empty at first) next to `outside/`,
 /// which holds files no grant names.
@@ -110,30 +110,8 @@ fn snapshot(dir: &Path, rel: &str, seen: &mut BTreeMap<String, String>) {
     }
 }
 
-/// (operation, resource, verdict) of each audit line.
-fn lines(p: &Proxy) -> Vec<(String, String, String)> {
-    p.audit()
-        .iter()
-        .map(|l: &Value| {
-            let f = |k: &str| l[k].as_str().unwrap().to_string();
-            (f("operation"), f("resource"), f("verdict"))
-        })
-        .collect()
-}
-
 fn last_line(p: &Proxy) -> Value {
     p.audit().pop().expect("an audit line")
-}
-
-/// Asserts a permission-denied result whose audit line denies `resource`.
-#[track_caller]
-fn assert_denied(p: &Proxy, r: &Val, resource: &str) {
-    assert!(is_denied(r), "expected permission-denied, got {r:?}");
-    let denied: Vec<_> = lines(p).into_iter().filter(|l| l.2 == "denied").collect();
-    assert!(
-        denied.iter().any(|l| l.1 == resource),
-        "no denied audit line for {resource}: {denied:?}"
-    );
 }
 
 // ---------------------------------------------------------------- allowed and denied

@@ -18,7 +18,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use airssys_wasm::manifest::Manifest;
@@ -32,6 +31,8 @@ use wit_parser::{
     Handle, LiftLowerAbi, ManglingAndAbi, Resolve, Type, TypeDefKind, TypeId, WasmExport, WasmExportKind, WasmImport,
     WorldItem, WorldKey,
 };
+
+use crate::support::Captured;
 
 /// The interfaces the proxy copies: (package, interface).
 const PROXIED: &[(&str, &str)] = &[
@@ -317,27 +318,6 @@ fn proxy_compiled(proxied: &'static [(&'static str, &'static str)]) -> Component
     compiled
 }
 
-/// Audit lines written to memory.
-#[derive(Clone, Default)]
-pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    pub fn lines(&self) -> Vec<serde_json::Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    }
-}
-
 /// A valid manifest from TOML (panics with the diagnostics otherwise).
 pub fn manifest(toml: &str) -> Manifest {
     Manifest::parse("Component.toml", toml)
@@ -441,6 +421,28 @@ impl Proxy {
     pub fn audit(&self) -> Vec<serde_json::Value> {
         self.audit.lines()
     }
+}
+
+/// (operation, resource, verdict) of each audit line of `p`.
+pub fn lines(p: &Proxy) -> Vec<(String, String, String)> {
+    p.audit()
+        .iter()
+        .map(|l| {
+            let f = |k: &str| l[k].as_str().unwrap().to_string();
+            (f("operation"), f("resource"), f("verdict"))
+        })
+        .collect()
+}
+
+/// Asserts a permission-denied result, and an audit line of `p` that denies `resource`.
+#[track_caller]
+pub fn assert_denied(p: &Proxy, r: &Val, resource: &str) {
+    assert!(is_denied(r), "expected permission-denied, got {r:?}");
+    let denied: Vec<_> = lines(p).into_iter().filter(|l| l.2 == "denied").collect();
+    assert!(
+        denied.iter().any(|l| l.1 == resource),
+        "no denied audit line for {resource}: {denied:?}"
+    );
 }
 
 /// A string argument.

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod guest;
+mod support;
 
 mod cli_run;
 mod consistency;

@@ -4,131 +4,16 @@
 //! server saw no connection or datagram (a probe sent afterwards is the first thing it sees).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::mpsc::{self, Receiver};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::thread;
-use std::time::Duration;
 
 use airssys_wasm::diagnostics::Sources;
 use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::runtime::Mode;
-use serde_json::Value;
 use wasmtime::component::Val;
 
-use crate::guest::{NET, Proxy, bytes, err_case, field, is_denied, ok, s, unbytes};
-
-/// How long a test waits for its own servers (never reached when things work).
-const WAIT: Duration = Duration::from_secs(20);
-
-// ---------------------------------------------------------------- servers
-
-/// A TCP echo server on `ip` that reports every connection it accepts.
-struct TcpServer {
-    addr: SocketAddr,
-    accepted: Receiver<SocketAddr>,
-}
-
-fn tcp_echo(ip: &str) -> TcpServer {
-    let listener = TcpListener::bind((ip, 0)).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, accepted) = mpsc::channel();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let Ok(peer) = stream.peer_addr() else { continue };
-            if tx.send(peer).is_err() {
-                return;
-            }
-            thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 || stream.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    TcpServer { addr, accepted }
-}
-
-impl TcpServer {
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    fn next_connection(&self) -> SocketAddr {
-        self.accepted.recv_timeout(WAIT).expect("the server saw no connection")
-    }
-
-    /// Nobody connected so far: a probe connection made now is the first the server accepts.
-    #[track_caller]
-    fn assert_no_connection(&self) {
-        let probe = TcpStream::connect(self.addr).unwrap();
-        assert_eq!(
-            self.next_connection(),
-            probe.local_addr().unwrap(),
-            "the server saw a connection before the probe"
-        );
-    }
-}
-
-/// A UDP echo server on `ip` that reports every datagram.
-struct UdpServer {
-    addr: SocketAddr,
-    seen: Receiver<(SocketAddr, Vec<u8>)>,
-}
-
-fn udp_echo(ip: &str) -> UdpServer {
-    let socket = UdpSocket::bind((ip, 0)).unwrap();
-    let addr = socket.local_addr().unwrap();
-    let (tx, seen) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = [0u8; 65_536];
-        while let Ok((n, from)) = socket.recv_from(&mut buf) {
-            if tx.send((from, buf[..n].to_vec())).is_err() {
-                return;
-            }
-            let _ = socket.send_to(&buf[..n], from);
-        }
-    });
-    UdpServer { addr, seen }
-}
-
-impl UdpServer {
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    fn next_datagram(&self) -> (SocketAddr, Vec<u8>) {
-        self.seen.recv_timeout(WAIT).expect("the server saw no datagram")
-    }
-
-    /// Nothing arrived so far: a probe datagram sent now is the first the server sees.
-    #[track_caller]
-    fn assert_no_datagram(&self) {
-        let probe = UdpSocket::bind((self.addr.ip(), 0)).unwrap();
-        probe.send_to(b"probe", self.addr).unwrap();
-        let (from, data) = self.next_datagram();
-        assert_eq!(
-            (from, data.as_slice()),
-            (probe.local_addr().unwrap(), &b"probe"[..]),
-            "the server saw a datagram before the probe"
-        );
-    }
-}
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
-}
+use crate::guest::{NET, Proxy, bytes, err_case, field, is_denied, lines, ok, s, unbytes};
+use crate::support::{free_tcp_port, free_udp_port, tcp_echo, udp_echo};
 
 // ---------------------------------------------------------------- manifests and values
 
@@ -172,17 +57,6 @@ fn receive_exactly(p: &mut Proxy, h: &Val, len: usize) -> Vec<u8> {
     got
 }
 
-/// (operation, resource, verdict) of each audit line.
-fn lines(p: &Proxy) -> Vec<(String, String, String)> {
-    p.audit()
-        .iter()
-        .map(|l: &Value| {
-            let f = |k: &str| l[k].as_str().unwrap().to_string();
-            (f("operation"), f("resource"), f("verdict"))
-        })
-        .collect()
-}
-
 /// Asserts a permission-denied result whose last audit line denies `resource` for `op`.
 #[track_caller]
 fn assert_denied(p: &Proxy, r: &Val, op: &str, resource: &str) {
@@ -206,8 +80,8 @@ fn a_guest_talks_tcp_and_udp_over_loopback() {
     let tcp = tcp_echo("127.0.0.1");
     let tcp6 = tcp_echo("::1");
     let udp = udp_echo("127.0.0.1");
-    let local = free_udp_port();
-    let listen_port = free_tcp_port();
+    let local = free_udp_port("127.0.0.1");
+    let listen_port = free_tcp_port("127.0.0.1");
     let mut p = Proxy::of(
         NET,
         &manifest(&[
@@ -385,8 +259,8 @@ fn a_guest_talks_tcp_and_udp_over_loopback() {
 fn the_same_operations_without_grants_are_denied_and_reach_nobody() {
     let tcp = tcp_echo("127.0.0.1");
     let udp = udp_echo("127.0.0.1");
-    let local = free_udp_port();
-    let listen_port = free_tcp_port();
+    let local = free_udp_port("127.0.0.1");
+    let listen_port = free_tcp_port("127.0.0.1");
     // Grants for other ports and names only.
     let mut p = Proxy::of(
         NET,
@@ -621,8 +495,8 @@ fn escape_send_to_an_ungranted_address() {
 
 #[test]
 fn escape_bind_and_listen_on_an_ungranted_port() {
-    let granted = free_tcp_port();
-    let other = free_tcp_port();
+    let granted = free_tcp_port("127.0.0.1");
+    let other = free_tcp_port("127.0.0.1");
     let mut p = Proxy::of(
         NET,
         &manifest(&[
@@ -643,7 +517,7 @@ fn escape_bind_and_listen_on_an_ungranted_port() {
     TcpListener::bind(("127.0.0.1", other)).expect("the denied bind left the port free");
 
     // Bound where allowed, but listening needs its own grant on that port.
-    let bind_only = free_tcp_port();
+    let bind_only = free_tcp_port("127.0.0.1");
     let mut p = Proxy::of(NET, &manifest(&[grant("bind", "127.0.0.1", Some(bind_only))]));
     let b = socket(&mut p, "ipv4", "tcp");
     ok(p.call("socket.bind", &[b.clone(), addr("127.0.0.1", bind_only)]));

@@ -11,10 +11,12 @@ use std::time::{Duration, Instant};
 use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::policy::Env;
 use airssys_wasm::runtime::{AuditLog, ComponentPolicy, Mode};
-use serde_json::Value;
 use wasmtime::component::Val;
 
-use crate::guest::{Captured, PROCESS, Proxy, bytes, err_case, field, is_denied, manifest, ok, runtime, s, unbytes};
+use crate::guest::{
+    PROCESS, Proxy, assert_denied, bytes, err_case, field, is_denied, lines, manifest, ok, runtime, s, unbytes,
+};
+use crate::support::Captured;
 
 const ECHO: &str = "/bin/echo";
 const CAT: &str = "/bin/cat";
@@ -107,30 +109,8 @@ fn stdout_of(p: &mut Proxy, child: &Val) -> Vec<u8> {
     }
 }
 
-/// (operation, resource, verdict) of each audit line.
-fn lines(p: &Proxy) -> Vec<(String, String, String)> {
-    p.audit()
-        .iter()
-        .map(|l: &Value| {
-            let f = |k: &str| l[k].as_str().unwrap().to_string();
-            (f("operation"), f("resource"), f("verdict"))
-        })
-        .collect()
-}
-
 fn line(op: &str, resource: &str, verdict: &str) -> (String, String, String) {
     (op.into(), resource.into(), verdict.into())
-}
-
-/// Asserts a permission-denied result whose audit line denies `resource`.
-#[track_caller]
-fn assert_denied(p: &Proxy, r: &Val, resource: &str) {
-    assert!(is_denied(r), "expected permission-denied, got {r:?}");
-    let denied: Vec<_> = lines(p).into_iter().filter(|l| l.2 == "denied").collect();
-    assert!(
-        denied.iter().any(|l| l.1 == resource),
-        "no denied audit line for {resource}: {denied:?}"
-    );
 }
 
 /// The state letter of `/proc/<pid>/stat`; `None` once the pid is gone.

@@ -3,30 +3,21 @@
 //! denied with nothing sent, with the audit lines checked.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::thread;
-use std::time::Duration;
 
 use wasmtime::component::Resource;
 
 use super::{PoolEntry, SocketEntry};
 use crate::diagnostics::Sources;
-use crate::manifest::Manifest;
 use crate::orgpolicy::PolicySet;
-use crate::policy::Env;
 use crate::runtime::bindings::connection::Host as _;
 use crate::runtime::bindings::net_types::{
     AddressFamily, Direction, NetError, SocketAddress, SocketOption, SocketOptionName, SocketProtocol,
 };
 use crate::runtime::bindings::socket::Host as _;
-use crate::runtime::services::LogSink;
-use crate::runtime::testing::{Captured, state};
-use crate::runtime::{AuditLog, ComponentPolicy, InstanceState, Mode, RunLimits};
-
-/// How long a test waits for its own servers (never reached when things work).
-const WAIT: Duration = Duration::from_secs(20);
+use crate::runtime::testing::{Captured, free_tcp_port, free_udp_port, state, state_under, tcp_echo, udp_echo};
+use crate::runtime::{InstanceState, Mode};
 
 // ---------------------------------------------------------------------------------------------
 // Manifests
@@ -60,23 +51,9 @@ fn enforce(grants: &[String]) -> (InstanceState, Captured) {
 
 /// A state whose organisation policy is `policy` (TOML).
 fn with_policy(grants: &[String], policy: &str) -> (InstanceState, Captured) {
-    let manifest = Manifest::parse("Component.toml", &manifest(grants))
-        .into_valid()
-        .unwrap_or_else(|d| panic!("invalid test manifest: {d:?}"));
     let mut sources = Sources::new();
     let set = PolicySet::from_texts(&mut sources, &[("test-policy", policy)]).unwrap();
-    let policy = Arc::new(ComponentPolicy::new(manifest, &set, Env::default(), Mode::Enforce));
-    let captured = Captured::default();
-    let audit = AuditLog::to_writer(captured.clone());
-    let state = InstanceState::new(
-        policy,
-        audit,
-        RunLimits::default(),
-        None,
-        LogSink::disabled(),
-        &crate::runtime::WasiOptions::default(),
-    );
-    (state, captured)
+    state_under(&manifest(grants), &set, Mode::Enforce)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,129 +81,6 @@ fn line(op: &str, resource: &str, verdict: &str) -> (String, String, String) {
 /// The `by` field of line `i`.
 fn by(captured: &Captured, i: usize) -> String {
     captured.lines()[i]["by"].as_str().unwrap_or_default().to_string()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Servers
-
-/// A TCP echo server on `ip`: reports each connection it accepts (the peer's address) and each
-/// one that the peer closed.
-struct TcpServer {
-    addr: SocketAddr,
-    accepted: Receiver<SocketAddr>,
-    closed: Receiver<SocketAddr>,
-}
-
-fn tcp_echo(ip: &str) -> TcpServer {
-    let listener = TcpListener::bind((ip, 0)).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (accepted_tx, accepted) = mpsc::channel();
-    let (closed_tx, closed) = mpsc::channel();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let Ok(peer) = stream.peer_addr() else { continue };
-            if accepted_tx.send(peer).is_err() {
-                return;
-            }
-            let closed_tx = closed_tx.clone();
-            thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                loop {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if stream.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                let _ = closed_tx.send(peer);
-            });
-        }
-    });
-    TcpServer { addr, accepted, closed }
-}
-
-impl TcpServer {
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// The next connection the server accepted.
-    fn next_connection(&self) -> SocketAddr {
-        self.accepted.recv_timeout(WAIT).expect("the server saw no connection")
-    }
-
-    /// Waits until the connection from `peer` has been closed (other closings, such as those
-    /// of probes, are passed over).
-    fn wait_closed(&self, peer: SocketAddr) {
-        while self.closed.recv_timeout(WAIT).expect("the connection was not closed") != peer {}
-    }
-
-    /// Nobody connected so far: a probe connection made now is the first the server accepts.
-    fn assert_no_connection(&self) {
-        let probe = TcpStream::connect(self.addr).unwrap();
-        assert_eq!(
-            self.next_connection(),
-            probe.local_addr().unwrap(),
-            "the server saw a connection before the probe"
-        );
-    }
-}
-
-/// A UDP echo server on `ip`: reports each datagram (sender, data) and sends it back.
-struct UdpServer {
-    addr: SocketAddr,
-    seen: Receiver<(SocketAddr, Vec<u8>)>,
-}
-
-fn udp_echo(ip: &str) -> UdpServer {
-    let socket = UdpSocket::bind((ip, 0)).unwrap();
-    let addr = socket.local_addr().unwrap();
-    let (tx, seen) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = [0u8; 65_536];
-        while let Ok((n, from)) = socket.recv_from(&mut buf) {
-            if tx.send((from, buf[..n].to_vec())).is_err() {
-                return;
-            }
-            let _ = socket.send_to(&buf[..n], from);
-        }
-    });
-    UdpServer { addr, seen }
-}
-
-impl UdpServer {
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    fn next_datagram(&self) -> (SocketAddr, Vec<u8>) {
-        self.seen.recv_timeout(WAIT).expect("the server saw no datagram")
-    }
-
-    /// Nothing arrived so far: a probe datagram sent now is the first the server sees.
-    fn assert_no_datagram(&self) {
-        let probe = UdpSocket::bind((self.addr.ip(), 0)).unwrap();
-        probe.send_to(b"probe", self.addr).unwrap();
-        let (from, data) = self.next_datagram();
-        assert_eq!(
-            (from, data.as_slice()),
-            (probe.local_addr().unwrap(), &b"probe"[..]),
-            "the server saw a datagram before the probe"
-        );
-    }
-}
-
-/// A port that nothing listens on right now.
-fn free_tcp_port(ip: &str) -> u16 {
-    TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port()
-}
-
-fn free_udp_port(ip: &str) -> u16 {
-    UdpSocket::bind((ip, 0)).unwrap().local_addr().unwrap().port()
 }
 
 // ---------------------------------------------------------------------------------------------
