@@ -26,7 +26,7 @@ pub struct Rule {
 /// Defines rules, each with its documentation as its doc comment (Markdown: what it does, why
 /// it matters, an example and the fix), as `pub static`s of the area that reports them:
 ///
-/// ```ignore
+/// ```text
 /// rules! {
 ///     /// What the rule finds, and why it matters.
 ///     UNKNOWN_KEY = "MAN004" "unknown-key" Error "a key the manifest format does not define";
