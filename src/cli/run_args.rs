@@ -55,13 +55,13 @@ pub(super) struct RunArgs {
     /// Wall-clock limit of each call in milliseconds, overriding the manifests
     #[arg(long = "timeout-ms", value_name = "MS")]
     pub(super) timeout_ms: Option<u64>,
-    /// Core instances one component may create (default 100)
+    /// Core instances each component may create, overriding the manifests (default 100)
     #[arg(long, value_name = "N")]
     pub(super) instances: Option<usize>,
-    /// Tables one component may create (default 100)
+    /// Tables each component may create, overriding the manifests (default 100)
     #[arg(long, value_name = "N")]
     pub(super) tables: Option<usize>,
-    /// Linear memories one component may create (default 16)
+    /// Linear memories each component may create, overriding the manifests (default 16)
     #[arg(long, value_name = "N")]
     pub(super) memories: Option<usize>,
     /// An environment variable for the component's WASI imports (repeatable). The component

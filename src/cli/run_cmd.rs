@@ -15,7 +15,7 @@ use airssys_wasm::manifest::{Limits, Manifest, parse_size};
 use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::report::human;
 use airssys_wasm::runtime::services::LogSink;
-use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, RunLimits, Runtime, RuntimeConfig, WasiOptions};
+use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, Runtime, RuntimeConfig, WasiOptions};
 
 use super::run_args::{Invoke, RunArgs};
 use super::{Cli, Outcome, style};
@@ -107,7 +107,6 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         })?,
         None => AuditLog::stderr(),
     };
-    let defaults = RunLimits::default();
     let config = RuntimeConfig {
         mode: if args.report_only {
             Mode::ReportOnly
@@ -118,12 +117,6 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         log: LogSink::stderr(),
         policies,
         overrides,
-        limits: RunLimits {
-            instances: args.instances.unwrap_or(defaults.instances),
-            tables: args.tables.unwrap_or(defaults.tables),
-            memories: args.memories.unwrap_or(defaults.memories),
-            ..defaults
-        },
         ..RuntimeConfig::default()
     };
     let runtime = Runtime::new(config).map_err(|e| Error::usage(format!("cannot start the runtime: {e:#}")))?;
@@ -258,6 +251,9 @@ fn overrides(args: &RunArgs) -> Result<Limits, Error> {
         },
         fuel: args.fuel,
         timeout_ms: args.timeout_ms,
+        instances: args.instances.map(|n| n as u64),
+        tables: args.tables.map(|n| n as u64),
+        memories: args.memories.map(|n| n as u64),
     };
     if overrides.fuel == Some(0) || overrides.timeout_ms == Some(0) {
         return Err(Error::usage("--fuel and --timeout-ms must be positive"));

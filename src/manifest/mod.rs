@@ -51,6 +51,14 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Wall time of one call, in milliseconds.
     pub timeout_ms: Option<u64>,
+    /// Core instances, tables and linear memories the component may create (interpreters
+    /// built by real toolchains need dozens of instances).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memories: Option<u64>,
 }
 
 /// A valid component name (`^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$`) made from any text: lower-cased

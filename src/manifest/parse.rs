@@ -24,7 +24,7 @@ const PERMISSION_KEYS: &[&str] = &["filesystem", "network", "process"];
 const FS_KEYS: &[&str] = &["action", "path"];
 const NET_KEYS: &[&str] = &["action", "domain", "port"];
 const PROC_KEYS: &[&str] = &["action", "executable", "signal"];
-const LIMIT_KEYS: &[&str] = &["memory", "fuel", "timeout-ms"];
+const LIMIT_KEYS: &[&str] = &["memory", "fuel", "timeout-ms", "instances", "tables", "memories"];
 
 /// Refuses input that must not be parsed at all: too large, or not UTF-8.
 pub(super) fn refuse_bytes(sources: &mut Sources, name: &str, bytes: &[u8]) -> Option<Diagnostic> {
@@ -317,7 +317,13 @@ impl Walker<'_> {
         if let Some(v) = t.get("memory") {
             l.memory = self.memory(v);
         }
-        for (key, slot) in [("fuel", &mut l.fuel), ("timeout-ms", &mut l.timeout_ms)] {
+        for (key, slot) in [
+            ("fuel", &mut l.fuel),
+            ("timeout-ms", &mut l.timeout_ms),
+            ("instances", &mut l.instances),
+            ("tables", &mut l.tables),
+            ("memories", &mut l.memories),
+        ] {
             if let Some(v) = t.get(key) {
                 *slot = self.positive(v, key);
             }

@@ -193,8 +193,9 @@ rules! {
     OVERLY_BROAD_GRANT = "MAN019" "overly-broad-grant" Warning "a grant covers far more than one component plausibly needs";
 
     /// `[limits]` sets the runtime bounds of an instance: `memory` (bytes, or a string such as
-    /// `"64 MiB"`), `fuel` (instructions, a positive integer) and `timeout-ms` (wall time, a positive
-    /// integer). Zero, negative or unparsable values are refused.
+    /// `"64 MiB"`), `fuel` (instructions, a positive integer), `timeout-ms` (wall time, a positive
+    /// integer) and `instances`, `tables`, `memories` (how many of each the component may create,
+    /// positive integers). Zero, negative or unparsable values are refused.
     ///
     /// ## How to fix
     /// Give a positive value, e.g. `memory = "64 MiB"`.

@@ -387,7 +387,7 @@ fn explain_instantiation(error: &wasmtime::Error, limits: &RunLimits) -> String 
     .find(|(needle, ..)| text.contains(needle));
     if let Some((_, what, max, name)) = limit {
         return format!(
-            "{text}: it creates more {what} than the limit of {max}; raise it with `run --{name} N` (RunLimits::{name} in the library)"
+            "{text}: it creates more {what} than the limit of {max}; raise it with the manifest's `[limits] {name} = N` or `run --{name} N` (RunLimits::{name} in the library)"
         );
     }
     if text.contains("matching implementation was not found in the linker") {

@@ -69,6 +69,16 @@ impl RunLimits {
         if let Some(timeout) = limits.timeout_ms {
             self.timeout_ms = timeout;
         }
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        if let Some(n) = limits.instances {
+            self.instances = count(n);
+        }
+        if let Some(n) = limits.tables {
+            self.tables = count(n);
+        }
+        if let Some(n) = limits.memories {
+            self.memories = count(n);
+        }
         self
     }
 

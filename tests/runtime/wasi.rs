@@ -429,3 +429,20 @@ fn a_python_http_client_reaches_a_granted_loopback_server_and_no_other() {
         "the ungranted server saw no request"
     );
 }
+
+#[test]
+fn the_manifest_sets_the_instance_limit() {
+    let (_tmp, dir) = scratch();
+    command(&dir, "hello", "[limits]\ninstances = 3\n");
+    let out = airssys(&["run", "hello.wasm"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("than the limit of 3"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The command line wins over the manifest.
+    let out = airssys(&["run", "hello.wasm", "--instances", "50"], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello from C\n");
+}
