@@ -45,7 +45,7 @@ fn analyse(catalogue: &Catalogue, bytes: &[u8], manifest: &Manifest, sources: &m
     let binary = sources.add_binary("bench.wasm");
     let c = check::classify(catalogue, &artifact, binary);
     let mut out = c.diagnostics;
-    out.extend(analyze::check_permissions(
+    out.extend(analyze::permission_findings(
         &c.functions,
         &ManifestRef {
             manifest,
@@ -143,7 +143,7 @@ fn main() {
     });
     let functions = check::classify(&catalogue, &artifact, Sources::new().add_binary("x")).functions;
     let permissions = best(200, || {
-        black_box(analyze::check_permissions(
+        black_box(analyze::permission_findings(
             &functions,
             &ManifestRef {
                 manifest: &manifest,

@@ -12,7 +12,7 @@ use airssys_wasm::manifest::Manifest;
 use airssys_wasm::orgpolicy::{Date, PolicySet, parse_request};
 use airssys_wasm::policy::Env;
 use airssys_wasm::report::{github, human, json, sarif};
-use airssys_wasm::{check, component, inspect, witcheck};
+use airssys_wasm::{check, component, inspect, wit_world};
 
 /// Sorts and renders `diagnostics` in the human (narrow and wide), JSON, SARIF and GitHub
 /// formats, so that a renderer's panic on some input is found with the parser's.
@@ -158,7 +158,7 @@ pub fn component(data: &[u8]) {
     };
     let c = check::classify(catalogue, &artifact, binary);
     let (interfaces, functions, mut diagnostics) = (c.imports, c.functions, c.diagnostics);
-    diagnostics.extend(analyze::check_permissions(
+    diagnostics.extend(analyze::permission_findings(
         &functions,
         &ManifestRef {
             manifest: &m,
@@ -178,6 +178,6 @@ pub fn wit(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let mut sources = Sources::new();
     let input = vec![vec![("world.wit".to_string(), text.to_string())]];
-    let diagnostics = witcheck::check_files(catalogue(), input, None, &mut sources);
+    let diagnostics = wit_world::check_files(catalogue(), input, None, &mut sources);
     render_all(diagnostics, &sources);
 }

@@ -28,6 +28,18 @@ pub struct Options<'a> {
     pub policies: Option<(&'a PolicySet, Date)>,
     /// The kinds of component accepted (`--kind`); empty accepts every kind.
     pub kinds: Vec<ComponentKind>,
+    /// Keep what was loaded ([`Report::loaded`]): for a host that runs what it checked without
+    /// reading and parsing it again. Off for batches, whose binaries would all stay in memory.
+    pub keep: bool,
+}
+
+/// What `check` loaded for one component, kept when [`Options::keep`] asks.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    /// Its manifest, when the file parsed without an error-level finding of its own.
+    pub manifest: Option<Arc<Manifest>>,
+    /// Its WebAssembly binary (a `.wat` file converted), when it was valid.
+    pub binary: Option<Arc<[u8]>>,
 }
 
 /// The outcome of a batch.
@@ -39,6 +51,9 @@ pub struct Report {
     pub components: Vec<PathBuf>,
     /// Each component's kind, in the same order (`None` when it is not valid WebAssembly).
     pub kinds: Vec<Option<ComponentKind>>,
+    /// With [`Options::keep`], what was loaded for each component, in the same order (empty
+    /// otherwise).
+    pub loaded: Vec<Loaded>,
 }
 
 /// Finds components under `paths`: files as given, directories searched recursively for
@@ -91,6 +106,8 @@ pub fn manifest_for(component: &Path, options: &Options) -> PathBuf {
 struct LoadedManifest {
     source: SourceId,
     manifest: Option<Arc<Manifest>>,
+    /// No error-level finding of its own (it can be enforced).
+    valid: bool,
 }
 
 /// Called with (done, total) as components finish.
@@ -131,6 +148,10 @@ pub fn check_with_progress(
             continue;
         }
         let parsed = Manifest::load(&mut sources, path)?;
+        let valid = !parsed
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == crate::diagnostics::Severity::Error);
         let source = parsed
             .manifest
             .as_ref()
@@ -144,6 +165,7 @@ pub fn check_with_progress(
             LoadedManifest {
                 source,
                 manifest: parsed.manifest.map(Arc::new),
+                valid,
             },
         );
     }
@@ -165,8 +187,16 @@ pub fn check_with_progress(
             result
         })
         .collect::<crate::Result<_>>()?;
-    for checked in per_component {
+    let mut loaded = Vec::new();
+    for (checked, path) in per_component.into_iter().zip(&manifest_paths) {
         kinds.push(checked.kind);
+        if options.keep {
+            let manifest = manifests.get(path).filter(|m| m.valid).and_then(|m| m.manifest.clone());
+            loaded.push(Loaded {
+                manifest,
+                binary: checked.binary,
+            });
+        }
         match (options.policies, checked.policy, waivers.as_mut()) {
             (Some((policies, today)), Some((component, mut found)), Some(used)) => {
                 diagnostics.extend(waivable(checked.diagnostics, &mut found));
@@ -184,6 +214,7 @@ pub fn check_with_progress(
         diagnostics,
         components: components.to_vec(),
         kinds,
+        loaded,
     })
 }
 
@@ -191,6 +222,8 @@ pub fn check_with_progress(
 /// (with the component they are about), waived later in batch order.
 struct Checked {
     diagnostics: Vec<Diagnostic>,
+    /// The binary, with [`Options::keep`].
+    binary: Option<Arc<[u8]>>,
     policy: Option<(crate::manifest::ComponentInfo, Vec<Finding>)>,
     kind: Option<ComponentKind>,
 }
@@ -216,13 +249,21 @@ fn check_one(
     manifest: Option<(SourceId, Option<&Manifest>)>,
     options: &Options<'_>,
 ) -> crate::Result<Checked> {
-    let artifact = match component::read_file(path)?
-        .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
-    {
+    let mut kept = None;
+    let artifact = match component::read_file(path)?.and_then(|bytes| {
+        component::to_binary(&bytes).and_then(|b| {
+            let artifact = component::read(&b)?;
+            if options.keep {
+                kept = Some(Arc::<[u8]>::from(b.as_ref()));
+            }
+            Ok(artifact)
+        })
+    }) {
         Ok(a) => a,
         Err(invalid) => {
             return Ok(Checked {
                 diagnostics: vec![invalid_binary(binary, &invalid)],
+                binary: None,
                 policy: None,
                 kind: None,
             });
@@ -239,7 +280,7 @@ fn check_one(
         None => out.push(missing_manifest(binary, &name, &c.functions)),
         Some((_, None)) => {}
         Some((source, Some(manifest))) => {
-            out.extend(analyze::check_permissions(
+            out.extend(analyze::permission_findings(
                 &c.functions,
                 &ManifestRef { manifest, source },
                 binary,
@@ -253,6 +294,7 @@ fn check_one(
     }
     Ok(Checked {
         diagnostics: out,
+        binary: kept,
         policy,
         kind: Some(c.kind),
     })

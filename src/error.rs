@@ -42,6 +42,17 @@ pub enum ErrorKind {
         "`run` is not available: this airssys-wasm was built without the `runtime` feature (build it with default features to run components)"
     )]
     RuntimeNotBuilt,
+    /// The Wasmtime host could not be started (`run`).
+    #[error("cannot start the runtime: {0}")]
+    RuntimeStart(String),
+    /// A component could not be loaded into the host (`run`): it cannot be instantiated, it
+    /// needs more than a limit allows, or it exports nothing the host can call.
+    #[error("{path}: {reason}")]
+    Load { path: PathBuf, reason: String },
+    /// The audit log cannot be opened or written (`run`): the host's failure, never the
+    /// component's, so that no operation takes effect without its line.
+    #[error("{0}")]
+    AuditLog(String),
     /// The command line asks for something the tool cannot do as asked.
     #[error("{0}")]
     Usage(String),

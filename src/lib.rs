@@ -39,6 +39,6 @@ pub mod report;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 mod toml_doc;
-pub mod witcheck;
+pub mod wit_world;
 
 pub use error::{Error, ErrorKind, Result};

@@ -12,7 +12,7 @@ use airssys_wasm::diagnostics::{Diagnostic, Sources, sort};
 use airssys_wasm::manifest::Manifest;
 use airssys_wasm::orgpolicy::{Date, PolicySet};
 use airssys_wasm::report::human;
-use airssys_wasm::witcheck;
+use airssys_wasm::wit_world;
 
 const HEAD: &str = "[component]\nname = \"hostile\"\nversion = \"1.0.0\"\n\n[permissions]\n";
 
@@ -43,7 +43,7 @@ fn wit_report(text: &str) -> (Vec<Diagnostic>, String) {
     let catalogue = Catalogue::embedded().unwrap();
     let mut sources = Sources::new();
     let input = vec![vec![("world.wit".to_string(), text.to_string())]];
-    let d = sorted(witcheck::check_files(&catalogue, input, None, &mut sources), &sources);
+    let d = sorted(wit_world::check_files(&catalogue, input, None, &mut sources), &sources);
     let out = common::render(&d, &sources);
     (d, out)
 }

@@ -38,7 +38,7 @@ fn every_registered_rule_is_produced_by_a_fixture() {
         ));
     }
     for path in fixtures::dirs("wit") {
-        let found = airssys_wasm::witcheck::check_path(&catalogue, &path, None, &mut Sources::new()).unwrap();
+        let found = airssys_wasm::wit_world::check_path(&catalogue, &path, None, &mut Sources::new()).unwrap();
         produced.extend(codes(&found));
     }
     for fx in fixtures::catalogue_fixtures() {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::diagnostics::Sources;
-use airssys_wasm::witcheck::check_path;
+use airssys_wasm::wit_world::check_path;
 
 fn run(path: &Path) -> (Vec<&'static str>, String) {
     let catalogue = Catalogue::embedded().unwrap();

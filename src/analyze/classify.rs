@@ -24,7 +24,7 @@ use crate::catalogue::wasmeq::{WasmTypes, same_function};
 use crate::catalogue::{Catalogue, InterfaceLookup, Requirement, Term};
 use crate::component::{Artifact, Item, Kind};
 use crate::diagnostics::{Diagnostic, SourceId};
-use crate::witcheck::rules as wit;
+use crate::wit_world::rules as wit;
 
 /// One imported function and what it needs.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

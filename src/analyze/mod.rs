@@ -1,6 +1,6 @@
 //! The static analyzer: a compiled component checked against its manifest and the catalogue.
 //!
-//! [`classify`] maps every imported function onto what it needs; [`check_permissions`] then
+//! [`classify`] maps every imported function onto what it needs; [`permission_findings`] then
 //! asks the decision core (the same one the runtime uses) whether the manifest's grants give
 //! it, which grants nothing could use, and which dangerous operations are enabled by overly
 //! broad grants. Findings point at the import (name and byte offset in the binary) and at the
@@ -54,7 +54,7 @@ pub struct ManifestRef<'a> {
 }
 
 /// Permission findings for classified imports against a manifest.
-pub fn check_permissions(functions: &[ImportedFunction], m: &ManifestRef<'_>, binary: SourceId) -> Vec<Diagnostic> {
+pub fn permission_findings(functions: &[ImportedFunction], m: &ManifestRef<'_>, binary: SourceId) -> Vec<Diagnostic> {
     let grants = m.manifest.compile(&Env::default());
     let mut out = Vec::new();
     let mut used = vec![false; m.manifest.grant_refs().count()];
@@ -304,7 +304,7 @@ pub fn kind_finding(
         return None;
     }
     if accepted == [ComponentKind::Airssys] {
-        return Some(crate::witcheck::rules::not_an_airssys_component(
+        return Some(crate::wit_world::rules::not_an_airssys_component(
             binary,
             kind.describe(),
             who,

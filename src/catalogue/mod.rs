@@ -290,7 +290,7 @@ pub fn read_package_dirs(dir: &Path) -> crate::Result<Vec<(String, String)>> {
         for f in read_dir(&pkg)? {
             let f = f.map_err(|e| crate::Error::read(&pkg, e))?.path();
             if f.extension().is_some_and(|e| e == "wit") {
-                let text = crate::witcheck::read_wit(&f)?;
+                let text = crate::wit_world::read_wit(&f)?;
                 files.push((f.display().to_string(), text));
             }
         }

@@ -52,6 +52,7 @@ pub(super) fn check(
         manifest,
         policies: Some((&policies, super::policy_cmd::today())),
         kinds,
+        keep: false,
     };
     let report = check::check_with_progress(
         catalogue,

@@ -20,7 +20,7 @@ use airssys_wasm::catalogue::{Catalogue, CatalogueError};
 use airssys_wasm::diagnostics::{Diagnostic, Level, Levels, Sink, Sources, count};
 use airssys_wasm::manifest::Manifest;
 use airssys_wasm::report::{Format, escape_control, github, human, json, sarif};
-use airssys_wasm::{Error, witcheck};
+use airssys_wasm::{Error, wit_world};
 
 /// Capability-based security for WebAssembly components: checks what a component may touch.
 #[derive(Debug, Parser)]
@@ -280,7 +280,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             let levels = report.levels()?;
             let catalogue = load_catalogue(cli)?;
             let mut sources = Sources::new();
-            let diagnostics = witcheck::check_path(&catalogue, path, world.as_deref(), &mut sources)?;
+            let diagnostics = wit_world::check_path(&catalogue, path, world.as_deref(), &mut sources)?;
             emit(cli, report.format, &sources, levels, diagnostics)
         }
     }

@@ -4,18 +4,17 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use airssys_wasm::Error;
 use airssys_wasm::analyze::ComponentKind;
 use airssys_wasm::catalogue::Catalogue;
-use airssys_wasm::check::{self, Options};
-use airssys_wasm::component;
+use airssys_wasm::check::{self, Loaded, Options};
 use airssys_wasm::diagnostics::registry::UNDECLARED_PERMISSION;
 use airssys_wasm::diagnostics::{Levels, Severity, Sink, Sources, count};
-use airssys_wasm::manifest::{Limits, Manifest, parse_size};
+use airssys_wasm::manifest::{Limits, parse_size};
 use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::report::human;
 use airssys_wasm::runtime::services::LogSink;
 use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, Runtime, RuntimeConfig, WasiOptions};
+use airssys_wasm::{Error, ErrorKind};
 
 use super::run_args::{Invoke, RunArgs};
 use super::{Cli, Outcome, style};
@@ -89,7 +88,7 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     // 1. The static check of every component against its manifest and the policies.
     let mut policy_sources = Sources::new();
     let policies = super::policy_cmd::load(cli, &mut policy_sources, &args.policy)?;
-    let errors = static_check(cli, catalogue, &units, &policies)?;
+    let (errors, loaded) = static_check(cli, catalogue, &units, &policies)?;
     if errors > 0 && !args.force {
         eprintln!(
             "error: refusing to run: the static check found {errors} error(s); fix them, or pass --force to run anyway (every operation is still enforced)"
@@ -100,10 +99,10 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     // 2. The host, and every component loaded into it.
     let audit = match &args.audit_log {
         Some(path) => AuditLog::append_to(path).map_err(|e| {
-            Error::usage(format!(
+            Error::from(ErrorKind::AuditLog(format!(
                 "cannot open the audit log {} for appending: {e}",
                 path.display()
-            ))
+            )))
         })?,
         None => AuditLog::stderr(),
     };
@@ -119,11 +118,11 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         overrides,
         ..RuntimeConfig::default()
     };
-    let runtime = Runtime::new(config).map_err(|e| Error::usage(format!("cannot start the runtime: {e:#}")))?;
+    let runtime = Runtime::new(config).map_err(|e| Error::from(ErrorKind::RuntimeStart(format!("{e:#}"))))?;
     let host = Host::new(Arc::new(runtime));
     let mut names = Vec::new();
     let mut first_memory = None;
-    for (i, unit) in units.iter().enumerate() {
+    for (i, (unit, loaded)) in units.iter().zip(loaded).enumerate() {
         // The first component gets the arguments and the environment; every one gets stdio.
         let options = if i == 0 {
             wasi.clone()
@@ -134,7 +133,7 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
                 ..WasiOptions::default()
             }
         };
-        let (name, memory) = load(&host, unit, &options)?;
+        let (name, memory) = load(&host, unit, loaded, &options)?;
         names.push(name);
         first_memory.get_or_insert(memory);
     }
@@ -158,9 +157,9 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         .map_or_else(|| "standard error".to_string(), |p| p.display().to_string());
     let host_failed = |audit: &AuditLog| {
         audit.failure().map(|reason| {
-            Error::usage(format!(
+            Error::from(ErrorKind::AuditLog(format!(
                 "the audit log ({log_name}) cannot be written: {reason}; the run stopped there, because no operation takes effect without its audit line"
-            ))
+            )))
         })
     };
     let lifecycles: Vec<&String> = names.iter().filter(|n| !host.is_command(n)).collect();
@@ -306,12 +305,18 @@ fn wasi_options(args: &RunArgs) -> Result<WasiOptions, Error> {
 }
 
 /// The static check of every unit; prints what it found and returns the number of errors
-/// that stop the run. An imported operation the manifest does not grant (CMP002) does not
+/// that stop the run, and what it loaded for each unit (in order). An imported operation the manifest does not grant (CMP002) does not
 /// stop it: the operation is denied and audited if it is called, and it is shown as a warning.
-fn static_check(cli: &Cli, catalogue: &Catalogue, units: &[Unit], policies: &PolicySet) -> Result<usize, Error> {
+fn static_check(
+    cli: &Cli,
+    catalogue: &Catalogue,
+    units: &[Unit],
+    policies: &PolicySet,
+) -> Result<(usize, Vec<Loaded>), Error> {
     let mut levels = Levels::default();
     policies.apply_levels(&mut levels);
     let mut errors = 0;
+    let mut loaded = Vec::with_capacity(units.len());
     for unit in units {
         let report = check::check(
             catalogue,
@@ -321,8 +326,10 @@ fn static_check(cli: &Cli, catalogue: &Catalogue, units: &[Unit], policies: &Pol
                 policies: Some((policies, super::policy_cmd::today())),
                 // The host runs airssys components and WASI commands.
                 kinds: vec![ComponentKind::Airssys, ComponentKind::WasiCommand],
+                keep: true,
             },
         )?;
+        loaded.push(report.loaded.first().cloned().unwrap_or_default());
         let mut sink = Sink::new(levels.clone());
         sink.extend(report.diagnostics);
         let shown: Vec<_> = sink
@@ -357,7 +364,7 @@ fn static_check(cli: &Cli, catalogue: &Catalogue, units: &[Unit], policies: &Pol
             );
         }
     }
-    Ok(errors)
+    Ok((errors, loaded))
 }
 
 /// Prints a failed call; true when it failed.
@@ -371,26 +378,35 @@ fn report(what: &str, result: Result<(), CallError>) -> bool {
     }
 }
 
-/// Reads a unit's manifest and component and loads it into the host; its name and the memory
-/// limit it runs under.
-fn load(host: &Host, unit: &Unit, wasi: &WasiOptions) -> Result<(String, u64), Error> {
-    let mut sources = Sources::new();
-    let parsed = Manifest::load(&mut sources, &unit.manifest)?;
-    let manifest = parsed.into_valid().map_err(|_| {
-        Error::usage(format!(
-            "{} has errors (see `airssys-wasm manifest {}`): a manifest with errors cannot be enforced, even with --force",
-            unit.manifest.display(),
-            unit.manifest.display()
-        ))
+/// Loads a unit into the host from what the static check loaded (nothing is read or parsed
+/// again); its name and the memory limit it runs under.
+fn load(host: &Host, unit: &Unit, loaded: Loaded, wasi: &WasiOptions) -> Result<(String, u64), Error> {
+    let load_error = |path: &Path, reason: String| {
+        Error::from(ErrorKind::Load {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    let manifest = loaded.manifest.ok_or_else(|| {
+        load_error(
+            &unit.manifest,
+            format!(
+                "missing or has errors (see `airssys-wasm manifest {}`): a manifest with errors cannot be enforced, even with --force",
+                unit.manifest.display()
+            ),
+        )
     })?;
-    let bytes = component::read_file(&unit.path)?
-        .map_err(|e| Error::usage(format!("{}: not a component: {}", unit.path.display(), e.message)))?;
-    let binary = component::to_binary(&bytes)
-        .map_err(|e| Error::usage(format!("{}: not a component: {}", unit.path.display(), e.message)))?;
+    let binary = loaded.binary.ok_or_else(|| {
+        load_error(
+            &unit.path,
+            "not a valid component (see the findings above), so there is nothing to run".to_string(),
+        )
+    })?;
+    let manifest = Arc::unwrap_or_clone(manifest);
     let memory = host.runtime().limits_for(&manifest).memory_bytes;
     let name = host
         .load_with(&binary, manifest, wasi)
-        .map_err(|e| Error::usage(format!("{}: {e}", unit.path.display())))?;
+        .map_err(|e| load_error(&unit.path, e.to_string()))?;
     Ok((name, memory))
 }
 

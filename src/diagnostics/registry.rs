@@ -5,7 +5,7 @@
 //!
 //! The rules themselves live beside the checks that report them, each area in its own
 //! `rules.rs` with the constructors of its findings (`manifest`, `catalogue`, `analyze`,
-//! `witcheck`, `orgpolicy`); this file defines the [`rules!`] macro they use and only gathers
+//! `wit_world`, `orgpolicy`); this file defines the [`rules!`] macro they use and only gathers
 //! them, in code order.
 
 use super::Severity;
@@ -122,7 +122,7 @@ registry! {
         INVALID_BINARY, UNDECLARED_PERMISSION, UNUSED_GRANT, RISKY_OPERATION_UNDER_BROAD_GRANT, CORE_MODULE,
         UNMAPPED_IMPORT, MISSING_MANIFEST, ACKNOWLEDGED_NEVER_GRANTED, UNUSED_ACKNOWLEDGMENT, DISALLOWED_KIND,
     }
-    witcheck::rules => {
+    wit_world::rules => {
         WIT_ERROR, IMPORT_OUTSIDE_CATALOGUE, SIGNATURE_MISMATCH, INCOMPATIBLE_VERSION, MISSING_LIFECYCLE_EXPORT,
         NO_WORLD,
     }

@@ -36,8 +36,8 @@
 //! assert!(!effective.decide(&read("/data/secret/key")).allowed);
 //! ```
 
-mod check;
 mod eval;
+mod findings;
 mod parse;
 mod request;
 pub(crate) mod rules;
@@ -50,8 +50,8 @@ use std::path::{Path, PathBuf};
 use crate::diagnostics::{Diagnostic, Level, Levels, Rule, Severity, SourceId, Sources};
 use crate::policy::{FsAction, HostPattern, NetAction, PathPattern, Signal};
 
-pub use check::{Finding, WAIVABLE, WaiverUse};
 pub use eval::{CompiledDenials, Effective, EffectiveDecision};
+pub use findings::{Finding, WAIVABLE, WaiverUse};
 pub use request::{OwnedRequest, RequestError, parse_request};
 
 /// The shipped default policy, used when no `--policy` is given.

@@ -380,9 +380,9 @@ impl Walker<'_> {
             (Some(c), None) => {
                 let (code, s) = self.doc.string(c, "code")?;
                 match registry::lookup(&code) {
-                    Some(found) if super::check::WAIVABLE.contains(&found.code) => Some(WaiverTarget::Code(found)),
+                    Some(found) if super::findings::WAIVABLE.contains(&found.code) => Some(WaiverTarget::Code(found)),
                     Some(found) => {
-                        self.push(rule::not_waivable(self.source(), s, found, super::check::WAIVABLE));
+                        self.push(rule::not_waivable(self.source(), s, found, super::findings::WAIVABLE));
                         None
                     }
                     None => {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use super::action::{Action, Domain, FsAction, NetAction, ProcAction};
 use super::fs_index::{FsIndex, FsIndexBuilder};
 use super::grant::{GrantRef, GrantSet, ProcGrant, normalize_executable};
-use super::host::{HostView, normal_view, normalize_host, unspecified_reaches};
+use super::net_host::{HostView, normal_view, normalize_host, unspecified_reaches};
 use super::net_index::NetIndex;
 use super::path::{expand_home, normalize_cow, normalize_path};
 use super::signal::Signal;

@@ -5,7 +5,7 @@
 
 use super::action::{Action, Domain, FsAction, NetAction, ProcAction};
 use super::error::{PatternError, PatternErrorKind};
-use super::host::{Host, HostPattern};
+use super::net_host::{Host, HostPattern};
 use super::path::{PathPattern, normalize_path};
 use super::signal::Signal;
 
@@ -231,7 +231,7 @@ pub(super) mod testing {
 mod tests {
     use super::testing::{fs, net};
     use super::*;
-    use crate::policy::host::normalize_host;
+    use crate::policy::net_host::normalize_host;
 
     #[test]
     fn spawn_grants_are_absolute_and_literal() {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use super::action::NetAction;
 use super::grant::NetGrant;
-use super::host::{Host, HostPattern, HostView};
+use super::net_host::{Host, HostPattern, HostView};
 use super::{Map, NONE};
 
 /// The grants for one host (or host wildcard), by port.
@@ -143,7 +143,7 @@ impl NetIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::host::normalize_host;
+    use crate::policy::net_host::normalize_host;
 
     fn index(grants: &[(NetAction, Option<&str>, Option<u16>)]) -> NetIndex {
         let mut idx = NetIndex::default();

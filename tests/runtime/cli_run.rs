@@ -102,7 +102,12 @@ fn run_rejects_bad_arguments_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::write(dir.path().join("bad.toml"), "[component]\nname = \"X\"\n").unwrap();
     let out = airssys(&["run", "echo.wasm", "--manifest", "bad.toml", "--force"], dir.path());
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.toml: missing or has errors") && stderr.contains("cannot be enforced, even with --force"),
+        "{stderr}"
+    );
 }
 
 #[test]
