@@ -283,6 +283,9 @@ fn main() {
     }
 }
 
+#[path = "../tests/common/crate_dir.rs"]
+mod crate_dir;
+
 /// The same loops through WASI 0.2: in wasmtime-wasi with the directory preopened as `/`, and
 /// in airssys's host under a grant of the directory (preopened under its own path).
 mod wasi {
@@ -321,25 +324,9 @@ world loops {
         }
     }
 
-    /// wasmtime-wasi's WIT directory, found through `cargo metadata`.
+    /// wasmtime-wasi's WIT directory.
     fn wasi_wit_dir() -> PathBuf {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = std::process::Command::new(cargo)
-            .args(["metadata", "--format-version", "1"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("cargo metadata");
-        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
-        let manifest = meta["packages"]
-            .as_array()
-            .expect("packages")
-            .iter()
-            .find(|p| p["name"] == "wasmtime-wasi")
-            .expect("wasmtime-wasi in the dependency graph")["manifest_path"]
-            .as_str()
-            .expect("manifest path")
-            .to_string();
-        Path::new(&manifest).parent().expect("crate dir").join("src/p2/wit")
+        super::crate_dir::dependency_dir("wasmtime-wasi").join("src/p2/wit")
     }
 
     fn wat() -> String {

@@ -14,7 +14,7 @@ use crate::runtime::{AuditLog, Mode, RunLimits, services::LogSink};
 
 #[path = "../../tests/runtime/support.rs"]
 mod support;
-pub(crate) use support::{Captured, free_tcp_port, free_udp_port, tcp_echo, udp_echo};
+pub(crate) use support::{Captured, Rng, free_tcp_port, free_udp_port, tcp_echo, udp_echo};
 
 /// The compiled policy of the manifest `toml` (which must be valid) under `policies`.
 pub(crate) fn policy(toml: &str, policies: &PolicySet, mode: Mode) -> Arc<ComponentPolicy> {

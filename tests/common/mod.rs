@@ -2,6 +2,7 @@
 //! top-level `snapshots/` folder) and diagnostic rendering without colour.
 #![allow(dead_code)]
 
+pub mod crate_dir;
 pub mod fixtures;
 pub mod toolchain;
 

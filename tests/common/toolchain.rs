@@ -188,25 +188,9 @@ pub fn airssys_c(name: &str, world: &str) -> Vec<u8> {
 }
 
 /// WASI 0.2's WIT packages (io, clocks, random, cli, filesystem, sockets, http), as
-/// wasmtime-wasi-http ships them, found through `cargo metadata`.
+/// wasmtime-wasi-http ships them.
 fn wasi_wit_deps() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo metadata");
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata's JSON");
-    let manifest = meta["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "wasmtime-wasi-http")
-        .expect("wasmtime-wasi-http in the dependency graph")["manifest_path"]
-        .as_str()
-        .expect("manifest path")
-        .to_string();
-    Path::new(&manifest).parent().expect("crate directory").join("wit/deps")
+    super::crate_dir::dependency_dir("wasmtime-wasi-http").join("wit/deps")
 }
 
 /// `tests/guests/python/<name>/app.py` made an airssys component for `airssys:core/<world>`

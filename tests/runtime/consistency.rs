@@ -12,27 +12,7 @@ use airssys_wasm::policy::{Env, FsAction, NetAction, Request};
 use wasmtime::component::Val;
 
 use crate::guest::{Proxy, is_denied, manifest, s};
-
-/// A small deterministic generator (xorshift64*), so a failure names a reproducible case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-    fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
+use crate::support::Rng;
 
 const ROOT: &str = "/nonexistent-airssys-consistency";
 const FS_GRANTS: &[&str] = &[

@@ -1,6 +1,7 @@
 //! Test support shared by the runtime's unit tests (`src/runtime/`, which include this file
 //! through `#[path]` from `runtime::testing`) and its integration tests (`tests/runtime/`): an
-//! audit log kept in memory, and loopback echo servers that report what reached them. Only the
+//! audit log kept in memory, loopback echo servers that report what reached them, and the
+//! consistency tests' deterministic generator. Only the
 //! standard library and `serde_json`, so the file compiles in both crates.
 #![allow(dead_code)]
 
@@ -168,4 +169,25 @@ pub fn free_tcp_port(ip: &str) -> u16 {
 /// A UDP port on `ip` that nothing is bound to right now.
 pub fn free_udp_port(ip: &str) -> u16 {
     UdpSocket::bind((ip, 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// A small deterministic generator (xorshift64*), so a failure names a reproducible case.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+    pub fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
 }

@@ -318,8 +318,9 @@ fn an_instance_limit_too_low_is_named_with_the_option_that_raises_it() {
     );
 }
 
-/// A loopback TCP server answering `pong:` + what it read, once per connection, counting them.
-fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// A loopback TCP server that answers each connection with `reply(what it read)`, counting
+/// connections.
+fn server(reply: fn(&[u8]) -> Vec<u8>) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{Read, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -330,12 +331,22 @@ fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
             count.fetch_add(1, Ordering::SeqCst);
-            let mut buf = [0u8; 64];
+            let mut buf = [0u8; 2048];
             let n = stream.read(&mut buf).unwrap_or(0);
-            let _ = stream.write_all(&[b"pong:", &buf[..n]].concat());
+            let _ = stream.write_all(&reply(&buf[..n]));
         }
     });
     (port, accepted)
+}
+
+/// `pong:` + what the client sent.
+fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    server(|read| [b"pong:", read].concat())
+}
+
+/// `200 hello` to any HTTP request.
+fn http_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    server(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello".to_vec())
 }
 
 #[test]
@@ -375,26 +386,6 @@ fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
             && stderr.contains("\"verdict\":\"denied\""),
         "{stderr}"
     );
-}
-
-/// A loopback HTTP server answering every request `200 hello`, counting connections.
-fn http_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{Read, Write};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hits = std::sync::Arc::new(AtomicUsize::new(0));
-    let count = std::sync::Arc::clone(&hits);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            count.fetch_add(1, Ordering::SeqCst);
-            let mut buf = [0u8; 2048];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
-        }
-    });
-    (port, hits)
 }
 
 #[test]

@@ -20,7 +20,7 @@ use super::Described;
 use crate::analyze::wasi;
 use crate::policy::{Action, FsAction, Request};
 use crate::runtime::Mode;
-use crate::runtime::testing;
+use crate::runtime::testing::{self, Rng};
 
 const ROOT: &str = "nonexistent-airssys-wasi-consistency";
 const GRANTS: &[&str] = &["**", "a/**", "a/*", "a/b/f.txt", "*/x.log", "a/b/*.csv", "c/d", "c/**"];
@@ -57,21 +57,6 @@ const FUNCTIONS: &[&str] = &[
     "symlink-at",
     "link-at",
 ];
-
-/// A small deterministic generator (xorshift64*), so a failure names a reproducible case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
 
 /// A path of the generated tree, relative to `/` (a WASI path below the `/` descriptor) and
 /// absolute (what the guard decides).
@@ -131,10 +116,10 @@ fn wasi_filesystem_verdicts_equal_the_static_decision_for_10_000_pairs() {
     while pairs < 10_000 {
         let mut grants = String::new();
         for _ in 0..=(1 + rng.next() % 5) {
-            let (name, _) = rng.pick(ACTIONS);
+            let (name, _) = *rng.pick(ACTIONS);
             grants.push_str(&format!(
                 "  {{ action = \"{name}\", path = \"/{ROOT}/t/{}\" }},\n",
-                rng.pick(GRANTS)
+                *rng.pick(GRANTS)
             ));
         }
         let toml = format!(
@@ -153,18 +138,18 @@ fn wasi_filesystem_verdicts_equal_the_static_decision_for_10_000_pairs() {
             view.push(dir, described).unwrap().rep()
         };
         for _ in 0..20 {
-            let function = rng.pick(FUNCTIONS);
-            let (rel, abs) = path(rng.pick(PATHS));
-            let (rel2, abs2) = path(rng.pick(PATHS));
+            let function = *rng.pick(FUNCTIONS);
+            let (rel, abs) = path(rng.pick_str(PATHS));
+            let (rel2, abs2) = path(rng.pick_str(PATHS));
             let fd = || Resource::<Descriptor>::new_borrow(rep);
-            let flags = rng.pick(&[
+            let flags = *rng.pick(&[
                 DescriptorFlags::READ,
                 DescriptorFlags::WRITE,
                 DescriptorFlags::READ | DescriptorFlags::WRITE,
                 DescriptorFlags::empty(),
             ]);
-            let oflags = rng.pick(&[OpenFlags::empty(), OpenFlags::CREATE, OpenFlags::TRUNCATE]);
-            let follow = rng.pick(&[PathFlags::empty(), PathFlags::SYMLINK_FOLLOW]);
+            let oflags = *rng.pick(&[OpenFlags::empty(), OpenFlags::CREATE, OpenFlags::TRUNCATE]);
+            let follow = *rng.pick(&[PathFlags::empty(), PathFlags::SYMLINK_FOLLOW]);
             let mut open_actions = Vec::new();
             if flags.contains(DescriptorFlags::READ) || !flags.contains(DescriptorFlags::WRITE) {
                 open_actions.push(FsAction::Read);
