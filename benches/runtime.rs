@@ -147,10 +147,23 @@ fn airssys_host(label: &str, mode: Mode, audit: AuditLog, dir: &std::path::Path,
         Default::default(),
         mode,
     ));
+    let path = dir.join("f.txt").display().to_string();
+    loops(&runtime, &component, policy, audit, label, &path)
+}
+
+/// Both loops of `component` in one store of `runtime` under `policy`, on `path`.
+fn loops(
+    runtime: &Runtime,
+    component: &wasmtime::component::Component,
+    policy: Arc<ComponentPolicy>,
+    audit: AuditLog,
+    label: &str,
+    path: &str,
+) -> (f64, f64) {
     let mut store = runtime.store_with(policy, audit);
     let instance = runtime
         .linker()
-        .instantiate(&mut store, &component)
+        .instantiate(&mut store, component)
         .expect("instantiate");
     let stat = instance
         .get_typed_func::<(u32, &str), (u32,)>(&mut store, "stat-loop")
@@ -158,14 +171,13 @@ fn airssys_host(label: &str, mode: Mode, audit: AuditLog, dir: &std::path::Path,
     let orc = instance
         .get_typed_func::<(u32, &str), (u32,)>(&mut store, "open-read-close-loop")
         .expect("open-read-close-loop");
-    let path = dir.join("f.txt").display().to_string();
     let s = measure(&format!("stat, {label}"), |n| {
         Runtime::arm(&mut store);
-        stat.call(&mut store, (n, &path)).expect("stat-loop").0
+        stat.call(&mut store, (n, path)).expect("stat-loop").0
     });
     let o = measure(&format!("open+read+close, {label}"), |n| {
         Runtime::arm(&mut store);
-        orc.call(&mut store, (n, &path)).expect("open-read-close-loop").0
+        orc.call(&mut store, (n, path)).expect("open-read-close-loop").0
     });
     (s, o)
 }
@@ -399,29 +411,14 @@ world loops {
         );
         let manifest = Manifest::parse("Component.toml", &text).into_valid().expect("manifest");
         let policy = runtime.policy_for(manifest);
-        let mut store = runtime.store_with(policy, audit);
-        let instance = runtime
-            .linker()
-            .instantiate(&mut store, &component)
-            .expect("instantiate");
-        let stat = instance
-            .get_typed_func::<(u32, &str), (u32,)>(&mut store, "stat-loop")
-            .expect("stat-loop");
-        let orc = instance
-            .get_typed_func::<(u32, &str), (u32,)>(&mut store, "open-read-close-loop")
-            .expect("open-read-close-loop");
-        let s = measure(&format!("stat, WASI guest, airssys enforced, {label}"), |n| {
-            Runtime::arm(&mut store);
-            stat.call(&mut store, (n, "f.txt")).expect("stat-loop").0
-        });
-        let o = measure(
-            &format!("open+read+close, WASI guest, airssys enforced, {label}"),
-            |n| {
-                Runtime::arm(&mut store);
-                orc.call(&mut store, (n, "f.txt")).expect("open-read-close-loop").0
-            },
-        );
-        (s, o)
+        super::loops(
+            &runtime,
+            &component,
+            policy,
+            audit,
+            &format!("WASI guest, airssys enforced, {label}"),
+            "f.txt",
+        )
     }
 
     pub fn run(dir: &Path) -> (f64, f64) {
