@@ -30,6 +30,24 @@ pub(crate) struct Opening {
 }
 
 impl Opening {
+    /// The options of an opening: never following a final link, never blocking.
+    pub(crate) fn options(&self) -> OpenOptions {
+        let mut options = OpenOptions::new();
+        options
+            .read(self.read)
+            // Creating needs a writable descriptor, and so does truncating later.
+            .write(self.write || (self.create && !self.append))
+            .append(self.append);
+        if self.create && self.exclusive {
+            options.create_new(true);
+        } else if self.create {
+            options.create(true);
+        }
+        options.follow(FollowSymlinks::No);
+        options.custom_flags(libc::O_NONBLOCK);
+        options
+    }
+
     pub(crate) const READ: Opening = Opening {
         read: true,
         write: false,
@@ -53,23 +71,14 @@ impl FsView<'_> {
         if loc.is_root() {
             return Err(FsError::IsADirectory(loc.path.clone()));
         }
-        let mut options = OpenOptions::new();
-        options
-            .read(how.read)
-            // Creating needs a writable descriptor, and so does truncating later.
-            .write(how.write || (how.create && !how.append))
-            .append(how.append);
-        if how.create && how.exclusive {
-            options.create_new(true);
-        } else if how.create {
-            options.create(true);
-        }
-        options.follow(FollowSymlinks::No);
-        options.custom_flags(libc::O_NONBLOCK);
-        let file = loc
-            .parent
-            .open_with(&loc.name, &options)
-            .map_err(|e| io_error(&e, &loc.path))?;
+        // Opened by resolution already when the caller asked (`How::open`, the same options).
+        let file = match loc.opened.take() {
+            Some(file) => file,
+            None => loc
+                .parent
+                .open_with(&loc.name, &how.options())
+                .map_err(|e| io_error(&e, &loc.path))?,
+        };
         let meta = file.metadata().map_err(|e| io_error(&e, &loc.path))?;
         if meta.is_dir() {
             return Err(FsError::IsADirectory(loc.path.clone()));

@@ -41,7 +41,6 @@ impl filesystem::Host for FsView<'_> {
         };
         let allowed = self.allow(OP, &path, actions)?;
         self.check_handle_room(&path)?;
-        let loc = self.resolve(OP, allowed, How::FOLLOW)?;
         let access = Access {
             read,
             write: flags.contains(OpenFlags::WRITE),
@@ -54,6 +53,11 @@ impl filesystem::Host for FsView<'_> {
             create: flags.contains(OpenFlags::CREATE),
             exclusive: flags.contains(OpenFlags::EXCLUSIVE),
         };
+        let resolution = How {
+            open: Some(how),
+            ..How::FOLLOW
+        };
+        let loc = self.resolve(OP, allowed, resolution)?;
         let action = if writes { FsAction::Write } else { FsAction::Read };
         let (file, _) = self.open_file(OP, action, &loc, how)?;
         if flags.contains(OpenFlags::TRUNCATE) {

@@ -322,8 +322,20 @@ impl wt::HostDescriptor for WasiFsView<'_> {
         let mut mode = OpenMode::empty();
         mode.set(OpenMode::READ, read);
         mode.set(OpenMode::WRITE, write);
+        let opening = Opening {
+            read,
+            write,
+            append: false,
+            create,
+            exclusive: oflags.contains(OpenFlags::EXCLUSIVE),
+        };
+        let resolution = How {
+            // A directory is opened below, as one.
+            open: (!directory).then_some(opening),
+            ..how(path_flags)
+        };
         let mut fs = self.confined();
-        let loc = fs.locate(OP, &path, &actions, how(path_flags)).map_err(wasi_error)?;
+        let loc = fs.locate(OP, &path, &actions, resolution).map_err(wasi_error)?;
         let descriptor = match &loc.meta {
             Some(meta) if meta.is_dir() => {
                 if flags.contains(DescriptorFlags::WRITE) || create && oflags.contains(OpenFlags::EXCLUSIVE) {
@@ -341,14 +353,7 @@ impl wt::HostDescriptor for WasiFsView<'_> {
             None if directory => return Err(ErrorCode::NoEntry.into()),
             _ => {
                 let action = if write { FsAction::Write } else { FsAction::Read };
-                let how = Opening {
-                    read,
-                    write,
-                    append: false,
-                    create,
-                    exclusive: oflags.contains(OpenFlags::EXCLUSIVE),
-                };
-                let (file, _) = fs.open_file(OP, action, &loc, how).map_err(wasi_error)?;
+                let (file, _) = fs.open_file(OP, action, &loc, opening).map_err(wasi_error)?;
                 if truncate {
                     file.set_len(0).map_err(|e| WasiError::from(ErrorCode::from(e)))?;
                 }
