@@ -97,15 +97,46 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     }
 
     // 2. The host, and every component loaded into it.
-    let audit = match &args.audit_log {
+    let audit = open_audit_log(args)?;
+    let host = start_host(args, policies, overrides, &audit)?;
+    let (names, first_memory) = load_all(&host, &units, loaded, &wasi)?;
+    let command = host.is_command(&names[0]);
+    if command && args.input.is_some() {
+        return Err(Error::usage(format!(
+            "--input feeds the `execute` export of an airssys component, but {} is a WASI command: it reads its standard input",
+            units[0].path.display()
+        )));
+    }
+    // `execute` goes to the first component, so its memory bounds the input.
+    let input = input.read(first_memory, &names[0])?;
+
+    // 3. The calls.
+    let calls = Calls {
+        host: &host,
+        audit: &audit,
+        log_name: args
+            .audit_log
+            .as_ref()
+            .map_or_else(|| "standard error".to_string(), |p| p.display().to_string()),
+    };
+    calls.make(&names, command, args.invoke, &input)
+}
+
+/// The audit log: `--audit-log` (appended to), else standard error.
+fn open_audit_log(args: &RunArgs) -> Result<AuditLog, Error> {
+    match &args.audit_log {
         Some(path) => AuditLog::append_to(path).map_err(|e| {
             Error::from(ErrorKind::AuditLog(format!(
                 "cannot open the audit log {} for appending: {e}",
                 path.display()
             )))
-        })?,
-        None => AuditLog::stderr(),
-    };
+        }),
+        None => Ok(AuditLog::stderr()),
+    }
+}
+
+/// The runtime and its host, in the mode and with the policies and limits `run` was given.
+fn start_host(args: &RunArgs, policies: PolicySet, overrides: Limits, audit: &AuditLog) -> Result<Host, Error> {
     let config = RuntimeConfig {
         mode: if args.report_only {
             Mode::ReportOnly
@@ -119,11 +150,15 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
         ..RuntimeConfig::default()
     };
     let runtime = Runtime::new(config).map_err(|e| Error::from(ErrorKind::RuntimeStart(format!("{e:#}"))))?;
-    let host = Host::new(Arc::new(runtime));
-    let mut names = Vec::new();
+    Ok(Host::new(Arc::new(runtime)))
+}
+
+/// Loads every unit; their names in order and the first one's memory limit. The first
+/// component gets the arguments and the environment; every one gets stdio.
+fn load_all(host: &Host, units: &[Unit], loaded: Vec<Loaded>, wasi: &WasiOptions) -> Result<(Vec<String>, u64), Error> {
+    let mut names = Vec::with_capacity(units.len());
     let mut first_memory = None;
     for (i, (unit, loaded)) in units.iter().zip(loaded).enumerate() {
-        // The first component gets the arguments and the environment; every one gets stdio.
         let options = if i == 0 {
             wasi.clone()
         } else {
@@ -133,90 +168,78 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
                 ..WasiOptions::default()
             }
         };
-        let (name, memory) = load(&host, unit, loaded, &options)?;
+        let (name, memory) = load(host, unit, loaded, &options)?;
         names.push(name);
         first_memory.get_or_insert(memory);
     }
-    let command = host.is_command(&names[0]);
-    if command && args.input.is_some() {
-        return Err(Error::usage(format!(
-            "--input feeds the `execute` export of an airssys component, but {} is a WASI command: it reads its standard input",
-            units[0].path.display()
-        )));
-    }
-    // `execute` goes to the first component, so its memory bounds the input.
-    let input = input.read(first_memory.unwrap_or_default(), &names[0])?;
+    Ok((names, first_memory.unwrap_or_default()))
+}
 
-    // 3. init every airssys component; the command's `run`, or the requested export of the
-    // first component; shutdown every airssys component. An audit line that cannot be written
-    // stops the run there: the host has failed (exit 2), whatever the component made of the
-    // refused operation.
-    let log_name = args
-        .audit_log
-        .as_ref()
-        .map_or_else(|| "standard error".to_string(), |p| p.display().to_string());
-    let host_failed = |audit: &AuditLog| {
-        audit.failure().map(|reason| {
-            Error::from(ErrorKind::AuditLog(format!(
-                "the audit log ({log_name}) cannot be written: {reason}; the run stopped there, because no operation takes effect without its audit line"
-            )))
+/// The calls of a run, each followed by a look at the audit log: a line that cannot be written
+/// stops the run there, as the host's failure (exit 2), whatever the component made of the
+/// refused operation.
+struct Calls<'a> {
+    host: &'a Host,
+    audit: &'a AuditLog,
+    /// Where the audit log goes, for the message.
+    log_name: String,
+}
+
+impl Calls<'_> {
+    /// `result`, unless the audit log has failed meanwhile.
+    fn checked<T>(&self, result: T) -> Result<T, Error> {
+        match self.audit.failure() {
+            Some(reason) => Err(Error::from(ErrorKind::AuditLog(format!(
+                "the audit log ({}) cannot be written: {reason}; the run stopped there, because no operation takes effect without its audit line",
+                self.log_name
+            )))),
+            None => Ok(result),
+        }
+    }
+
+    /// `init` on every airssys component; the command's `run`, or the requested export of the
+    /// first component; `shutdown` on every airssys component.
+    fn make(&self, names: &[String], command: bool, invoke: Invoke, input: &[u8]) -> Result<Outcome, Error> {
+        let host = self.host;
+        let lifecycles: Vec<&String> = names.iter().filter(|n| !host.is_command(n)).collect();
+        let mut failed = false;
+        for name in &lifecycles {
+            failed |= report("init", self.checked(host.init(name))?);
+        }
+        let mut exit = None;
+        if !failed && command {
+            match self.checked(host.run_command(&names[0]))? {
+                Ok(code) => exit = Some(code.code()),
+                Err(e) => failed |= report("run", Err(e)),
+            }
+        } else if !failed && invoke == Invoke::Execute {
+            let output = self.checked(host.execute(&names[0], input))?;
+            failed |= report(
+                "execute",
+                output.map(|bytes| {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&bytes);
+                    let _ = out.flush();
+                }),
+            );
+        }
+        for name in &lifecycles {
+            failed |= report("shutdown", self.checked(host.shutdown(name))?);
+        }
+        if self.audit.flush().is_err() {
+            self.checked(())?;
+        }
+        Ok(match exit {
+            // A command's exit code is the run's, as `wasmtime run` passes it on (only its low
+            // 8 bits reach the operating system).
+            Some(code) if !failed => match code {
+                0 => Outcome::Clean,
+                code => Outcome::Exit((code & 0xff) as u8),
+            },
+            _ if failed => Outcome::Findings,
+            _ => Outcome::Clean,
         })
-    };
-    let lifecycles: Vec<&String> = names.iter().filter(|n| !host.is_command(n)).collect();
-    let mut failed = false;
-    for name in &lifecycles {
-        let result = host.init(name);
-        if let Some(e) = host_failed(&audit) {
-            return Err(e);
-        }
-        failed |= report("init", result);
     }
-    let mut exit = None;
-    if !failed && command {
-        let result = host.run_command(&names[0]);
-        if let Some(e) = host_failed(&audit) {
-            return Err(e);
-        }
-        match result {
-            Ok(code) => exit = Some(code.code()),
-            Err(e) => failed |= report("run", Err(e)),
-        }
-    } else if !failed && args.invoke == Invoke::Execute {
-        let output = host.execute(&names[0], &input);
-        if let Some(e) = host_failed(&audit) {
-            return Err(e);
-        }
-        failed |= report(
-            "execute",
-            output.map(|bytes| {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(&bytes);
-                let _ = out.flush();
-            }),
-        );
-    }
-    for name in &lifecycles {
-        let result = host.shutdown(name);
-        if let Some(e) = host_failed(&audit) {
-            return Err(e);
-        }
-        failed |= report("shutdown", result);
-    }
-    if audit.flush().is_err()
-        && let Some(e) = host_failed(&audit)
-    {
-        return Err(e);
-    }
-    Ok(match exit {
-        // A command's exit code is the run's, as `wasmtime run` passes it on (only its low
-        // 8 bits reach the operating system).
-        Some(code) if !failed => match code {
-            0 => Outcome::Clean,
-            code => Outcome::Exit((code & 0xff) as u8),
-        },
-        _ if failed => Outcome::Findings,
-        _ => Outcome::Clean,
-    })
 }
 
 /// The components to load: the one named, then each `--with`.
