@@ -124,6 +124,14 @@ impl InstanceState {
         }
     }
 
+    /// The view of `wasi:io/poll` and `wasi:io/streams`: the table and the call's deadline.
+    pub(crate) fn io_view(&mut self) -> crate::runtime::iface::IoView<'_> {
+        crate::runtime::iface::IoView {
+            deadline: self.guard.call_deadline(),
+            table: &mut self.table,
+        }
+    }
+
     /// The view of `wasi:sockets/ip-name-lookup`.
     pub(crate) fn wasi_net_view(&mut self) -> WasiNetView<'_> {
         WasiNetView {

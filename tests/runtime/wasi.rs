@@ -437,3 +437,23 @@ fn the_manifest_sets_the_instance_limit() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "hello from C\n");
 }
+
+#[test]
+fn a_wait_in_the_host_ends_at_the_call_time_limit() {
+    let (_tmp, dir) = scratch();
+    command(&dir, "sleeper", "");
+    // A one-hour sleep is a wait in `wasi:io/poll`, in the host, where epoch interruption does
+    // not reach: the host bounds it by the call's deadline.
+    let out = airssys(&["run", "sleeper.wasm", "--timeout-ms", "300", "--", "3600"], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("time limit of 300 ms"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains("woke"));
+    // A short sleep within the limit completes.
+    let out = airssys(&["run", "sleeper.wasm", "--", "0"], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "woke\n");
+}

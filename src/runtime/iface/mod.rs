@@ -30,6 +30,8 @@ mod airssys_process_types;
 mod airssys_signals;
 mod airssys_socket;
 mod wasi_filesystem_preopens;
+mod wasi_io;
+pub(crate) use wasi_io::IoView;
 mod wasi_filesystem_types;
 mod wasi_sockets_ip_name_lookup;
 
@@ -73,8 +75,8 @@ pub(crate) fn add_wasi_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime
     type T = InstanceState;
     let l = linker;
     io::error::add_to_linker::<T, HasTable>(l, table)?;
-    sync::io::poll::add_to_linker::<T, HasTable>(l, table)?;
-    sync::io::streams::add_to_linker::<T, HasTable>(l, table)?;
+    // `poll` and `streams` bounded by the call's deadline (`wasi_io.rs`).
+    wasi_io::add_to_linker(l)?;
     clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
     clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
     random::random::add_to_linker::<T, WasiRandom>(l, |t| t.wasi.ctx.random())?;
