@@ -168,11 +168,6 @@ impl Runtime {
         self.make_store(policy, self.config.audit.clone(), None, &WasiOptions::default())
     }
 
-    /// [`Runtime::store`] whose WASI guest gets `wasi` (arguments, environment, stdio).
-    pub fn store_for_wasi(&self, policy: Arc<ComponentPolicy>, wasi: &WasiOptions) -> Store<InstanceState> {
-        self.make_store(policy, self.config.audit.clone(), None, wasi)
-    }
-
     /// [`Runtime::store`] with its own audit log instead of the runtime's.
     pub fn store_with(&self, policy: Arc<ComponentPolicy>, audit: AuditLog) -> Store<InstanceState> {
         self.make_store(policy, audit, None, &WasiOptions::default())

@@ -124,10 +124,11 @@ impl InstanceState {
         }
     }
 
-    /// The view of `wasi:io/poll` and `wasi:io/streams`: the table and the call's deadline.
+    /// The view of `wasi:io/poll` and `wasi:io/streams`: the table, and the guard for the
+    /// call's deadline.
     pub(crate) fn io_view(&mut self) -> crate::runtime::iface::IoView<'_> {
         crate::runtime::iface::IoView {
-            deadline: self.guard.call_deadline(),
+            guard: &self.guard,
             table: &mut self.table,
         }
     }

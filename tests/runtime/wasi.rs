@@ -349,6 +349,17 @@ fn http_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     server(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello".to_vec())
 }
 
+/// That the run's audit log (standard error) has the operation (when given), the resource and
+/// the verdict.
+fn assert_audited(out: &Output, operation: Option<&str>, resource: &str, verdict: &str) {
+    let stderr = text(&out.stderr);
+    let has = |key: &str, value: &str| stderr.contains(&format!("\"{key}\":\"{value}\""));
+    assert!(
+        operation.is_none_or(|op| has("operation", op)) && has("resource", resource) && has("verdict", verdict),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
     use std::sync::atomic::Ordering;
@@ -364,12 +375,12 @@ fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "pong:ping");
     assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("\"operation\":\"wasi:sockets/tcp.[method]tcp-socket.start-connect\"")
-            && stderr.contains(&format!("\"resource\":\"network:connect 127.0.0.1:{granted}\""))
-            && stderr.contains("\"verdict\":\"allowed\""),
-        "{stderr}"
+    let connect = format!("network:connect 127.0.0.1:{granted}");
+    assert_audited(
+        &out,
+        Some("wasi:sockets/tcp.[method]tcp-socket.start-connect"),
+        &connect,
+        "allowed",
     );
 
     let out = execute(&dir, "py-client", &format!("127.0.0.1:{other}"));
@@ -380,12 +391,7 @@ fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
         0,
         "the ungranted server saw no connection"
     );
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(&format!("\"resource\":\"network:connect 127.0.0.1:{other}\""))
-            && stderr.contains("\"verdict\":\"denied\""),
-        "{stderr}"
-    );
+    assert_audited(&out, None, &format!("network:connect 127.0.0.1:{other}"), "denied");
 }
 
 #[test]
@@ -403,13 +409,8 @@ fn a_python_http_client_reaches_a_granted_loopback_server_and_no_other() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "200 hello");
     assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("\"operation\":\"wasi:http/outgoing-handler.handle\"")
-            && stderr.contains(&format!("\"resource\":\"network:connect 127.0.0.1:{granted}\""))
-            && stderr.contains("\"verdict\":\"allowed\""),
-        "{stderr}"
-    );
+    let connect = format!("network:connect 127.0.0.1:{granted}");
+    assert_audited(&out, Some("wasi:http/outgoing-handler.handle"), &connect, "allowed");
 
     let out = execute(&dir, "py-http", &format!("127.0.0.1:{other}"));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));

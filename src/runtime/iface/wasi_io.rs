@@ -18,12 +18,14 @@ use wasmtime_wasi::runtime::in_tokio;
 use wasmtime_wasi_io::bindings::wasi::io::poll as async_poll;
 use wasmtime_wasi_io::bindings::wasi::io::streams::{HostInputStream as AsyncInput, HostOutputStream as AsyncOutput};
 
+use crate::runtime::guard::Guard;
 use crate::runtime::state::InstanceState;
 
-/// What `wasi:io` is implemented on: the resource table and the current call's deadline.
+/// What `wasi:io` is implemented on: the resource table, and the guard for the current call's
+/// deadline (read only by the operations that wait).
 pub(crate) struct IoView<'a> {
     pub(crate) table: &'a mut ResourceTable,
-    pub(crate) deadline: Instant,
+    pub(crate) guard: &'a Guard,
 }
 
 /// The `HasData` of `wasi:io/poll` and `wasi:io/streams`.
@@ -56,7 +58,10 @@ fn bounded_stream<T>(deadline: Instant, wait: impl Future<Output = StreamResult<
 
 impl poll::Host for IoView<'_> {
     fn poll(&mut self, pollables: Vec<Resource<DynPollable>>) -> wasmtime::Result<Vec<u32>> {
-        bounded(self.deadline, async_poll::Host::poll(self.table, pollables))?
+        bounded(
+            self.guard.call_deadline(),
+            async_poll::Host::poll(self.table, pollables),
+        )?
     }
 }
 
@@ -66,7 +71,10 @@ impl poll::HostPollable for IoView<'_> {
     }
 
     fn block(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
-        bounded(self.deadline, async_poll::HostPollable::block(self.table, pollable))?
+        bounded(
+            self.guard.call_deadline(),
+            async_poll::HostPollable::block(self.table, pollable),
+        )?
     }
 
     fn drop(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
@@ -90,7 +98,10 @@ impl streams::HostInputStream for IoView<'_> {
     }
 
     fn blocking_read(&mut self, stream: Resource<streams::InputStream>, len: u64) -> StreamResult<Vec<u8>> {
-        bounded_stream(self.deadline, AsyncInput::blocking_read(self.table, stream, len))
+        bounded_stream(
+            self.guard.call_deadline(),
+            AsyncInput::blocking_read(self.table, stream, len),
+        )
     }
 
     fn skip(&mut self, stream: Resource<streams::InputStream>, len: u64) -> StreamResult<u64> {
@@ -98,7 +109,10 @@ impl streams::HostInputStream for IoView<'_> {
     }
 
     fn blocking_skip(&mut self, stream: Resource<streams::InputStream>, len: u64) -> StreamResult<u64> {
-        bounded_stream(self.deadline, AsyncInput::blocking_skip(self.table, stream, len))
+        bounded_stream(
+            self.guard.call_deadline(),
+            AsyncInput::blocking_skip(self.table, stream, len),
+        )
     }
 
     fn subscribe(&mut self, stream: Resource<streams::InputStream>) -> wasmtime::Result<Resource<DynPollable>> {
@@ -125,7 +139,7 @@ impl streams::HostOutputStream for IoView<'_> {
         bytes: Vec<u8>,
     ) -> StreamResult<()> {
         bounded_stream(
-            self.deadline,
+            self.guard.call_deadline(),
             AsyncOutput::blocking_write_and_flush(self.table, stream, bytes),
         )
     }
@@ -136,7 +150,7 @@ impl streams::HostOutputStream for IoView<'_> {
         len: u64,
     ) -> StreamResult<()> {
         bounded_stream(
-            self.deadline,
+            self.guard.call_deadline(),
             AsyncOutput::blocking_write_zeroes_and_flush(self.table, stream, len),
         )
     }
@@ -154,7 +168,10 @@ impl streams::HostOutputStream for IoView<'_> {
     }
 
     fn blocking_flush(&mut self, stream: Resource<streams::OutputStream>) -> StreamResult<()> {
-        bounded_stream(self.deadline, AsyncOutput::blocking_flush(self.table, stream))
+        bounded_stream(
+            self.guard.call_deadline(),
+            AsyncOutput::blocking_flush(self.table, stream),
+        )
     }
 
     fn splice(
@@ -172,6 +189,9 @@ impl streams::HostOutputStream for IoView<'_> {
         src: Resource<streams::InputStream>,
         len: u64,
     ) -> StreamResult<u64> {
-        bounded_stream(self.deadline, AsyncOutput::blocking_splice(self.table, dst, src, len))
+        bounded_stream(
+            self.guard.call_deadline(),
+            AsyncOutput::blocking_splice(self.table, dst, src, len),
+        )
     }
 }

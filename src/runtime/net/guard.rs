@@ -136,23 +136,7 @@ impl NetView<'_> {
         if self.guard.policy.mode == Mode::Unguarded {
             return Ok(ips);
         }
-        let mut refused = None;
-        let mut kept = Vec::with_capacity(ips.len());
-        for ip in &ips {
-            let text = ip.to_string();
-            let request = net_request(NetAction::Connect, Some(&text), Some(port));
-            match self.guard.policy.effective.denials.denied_by(&request) {
-                Some(rule) => {
-                    if refused.is_none() {
-                        refused = Some((
-                            describe_request(&request),
-                            format!("policy {rule} (an address of {name})"),
-                        ));
-                    }
-                }
-                None => kept.push(*ip),
-            }
-        }
+        let (kept, refused) = split_denied(&self.guard.policy, name, port, &ips);
         match refused {
             Some((resource, by)) if kept.is_empty() => {
                 self.guard.authorize_handle(op, &resource, false, &by).map_err(denied)?;
@@ -249,4 +233,32 @@ pub(crate) fn remember(resolved: &mut HashMap<IpAddr, Vec<String>>, name: &str, 
             names.push(name.to_string());
         }
     }
+}
+
+/// The addresses of `name` that no policy rule denies connecting to on `port`, and the first
+/// refusal (its resource and rule, for the audit line) when a rule denies one.
+pub(crate) fn split_denied(
+    policy: &ComponentPolicy,
+    name: &str,
+    port: u16,
+    ips: &[IpAddr],
+) -> (Vec<IpAddr>, Option<(String, String)>) {
+    let mut refused = None;
+    let mut kept = Vec::with_capacity(ips.len());
+    for ip in ips {
+        let text = ip.to_string();
+        let request = net_request(NetAction::Connect, Some(&text), Some(port));
+        match policy.effective.denials.denied_by(&request) {
+            Some(rule) => {
+                refused.get_or_insert_with(|| {
+                    (
+                        describe_request(&request),
+                        format!("policy {rule} (an address of {name})"),
+                    )
+                });
+            }
+            None => kept.push(*ip),
+        }
+    }
+    (kept, refused)
 }

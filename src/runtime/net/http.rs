@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use http_body_util::BodyExt as _;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use super::guard::split_denied;
 use super::wasi::SocketGuard;
 use crate::policy::{Host, NetAction, Request, normalize_host};
-use crate::runtime::guard::describe_request;
 
 /// The operation name of a request in the audit log.
 pub(crate) const OP: &str = "wasi:http/outgoing-handler.handle";
@@ -50,10 +50,9 @@ impl HttpGuard {
             (None, _) => 443,
         };
         let written = authority.host().trim_start_matches('[').trim_end_matches(']');
-        let decider = self.sockets.decider();
-        let host = match normalize_host(written) {
-            Ok(Host::Ip(ip)) => self.sockets.connect_host(ip, written, port),
-            Ok(Host::Name(name)) => name,
+        let (host, name) = match normalize_host(written) {
+            Ok(Host::Ip(ip)) => (self.sockets.connect_host(ip, written, port), None),
+            Ok(Host::Name(name)) => (name.clone(), Some(name)),
             Err(_) => return Err(Error::HttpRequestUriInvalid),
         };
         let request = Request::Net {
@@ -61,11 +60,14 @@ impl HttpGuard {
             host: Some(&host),
             port: Some(port),
         };
-        decider.authorize(OP, request).map_err(|_| Error::HttpRequestDenied)?;
-        if let Ok(Host::Name(name)) = normalize_host(written) {
-            self.check_addresses(&name, port)?;
+        self.sockets
+            .decider()
+            .authorize(OP, request)
+            .map_err(|_| Error::HttpRequestDenied)?;
+        match name {
+            Some(name) => self.check_addresses(&name, port),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Refuses a name whose every address a policy rule denies connecting to.
@@ -76,25 +78,9 @@ impl HttpGuard {
         }
         let deadline = Instant::now() + self.cap;
         let addresses: Vec<IpAddr> = super::sys::lookup(name, deadline).map_err(|_| Error::DestinationNotFound)?;
-        let mut refused = None;
-        for ip in &addresses {
-            let text = ip.to_string();
-            let request = Request::Net {
-                action: NetAction::Connect,
-                host: Some(&text),
-                port: Some(port),
-            };
-            match policy.effective.denials.denied_by(&request) {
-                Some(rule) => {
-                    refused.get_or_insert_with(|| {
-                        (
-                            describe_request(&request),
-                            format!("policy {rule} (an address of {name})"),
-                        )
-                    });
-                }
-                None => return Ok(()),
-            }
+        let (kept, refused) = split_denied(policy, name, port, &addresses);
+        if !kept.is_empty() {
+            return Ok(());
         }
         match refused {
             Some((resource, by)) => {
