@@ -9,7 +9,9 @@
 use std::ops::Range;
 
 use std::collections::HashMap;
-use wasmparser::{Chunk, Encoding, Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{Encoding, FuncValidatorAllocations, Parser, Payload, ValidPayload, Validator, WasmFeatures};
+
+use crate::analyze::flow::{Collector, span_in};
 
 use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ResourceId};
 use wasmparser::types::Types;
@@ -95,9 +97,17 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
-/// Validates and reads an artifact. A panic of wasmparser on it is an [`Invalid`] too.
+/// Validates and reads an artifact, with the flow analysis of its intermediaries
+/// ([`crate::analyze::flow`]). A panic of wasmparser on it is an [`Invalid`] too.
 pub fn read(bytes: &[u8]) -> Result<Artifact, Invalid> {
-    crate::guard::catch(|| read_unguarded(bytes)).unwrap_or_else(|panic| {
+    read_with(bytes, true)
+}
+
+/// [`read`], with the flow analysis only when `follow_intermediaries`: without it,
+/// [`Artifact::flow`] is `None` and every import is charged as written (sound, and coarse for
+/// components made with the preview1 adapter).
+pub fn read_with(bytes: &[u8], follow_intermediaries: bool) -> Result<Artifact, Invalid> {
+    crate::guard::catch(|| read_unguarded(bytes, follow_intermediaries)).unwrap_or_else(|panic| {
         Err(Invalid {
             offset: 0,
             message: format!("the WebAssembly reader failed on this file: {panic}"),
@@ -105,7 +115,7 @@ pub fn read(bytes: &[u8]) -> Result<Artifact, Invalid> {
     })
 }
 
-fn read_unguarded(bytes: &[u8]) -> Result<Artifact, Invalid> {
+fn read_unguarded(bytes: &[u8], follow_intermediaries: bool) -> Result<Artifact, Invalid> {
     if bytes.len() > MAX_ARTIFACT_BYTES {
         return Err(Invalid {
             offset: 0,
@@ -115,26 +125,73 @@ fn read_unguarded(bytes: &[u8]) -> Result<Artifact, Invalid> {
             ),
         });
     }
-    let mut validator = Validator::new_with_features(WasmFeatures::all());
-    let types = validator.validate_all(bytes).map_err(|e| Invalid {
+    let invalid = |e: wasmparser::BinaryReaderError| Invalid {
         offset: e.offset(),
         message: e.message().to_string(),
-    })?;
-    let (kind, imports, exports) = items(bytes)?;
-    let (types, resources, flow) = match kind {
-        Kind::Component => {
-            let resources = resource_names(&types, &imports, &exports);
-            (Some(types), resources, crate::analyze::flow::analyse(bytes))
+    };
+    // One pass, as `Validator::validate_all` makes it (every payload, then every function body),
+    // that also lists the top-level imports and exports and gathers the flow analysis's facts.
+    let mut validator = Validator::new_with_features(WasmFeatures::all());
+    let mut parser = Parser::new(0);
+    parser.set_features(WasmFeatures::all());
+    let mut top = Top::default();
+    let mut component = false;
+    let mut flow: Option<Collector<'_>> = None;
+    let mut bodies = Vec::new();
+    let mut types = None;
+    for payload in parser.parse_all(bytes) {
+        let payload = payload.map_err(invalid)?;
+        match validator.payload(&payload).map_err(invalid)? {
+            ValidPayload::Func(func, body) => {
+                bodies.push((flow.as_ref().and_then(Collector::current_module), func, body));
+            }
+            ValidPayload::End(t) => types = Some(t),
+            ValidPayload::Ok | ValidPayload::Parser(_) => {}
         }
-        Kind::CoreModule => (None, HashMap::new(), None),
+        top.payload(bytes, &payload).map_err(invalid)?;
+        if let (
+            Payload::Version {
+                encoding: Encoding::Component,
+                ..
+            },
+            0,
+        ) = (&payload, top.depth)
+        {
+            component = true;
+            flow = follow_intermediaries.then(|| Collector::new(bytes));
+        }
+        if let Some(flow) = &mut flow {
+            flow.payload(&payload);
+        }
+    }
+    if let Some(flow) = &mut flow {
+        flow.names_known();
+    }
+    let mut allocations = FuncValidatorAllocations::default();
+    for (module, func, body) in bodies {
+        let mut v = func.into_validator(allocations);
+        match &mut flow {
+            Some(flow) => flow.validate_body(module, &mut v, &body),
+            None => v.validate(&body),
+        }
+        .map_err(invalid)?;
+        allocations = v.into_allocations();
+    }
+    let types = types.ok_or_else(|| Invalid {
+        offset: bytes.len(),
+        message: "unexpected end of file".into(),
+    })?;
+    let (kind, resources) = match component {
+        true => (Kind::Component, resource_names(&types, &top.imports, &top.exports)),
+        false => (Kind::CoreModule, HashMap::new()),
     };
     Ok(Artifact {
         kind,
-        imports,
-        exports,
-        types,
+        imports: top.imports,
+        exports: top.exports,
+        types: component.then_some(types),
         resources,
-        flow,
+        flow: flow.and_then(Collector::finish),
     })
 }
 
@@ -163,99 +220,53 @@ fn resource_names(types: &Types, imports: &[Item], exports: &[Item]) -> HashMap<
     names
 }
 
-/// Top-level imports and exports with their offsets. Nested modules and components and code
-/// sections are skipped unread: validation has already been through them.
-fn items(bytes: &[u8]) -> Result<(Kind, Vec<Item>, Vec<Item>), Invalid> {
-    let invalid = |e: wasmparser::BinaryReaderError| Invalid {
-        offset: e.offset(),
-        message: e.message().to_string(),
-    };
-    // Names are borrowed from `bytes`, so their position in the file is their address minus the
-    // buffer's: exact, whatever encoding of the surrounding entry was used.
-    let span_of = |name: &str| {
-        let start = (name.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
-        if start <= bytes.len() {
-            start..start + name.len()
-        } else {
-            0..0
-        }
-    };
-    let (mut kind, mut imports, mut exports) = (Kind::CoreModule, Vec::new(), Vec::new());
-    let mut parser = Parser::new(0);
-    let mut rest = bytes;
-    loop {
-        let (payload, consumed) = match parser.parse(rest, true).map_err(invalid)? {
-            Chunk::Parsed { consumed, payload } => (payload, consumed),
-            Chunk::NeedMoreData(_) => {
-                return Err(Invalid {
-                    offset: bytes.len(),
-                    message: "unexpected end of file".into(),
-                });
-            }
+/// The top-level imports and exports, with their offsets, as the payloads stream by.
+#[derive(Default)]
+struct Top {
+    imports: Vec<Item>,
+    exports: Vec<Item>,
+    /// How deep in nested modules and components the payload being read is (0: the artifact).
+    depth: usize,
+}
+
+impl Top {
+    fn payload(&mut self, bytes: &[u8], payload: &Payload<'_>) -> wasmparser::Result<()> {
+        // Names are borrowed from `bytes`, so their position in the file is their address minus
+        // the buffer's: exact, whatever encoding of the surrounding entry was used.
+        let item = |name: &str, field: Option<&str>| Item {
+            name: name.to_string(),
+            field: field.map(str::to_string),
+            span: span_in(bytes, field.unwrap_or(name)),
         };
-        rest = &rest[consumed..];
         match payload {
-            Payload::Version { encoding, .. } => {
-                kind = if encoding == Encoding::Component {
-                    Kind::Component
-                } else {
-                    Kind::CoreModule
-                };
-            }
-            // A nested module or component is handed over with its own parser; not using it
-            // and stepping over its bytes skips it.
-            Payload::ModuleSection { unchecked_range, .. } | Payload::ComponentSection { unchecked_range, .. } => {
-                rest = rest.get(unchecked_range.len()..).unwrap_or_default();
-            }
-            Payload::CodeSectionStart { size, .. } => {
-                parser.skip_section();
-                rest = rest.get(size as usize..).unwrap_or_default();
-            }
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => self.depth += 1,
+            Payload::End(_) => self.depth = self.depth.saturating_sub(1),
+            _ if self.depth > 0 => {}
             Payload::ComponentImportSection(r) => {
-                for item in r {
-                    let name = item.map_err(invalid)?.name.name;
-                    imports.push(Item {
-                        name: name.to_string(),
-                        field: None,
-                        span: span_of(name),
-                    });
+                for i in r.clone() {
+                    self.imports.push(item(i?.name.name, None));
                 }
             }
             Payload::ComponentExportSection(r) => {
-                for item in r {
-                    let name = item.map_err(invalid)?.name.name;
-                    exports.push(Item {
-                        name: name.to_string(),
-                        field: None,
-                        span: span_of(name),
-                    });
+                for e in r.clone() {
+                    self.exports.push(item(e?.name.name, None));
                 }
             }
             Payload::ImportSection(r) => {
-                for item in r.into_imports() {
-                    let i = item.map_err(invalid)?;
-                    imports.push(Item {
-                        name: i.module.to_string(),
-                        field: Some(i.name.to_string()),
-                        span: span_of(i.name),
-                    });
+                for i in r.clone().into_imports() {
+                    let i = i?;
+                    self.imports.push(item(i.module, Some(i.name)));
                 }
             }
             Payload::ExportSection(r) => {
-                for item in r {
-                    let e = item.map_err(invalid)?;
-                    exports.push(Item {
-                        name: e.name.to_string(),
-                        field: None,
-                        span: span_of(e.name),
-                    });
+                for e in r.clone() {
+                    self.exports.push(item(e?.name, None));
                 }
             }
-            Payload::End(_) => break,
             _ => {}
         }
+        Ok(())
     }
-    Ok((kind, imports, exports))
 }
 
 #[cfg(test)]

@@ -221,29 +221,47 @@ pub fn classify(catalogue: &Catalogue, artifact: &Artifact, source: SourceId) ->
 /// imports in place of the functions only the adapter calls.
 fn charge(functions: &mut Vec<ImportedFunction>, flow: Option<&Flow>) {
     let flow = flow.filter(|f| !f.everything && !f.sites.iter().any(|s| s.everything));
-    let direct =
-        |f: &ImportedFunction| flow.is_none_or(|flow| flow.direct.contains(&(f.import.clone(), f.function.clone())));
-    let through_sites = |f: &ImportedFunction| {
-        flow.is_some_and(|flow| {
-            flow.sites
-                .iter()
-                .any(|s| s.reaches.contains(&(f.import.clone(), f.function.clone())))
-        })
+    // The flow's functions as indices into `functions`, looked up once each.
+    let n = functions.len();
+    let (direct, reaches): (Vec<bool>, Vec<Vec<bool>>) = {
+        let index: foldhash::HashMap<(&str, &str), usize> = functions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| ((f.import.as_str(), f.function.as_str()), i))
+            .collect();
+        let marks = |keys: &mut dyn Iterator<Item = &super::flow::FuncKey>| {
+            let mut marked = vec![false; n];
+            for (import, function) in keys {
+                if let Some(&i) = index.get(&(import.as_str(), function.as_str())) {
+                    marked[i] = true;
+                }
+            }
+            marked
+        };
+        match flow {
+            None => (vec![true; n], Vec::new()),
+            Some(flow) => (
+                marks(&mut flow.direct.iter()),
+                flow.sites.iter().map(|s| marks(&mut s.reaches.iter())).collect(),
+            ),
+        }
     };
+    let through_sites: Vec<bool> = (0..n).map(|i| reaches.iter().any(|r| r[i])).collect();
     let open: Vec<Gate> = functions
         .iter()
-        .filter(|f| direct(f) || through_sites(f))
-        .filter_map(|f| f.opens)
+        .enumerate()
+        .filter(|(i, _)| direct[*i] || through_sites[*i])
+        .filter_map(|(_, f)| f.opens)
         .collect();
-    for f in functions.iter_mut() {
+    for (i, f) in functions.iter_mut().enumerate() {
         f.not_charged = if f.gate != Gate::Always && !open.contains(&f.gate) {
             Some(match f.gate {
                 Gate::Network => NotCharged::NoNetwork,
                 _ => NotCharged::NoPreopens,
             })
-        } else if direct(f) {
+        } else if direct[i] {
             None
-        } else if through_sites(f) {
+        } else if through_sites[i] {
             Some(NotCharged::AtProgramImports)
         } else {
             Some(NotCharged::Unreachable)
@@ -251,13 +269,10 @@ fn charge(functions: &mut Vec<ImportedFunction>, flow: Option<&Flow>) {
     }
     let Some(flow) = flow else { return };
     let mut sites = Vec::new();
-    for site in &flow.sites {
+    for (site, reached) in flow.sites.iter().zip(&reaches) {
         let mut terms: Vec<Term> = Vec::new();
         let mut reaches = Vec::new();
-        for f in functions.iter() {
-            if !site.reaches.contains(&(f.import.clone(), f.function.clone())) {
-                continue;
-            }
+        for f in functions.iter().zip(reached).filter(|(_, r)| **r).map(|(f, _)| f) {
             let gated_out = f.gate != Gate::Always && !open.contains(&f.gate);
             let Some(req) = f.requirement.as_ref().filter(|r| !r.is_none() && !gated_out) else {
                 continue;

@@ -30,9 +30,9 @@ use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::ops::Range;
 
 use wasmparser::{
-    CanonicalFunction, CanonicalOption, Chunk, ComponentAlias, ComponentExternalKind, ComponentInstance,
-    ComponentTypeRef, ElementItems, ElementKind, ExternalKind, Instance, KnownCustom, Operator, Parser, Payload,
-    TypeRef,
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentTypeRef,
+    ElementItems, ElementKind, ExternalKind, FrameStack, Instance, KnownCustom, Operator, Payload, TypeRef,
+    VisitOperator,
 };
 
 /// An imported function of the component: (import name as written, function name within the
@@ -74,15 +74,172 @@ pub fn is_intermediary_name(name: &str) -> bool {
     name.starts_with("wit-component:adapter:") || name == "wit-component-shim-module" || name == "wit-component-fixup"
 }
 
-/// Analyses a component's bytes (already validated). `None` when the component has no
-/// intermediary (every import is then charged as written, which is exact) or has a shape this
-/// analysis does not model (every import is then charged as written, which is sound).
-pub fn analyse(bytes: &[u8]) -> Option<Flow> {
-    let c = Component::parse(bytes)?;
-    if !c.modules.iter().any(|m| m.intermediary) {
-        return None;
+/// Gathers what the analysis needs from the payloads of the one pass that validates a component
+/// ([`crate::component::read`]): the component's sections and its core modules' headers as they
+/// stream by, then the code of the intermediaries while their functions are validated.
+///
+/// Whether a module is an intermediary is known only from names that come after its code (its
+/// own name section, or the component's), and wasmparser validates function bodies after every
+/// payload has been seen; so each body is read once, by the validator, and an intermediary's
+/// calls are recorded from the same operators ([`Collector::validate_body`]).
+pub struct Collector<'a> {
+    bytes: &'a [u8],
+    c: Component<'a>,
+    module_names: HashMap<u32, String>,
+    /// What the payload being read belongs to, innermost last.
+    frames: Vec<Frame>,
+    /// A shape this analysis does not model (see [`Collector::finish`]).
+    unsupported: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Frame {
+    /// The component being analysed.
+    Top,
+    /// One of its core modules, by index.
+    Module(usize),
+    /// A nested component, or anything inside one.
+    Nested,
+}
+
+impl<'a> Collector<'a> {
+    /// A collector for the component `bytes`; feed it every payload of `bytes` in order.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Collector {
+            bytes,
+            c: Component::default(),
+            module_names: HashMap::new(),
+            frames: Vec::new(),
+            unsupported: false,
+        }
     }
-    Some(c.flow())
+
+    /// The module whose payloads are being read, when it is one of the component's own.
+    pub fn current_module(&self) -> Option<usize> {
+        match self.frames.last() {
+            Some(Frame::Module(m)) => Some(*m),
+            _ => None,
+        }
+    }
+
+    /// Takes the next payload of the component (as `Parser::parse_all` yields them, nested
+    /// modules and components inline).
+    pub fn payload(&mut self, payload: &Payload<'a>) {
+        if self.unsupported {
+            return;
+        }
+        match (self.frames.last().copied(), payload) {
+            (None, _) => self.frames.push(Frame::Top),
+            (Some(Frame::Top), Payload::ModuleSection { .. }) => {
+                self.frames.push(Frame::Module(self.c.modules.len()));
+                self.c.modules.push(Module::default());
+            }
+            (Some(_), Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) => {
+                // Nested components without core code only re-export what they are given; core
+                // code inside one is not modelled.
+                if matches!(payload, Payload::ModuleSection { .. }) {
+                    self.unsupported = true;
+                }
+                self.frames.push(Frame::Nested);
+            }
+            (Some(_), Payload::End(_)) => {
+                self.frames.pop();
+            }
+            (Some(Frame::Top), _) => self.unsupported |= self.c.component_payload(payload).is_none(),
+            (Some(Frame::Module(m)), _) => {
+                let bytes = self.bytes;
+                self.unsupported |= self.c.modules[m].payload(bytes, payload).is_none();
+            }
+            (Some(Frame::Nested), Payload::InstanceSection(_) | Payload::ComponentCanonicalSection(_)) => {
+                self.unsupported = true;
+            }
+            (Some(Frame::Nested), _) => {}
+        }
+        if let (Some(Frame::Top), Payload::CustomSection(s)) = (self.frames.last(), payload)
+            && let KnownCustom::ComponentName(names) = s.as_known()
+        {
+            for name in names.into_iter().flatten() {
+                if let wasmparser::ComponentName::CoreModules(map) = name {
+                    for naming in map.into_iter().flatten() {
+                        self.module_names.insert(naming.index, naming.name.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// After the last payload: decides which modules are intermediaries, from their names.
+    pub fn names_known(&mut self) {
+        for (i, m) in self.c.modules.iter_mut().enumerate() {
+            if let Some(name) = self.module_names.remove(&(i as u32)) {
+                m.name = Some(name);
+            }
+            m.intermediary = m.name.as_deref().is_some_and(is_intermediary_name);
+            if m.intermediary
+                && let Some(types) = m.types.take()
+            {
+                // Conservative: a reference type in any function type of the module may cross
+                // its boundary; so may anything in a group that cannot be read.
+                let has_references = |ty: wasmparser::SubType| match &ty.composite_type.inner {
+                    wasmparser::CompositeInnerType::Func(f) => {
+                        f.params().iter().chain(f.results()).any(|v| v.is_reference_type())
+                    }
+                    _ => false,
+                };
+                m.reference_boundary |= types
+                    .into_iter()
+                    .any(|group| group.map_or(true, |g| g.into_types().any(has_references)));
+            }
+        }
+    }
+
+    /// Validates one function body of module `module` (`None`: not one of the component's own)
+    /// with `validator`, recording its calls when the module is an intermediary. Bodies must come
+    /// in order, after [`Collector::names_known`].
+    ///
+    /// # Errors
+    /// The body is invalid.
+    pub fn validate_body<R: wasmparser::WasmModuleResources>(
+        &mut self,
+        module: Option<usize>,
+        validator: &mut wasmparser::FuncValidator<R>,
+        body: &wasmparser::FunctionBody<'_>,
+    ) -> wasmparser::Result<()> {
+        let Some(m) = module
+            .and_then(|m| self.c.modules.get_mut(m))
+            .filter(|m| m.intermediary)
+        else {
+            return validator.validate(body);
+        };
+        let mut reader = body.get_binary_reader();
+        validator.read_locals(&mut reader)?;
+        reader.set_features(*validator.features());
+        let mut f = FuncBody::default();
+        let mut last_const = None;
+        while !reader.eof() {
+            let mut recorder = Recorder {
+                validator: validator.visitor(reader.original_position()),
+                module: m,
+                body: &mut f,
+                last_const: &mut last_const,
+            };
+            reader.visit_operator(&mut recorder)??;
+        }
+        reader.finish_expression(&validator.visitor(reader.original_position()))?;
+        m.bodies.push(f);
+        Ok(())
+    }
+
+    /// What the code reaches: `None` when the component has no intermediary (every import is
+    /// then charged as written, which is exact) or has a shape this analysis does not model
+    /// (nested components with core code, imported modules, threads started from a table: every
+    /// import is then charged as written, which is sound).
+    pub fn finish(self) -> Option<Flow> {
+        if self.unsupported || !self.c.modules.iter().any(|m| m.intermediary) {
+            return None;
+        }
+        Some(self.c.flow())
+    }
 }
 
 /// A core function value, as the component's index spaces define it.
@@ -159,7 +316,6 @@ struct FuncBody {
 
 #[derive(Debug, Default)]
 struct Module<'a> {
-    range: Range<usize>,
     name: Option<String>,
     intermediary: bool,
     /// Imported functions: (module, field, span of the field name).
@@ -178,6 +334,8 @@ struct Module<'a> {
     reference_boundary: bool,
     /// Defined function bodies (intermediaries only), indexed from the first defined function.
     bodies: Vec<FuncBody>,
+    /// The type section, unread until the module is known to be an intermediary.
+    types: Option<wasmparser::TypeSectionReader<'a>>,
 }
 
 impl Module<'_> {
@@ -222,162 +380,117 @@ struct Component<'a> {
 const MAX_DEPTH: usize = 1000;
 
 impl<'a> Component<'a> {
-    fn parse(bytes: &'a [u8]) -> Option<Component<'a>> {
-        let mut c = Component::default();
-        let mut module_names: HashMap<u32, String> = HashMap::new();
-        let mut parser = Parser::new(0);
-        let mut rest = bytes;
-        loop {
-            let Chunk::Parsed { consumed, payload } = parser.parse(rest, true).ok()? else {
-                return None;
-            };
-            rest = &rest[consumed..];
-            match payload {
-                Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Component => return None,
-                Payload::ModuleSection { unchecked_range, .. } => {
-                    let module = parse_module(bytes, unchecked_range.clone())?;
-                    c.modules.push(module);
-                    rest = rest.get(unchecked_range.len()..)?;
+    /// Takes one payload of the component itself; `None` for a shape not modelled.
+    fn component_payload(&mut self, payload: &Payload<'a>) -> Option<()> {
+        let c = self;
+        match payload {
+            Payload::InstanceSection(r) => {
+                for inst in r.clone() {
+                    c.core_insts.push(match inst.ok()? {
+                        Instance::Instantiate { module_index, args } => CoreInst::Instantiate {
+                            module: module_index,
+                            args: args.iter().map(|a| (a.name, a.index)).collect(),
+                        },
+                        Instance::FromExports(exports) => {
+                            CoreInst::FromExports(exports.iter().map(|e| (e.name, e.kind, e.index)).collect())
+                        }
+                    });
                 }
-                Payload::ComponentSection { unchecked_range, .. } => {
-                    // Nested components without core code only re-export what they are given.
-                    if has_core_code(bytes.get(unchecked_range.clone())?)? {
-                        return None;
-                    }
-                    rest = rest.get(unchecked_range.len()..)?;
-                }
-                Payload::InstanceSection(r) => {
-                    for inst in r {
-                        c.core_insts.push(match inst.ok()? {
-                            Instance::Instantiate { module_index, args } => CoreInst::Instantiate {
-                                module: module_index,
-                                args: args.iter().map(|a| (a.name, a.index)).collect(),
-                            },
-                            Instance::FromExports(exports) => {
-                                CoreInst::FromExports(exports.iter().map(|e| (e.name, e.kind, e.index)).collect())
-                            }
-                        });
+            }
+            Payload::ComponentImportSection(r) => {
+                for import in r.clone() {
+                    let import = import.ok()?;
+                    let name = import.name.name;
+                    match import.ty {
+                        ComponentTypeRef::Func(_) => c.comp_funcs.push(CompFunc::Import(name)),
+                        ComponentTypeRef::Instance(_) => c.comp_insts.push(CompInst::Import(name)),
+                        // An imported module's code is unknown.
+                        ComponentTypeRef::Module(_) => return None,
+                        _ => {}
                     }
                 }
-                Payload::ComponentImportSection(r) => {
-                    for import in r {
-                        let import = import.ok()?;
-                        let name = import.name.name;
-                        match import.ty {
-                            ComponentTypeRef::Func(_) => c.comp_funcs.push(CompFunc::Import(name)),
-                            ComponentTypeRef::Instance(_) => c.comp_insts.push(CompInst::Import(name)),
-                            // An imported module's code is unknown.
-                            ComponentTypeRef::Module(_) => return None,
-                            _ => {}
+            }
+            Payload::ComponentExportSection(r) => {
+                for export in r.clone() {
+                    let export = export.ok()?;
+                    match export.kind {
+                        ComponentExternalKind::Func => c.comp_funcs.push(CompFunc::Same(export.index)),
+                        ComponentExternalKind::Instance => c.comp_insts.push(CompInst::Same(export.index)),
+                        ComponentExternalKind::Module => return None,
+                        _ => {}
+                    }
+                }
+            }
+            Payload::ComponentInstanceSection(r) => {
+                for inst in r.clone() {
+                    match inst.ok()? {
+                        ComponentInstance::Instantiate { .. } | ComponentInstance::FromExports(_) => {
+                            c.comp_insts.push(CompInst::Other)
                         }
                     }
                 }
-                Payload::ComponentExportSection(r) => {
-                    for export in r {
-                        let export = export.ok()?;
-                        match export.kind {
-                            ComponentExternalKind::Func => c.comp_funcs.push(CompFunc::Same(export.index)),
-                            ComponentExternalKind::Instance => c.comp_insts.push(CompInst::Same(export.index)),
+            }
+            Payload::ComponentAliasSection(r) => {
+                for alias in r.clone() {
+                    match alias.ok()? {
+                        ComponentAlias::InstanceExport {
+                            kind,
+                            instance_index,
+                            name,
+                        } => match kind {
+                            ComponentExternalKind::Func => {
+                                c.comp_funcs.push(CompFunc::InstanceExport(instance_index, name))
+                            }
+                            ComponentExternalKind::Instance => c.comp_insts.push(CompInst::Other),
                             ComponentExternalKind::Module => return None,
                             _ => {}
-                        }
-                    }
-                }
-                Payload::ComponentInstanceSection(r) => {
-                    for inst in r {
-                        match inst.ok()? {
-                            ComponentInstance::Instantiate { .. } | ComponentInstance::FromExports(_) => {
-                                c.comp_insts.push(CompInst::Other)
+                        },
+                        ComponentAlias::CoreInstanceExport {
+                            kind,
+                            instance_index,
+                            name,
+                        } => match kind {
+                            ExternalKind::Func | ExternalKind::FuncExact => {
+                                c.core_funcs.push(CoreFunc::Export(instance_index, name))
+                            }
+                            ExternalKind::Table => c.core_tables.push((instance_index, name)),
+                            _ => {}
+                        },
+                        ComponentAlias::Outer { kind, .. } => {
+                            if kind == wasmparser::ComponentOuterAliasKind::CoreModule {
+                                return None;
                             }
                         }
                     }
                 }
-                Payload::ComponentAliasSection(r) => {
-                    for alias in r {
-                        match alias.ok()? {
-                            ComponentAlias::InstanceExport {
-                                kind,
-                                instance_index,
-                                name,
-                            } => match kind {
-                                ComponentExternalKind::Func => {
-                                    c.comp_funcs.push(CompFunc::InstanceExport(instance_index, name))
-                                }
-                                ComponentExternalKind::Instance => c.comp_insts.push(CompInst::Other),
-                                ComponentExternalKind::Module => return None,
-                                _ => {}
-                            },
-                            ComponentAlias::CoreInstanceExport {
-                                kind,
-                                instance_index,
-                                name,
-                            } => match kind {
-                                ExternalKind::Func | ExternalKind::FuncExact => {
-                                    c.core_funcs.push(CoreFunc::Export(instance_index, name))
-                                }
-                                ExternalKind::Table => c.core_tables.push((instance_index, name)),
-                                _ => {}
-                            },
-                            ComponentAlias::Outer { kind, .. } => {
-                                if kind == wasmparser::ComponentOuterAliasKind::CoreModule {
-                                    return None;
-                                }
-                            }
-                        }
-                    }
-                }
-                Payload::ComponentCanonicalSection(r) => {
-                    for canon in r {
-                        match canon.ok()? {
-                            CanonicalFunction::Lift {
-                                core_func_index,
-                                options,
-                                ..
-                            } => {
-                                c.comp_funcs.push(CompFunc::Lift(core_func_index));
-                                c.host_roots.push(core_func_index);
-                                c.host_roots.extend(option_funcs(&options));
-                            }
-                            CanonicalFunction::Lower { func_index, options } => {
-                                c.core_funcs.push(CoreFunc::Lowered(func_index));
-                                c.host_roots.extend(option_funcs(&options));
-                            }
-                            // These let the host call functions taken from a table or a reference.
-                            CanonicalFunction::ThreadSpawnRef { .. }
-                            | CanonicalFunction::ThreadSpawnIndirect { .. }
-                            | CanonicalFunction::ThreadNewIndirect { .. } => return None,
-                            _ => c.core_funcs.push(CoreFunc::Builtin),
-                        }
-                    }
-                }
-                Payload::CustomSection(s) => {
-                    if let KnownCustom::ComponentName(names) = s.as_known() {
-                        for name in names.into_iter().flatten() {
-                            if let wasmparser::ComponentName::CoreModules(map) = name {
-                                for naming in map.into_iter().flatten() {
-                                    module_names.insert(naming.index, naming.name.to_string());
-                                }
-                            }
-                        }
-                    }
-                }
-                Payload::End(_) => break,
-                _ => {}
             }
-        }
-        for (i, m) in c.modules.iter_mut().enumerate() {
-            if let Some(name) = module_names.remove(&(i as u32)) {
-                m.name = Some(name);
+            Payload::ComponentCanonicalSection(r) => {
+                for canon in r.clone() {
+                    match canon.ok()? {
+                        CanonicalFunction::Lift {
+                            core_func_index,
+                            options,
+                            ..
+                        } => {
+                            c.comp_funcs.push(CompFunc::Lift(core_func_index));
+                            c.host_roots.push(core_func_index);
+                            c.host_roots.extend(option_funcs(&options));
+                        }
+                        CanonicalFunction::Lower { func_index, options } => {
+                            c.core_funcs.push(CoreFunc::Lowered(func_index));
+                            c.host_roots.extend(option_funcs(&options));
+                        }
+                        // These let the host call functions taken from a table or a reference.
+                        CanonicalFunction::ThreadSpawnRef { .. }
+                        | CanonicalFunction::ThreadSpawnIndirect { .. }
+                        | CanonicalFunction::ThreadNewIndirect { .. } => return None,
+                        _ => c.core_funcs.push(CoreFunc::Builtin),
+                    }
+                }
             }
-            m.intermediary = m.name.as_deref().is_some_and(is_intermediary_name);
+            _ => {}
         }
-        for i in 0..c.modules.len() {
-            if c.modules[i].intermediary {
-                let range = c.modules[i].range.clone();
-                parse_code(bytes.get(range)?, &mut c.modules[i])?;
-            }
-        }
-        Some(c)
+        Some(())
     }
 
     fn module_of(&self, inst: u32) -> Option<&Module<'a>> {
@@ -621,11 +734,7 @@ impl<'a> Component<'a> {
                 .collect(),
             ..Flow::default()
         };
-        let mut reach = Reach {
-            c: self,
-            tables: &tables,
-            memo: HashMap::new(),
-        };
+        let mut reach = Reach::new(self, &tables);
         let mut direct: HashSet<u32> = HashSet::new();
         let mut roots: HashSet<Target> = self.host_roots.iter().map(|f| self.resolve_core_func(*f, 0)).collect();
         for (inst, ci) in self.core_insts.iter().enumerate() {
@@ -696,77 +805,200 @@ impl<'a> Component<'a> {
     }
 }
 
+/// What each call target can reach, computed once per strongly connected component of the call
+/// graph (Tarjan's algorithm, iteratively: call graphs can be deep), so that every function is
+/// walked once however many sites and roots lead to it.
 struct Reach<'c, 'a> {
     c: &'c Component<'a>,
     tables: &'c HashMap<TableId, TableContents>,
-    /// Results by start, so that a function reached from many places is walked once per start.
-    memo: HashMap<Target, (std::rc::Rc<BTreeSet<u32>>, bool)>,
+    state: HashMap<Target, State>,
+    /// Tarjan's stack: each target with where it goes next and whether it reaches the unknown
+    /// by itself.
+    stack: Vec<(Target, Vec<Target>, bool)>,
+    next_index: u32,
+    /// Per finished component `c`: the imported functions reached, as a bit set over the
+    /// component's function index space (`bits[c * words..][..words]`), and whether something
+    /// unknown is (`unknown[c]`).
+    bits: Vec<u64>,
+    unknown: Vec<bool>,
+    words: usize,
 }
 
-impl Reach<'_, '_> {
-    /// The imported functions `start` can reach, and whether it can reach something unknown.
-    fn from(&mut self, start: Target) -> (std::rc::Rc<BTreeSet<u32>>, bool) {
-        if let Some((found, everything)) = self.memo.get(&start) {
-            return (std::rc::Rc::clone(found), *everything);
+#[derive(Clone, Copy)]
+enum State {
+    /// Visited, on Tarjan's stack.
+    Open { index: u32, low: u32 },
+    /// In finished component `0`.
+    Done(usize),
+}
+
+impl<'c, 'a> Reach<'c, 'a> {
+    fn new(c: &'c Component<'a>, tables: &'c HashMap<TableId, TableContents>) -> Self {
+        Reach {
+            c,
+            tables,
+            state: HashMap::new(),
+            stack: Vec::new(),
+            next_index: 0,
+            bits: Vec::new(),
+            unknown: Vec::new(),
+            words: c.comp_funcs.len().div_ceil(64),
         }
-        let mut found = BTreeSet::new();
-        let mut everything = false;
-        let mut seen: HashSet<Target> = HashSet::new();
-        let mut stack = vec![start];
-        while let Some(t) = stack.pop() {
-            if !seen.insert(t) {
+    }
+
+    /// The imported functions `start` can reach (indices into the component's function index
+    /// space, ascending), and whether it can reach something unknown.
+    fn from(&mut self, start: Target) -> (Vec<u32>, bool) {
+        let component = self.visit(start);
+        let bits = &self.bits[component * self.words..][..self.words];
+        let mut found = Vec::new();
+        for (w, word) in bits.iter().enumerate() {
+            let mut word = *word;
+            while word != 0 {
+                found.push(w as u32 * 64 + word.trailing_zeros());
+                word &= word - 1;
+            }
+        }
+        (found, self.unknown[component])
+    }
+
+    /// Where a target's walk goes next, and whether it reaches something unknown by itself.
+    fn successors(&self, t: Target) -> (Vec<Target>, bool) {
+        let Target::Defined { inst, func } = t else {
+            return (Vec::new(), t == Target::Unknown);
+        };
+        let Some(m) = self.c.module_of(inst) else {
+            return (Vec::new(), true);
+        };
+        if !m.intermediary {
+            // A program function: its imports are charged where it imports them.
+            return (Vec::new(), false);
+        }
+        let Some(body) = func
+            .checked_sub(m.imported_funcs())
+            .and_then(|i| m.bodies.get(i as usize))
+        else {
+            return (Vec::new(), true);
+        };
+        let mut everything = body.unknown;
+        let mut next: Vec<Target> = body.calls.iter().map(|f| self.c.resolve_func_in(inst, *f, 0)).collect();
+        for (table, slot) in &body.indirect {
+            let Some(id) = self.c.resolve_table_in(inst, *table, 0) else {
+                everything = true;
+                continue;
+            };
+            let Some(contents) = self.tables.get(&id) else {
+                continue;
+            };
+            if contents.open {
+                everything = true;
                 continue;
             }
-            match t {
-                Target::Lowered(f) => {
-                    found.insert(f);
+            match slot {
+                Some(k) => next.extend(contents.slots.get(k).into_iter().flatten().copied()),
+                None => next.extend(contents.slots.values().flatten().copied()),
+            }
+            next.extend(contents.anywhere.iter().copied());
+        }
+        (next, everything)
+    }
+
+    /// Puts `t` on Tarjan's stack and returns its place there.
+    fn open(&mut self, t: Target) -> usize {
+        let (next, unknown) = self.successors(t);
+        let at = self.stack.len();
+        self.state.insert(
+            t,
+            State::Open {
+                index: self.next_index,
+                low: self.next_index,
+            },
+        );
+        self.next_index += 1;
+        self.stack.push((t, next, unknown));
+        at
+    }
+
+    fn lower(&mut self, t: Target, to: u32) {
+        if let Some(State::Open { low, .. }) = self.state.get_mut(&t) {
+            *low = (*low).min(to);
+        }
+    }
+
+    /// The finished component of `start`.
+    fn visit(&mut self, start: Target) -> usize {
+        if let Some(State::Done(component)) = self.state.get(&start) {
+            return *component;
+        }
+        // The walk: each open target's place on Tarjan's stack and its next successor.
+        let mut walk: Vec<(usize, usize)> = vec![(self.open(start), 0)];
+        while let Some(&mut (at, ref mut i)) = walk.last_mut() {
+            let (t, ref next, _) = self.stack[at];
+            if let Some(&n) = next.get(*i) {
+                *i += 1;
+                match self.state.get(&n).copied() {
+                    None => walk.push((self.open(n), 0)),
+                    Some(State::Open { index, .. }) => self.lower(t, index),
+                    Some(State::Done(_)) => {}
                 }
-                Target::Builtin => {}
-                Target::Unknown => everything = true,
-                Target::Defined { inst, func } => {
-                    let Some(m) = self.c.module_of(inst) else {
-                        everything = true;
-                        continue;
-                    };
-                    if !m.intermediary {
-                        // A program function: its imports are charged where it imports them.
-                        continue;
+                continue;
+            }
+            walk.pop();
+            let Some(State::Open { index, low, .. }) = self.state.get(&t).copied() else {
+                continue;
+            };
+            if let Some(&(parent, _)) = walk.last() {
+                let parent = self.stack[parent].0;
+                self.lower(parent, low);
+            }
+            if low == index {
+                self.close(at);
+            }
+        }
+        match self.state.get(&start) {
+            Some(State::Done(component)) => *component,
+            // Unreachable: the walk ends by closing the component of its start.
+            _ => {
+                self.bits.extend(std::iter::repeat_n(u64::MAX, self.words));
+                self.unknown.push(true);
+                self.unknown.len() - 1
+            }
+        }
+    }
+
+    /// Closes the component made of Tarjan's stack from `at` up: its result is what its
+    /// members reach by themselves and through the components they lead to (all closed).
+    fn close(&mut self, at: usize) {
+        let component = self.unknown.len();
+        for (t, _, _) in &self.stack[at..] {
+            self.state.insert(*t, State::Done(component));
+        }
+        let words = self.words;
+        let mut bits = std::mem::take(&mut self.bits);
+        bits.resize((component + 1) * words, 0);
+        let (before, mine) = bits.split_at_mut(component * words);
+        let mut everything = false;
+        for (t, next, unknown) in &self.stack[at..] {
+            everything |= unknown;
+            if let Target::Lowered(f) = t
+                && let Some(word) = mine.get_mut(*f as usize / 64)
+            {
+                *word |= 1 << (f % 64);
+            }
+            for n in next {
+                if let Some(State::Done(other)) = self.state.get(n)
+                    && *other != component
+                {
+                    for (mine, theirs) in mine.iter_mut().zip(&before[other * words..][..words]) {
+                        *mine |= theirs;
                     }
-                    let Some(body) = func
-                        .checked_sub(m.imported_funcs())
-                        .and_then(|i| m.bodies.get(i as usize))
-                    else {
-                        everything = true;
-                        continue;
-                    };
-                    everything |= body.unknown;
-                    for callee in &body.calls {
-                        stack.push(self.c.resolve_func_in(inst, *callee, 0));
-                    }
-                    for (table, slot) in &body.indirect {
-                        let Some(id) = self.c.resolve_table_in(inst, *table, 0) else {
-                            everything = true;
-                            continue;
-                        };
-                        let Some(contents) = self.tables.get(&id) else {
-                            continue;
-                        };
-                        if contents.open {
-                            everything = true;
-                            continue;
-                        }
-                        match slot {
-                            Some(k) => stack.extend(contents.slots.get(k).into_iter().flatten().copied()),
-                            None => stack.extend(contents.slots.values().flatten().copied()),
-                        }
-                        stack.extend(contents.anywhere.iter().copied());
-                    }
+                    everything |= self.unknown[*other];
                 }
             }
         }
-        let found = std::rc::Rc::new(found);
-        self.memo.insert(start, (std::rc::Rc::clone(&found), everything));
-        (found, everything)
+        self.bits = bits;
+        self.unknown.push(everything);
+        self.stack.truncate(at);
     }
 }
 
@@ -777,61 +1009,21 @@ fn option_funcs(options: &[CanonicalOption]) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
-/// Whether a nested component holds core code (modules, core instances or lowered functions).
-fn has_core_code(bytes: &[u8]) -> Option<bool> {
-    let mut parser = Parser::new(0);
-    let mut rest = bytes;
-    loop {
-        let Chunk::Parsed { consumed, payload } = parser.parse(rest, true).ok()? else {
-            return None;
-        };
-        rest = &rest[consumed..];
+impl<'a> Module<'a> {
+    /// Takes one payload of the module: its imports, exports, tables, elements, start, name, and
+    /// whether a function type carries references. `None` for a malformed section (which
+    /// validation reports).
+    fn payload(&mut self, bytes: &'a [u8], payload: &Payload<'a>) -> Option<()> {
+        let m = self;
         match payload {
-            Payload::ModuleSection { .. } | Payload::InstanceSection(_) | Payload::ComponentCanonicalSection(_) => {
-                return Some(true);
-            }
-            Payload::ComponentSection { unchecked_range, .. } => {
-                if has_core_code(bytes.get(unchecked_range.clone())?)? {
-                    return Some(true);
-                }
-                rest = rest.get(unchecked_range.len()..)?;
-            }
-            Payload::End(_) => return Some(false),
-            _ => {}
-        }
-    }
-}
-
-/// A nested module's imports, exports, tables, elements and start, without its code.
-fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
-    let data = bytes.get(range.clone())?;
-    let base = bytes.as_ptr() as usize;
-    let span_of = |s: &str| {
-        let start = (s.as_ptr() as usize).wrapping_sub(base);
-        if start <= bytes.len() {
-            start..start + s.len()
-        } else {
-            0..0
-        }
-    };
-    let mut m = Module {
-        range: range.clone(),
-        ..Module::default()
-    };
-    let mut parser = Parser::new(range.start as u64);
-    let mut rest = data;
-    loop {
-        let Chunk::Parsed { consumed, payload } = parser.parse(rest, true).ok()? else {
-            return None;
-        };
-        rest = &rest[consumed..];
-        match payload {
+            // Read for intermediaries only, once they are known ([`Collector::names_known`]).
+            Payload::TypeSection(r) => m.types = Some(r.clone()),
             Payload::ImportSection(r) => {
-                for import in r.into_imports() {
+                for import in r.clone().into_imports() {
                     let i = import.ok()?;
                     match i.ty {
                         TypeRef::Func(_) | TypeRef::FuncExact(_) => {
-                            m.func_imports.push((i.module, i.name, span_of(i.name)))
+                            m.func_imports.push((i.module, i.name, span_in(bytes, i.name)))
                         }
                         TypeRef::Table(_) => {
                             m.table_imports.push((i.module, i.name));
@@ -844,7 +1036,7 @@ fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
             }
             Payload::TableSection(r) => m.defined_tables += r.count(),
             Payload::ExportSection(r) => {
-                for e in r {
+                for e in r.clone() {
                     let e = e.ok()?;
                     if e.kind == ExternalKind::Table {
                         m.reference_boundary = true;
@@ -852,9 +1044,9 @@ fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
                     m.exports.insert(e.name, (e.kind, e.index));
                 }
             }
-            Payload::StartSection { func, .. } => m.start = Some(func),
+            Payload::StartSection { func, .. } => m.start = Some(*func),
             Payload::ElementSection(r) => {
-                for e in r {
+                for e in r.clone() {
                     let e = e.ok()?;
                     let active = match e.kind {
                         ElementKind::Active {
@@ -879,10 +1071,6 @@ fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
                     m.elems.push(ElemInfo { active, items });
                 }
             }
-            Payload::CodeSectionStart { size, .. } => {
-                parser.skip_section();
-                rest = rest.get(size as usize..)?;
-            }
             Payload::CustomSection(s) => {
                 if let KnownCustom::Name(names) = s.as_known() {
                     // The module name is the first subsection; the rest (function, local
@@ -892,77 +1080,129 @@ fn parse_module(bytes: &[u8], range: Range<usize>) -> Option<Module<'_>> {
                     }
                 }
             }
-            Payload::End(_) => break,
             _ => {}
         }
+        Some(())
     }
-    Some(m)
 }
 
-/// The calls of every defined function of an intermediary, and whether a function type of it
-/// carries references.
-fn parse_code(data: &[u8], m: &mut Module<'_>) -> Option<()> {
-    let mut parser = Parser::new(m.range.start as u64);
-    let mut rest = data;
-    loop {
-        let Chunk::Parsed { consumed, payload } = parser.parse(rest, true).ok()? else {
-            return None;
-        };
-        rest = &rest[consumed..];
-        match payload {
-            Payload::TypeSection(r) => {
-                for group in r {
-                    for ty in group.ok()?.into_types() {
-                        if let wasmparser::CompositeInnerType::Func(f) = &ty.composite_type.inner
-                            && f.params().iter().chain(f.results()).any(|v| v.is_reference_type())
-                        {
-                            // Conservative: a reference type in any function type of the
-                            // module may cross its boundary.
-                            m.reference_boundary = true;
-                        }
-                    }
-                }
+/// Hands each operator of an intermediary's function to the function validator, and notes on the
+/// way what the analysis needs: calls, `call_indirect` with the constant slot just pushed,
+/// `ref.func`, writes to tables, and what transfers control to an unknown function (`call_ref`,
+/// continuations). The body is decoded once, by the validator's reader.
+struct Recorder<'r, 'm, V> {
+    validator: V,
+    module: &'r mut Module<'m>,
+    body: &'r mut FuncBody,
+    /// The constant the previous operator pushed, if it was an `i32.const`.
+    last_const: &'r mut Option<u32>,
+}
+
+/// What one operator means for the analysis, by name and arguments (see [`Recorder`]).
+macro_rules! note {
+    ($r:ident $last:ident I32Const $v:ident) => {
+        *$r.last_const = Some($v as u32)
+    };
+    ($r:ident $last:ident Call $f:ident) => {
+        $r.body.calls.push($f)
+    };
+    ($r:ident $last:ident ReturnCall $f:ident) => {
+        $r.body.calls.push($f)
+    };
+    ($r:ident $last:ident CallIndirect $ty:ident $t:ident) => {
+        $r.body.indirect.push(($t, $last))
+    };
+    ($r:ident $last:ident ReturnCallIndirect $ty:ident $t:ident) => {
+        $r.body.indirect.push(($t, $last))
+    };
+    ($r:ident $last:ident RefFunc $f:ident) => {
+        $r.module.ref_funcs.push($f)
+    };
+    ($r:ident $last:ident TableSet $t:ident) => {
+        $r.module.mutated_tables.insert($t)
+    };
+    ($r:ident $last:ident TableGrow $t:ident) => {
+        $r.module.mutated_tables.insert($t)
+    };
+    ($r:ident $last:ident TableFill $t:ident) => {
+        $r.module.mutated_tables.insert($t)
+    };
+    ($r:ident $last:ident TableCopy $dst:ident $src:ident) => {
+        $r.module.mutated_tables.insert($dst)
+    };
+    ($r:ident $last:ident TableInit $e:ident $t:ident) => {
+        $r.module.mutated_tables.insert($t)
+    };
+    ($r:ident $last:ident TableAtomicSet $o:ident $t:ident) => {
+        $r.module.mutated_tables.insert($t)
+    };
+    ($r:ident $last:ident TableAtomicRmwXchg $o:ident $t:ident) => {
+        $r.module.mutated_tables.insert($t)
+    };
+    ($r:ident $last:ident TableAtomicRmwCmpxchg $o:ident $t:ident) => {
+        $r.module.mutated_tables.insert($t)
+    };
+    // Calls of a function reference or a continuation: the target is not known.
+    ($r:ident $last:ident CallRef $($a:ident)*) => {
+        $r.body.unknown = true
+    };
+    ($r:ident $last:ident ReturnCallRef $($a:ident)*) => {
+        $r.body.unknown = true
+    };
+    ($r:ident $last:ident Resume $($a:ident)*) => {
+        $r.body.unknown = true
+    };
+    ($r:ident $last:ident ResumeThrow $($a:ident)*) => {
+        $r.body.unknown = true
+    };
+    ($r:ident $last:ident ResumeThrowRef $($a:ident)*) => {
+        $r.body.unknown = true
+    };
+    ($r:ident $last:ident Switch $($a:ident)*) => {
+        $r.body.unknown = true
+    };
+    ($r:ident $last:ident $op:ident $($a:ident)*) => {};
+}
+
+macro_rules! forward_and_note {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(,$arg: $argty)*)?) -> Self::Output {
+                let last = self.last_const.take();
+                let _ = last;
+                note!(self last $op $($($arg)*)?);
+                self.validator.$visit($($($arg),*)?)
             }
-            Payload::CodeSectionEntry(body) => {
-                let mut f = FuncBody::default();
-                let mut last_const: Option<u32> = None;
-                let mut ops = body.get_operators_reader().ok()?;
-                while !ops.eof() {
-                    let op = ops.read().ok()?;
-                    let mut constant = None;
-                    match op {
-                        Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                            f.calls.push(function_index)
-                        }
-                        Operator::CallIndirect { table_index, .. }
-                        | Operator::ReturnCallIndirect { table_index, .. } => {
-                            f.indirect.push((table_index, last_const))
-                        }
-                        Operator::CallRef { .. } | Operator::ReturnCallRef { .. } => f.unknown = true,
-                        Operator::RefFunc { function_index } => m.ref_funcs.push(function_index),
-                        Operator::TableSet { table }
-                        | Operator::TableGrow { table }
-                        | Operator::TableFill { table } => {
-                            m.mutated_tables.insert(table);
-                        }
-                        Operator::TableCopy { dst_table, .. } => {
-                            m.mutated_tables.insert(dst_table);
-                        }
-                        Operator::TableInit { table, .. } => {
-                            m.mutated_tables.insert(table);
-                        }
-                        Operator::I32Const { value } => constant = Some(value as u32),
-                        _ => {}
-                    }
-                    last_const = constant;
-                }
-                m.bodies.push(f);
-            }
-            Payload::End(_) => break,
-            _ => {}
-        }
+        )*
+    };
+}
+
+impl<'a, V: VisitOperator<'a>> VisitOperator<'a> for Recorder<'_, '_, V> {
+    type Output = V::Output;
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
+        // No SIMD operator calls or writes a table; each still ends a constant's reach.
+        *self.last_const = None;
+        self.validator.simd_visitor()
     }
-    Some(())
+
+    wasmparser::for_each_visit_operator!(forward_and_note);
+}
+
+impl<V: FrameStack> FrameStack for Recorder<'_, '_, V> {
+    fn current_frame(&self) -> Option<wasmparser::FrameKind> {
+        self.validator.current_frame()
+    }
+}
+
+/// The byte range of `name`, a string borrowed from `bytes`, in `bytes`.
+pub(crate) fn span_in(bytes: &[u8], name: &str) -> Range<usize> {
+    let start = (name.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+    if start <= bytes.len() {
+        start..start + name.len()
+    } else {
+        0..0
+    }
 }
 
 /// The value of a constant expression that is a single `i32.const`.
@@ -983,5 +1223,119 @@ fn item(expr: &wasmparser::ConstExpr<'_>) -> Item {
         (Ok(Operator::RefFunc { function_index }), Ok(Operator::End)) => Item::Func(function_index),
         (Ok(Operator::RefNull { .. }), Ok(Operator::End)) => Item::Null,
         _ => Item::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A component whose program imports `fd_write` from an intermediary that calls WASI's
+    /// `write` through slot 0 of its table, plus `extra` (module fields) in the intermediary.
+    fn component(fd_write_body: &str, extra: &str) -> Vec<u8> {
+        let wat = format!(
+            r#"(component
+  (import "wasi:filesystem/types@0.2.0" (instance $fs (export "open" (func))))
+  (import "wasi:cli/stdout@0.2.0" (instance $out (export "write" (func))))
+  (core func $open (canon lower (func $fs "open")))
+  (core func $write (canon lower (func $out "write")))
+  (core module $wit-component:adapter:wasi_snapshot_preview1
+    (import "host" "open" (func $open))
+    (import "host" "write" (func $write))
+    (type $ft (func))
+    (type $ct (cont $ft))
+    (table $t 2 funcref)
+    (table $t2 1 funcref)
+    (elem (i32.const 0) func $write)
+    (elem (table $t2) (i32.const 0) func $open)
+    (elem $passive func $open)
+    (elem declare func $open)
+    (func (export "fd_write") {fd_write_body})
+    {extra}
+  )
+  (core instance $host (export "open" (func $open)) (export "write" (func $write)))
+  (core instance $a (instantiate $wit-component:adapter:wasi_snapshot_preview1 (with "host" (instance $host))))
+  (core module $main (import "wasi_snapshot_preview1" "fd_write" (func)))
+  (core instance $p (export "fd_write" (func $a "fd_write")))
+  (core instance (instantiate $main (with "wasi_snapshot_preview1" (instance $p))))
+)"#
+        );
+        wat::parse_str(&wat).unwrap()
+    }
+
+    fn site(bytes: &[u8]) -> Site {
+        let artifact = crate::component::read(bytes).unwrap();
+        let flow = artifact.flow.expect("the component has an intermediary");
+        assert_eq!(flow.sites.len(), 1, "{flow:?}");
+        flow.sites[0].clone()
+    }
+
+    const THROUGH_SLOT_0: &str = "(call_indirect $t (i32.const 0))";
+
+    #[test]
+    fn a_call_through_a_closed_table_reaches_its_slot_only() {
+        let s = site(&component(THROUGH_SLOT_0, ""));
+        assert_eq!(
+            (s.module.as_str(), s.field.as_str()),
+            ("wasi_snapshot_preview1", "fd_write")
+        );
+        assert!(!s.everything);
+        let write = ("wasi:cli/stdout@0.2.0".to_string(), "write".to_string());
+        assert_eq!(s.reaches, BTreeSet::from([write]));
+    }
+
+    /// Every way an intermediary's code can put another function in a table opens that table:
+    /// a call through it then reaches every import, whichever function does the writing and
+    /// whether or not anything calls that function.
+    #[test]
+    fn writing_a_table_in_any_way_opens_it() {
+        let writers = [
+            "(table.set $t (i32.const 0) (ref.func $open))",
+            "(drop (table.grow $t (ref.func $open) (i32.const 1)))",
+            "(table.fill $t (i32.const 0) (ref.func $open) (i32.const 1))",
+            "(table.copy $t $t2 (i32.const 0) (i32.const 0) (i32.const 1))",
+            "(table.init $t $passive (i32.const 0) (i32.const 0) (i32.const 1))",
+        ];
+        for writer in writers {
+            let s = site(&component(
+                THROUGH_SLOT_0,
+                &format!("(func (export \"other\") {writer})"),
+            ));
+            assert!(s.everything, "{writer}: {s:?}");
+        }
+    }
+
+    /// Calls whose target is a reference or a continuation reach every import.
+    #[test]
+    fn calls_of_references_and_continuations_reach_everything() {
+        let bodies = [
+            "(call_ref $ft (ref.func $open))",
+            "(return_call_ref $ft (ref.func $open))",
+            "(resume $ct (cont.new $ct (ref.func $open)))",
+        ];
+        for body in bodies {
+            let s = site(&component(body, ""));
+            assert!(s.everything, "{body}: {s:?}");
+        }
+    }
+
+    /// The slot a `call_indirect` uses is taken from an `i32.const` right before it, and from
+    /// nothing else: a constant followed by any other operator, SIMD included, is not the slot.
+    #[test]
+    fn only_a_constant_right_before_the_call_names_the_slot() {
+        // Both call slot 1 at run time, which holds `open`.
+        let bodies = [
+            "(i32.const 0) (i32.const 1) (i32.add) (call_indirect $t)",
+            "(v128.const i32x4 1 1 1 1) (i32.const 0) (i32x4.replace_lane 1) (i32x4.extract_lane 0) (call_indirect $t)",
+        ];
+        for body in bodies {
+            let bytes = component(body, "(elem (table $t) (i32.const 1) func $open)");
+            let s = site(&bytes);
+            let open = ("wasi:filesystem/types@0.2.0".to_string(), "open".to_string());
+            assert!(
+                s.reaches.contains(&open),
+                "{body}: the slot is unknown, so either: {s:?}"
+            );
+        }
     }
 }
