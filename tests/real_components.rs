@@ -447,6 +447,57 @@ fn python_component_with_acknowledgments() {
     assert_eq!(report.components, [path]);
 }
 
+/// componentize-js imports the world's every operation and, for `fetch`, WASI HTTP: with the
+/// read it needs granted and the rest acknowledged, it passes.
+#[test]
+fn javascript_component_with_acknowledgments() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = toolchain::js("file-reader", "filesystem-component");
+    let c = classified(&bytes);
+    assert_eq!(c.kind, ComponentKind::Airssys);
+    assert!(
+        c.imports
+            .iter()
+            .any(|i| i.starts_with("wasi:http/outgoing-handler@0.2.")),
+        "{:?}",
+        c.imports
+    );
+
+    let (_, report) = check_with(dir.path(), "js-reader", &bytes, &manifest("js-reader", READ_DATA));
+    let human = common::render(&report.diagnostics, &report.sources);
+    let undeclared: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.rule.code == "CMP002")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        undeclared.iter().any(|m| m.contains("network `connect`")),
+        "fetch needs network connect:\n{human}"
+    );
+    assert!(
+        !undeclared.iter().any(|m| m.contains("filesystem `read`")),
+        "the read is granted:\n{human}"
+    );
+
+    let acknowledged = format!(
+        "{READ_DATA}\n[acknowledged]\nreason = \"componentize-js links fetch and the world imports every filesystem operation; the script only reads /data\"\nfilesystem = [\"write\", \"delete\", \"metadata\"]\nnetwork = [\"connect\"]\n"
+    );
+    let (_, report) = check_with(dir.path(), "js-reader", &bytes, &manifest("js-reader", &acknowledged));
+    let human = common::render(&report.diagnostics, &report.sources);
+    assert_eq!(error_codes(&report), Vec::<&str>::new(), "{human}");
+    let connect = report
+        .diagnostics
+        .iter()
+        .find(|d| d.rule.code == "CMP008" && d.message.contains("network `connect`"))
+        .unwrap_or_else(|| panic!("{human}"));
+    assert!(
+        connect.notes.iter().any(|n| n.contains("wasi:http/outgoing-handler")),
+        "{:?}",
+        connect.notes
+    );
+}
+
 #[test]
 fn acknowledgments_that_match_nothing_or_contradict_a_grant_are_findings() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,9 @@
 //!   by `wit_component::ComponentEncoder`, as `wasm-tools component new --adapt` does;
 //! - an airssys component in C: wit-bindgen's C generator over the catalogue's world, clang,
 //!   and the reactor adapter;
-//! - a Python airssys component: componentize-py (PyPI).
+//! - a Python airssys component: componentize-py (PyPI);
+//! - a JavaScript airssys component: componentize-js (npm), installed by the tests themselves
+//!   with `npm ci` from the lock file in `tests/guests/js/`.
 //!
 //! `.ci/run` installs every tool. A missing tool fails the test with the command that would
 //! install it: a real-toolchain test that silently skips proves nothing.
@@ -217,22 +219,7 @@ pub fn python(name: &str, world: &str) -> Vec<u8> {
             let app = dir.join("app");
             std::fs::create_dir_all(&app).unwrap();
             std::fs::write(app.join("app.py"), &source).unwrap();
-            // componentize-py reads one package with its dependencies under deps/.
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
-            let witdir = dir.join("wit");
-            std::fs::create_dir_all(witdir.join("deps")).unwrap();
-            for entry in std::fs::read_dir(root.join("core")).unwrap() {
-                let entry = entry.unwrap();
-                std::fs::copy(entry.path(), witdir.join(entry.file_name())).unwrap();
-            }
-            for pkg in ["ext-filesystem", "ext-network", "ext-process"] {
-                let to = witdir.join("deps").join(pkg);
-                std::fs::create_dir_all(&to).unwrap();
-                for entry in std::fs::read_dir(root.join(pkg)).unwrap() {
-                    let entry = entry.unwrap();
-                    std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-                }
-            }
+            let witdir = airssys_wit_dir(dir);
             if let Some(extra) = &extra_world {
                 std::fs::write(witdir.join("extra-world.wit"), extra).unwrap();
                 for entry in std::fs::read_dir(wasi_wit_deps()).unwrap() {
@@ -262,4 +249,91 @@ pub fn python(name: &str, world: &str) -> Vec<u8> {
             std::fs::read(out).unwrap()
         },
     )
+}
+
+/// The catalogue's WIT laid out as one package with its dependencies under `deps/` (what
+/// componentize-py and componentize-js read), in `dir/wit`.
+fn airssys_wit_dir(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
+    let witdir = dir.join("wit");
+    std::fs::create_dir_all(witdir.join("deps")).unwrap();
+    for entry in std::fs::read_dir(root.join("core")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), witdir.join(entry.file_name())).unwrap();
+    }
+    for pkg in ["ext-filesystem", "ext-network", "ext-process"] {
+        let to = witdir.join("deps").join(pkg);
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(root.join(pkg)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    witdir
+}
+
+/// componentize-js's command-line entry point, installed on first use with `npm ci` from
+/// `tests/guests/js/package-lock.json` into the target directory (once per lock file).
+fn componentize_js() -> PathBuf {
+    static CLI: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CLI.get_or_init(|| {
+        const INSTALL: &str = "apt-get install nodejs npm";
+        let lock = std::fs::read(guests_dir().join("js/package-lock.json")).unwrap();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        lock.hash(&mut h);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("js-toolchain-{:016x}", h.finish()));
+        let cli = dir.join("node_modules/@bytecodealliance/componentize-js/src/cli.js");
+        if !cli.exists() {
+            // Installed beside and renamed into place, so that an interrupted install is not
+            // taken for a complete one.
+            let parent = dir.parent().unwrap();
+            std::fs::create_dir_all(parent).unwrap();
+            let work = tempfile::tempdir_in(parent).unwrap();
+            for file in ["package.json", "package-lock.json"] {
+                std::fs::copy(guests_dir().join("js").join(file), work.path().join(file)).unwrap();
+            }
+            run(
+                Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(work.path()),
+                "npm",
+                INSTALL,
+            );
+            if std::fs::rename(work.path(), &dir).is_err() {
+                // Another test process installed it first.
+                assert!(cli.exists(), "{} is incomplete: remove it", dir.display());
+            }
+        }
+        cli
+    })
+    .clone()
+}
+
+/// `tests/guests/js/<name>/app.js` made an airssys component for `airssys:core/<world>` by
+/// componentize-js (StarlingMonkey), with its default WASI features (stdio, clocks, random,
+/// and fetch over `wasi:http`).
+pub fn js(name: &str, world: &str) -> Vec<u8> {
+    let source = std::fs::read(guests_dir().join(format!("js/{name}/app.js"))).unwrap();
+    let lock = std::fs::read(guests_dir().join("js/package-lock.json")).unwrap();
+    let wit: Vec<(String, String)> = airssys_wasm::catalogue::Catalogue::embedded().unwrap().files;
+    let cli = componentize_js();
+    cached(&format!("js-{name}"), &(&source, &lock, &wit, world), |dir| {
+        let witdir = airssys_wit_dir(dir);
+        std::fs::write(dir.join("app.js"), &source).unwrap();
+        let out = dir.join("app.wasm");
+        run(
+            Command::new("node")
+                .arg(&cli)
+                .arg(dir.join("app.js"))
+                .arg("--wit")
+                .arg(&witdir)
+                .arg("--world-name")
+                .arg(world)
+                .arg("-o")
+                .arg(&out),
+            "componentize-js",
+            "apt-get install nodejs npm",
+        );
+        std::fs::read(out).unwrap()
+    })
 }

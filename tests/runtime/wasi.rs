@@ -298,6 +298,50 @@ fn a_python_component_runs_under_a_narrow_manifest() {
     }
 }
 
+/// componentize-js (StarlingMonkey, 12 MB): one run reads the granted file, and is refused the
+/// secret beside it, directly and through `..`; every call audited.
+#[test]
+fn a_javascript_component_runs_under_a_narrow_manifest() {
+    let (_tmp, dir) = scratch();
+    let (inside, secret, grant) = data_and_secret(&dir);
+    let bytes = toolchain::js("file-reader", "filesystem-component");
+    airssys_component(&dir, "js-reader", &bytes, &grant);
+    let dotdot = inside.parent().unwrap().join("../secret.txt");
+    let request = format!("{}\n{}\n{}\n", inside.display(), secret.display(), dotdot.display());
+    let out = execute(&dir, "js-reader", &request);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("read {}: 14 bytes: granted bytes", inside.display()),
+        "{stdout}"
+    );
+    for (line, path) in lines[1..3].iter().zip([&secret, &dotdot]) {
+        let expected = format!(
+            "refused {}: {{\"tag\":\"permission-denied\",\"val\":\"filesystem:read {}\"}}",
+            path.display(),
+            path.display()
+        );
+        assert_eq!(*line, expected, "{stdout}");
+    }
+    assert!(!stdout.contains("SECRET"), "{stdout}");
+    assert_audited(
+        &out,
+        Some("filesystem.read-file"),
+        &format!("filesystem:read {}", inside.display()),
+        "allowed",
+    );
+    for path in [&secret, &dotdot] {
+        assert_audited(
+            &out,
+            Some("filesystem.read-file"),
+            &format!("filesystem:read {}", path.display()),
+            "denied",
+        );
+    }
+}
+
 #[test]
 fn an_instance_limit_too_low_is_named_with_the_option_that_raises_it() {
     let (_tmp, dir) = scratch();
