@@ -388,6 +388,24 @@ fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     server(|read| [b"pong:", read].concat())
 }
 
+/// A UDP server on loopback that answers each datagram with `pong:` and what it got, and counts
+/// the datagrams.
+fn udp_pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let _ = socket.send_to(&[b"pong:", &buf[..n]].concat(), from);
+        }
+    });
+    (port, hits)
+}
+
 /// `200 hello` to any HTTP request.
 fn http_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     server(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello".to_vec())
@@ -436,6 +454,45 @@ fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
         "the ungranted server saw no connection"
     );
     assert_audited(&out, None, &format!("network:connect 127.0.0.1:{other}"), "denied");
+}
+
+#[test]
+fn a_python_udp_client_reaches_a_granted_loopback_server_and_no_other() {
+    use std::sync::atomic::Ordering;
+    let (_tmp, dir) = scratch();
+    let (granted, granted_hits) = udp_pong_server();
+    let (other, other_hits) = udp_pong_server();
+    let grant =
+        format!("[permissions]\nnetwork = [{{ action = \"connect\", domain = \"127.0.0.1\", port = {granted} }}]\n");
+    let bytes = toolchain::python("socket-client", "filesystem-component");
+    airssys_component(&dir, "py-client", &bytes, &grant);
+
+    let out = execute(&dir, "py-client", &format!("udp:127.0.0.1:{granted}"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "pong:ping");
+    assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
+    let send = "wasi:sockets/udp.[method]outgoing-datagram-stream.send";
+    assert_audited(
+        &out,
+        Some(send),
+        &format!("network:connect 127.0.0.1:{granted}"),
+        "allowed",
+    );
+
+    let out = execute(&dir, "py-client", &format!("udp:127.0.0.1:{other}"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("pong"));
+    assert_eq!(
+        other_hits.load(Ordering::SeqCst),
+        0,
+        "the ungranted server got no datagram"
+    );
+    assert_audited(
+        &out,
+        Some(send),
+        &format!("network:connect 127.0.0.1:{other}"),
+        "denied",
+    );
 }
 
 #[test]

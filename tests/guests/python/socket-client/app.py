@@ -1,9 +1,10 @@
 """An airssys component in Python (componentize-py, world `airssys:core/filesystem-component`)
-that is a TCP client through Python's own `socket` module, which CPython's libc turns into
+that is a TCP or UDP client through Python's own `socket` module, which CPython's libc turns into
 `wasi:sockets` calls.
 
-`execute(input)` connects to `input` (`HOST:PORT`, an IP literal), sends `ping` and returns what
-the server answers; a refused connect is a component error.
+`execute(input)` sends `ping` to `input` and returns what the server answers: over TCP for
+`HOST:PORT` (an IP literal), as one datagram for `udp:HOST:PORT`. A refused connect or send is a
+component error.
 """
 import socket
 from typing import List, Tuple
@@ -17,7 +18,17 @@ class ComponentLifecycle(exports.ComponentLifecycle):
         pass
 
     def execute(self, input: bytes) -> bytes:
-        host, port = input.decode().rsplit(":", 1)
+        request = input.decode()
+        if request.startswith("udp:"):
+            host, port = request[len("udp:"):].rsplit(":", 1)
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.sendto(b"ping", (host, int(port)))
+                    data, _ = s.recvfrom(100)
+                    return data
+            except OSError as e:
+                raise Err(t.ComponentError_PermissionDenied(f"sendto: {e}"))
+        host, port = request.rsplit(":", 1)
         try:
             # `socket.connect` with an ASCII literal, not `create_connection`: the latter goes
             # through `getaddrinfo`, which needs the `idna` codec componentize-py leaves out.
