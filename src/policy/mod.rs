@@ -45,8 +45,8 @@ pub use decide::{CompiledGrants, Decision, Env, Request};
 pub use error::{HostError, PathError, PatternError, PatternErrorKind};
 pub use grant::{FsGrant, GrantRef, GrantSet, NetGrant, ProcGrant};
 pub use net_host::{Host, HostPattern, normalize_host, unspecified_reaches};
-pub(crate) use path::Root;
 pub use path::{PathPattern, normalize_path};
+pub(crate) use path::{Root, normalize_cow};
 pub use signal::Signal;
 
 /// The hash map of the compiled indices: foldhash is several times faster than SipHash on the

@@ -68,7 +68,7 @@ impl FsView<'_> {
     pub(crate) fn create_symlink_as(&mut self, op: &str, target: &str, link: &str) -> Result<(), FsError> {
         let from_home = target == "~" || target.starts_with("~/");
         let relative = !target.starts_with('/') && !from_home;
-        let lexical_dir = self.absolute(link).ok().map(|l| parent_of(&l).to_string());
+        let lexical_dir = self.absolute(link).ok().map(|l| parent_of(l.as_ref()).to_string());
         let target_path = match &lexical_dir {
             Some(dir) if relative => normalize_or_raw(&join(dir, target)),
             _ => target.to_string(),
@@ -88,7 +88,7 @@ impl FsView<'_> {
             self.allow(op, &real_target, &[FsAction::Read])?;
         }
         let stored = if from_home {
-            self.absolute(target)?
+            self.absolute(target)?.into_owned()
         } else {
             target.to_string()
         };

@@ -1,7 +1,7 @@
 //! From a guest path to an opened directory and a name in it: the guard, the base directory
 //! of the grant, and the host's own resolution of symbolic links (see the module above).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::io;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use cap_std::fs::{Dir, Metadata};
 use super::FsView;
 use super::ops::Opening;
 use super::{FsError, io_error};
-use crate::policy::{Domain, FsAction, GrantRef, PathPattern, Request, normalize_path};
+use crate::policy::{Domain, FsAction, GrantRef, PathPattern, Request, normalize_cow, normalize_path};
 use crate::runtime::guard::{ComponentPolicy, Denied};
 
 /// Symbolic links followed while resolving one path, as Linux's `MAXSYMLINKS`.
@@ -42,7 +42,7 @@ pub(crate) enum Final {
 /// (see [`Base::start`]) no grant lets the component write, create or replace; keeping it open
 /// saves an `open` and a `close` on every operation.
 #[derive(Debug, Default)]
-pub(crate) struct StartDirs(HashMap<String, Arc<Dir>>);
+pub(crate) struct StartDirs(foldhash::HashMap<String, Arc<Dir>>);
 
 /// Start directories kept at most (a component has a start per filesystem grant, or `/`).
 const MAX_START_DIRS: usize = 64;
@@ -165,11 +165,13 @@ pub(crate) fn denied(denial: Denied) -> FsError {
 
 /// `dir/name`, for absolute directory paths (`/` included).
 pub(crate) fn join(dir: &str, name: &str) -> String {
-    if dir.ends_with('/') {
-        format!("{dir}{name}")
-    } else {
-        format!("{dir}/{name}")
+    let mut joined = String::with_capacity(dir.len() + 1 + name.len());
+    joined.push_str(dir);
+    if !dir.ends_with('/') {
+        joined.push('/');
     }
+    joined.push_str(name);
+    joined
 }
 
 /// The directory part of an absolute normal path (`/` for `/x` and for `/`).
@@ -183,7 +185,7 @@ pub(crate) fn parent_of(path: &str) -> &str {
 /// Whether `path` names a directory by its spelling: it ends in `/`, `/.` or `/..` (or is
 /// `.`/`..` alone, for link targets).
 fn names_directory(path: &str) -> bool {
-    let last = path.rsplit('/').next().unwrap_or("");
+    let last = path.rfind('/').map_or(path, |slash| &path[slash + 1..]);
     path.len() > 1 && matches!(last, "" | "." | "..") || matches!(path, "." | "..")
 }
 
@@ -209,7 +211,7 @@ fn open_base(path: &str, create: bool) -> Result<Dir, FsError> {
 /// escape; `None` when that fails for any reason (a link on the way, a missing directory, an
 /// old kernel), and the caller walks name by name to find out.
 #[cfg(target_os = "linux")]
-fn open_beneath(dir: &Dir, names: &[String]) -> Option<Dir> {
+fn open_beneath(dir: &Dir, names: &[&str]) -> Option<Dir> {
     use rustix::fs::{Mode, OFlags, ResolveFlags, openat2};
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
@@ -218,7 +220,7 @@ fn open_beneath(dir: &Dir, names: &[String]) -> Option<Dir> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_beneath(_dir: &Dir, _names: &[String]) -> Option<Dir> {
+fn open_beneath(_dir: &Dir, _names: &[&str]) -> Option<Dir> {
     None
 }
 
@@ -305,9 +307,9 @@ impl FsView<'_> {
         bases
     }
 
-    /// `raw` normalised, with `~` expanded: an absolute path.
-    pub(crate) fn absolute(&mut self, raw: &str) -> Result<String, FsError> {
-        let normal = normalize_path(raw).map_err(|e| FsError::InvalidInput(format!("{}: {e}", raw.escape_debug())))?;
+    /// `raw` normalised, with `~` expanded: an absolute path (borrowed when `raw` is one).
+    pub(crate) fn absolute<'r>(&mut self, raw: &'r str) -> Result<Cow<'r, str>, FsError> {
+        let normal = normalize_cow(raw).map_err(|e| FsError::InvalidInput(format!("{}: {e}", raw.escape_debug())))?;
         let Some(rest) = normal.strip_prefix('~') else {
             return Ok(normal);
         };
@@ -316,11 +318,11 @@ impl FsView<'_> {
             .home
             .clone()
             .ok_or_else(|| FsError::InvalidInput(format!("{raw}: the host does not know the home directory")))?;
-        Ok(match (home.as_str(), rest) {
+        Ok(Cow::Owned(match (home.as_str(), rest) {
             (_, "") => home,
             ("/", rest) => rest.to_string(),
             (home, rest) => format!("{home}{rest}"),
-        })
+        }))
     }
 
     /// Resolves an allowed path to its parent directory and final name (see the module
@@ -365,7 +367,7 @@ impl FsView<'_> {
                 return Err(denied(d));
             }
             grants = next_grants;
-            path = next;
+            path = Cow::Owned(next);
         }
     }
 }
@@ -380,12 +382,11 @@ fn walk(
     dir_required: bool,
 ) -> Result<Step, FsError> {
     let base = paths.start_for(grants, path);
-    let below: Vec<String> = path
-        .strip_prefix(base.as_str())
+    let below: Vec<&str> = path
+        .strip_prefix(base)
         .unwrap_or("")
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(str::to_string)
         .collect();
     // The directory the walk starts in, its path, and the names below it.
     let (mut dir, mut here, names) = if below.is_empty() {
@@ -402,11 +403,11 @@ fn walk(
             })));
         }
         // The base itself: act on it from its parent.
-        let parent = parent_of(&base).to_string();
-        let name = base.rsplit('/').next().unwrap_or_default().to_string();
+        let parent = parent_of(base).to_string();
+        let name = base.rsplit('/').next().unwrap_or_default();
         (starts.open(&parent, how.create_dirs)?, parent, vec![name])
     } else {
-        (starts.open(&base, how.create_dirs)?, base, below)
+        (starts.open(base, how.create_dirs)?, base.to_string(), below)
     };
     let Some((last, dirs)) = names.split_last() else {
         return Err(FsError::Io(format!("{path}: nothing to resolve")));
@@ -432,7 +433,7 @@ fn walk(
             }
             Err(open_error) => match dir.symlink_metadata(name) {
                 Ok(m) if m.file_type().is_symlink() => {
-                    let tail: Vec<&str> = dirs[i + 1..].iter().chain([last]).map(String::as_str).collect();
+                    let tail: Vec<&str> = dirs[i + 1..].iter().chain([last]).copied().collect();
                     return hop(&dir, name, &here, &tail);
                 }
                 Ok(m) if !m.is_dir() => return Err(FsError::NotADirectory(child)),
@@ -452,12 +453,12 @@ fn walk(
     }
     let full = join(&here, last);
     if let (Some(opening), false) = (how.open, dir_required) {
-        match dir.open_with(last, &opening.options()) {
+        match opening.open_name(&dir, last) {
             Ok(file) => {
                 let meta = file.metadata().map_err(|e| io_error(&e, &full))?;
                 return Ok(Step::Done(Box::new(Located {
                     parent: dir,
-                    name: last.clone(),
+                    name: last.to_string(),
                     path: full,
                     meta: Some(meta),
                     dir_required,
@@ -467,7 +468,7 @@ fn walk(
             Err(e) if e.kind() == io::ErrorKind::NotFound && !opening.create => {
                 return Ok(Step::Done(Box::new(Located {
                     parent: dir,
-                    name: last.clone(),
+                    name: last.to_string(),
                     path: full,
                     meta: None,
                     dir_required,
@@ -492,7 +493,7 @@ fn walk(
     }
     Ok(Step::Done(Box::new(Located {
         parent: dir,
-        name: last.clone(),
+        name: last.to_string(),
         path: full,
         meta,
         dir_required,
@@ -576,7 +577,7 @@ impl PolicyPaths {
 
     /// Where the walk to `path` starts: from the deepest base among the grants that contains
     /// `path`, its trusted start; `/` when no base does.
-    fn start_for(&self, grants: &[(FsAction, Option<GrantRef>)], path: &str) -> String {
+    fn start_for(&self, grants: &[(FsAction, Option<GrantRef>)], path: &str) -> &str {
         grants
             .iter()
             .filter_map(|(_, grant)| {
@@ -588,7 +589,7 @@ impl PolicyPaths {
             })
             .filter(|base| is_within(path, &base.dir))
             .max_by_key(|base| base.dir.len())
-            .map_or_else(|| "/".to_string(), |base| base.start.clone())
+            .map_or("/", |base| base.start.as_str())
     }
 }
 

@@ -48,6 +48,35 @@ impl Opening {
         options
     }
 
+    /// Opens `name`, one name in `dir` (neither `.`, `..` nor a path), with these options: a
+    /// single `openat` that cannot leave `dir` (one name, and a final link is refused with
+    /// `ELOOP`). Anything else goes through cap-std's `open_with`, which resolves paths.
+    pub(crate) fn open_name(&self, dir: &cap_std::fs::Dir, name: &str) -> std::io::Result<cap_std::fs::File> {
+        let one_name = !matches!(name, "" | "." | "..") && !name.contains('/');
+        let write = self.write || self.append || self.create;
+        if !one_name || !(self.read || write) {
+            return dir.open_with(name, &self.options());
+        }
+        use rustix::fs::{Mode, OFlags};
+        let mut flags = OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+        flags |= match (self.read, write) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            _ => OFlags::RDONLY,
+        };
+        if self.append {
+            flags |= OFlags::APPEND;
+        }
+        if self.create {
+            flags |= OFlags::CREATE;
+            if self.exclusive {
+                flags |= OFlags::EXCL;
+            }
+        }
+        let fd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o666))?;
+        Ok(cap_std::fs::File::from_std(std::fs::File::from(fd)))
+    }
+
     pub(crate) const READ: Opening = Opening {
         read: true,
         write: false,

@@ -10,7 +10,6 @@
 //! rule, and `..` taken lexically. The descriptor's own directory handle is never used to
 //! resolve a path: it only answers questions about itself (`stat`, `get-type`, ...).
 
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use cap_std::fs::{FileType, FileTypeExt, Metadata, MetadataExt};
@@ -36,7 +35,7 @@ pub(crate) struct Described {
 /// The `wasi:filesystem` state of one instance: its descriptors by resource index.
 #[derive(Debug, Default)]
 pub struct WasiFsState {
-    pub(crate) descriptors: HashMap<u32, Described>,
+    pub(crate) descriptors: foldhash::HashMap<u32, Described>,
 }
 
 /// What the `wasi:filesystem` interfaces are implemented on: the guard and the airssys
