@@ -46,6 +46,10 @@ pub(super) struct RunArgs {
     /// Run even when the static check finds errors (every operation is still enforced)
     #[arg(long)]
     pub(super) force: bool,
+    /// Compile every component afresh: neither read nor fill the compilation cache
+    /// (`AIRSSYS_CACHE_DIR`, else `$XDG_CACHE_HOME/airssys-wasm`, else `~/.cache/airssys-wasm`)
+    #[arg(long)]
+    pub(super) no_cache: bool,
     /// Memory limit of each instance, overriding the manifests (`64 MiB`, `1 GiB`, bytes)
     #[arg(long, value_name = "SIZE")]
     pub(super) memory: Option<String>,

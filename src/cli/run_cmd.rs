@@ -13,7 +13,7 @@ use airssys_wasm::manifest::{Limits, parse_size};
 use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::report::human;
 use airssys_wasm::runtime::services::LogSink;
-use airssys_wasm::runtime::{AuditLog, CallError, Host, Mode, Runtime, RuntimeConfig, WasiOptions};
+use airssys_wasm::runtime::{AuditLog, CallError, CompileCache, Host, Mode, Runtime, RuntimeConfig, WasiOptions};
 use airssys_wasm::{Error, ErrorKind};
 
 use super::run_args::{Invoke, RunArgs};
@@ -99,7 +99,11 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     // 2. The host, and every component loaded into it.
     let audit = open_audit_log(args)?;
     let host = start_host(args, policies, overrides, &audit)?;
-    let (names, first_memory) = load_all(&host, &units, loaded, &wasi)?;
+    let loaded = load_all(&host, &units, loaded, &wasi);
+    for note in host.cache_notes() {
+        eprintln!("warning: {note}");
+    }
+    let (names, first_memory) = loaded?;
     let command = host.is_command(&names[0]);
     if command && args.input.is_some() {
         return Err(Error::usage(format!(
@@ -147,10 +151,32 @@ fn start_host(args: &RunArgs, policies: PolicySet, overrides: Limits, audit: &Au
         log: LogSink::stderr(),
         policies,
         overrides,
+        cache: compile_cache(args),
         ..RuntimeConfig::default()
     };
     let runtime = Runtime::new(config).map_err(|e| Error::from(ErrorKind::RuntimeStart(format!("{e:#}"))))?;
     Ok(Host::new(Arc::new(runtime)))
+}
+
+/// The compilation cache, unless `--no-cache`. One that cannot be used safely is not used: a
+/// warning says why, and the run goes on compiling afresh.
+fn compile_cache(args: &RunArgs) -> Option<Arc<CompileCache>> {
+    if args.no_cache {
+        return None;
+    }
+    let Some(dir) = CompileCache::default_dir() else {
+        eprintln!(
+            "warning: no compilation cache: neither AIRSSYS_CACHE_DIR, XDG_CACHE_HOME nor HOME is set (set one, or run with --no-cache)"
+        );
+        return None;
+    };
+    match CompileCache::open(&dir) {
+        Ok(cache) => Some(Arc::new(cache)),
+        Err(why) => {
+            eprintln!("warning: {why}");
+            None
+        }
+    }
 }
 
 /// Loads every unit; their names in order and the first one's memory limit. The first

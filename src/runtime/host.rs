@@ -42,6 +42,9 @@ pub struct RuntimeConfig {
     /// Count fuel (needed for fuel limits; costs a little speed when no limit is set). Without
     /// it, [`Host::load`] refuses a component whose limits set fuel rather than ignore them.
     pub fuel_metering: bool,
+    /// Where compiled components are kept between runs (default: none; see
+    /// [`CompileCache`](super::CompileCache)).
+    pub cache: Option<Arc<super::CompileCache>>,
 }
 
 impl Default for RuntimeConfig {
@@ -57,6 +60,7 @@ impl Default for RuntimeConfig {
             limits: RunLimits::default(),
             overrides: Limits::default(),
             fuel_metering: true,
+            cache: None,
         }
     }
 }
@@ -141,7 +145,21 @@ impl Runtime {
     /// # Errors
     /// The bytes are not a valid component.
     pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
-        Component::new(&self.engine, bytes)
+        self.compile_cached(bytes).map(|(component, _)| component)
+    }
+
+    /// [`Self::compile`], through the compilation cache when the configuration has one, and what
+    /// the cache did (`None` without one).
+    ///
+    /// # Errors
+    /// The bytes are not a valid component.
+    pub fn compile_cached(&self, bytes: &[u8]) -> wasmtime::Result<(Component, Option<super::CacheOutcome>)> {
+        match &self.config.cache {
+            Some(cache) => cache
+                .compile(&self.engine, bytes)
+                .map(|(component, outcome)| (component, Some(outcome))),
+            None => Component::new(&self.engine, bytes).map(|component| (component, None)),
+        }
     }
 
     /// The limits one component runs under: the defaults, then its manifest, then the overrides.
@@ -218,6 +236,8 @@ impl Drop for Runtime {
 pub struct Host {
     runtime: Arc<Runtime>,
     hub: Arc<Hub>,
+    /// What the compilation cache refused or could not store, for [`Host::cache_notes`].
+    cache_notes: std::sync::Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -229,7 +249,22 @@ impl std::fmt::Debug for Host {
 impl Host {
     pub fn new(runtime: Arc<Runtime>) -> Self {
         let hub = Arc::new(Hub::new());
-        Host { runtime, hub }
+        Host {
+            runtime,
+            hub,
+            cache_notes: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// What the compilation cache refused (an entry and why, then replaced) or could not store
+    /// since the last call; each load still compiled its component.
+    pub fn cache_notes(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .cache_notes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -258,10 +293,21 @@ impl Host {
         if self.hub.slot(&name).is_some() {
             return Err(CallError::Load(format!("a component named `{name}` is already loaded")));
         }
-        let component = self
+        let (component, outcome) = self
             .runtime
-            .compile(bytes)
+            .compile_cached(bytes)
             .map_err(|e| CallError::Load(format!("`{name}`: {e:#}")))?;
+        let note = match outcome {
+            Some(super::CacheOutcome::Refused(why)) => Some(format!("the cached compilation {why}; compiled again")),
+            Some(super::CacheOutcome::NotStored(why)) => Some(format!("the compilation was not cached: {why}")),
+            _ => None,
+        };
+        if let Some(note) = note {
+            self.cache_notes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(format!("`{name}`: {note}"));
+        }
         let limits = self.runtime.limits_for(&manifest);
         if !self.runtime.config.fuel_metering && limits.fuel.is_some() {
             return Err(CallError::Load(format!(

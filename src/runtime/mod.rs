@@ -41,6 +41,7 @@
 
 mod audit;
 pub mod bindings;
+pub mod cache;
 mod fault;
 pub mod fs;
 mod guard;
@@ -58,6 +59,7 @@ mod testing;
 mod wasi;
 
 pub use audit::{AuditLog, Mode, Record, Verdict, now_rfc3339};
+pub use cache::{CacheOutcome, CompileCache};
 pub use fault::{CallError, Fault};
 pub use guard::{ComponentPolicy, Denied, describe_request};
 pub use host::{Host, Runtime, RuntimeConfig};

@@ -1,6 +1,6 @@
 //! `airssys-wasm run` end to end: the binary, real files, exit codes, the audit log.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::lifecycle;
@@ -9,6 +9,11 @@ fn airssys(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
         .args(args)
         .current_dir(dir)
+        // One compilation cache for the tests' runs (each component compiled once).
+        .env(
+            "AIRSSYS_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cwasm-cache"),
+        )
         .output()
         .unwrap()
 }
@@ -192,6 +197,10 @@ fn run_refuses_an_input_larger_than_the_components_memory() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
         .args(["run", "echo.wasm", "--input", "-", "--memory", "256 KiB"])
         .current_dir(dir.path())
+        .env(
+            "AIRSSYS_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cwasm-cache"),
+        )
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -233,6 +242,10 @@ fn a_child_dies_with_the_host_that_started_it() {
         .args(["run", "spawner.wasm", "--input", "command", "--policy", "shells.toml"])
         .args(["--timeout-ms", "60000", "--audit-log", "audit.jsonl"])
         .current_dir(dir.path())
+        .env(
+            "AIRSSYS_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cwasm-cache"),
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -318,4 +331,110 @@ fn an_audit_log_that_cannot_be_written_is_the_hosts_failure() {
     assert_eq!(out.stdout, b"content nobody may see unlogged");
     let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(log.contains("\"verdict\":\"allowed\""), "{log}");
+}
+
+/// `run` with its own compilation cache in `cache`.
+fn run_cached(dir: &Path, cache: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(["run", "echo.wasm", "--input", "in.txt"])
+        .args(extra)
+        .current_dir(dir)
+        .env("AIRSSYS_CACHE_DIR", cache)
+        .output()
+        .unwrap()
+}
+
+/// The `.cwasm` entries of a cache and anything else in it.
+fn cache_files(cache: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    std::fs::read_dir(cache)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|p| p.extension().is_some_and(|e| e == "cwasm"))
+}
+
+#[test]
+fn run_keeps_compiled_components_in_its_cache_and_refuses_a_damaged_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    write_component(dir.path(), "echo", &lifecycle::echo(), &manifest("echo"));
+    std::fs::write(dir.path().join("in.txt"), "cached").unwrap();
+
+    let out = run_cached(dir.path(), &cache, &["--no-cache"]);
+    assert_eq!(out.stdout, b"cached", "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!cache.exists(), "--no-cache neither reads nor creates the cache");
+
+    let out = run_cached(dir.path(), &cache, &[]);
+    assert_eq!(out.stdout, b"cached", "{}", String::from_utf8_lossy(&out.stderr));
+    let (entries, others) = cache_files(&cache);
+    assert_eq!((entries.len(), others.len()), (1, 0), "{entries:?} {others:?}");
+    let good = std::fs::read(&entries[0]).unwrap();
+
+    // Altered: refused with a warning, compiled again, replaced.
+    let mut bad = good.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0x55;
+    std::fs::write(&entries[0], &bad).unwrap();
+    let out = run_cached(dir.path(), &cache, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.stdout, b"cached", "{stderr}");
+    assert!(
+        stderr.contains("warning: `echo`: the cached compilation")
+            && stderr.contains("does not match its digest")
+            && stderr.contains("compiled again"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&entries[0]).unwrap(), good, "replaced by a good entry");
+    let out = run_cached(dir.path(), &cache, &[]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"), "a clean hit");
+
+    // A cache directory others can write is not used at all.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::remove_file(&entries[0]).unwrap();
+    let out = run_cached(dir.path(), &cache, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.stdout, b"cached", "{stderr}");
+    assert!(
+        stderr.contains("others can write it") && stderr.contains("--no-cache"),
+        "{stderr}"
+    );
+    assert_eq!(cache_files(&cache).0.len(), 0, "nothing was written there");
+}
+
+#[test]
+fn two_runs_filling_the_cache_at_once_leave_one_good_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    write_component(dir.path(), "echo", &lifecycle::echo(), &manifest("echo"));
+    std::fs::write(dir.path().join("in.txt"), "at once").unwrap();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+            .args(["run", "echo.wasm", "--input", "in.txt"])
+            .current_dir(dir.path())
+            .env("AIRSSYS_CACHE_DIR", &cache)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = (0..4).map(|_| spawn()).collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.stdout, b"at once", "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    }
+    let (entries, others) = cache_files(&cache);
+    assert_eq!(
+        (entries.len(), others.len()),
+        (1, 0),
+        "no temporary file left: {others:?}"
+    );
+    let out = run_cached(dir.path(), &cache, &[]);
+    assert_eq!(out.stdout, b"at once");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "the entry is whole: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

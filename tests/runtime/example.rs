@@ -46,6 +46,10 @@ fn run_example(path: &str, audit: &Path) -> std::process::Output {
     std::fs::write(&input, path).unwrap();
     Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
         .args(["run", "file-reader.wat", "--input"])
+        .env(
+            "AIRSSYS_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cwasm-cache"),
+        )
         .arg(&input)
         .arg("--audit-log")
         .arg(audit)

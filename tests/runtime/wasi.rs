@@ -12,6 +12,11 @@ fn airssys(args: &[&str], dir: &Path) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("GREETING")
+        // One compilation cache for the tests' runs (each component compiled once).
+        .env(
+            "AIRSSYS_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cwasm-cache"),
+        )
         .output()
         .unwrap()
 }

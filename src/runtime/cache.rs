@@ -1,0 +1,442 @@
+//! The compilation cache: components compiled once and reused from disk on later starts.
+//!
+//! Loading compiled code trusts its bytes (Wasmtime's `Component::deserialize` is `unsafe`:
+//! machine code in the file is run as is). So the cache is used only when it cannot hold
+//! anything but what this user's own runs of this tool wrote:
+//!
+//! - the directory belongs to the user running the tool and nobody else can write it; every
+//!   directory above it belongs to the user or to root and nobody else can write it, unless it
+//!   is sticky (`/tmp`), so nobody else can replace the cache directory either. A directory that
+//!   fails this is not used at all, with a message that names it and the fix.
+//! - the directory is opened once, and every entry is read and written relative to that handle
+//!   (no path is resolved again), never through a symbolic link;
+//! - an entry is a regular file that belongs to the user and nobody else can write, written by
+//!   this tool to a temporary file and renamed into place (several processes may fill the cache
+//!   at once); it starts with a header that repeats its key and the SHA-256 digest of the
+//!   compiled code that follows, and is refused unless both match (a truncated or altered entry,
+//!   or one copied under another component's key).
+//!
+//! The key is the SHA-256 digest of the component's bytes, this tool's version and Wasmtime's
+//! compatibility hash of the engine's configuration (its version, target and every setting that
+//! changes the generated code), so a change of any of them misses the cache instead of loading
+//! code built for something else.
+//!
+//! What the checks do not cover: another process of the same user, or root, can write the cache
+//! as it can write the user's own binaries; the digest detects damage, not such a writer.
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt as _};
+use cap_std::fs::{Dir, MetadataExt as _, OpenOptions, OpenOptionsExt as _};
+use sha2::{Digest as _, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The first line of every entry.
+const MAGIC: &[u8] = b"airssys-wasm compiled component 1\n";
+
+/// Entries larger than this are refused unread (an 18 MB interpreter compiles to about 60 MB).
+pub const MAX_ENTRY_BYTES: u64 = 1 << 30;
+
+/// A cache directory that passed the checks, held open.
+#[derive(Debug)]
+pub struct CompileCache {
+    path: PathBuf,
+    dir: Dir,
+}
+
+/// What the cache did for one compilation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// The compiled component was loaded from the cache.
+    Hit,
+    /// It was compiled and stored.
+    Stored,
+    /// It was compiled; an entry under its key was refused, for this reason, and replaced.
+    Refused(String),
+    /// It was compiled; storing it failed for this reason (the run goes on).
+    NotStored(String),
+}
+
+impl CompileCache {
+    /// The directory the cache lives in unless told otherwise: `AIRSSYS_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/airssys-wasm`, else `$HOME/.cache/airssys-wasm`.
+    pub fn default_dir() -> Option<PathBuf> {
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        var("AIRSSYS_CACHE_DIR")
+            .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("airssys-wasm")))
+            .or_else(|| var("HOME").map(|d| d.join(".cache/airssys-wasm")))
+    }
+
+    /// Opens the cache at `path`, creating it (mode 0700) when missing, after the checks of the
+    /// module documentation.
+    ///
+    /// # Errors
+    /// A message that names the directory, what is wrong and how to fix it.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let shown = path.display();
+        if !path.is_absolute() {
+            return Err(format!(
+                "the compilation cache {shown} is not an absolute path; give one (AIRSSYS_CACHE_DIR)"
+            ));
+        }
+        if std::fs::symlink_metadata(path).is_err() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(path)
+                .map_err(|e| format!("cannot create the compilation cache {shown}: {e}"))?;
+        }
+        let real = path
+            .canonicalize()
+            .map_err(|e| format!("cannot open the compilation cache {shown}: {e}"))?;
+        let me = rustix::process::geteuid().as_raw();
+        for ancestor in real.ancestors().skip(1) {
+            let meta = std::fs::metadata(ancestor)
+                .map_err(|e| format!("cannot check {} above the compilation cache: {e}", ancestor.display()))?;
+            use std::os::unix::fs::MetadataExt as _;
+            let others_write = meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0;
+            if (meta.uid() != me && meta.uid() != 0) || others_write {
+                return Err(format!(
+                    "the compilation cache {shown} is not used: {} above it {}, so someone else could replace the cache; move the cache (AIRSSYS_CACHE_DIR) or run with --no-cache",
+                    ancestor.display(),
+                    if others_write {
+                        "can be written by others and is not sticky"
+                    } else {
+                        "belongs to another user"
+                    }
+                ));
+            }
+        }
+        let dir = Dir::open_ambient_dir(&real, cap_std::ambient_authority())
+            .map_err(|e| format!("cannot open the compilation cache {shown}: {e}"))?;
+        let meta = dir
+            .dir_metadata()
+            .map_err(|e| format!("cannot check the compilation cache {shown}: {e}"))?;
+        if meta.uid() != me {
+            return Err(format!(
+                "the compilation cache {shown} is not used: it belongs to user {}, not to you (user {me}); remove it or choose another directory (AIRSSYS_CACHE_DIR), or run with --no-cache",
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "the compilation cache {shown} is not used: others can write it (mode {:o}); run `chmod go-w {shown}`, or run with --no-cache",
+                meta.mode() & 0o7777
+            ));
+        }
+        Ok(CompileCache { path: real, dir })
+    }
+
+    /// The directory, as resolved when it was opened.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The key of `bytes` compiled by `engine`: hex SHA-256.
+    pub fn key(engine: &Engine, bytes: &[u8]) -> String {
+        let mut hasher = ShaHasher(Sha256::new());
+        hasher.0.update(MAGIC);
+        hasher.0.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.0.update([0]);
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        hasher.0.update([0]);
+        hasher.0.update(bytes);
+        format!("{:x}", hasher.0.finalize())
+    }
+
+    fn entry_name(key: &str) -> String {
+        format!("{key}.cwasm")
+    }
+
+    /// The compiled component stored under `key`, if there is an acceptable entry: `Ok(None)`
+    /// when there is none, `Err` with the reason it was refused.
+    pub fn load(&self, engine: &Engine, key: &str) -> Result<Option<Component>, String> {
+        let name = Self::entry_name(key);
+        let mut options = OpenOptions::new();
+        options
+            .read(true)
+            .follow(FollowSymlinks::No)
+            .custom_flags(libc::O_NONBLOCK);
+        let mut file = match self.dir.open_with(&name, &options) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{name} cannot be opened ({e}): a link or unreadable")),
+        };
+        let meta = file.metadata().map_err(|e| format!("{name}: {e}"))?;
+        let me = rustix::process::geteuid().as_raw();
+        if !meta.is_file() {
+            return Err(format!("{name} is not a regular file"));
+        }
+        if meta.uid() != me || meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{name} belongs to user {} with mode {:o}: not written by you alone",
+                meta.uid(),
+                meta.mode() & 0o7777
+            ));
+        }
+        if meta.len() > MAX_ENTRY_BYTES {
+            return Err(format!(
+                "{name} is {} bytes, over the limit of {MAX_ENTRY_BYTES}",
+                meta.len()
+            ));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        (&mut file)
+            .take(MAX_ENTRY_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{name}: {e}"))?;
+        let code = check_entry(&bytes, key).map_err(|why| format!("{name} {why}"))?;
+        // SAFETY: `code` is what `Component::serialize` produced in a run of this tool for this
+        // key (this component, this tool's version, this engine's configuration): the entry is a
+        // regular file of this user that nobody else can write, in a directory only this user
+        // can write (checked in `open`, and here), and its digest matches the one written
+        // with it. Wasmtime checks its own header and compatibility again before loading.
+        let component = unsafe { Component::deserialize(engine, code) }
+            .map_err(|e| format!("{name} was refused by Wasmtime: {e}"))?;
+        Ok(Some(component))
+    }
+
+    /// Stores `component` under `key`: written to a temporary file (mode 0600) and renamed into
+    /// place, so that a reader never sees half an entry.
+    ///
+    /// # Errors
+    /// The reason it could not be written.
+    pub fn store(&self, key: &str, component: &Component) -> Result<(), String> {
+        let code = component.serialize().map_err(|e| format!("cannot serialise: {e}"))?;
+        let digest = format!("{:x}", Sha256::digest(&code));
+        let tmp = format!(".{key}.{}.{}.tmp", std::process::id(), unique());
+        let mut options = OpenOptions::new();
+        options
+            .write(true)
+            .create_new(true)
+            .follow(FollowSymlinks::No)
+            .mode(0o600);
+        let written = (|| {
+            let mut file = self.dir.open_with(&tmp, &options)?;
+            file.write_all(MAGIC)?;
+            file.write_all(format!("{key}\n{digest}\n").as_bytes())?;
+            file.write_all(&code)?;
+            file.sync_all()?;
+            self.dir.rename(&tmp, &self.dir, Self::entry_name(key))
+        })();
+        written.map_err(|e| {
+            let _ = self.dir.remove_file(&tmp);
+            format!("cannot write {}: {e}", self.path.join(Self::entry_name(key)).display())
+        })
+    }
+
+    /// [`Self::load`], or compile and [`Self::store`].
+    ///
+    /// # Errors
+    /// The bytes are not a component Wasmtime can compile.
+    pub fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
+        let key = Self::key(engine, bytes);
+        let refused = match self.load(engine, &key) {
+            Ok(Some(component)) => return Ok((component, CacheOutcome::Hit)),
+            Ok(None) => None,
+            Err(why) => Some(why),
+        };
+        let component = Component::new(engine, bytes)?;
+        let outcome = match (self.store(&key, &component), refused) {
+            (Err(why), _) => CacheOutcome::NotStored(why),
+            (Ok(()), Some(why)) => CacheOutcome::Refused(why),
+            (Ok(()), None) => CacheOutcome::Stored,
+        };
+        Ok((component, outcome))
+    }
+}
+
+/// The compiled code of an entry, after its header: `MAGIC`, the key, the code's digest.
+fn check_entry<'a>(bytes: &'a [u8], key: &str) -> Result<&'a [u8], Cow<'static, str>> {
+    let rest = bytes.strip_prefix(MAGIC).ok_or("is not an entry of this cache")?;
+    let mut lines = rest.splitn(3, |b| *b == b'\n');
+    let (Some(stored_key), Some(digest), Some(code)) = (lines.next(), lines.next(), lines.next()) else {
+        return Err("is truncated".into());
+    };
+    if stored_key != key.as_bytes() {
+        return Err("was written for another component or configuration".into());
+    }
+    if digest != format!("{:x}", Sha256::digest(code)).as_bytes() {
+        return Err("does not match its digest: it is truncated or was altered".into());
+    }
+    Ok(code)
+}
+
+/// A number no other temporary file of this process uses.
+fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Feeds what a `Hash` writes into SHA-256.
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        0
+    }
+}
+
+use std::os::unix::fs::DirBuilderExt as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        Engine::new(&config).unwrap()
+    }
+
+    const COMPONENT: &str = r#"(component (core module (func (export "f"))) (core instance (instantiate 0)))"#;
+
+    fn entries(dir: &Path) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn a_second_compilation_is_loaded_from_the_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cache");
+        let cache = CompileCache::open(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        let engine = engine();
+        let bytes = wat::parse_str(COMPONENT).unwrap();
+        let (_, first) = cache.compile(&engine, &bytes).unwrap();
+        assert_eq!(first, CacheOutcome::Stored);
+        let (_, second) = cache.compile(&engine, &bytes).unwrap();
+        assert_eq!(second, CacheOutcome::Hit);
+        let files = entries(&dir);
+        assert_eq!(files.len(), 1, "one entry, no temporary file left: {files:?}");
+        use std::os::unix::fs::MetadataExt as _;
+        assert_eq!(std::fs::metadata(&files[0]).unwrap().mode() & 0o777, 0o600);
+        // Another configuration is another key.
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true).consume_fuel(true);
+        let fuel = Engine::new(&config).unwrap();
+        assert_ne!(CompileCache::key(&engine, &bytes), CompileCache::key(&fuel, &bytes));
+        assert_eq!(cache.compile(&fuel, &bytes).unwrap().1, CacheOutcome::Stored);
+    }
+
+    /// Every way an entry can be damaged or misplaced is refused, then replaced by a good one.
+    #[test]
+    fn damaged_or_misplaced_entries_are_refused_and_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cache");
+        let cache = CompileCache::open(&dir).unwrap();
+        let engine = engine();
+        let bytes = wat::parse_str(COMPONENT).unwrap();
+        let other = wat::parse_str(r#"(component (core module (func (export "g"))))"#).unwrap();
+        cache.compile(&engine, &bytes).unwrap();
+        cache.compile(&engine, &other).unwrap();
+        let entry = dir.join(format!("{}.cwasm", CompileCache::key(&engine, &bytes)));
+        let other_entry = dir.join(format!("{}.cwasm", CompileCache::key(&engine, &other)));
+        let good = std::fs::read(&entry).unwrap();
+        let damage: Vec<(&str, Box<dyn Fn()>)> = vec![
+            ("altered", {
+                let (entry, good) = (entry.clone(), good.clone());
+                Box::new(move || {
+                    let mut bad = good.clone();
+                    let last = bad.len() - 1;
+                    bad[last] ^= 0xff;
+                    std::fs::write(&entry, bad).unwrap();
+                })
+            }),
+            ("truncated", {
+                let (entry, good) = (entry.clone(), good.clone());
+                Box::new(move || std::fs::write(&entry, &good[..good.len() / 2]).unwrap())
+            }),
+            ("truncated in the header", {
+                let (entry, good) = (entry.clone(), good.clone());
+                Box::new(move || std::fs::write(&entry, &good[..MAGIC.len() + 10]).unwrap())
+            }),
+            ("another component's entry", {
+                let (entry, other_entry) = (entry.clone(), other_entry.clone());
+                Box::new(move || {
+                    std::fs::copy(&other_entry, &entry).unwrap();
+                })
+            }),
+            ("not an entry", {
+                let entry = entry.clone();
+                Box::new(move || std::fs::write(&entry, b"\x7fELF").unwrap())
+            }),
+            ("a link to a good entry", {
+                let (entry, good, dir) = (entry.clone(), good.clone(), dir.clone());
+                Box::new(move || {
+                    std::fs::write(dir.join("elsewhere"), &good).unwrap();
+                    std::fs::remove_file(&entry).unwrap();
+                    std::os::unix::fs::symlink(dir.join("elsewhere"), &entry).unwrap();
+                })
+            }),
+            ("writable by others", {
+                let (entry, good) = (entry.clone(), good.clone());
+                Box::new(move || {
+                    std::fs::write(&entry, &good).unwrap();
+                    use std::os::unix::fs::PermissionsExt as _;
+                    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+                })
+            }),
+        ];
+        for (what, spoil) in damage {
+            spoil();
+            let (_, outcome) = cache.compile(&engine, &bytes).unwrap();
+            assert!(matches!(outcome, CacheOutcome::Refused(_)), "{what}: {outcome:?}");
+            assert_eq!(
+                cache.compile(&engine, &bytes).unwrap().1,
+                CacheOutcome::Hit,
+                "{what}: replaced"
+            );
+        }
+    }
+
+    #[test]
+    fn a_directory_others_can_write_or_that_is_not_ours_is_not_used() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cache");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = CompileCache::open(&dir).unwrap_err();
+        assert!(
+            error.contains("others can write it") && error.contains("chmod go-w"),
+            "{error}"
+        );
+
+        // A parent others can write (and not sticky): the cache could be replaced.
+        let parent = tmp.path().join("open");
+        std::fs::create_dir(&parent).unwrap();
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = CompileCache::open(&parent.join("cache")).unwrap_err();
+        assert!(error.contains("can be written by others and is not sticky"), "{error}");
+        // Sticky, as /tmp: fine.
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(CompileCache::open(&parent.join("cache")).is_ok());
+
+        // Another user's directory (the tests may run as root, who can make one).
+        if rustix::process::geteuid().is_root() {
+            let theirs = tmp.path().join("theirs");
+            std::fs::create_dir(&theirs).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+            let error = CompileCache::open(&theirs).unwrap_err();
+            assert!(error.contains("belongs to user 65534"), "{error}");
+        }
+
+        assert!(
+            CompileCache::open(Path::new("relative/cache"))
+                .unwrap_err()
+                .contains("not an absolute path")
+        );
+    }
+}
