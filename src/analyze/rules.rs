@@ -109,6 +109,31 @@ rules! {
     /// ## How to fix
     /// Build the component for a world of an accepted kind, or accept its kind in the policy.
     DISALLOWED_KIND = "CMP010" "disallowed-kind" Error "the component is not of a kind the policy or `--kind` allows";
+
+    /// A line of a `check --from-list` file cannot be checked: the component it names does not
+    /// exist or is not a regular file, the manifest it names does not exist, the line has more
+    /// than two tab-separated fields, is not UTF-8, or repeats a component listed on an earlier
+    /// line. The other lines are still checked, so one bad line of a registry's listing does not
+    /// stop the audit, but the batch fails: what a line named was not checked.
+    ///
+    /// ## Example
+    /// ```text
+    /// components/uploader.wasm	components/uploader.toml
+    /// components/missing.wasm
+    /// ```
+    ///
+    /// ## How to fix
+    /// List one component per line (a path, relative to the current directory, or absolute),
+    /// optionally followed by a tab and its manifest's path; remove lines for components that are
+    /// gone.
+    UNUSABLE_LIST_LINE = "CMP011" "unusable-list-line" Error "a line of a `--from-list` file names nothing that can be checked";
+}
+
+/// Line `span` of a `--from-list` file cannot be checked: `why`.
+pub(crate) fn unusable_list_line(list: SourceId, span: Range<usize>, why: &str, help: &str) -> Diagnostic {
+    Diagnostic::new(&UNUSABLE_LIST_LINE, why.to_string())
+        .at(list, span, "this line")
+        .help(help.to_string())
 }
 
 /// The bytes are not a valid component or module: `message` from the validator, at `offset`.

@@ -322,7 +322,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, severity: Severity) {
+    pub fn add(&mut self, severity: Severity) {
         match severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,
@@ -374,7 +374,13 @@ impl Sink {
 
 /// Sorts diagnostics deterministically (file, offset, code, message).
 pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {
-    diagnostics.sort_by_cached_key(|d| d.sort_key(sources));
+    sort_with(diagnostics, sources, |d| d);
+}
+
+/// Sorts items that each carry a diagnostic (with where it came from, say) in the order of
+/// [`sort`]; items with equal keys keep their order.
+pub fn sort_with<T>(items: &mut [T], sources: &Sources, diagnostic: impl Fn(&T) -> &Diagnostic) {
+    items.sort_by_cached_key(|t| diagnostic(t).sort_key(sources));
 }
 
 /// Counts diagnostics by severity.

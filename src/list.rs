@@ -1,0 +1,104 @@
+//! `check --from-list FILE|-`: the components to check, one per line, so that a registry
+//! crawler can pipe its listing without building a directory tree.
+//!
+//! A line is a component's path, optionally followed by a tab and its manifest's path (both
+//! relative to the current directory, or absolute). Blank lines and lines starting with `#`
+//! are skipped. A line that names nothing checkable is a finding (`CMP011`) with its line
+//! number, and the other lines are still checked.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::analyze::rules::unusable_list_line;
+use crate::diagnostics::{Diagnostic, Sources};
+
+/// The largest list read.
+pub const MAX_LIST_BYTES: usize = 256 * 1024 * 1024;
+
+/// What a list asks for.
+#[derive(Debug, Default)]
+pub struct List {
+    /// The components, in the order listed (each once).
+    pub components: Vec<PathBuf>,
+    /// The manifests the list names, by component.
+    pub manifests: HashMap<PathBuf, PathBuf>,
+    /// The lines that name nothing checkable.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads a list registered in `sources` under `name` (text that was not UTF-8 is given with
+/// replacement characters: such lines are findings).
+pub fn parse(sources: &mut Sources, name: &str, text: String) -> List {
+    let id = sources.add_text(name, text);
+    let text = sources.get(id).text.clone().unwrap_or_default();
+    let mut list = List::default();
+    let mut first_line: HashMap<&str, usize> = HashMap::new();
+    let mut start = 0;
+    for (n, raw) in text.split_inclusive('\n').enumerate() {
+        let line_start = start;
+        start += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let span = line_start..line_start + line.len();
+        let bad = |why: String, help: &str| unusable_list_line(id, span.clone(), &why, help);
+        let fields: Vec<&str> = line.split('\t').collect();
+        let problem = match fields.as_slice() {
+            _ if line.contains('\u{fffd}') => {
+                Some(bad(format!("line {} is not UTF-8", n + 1), "list paths as UTF-8 text"))
+            }
+            [component] | [component, _] if component.is_empty() => Some(bad(
+                format!("line {} names no component before its tab", n + 1),
+                "write the component's path first, then a tab and its manifest's path",
+            )),
+            [component, ..] if first_line.contains_key(component) => Some(bad(
+                format!(
+                    "line {} lists {component} again (first on line {})",
+                    n + 1,
+                    first_line[component]
+                ),
+                "list each component once",
+            )),
+            [component] => file_problem(component, "component").map(|why| {
+                bad(
+                    format!("line {}: {why}", n + 1),
+                    "list component files (.wasm or .wat) that exist",
+                )
+            }),
+            [component, manifest] => file_problem(component, "component")
+                .or_else(|| file_problem(manifest, "manifest"))
+                .map(|why| {
+                    bad(
+                        format!("line {}: {why}", n + 1),
+                        "list files that exist: a component, then a tab and its manifest",
+                    )
+                }),
+            _ => Some(bad(
+                format!("line {} has {} tab-separated fields", n + 1, fields.len()),
+                "write a component's path, optionally followed by one tab and its manifest's path",
+            )),
+        };
+        if let Some(d) = problem {
+            list.diagnostics.push(d);
+            continue;
+        }
+        first_line.insert(fields[0], n + 1);
+        let component = PathBuf::from(fields[0]);
+        if let Some(manifest) = fields.get(1) {
+            list.manifests.insert(component.clone(), PathBuf::from(manifest));
+        }
+        list.components.push(component);
+    }
+    list
+}
+
+/// Why `path` cannot be read as a `what` file, if it cannot.
+fn file_problem(path: &str, what: &str) -> Option<String> {
+    match std::fs::metadata(path) {
+        Err(e) => Some(format!("cannot read the {what} {path}: {e}")),
+        Ok(m) if m.is_dir() => Some(format!("the {what} {path} is a directory; list its files")),
+        Ok(m) if !m.is_file() => Some(format!("the {what} {path} is not a regular file")),
+        Ok(_) => None,
+    }
+}
