@@ -1,0 +1,329 @@
+//! Registry-scale audits: shards chosen by content digest, merged into exactly what one process
+//! prints; the result cache; `--from-list`. The corpus is generated here from the `check`
+//! fixtures (every finding the analysis makes), each copy made unique by a custom section (or a
+//! comment in WAT), beside its own manifest, a shared `Component.toml`, or none.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use airssys_wasm::cache::{Cache, CacheStats};
+use airssys_wasm::catalogue::Catalogue;
+use airssys_wasm::check::{self, Options};
+use airssys_wasm::diagnostics::Sources;
+use airssys_wasm::digest::Shard;
+use airssys_wasm::orgpolicy::{Date, PolicySet};
+
+/// Waivers the corpus uses (CMP003 of the fixtures' component, and of component 7 alone),
+/// never uses, and that expired.
+const POLICY: &str = r#"
+[[waiver]]
+component = "fixture"
+code = "unused-grant"
+reason = "kept for the next release"
+expires = 2099-12-31
+
+[[waiver]]
+component = "rare"
+code = "unused-grant"
+reason = "used by one component only, so by one shard only"
+expires = 2099-12-31
+
+[[waiver]]
+component = "nobody"
+code = "CMP004"
+reason = "no component of this name"
+expires = 2099-12-31
+
+[[waiver]]
+component = "fixture"
+code = "CMP006"
+reason = "long gone"
+expires = 2000-01-01
+"#;
+
+/// Writes `n` components under `dir` (ten directories; the last has no `Component.toml`) and
+/// the policy, and returns the policy's path.
+fn corpus(dir: &Path, n: usize) -> PathBuf {
+    let fixtures = common::fixtures::check_fixtures();
+    for d in 0..10 {
+        std::fs::create_dir_all(dir.join(format!("d{d}"))).unwrap();
+        if d < 9 {
+            let shared = fixtures[d % fixtures.len()].manifest.clone().unwrap_or_default();
+            std::fs::write(dir.join(format!("d{d}/Component.toml")), shared).unwrap();
+        }
+    }
+    for i in 0..n {
+        let fx = &fixtures[i % fixtures.len()];
+        let stem = dir.join(format!("d{}/c{i:05}", i % 10));
+        let mut bytes = fx.bytes.clone();
+        if fx.ext == "wat" {
+            bytes.extend(format!("\n;; copy {i}\n").bytes());
+        } else {
+            let payload = format!("copy {i}");
+            bytes.extend([0, (payload.len() + 3) as u8, 2, b'i', b'd']);
+            bytes.extend(payload.bytes());
+        }
+        std::fs::write(stem.with_extension(fx.ext), bytes).unwrap();
+        // Every third component uses its directory's Component.toml (or none, in d9).
+        if let Some(m) = fx.manifest.as_ref().filter(|_| i % 3 != 0) {
+            std::fs::write(stem.with_extension("toml"), m).unwrap();
+        }
+    }
+    std::fs::write(
+        dir.join("d7/c00007.toml"),
+        "[component]\nname = \"rare\"\nversion = \"1.0.0\"\n\n[permissions]\nfilesystem = [{ action = \"read\", path = \"/never/used\" }]\n",
+    )
+    .unwrap();
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    policy
+}
+
+/// The binary under test, copied once into the test's directory: the target directory may be
+/// shared with other worktrees, whose builds would replace it between the processes of a test.
+fn binary(dir: &Path) -> PathBuf {
+    let copy = dir.join("airssys-wasm");
+    if !copy.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_airssys-wasm"), &copy).unwrap();
+    }
+    copy
+}
+
+fn airssys(dir: &Path, args: &[&str]) -> Output {
+    Command::new(binary(dir)).args(args).current_dir(dir).output().unwrap()
+}
+
+fn stdout(out: &Output) -> &str {
+    std::str::from_utf8(&out.stdout).unwrap()
+}
+
+/// The component indices of a jsonl stream.
+fn indices(jsonl: &str) -> Vec<u64> {
+    jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "component")
+        .map(|v| v["index"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn shards_merge_to_exactly_the_single_process_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = 2_000;
+    corpus(tmp.path(), n);
+    let check = ["check", "--format", "jsonl", "--policy", "policy.toml", "."];
+    let single = airssys(tmp.path(), &check);
+    assert_eq!(
+        single.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&single.stderr)
+    );
+    let whole = stdout(&single);
+    assert_eq!(indices(whole), (0..n as u64).collect::<Vec<_>>());
+    // The corpus exercises what merging must get right: manifests shared across shards, a
+    // waiver used by some shards only (no POL015 for it), one used by none, one expired.
+    let batch: Vec<&str> = whole.lines().filter(|l| l.contains(r#""type":"batch""#)).collect();
+    assert_eq!(batch.len(), 2, "{batch:?}");
+    assert!(batch.iter().any(|l| l.contains("POL014")) && batch.iter().any(|l| l.contains("POL015")));
+    let mut dropped = 0;
+    for count in [2, 4, 8] {
+        let mut files = Vec::new();
+        let mut seen = BTreeSet::new();
+        for index in 1..=count {
+            let shard = format!("{index}/{count}");
+            let mut args = check.to_vec();
+            args.extend(["--shard", &shard]);
+            let out = airssys(tmp.path(), &args);
+            assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+            // The shards without component 7 report its waiver unused; the merge must not.
+            dropped += stdout(&out)
+                .lines()
+                .filter(|l| l.contains("POL015") && !whole.contains(*l))
+                .count();
+            for i in indices(stdout(&out)) {
+                assert!(seen.insert(i), "component {i} is in two shards of {count}");
+            }
+            let file = format!("shard-{index}-of-{count}.jsonl");
+            std::fs::write(tmp.path().join(&file), &out.stdout).unwrap();
+            files.push(file);
+        }
+        assert_eq!(seen.len(), n, "the {count} shards together check every component");
+        files.reverse();
+        let mut args = vec!["merge"];
+        args.extend(files.iter().map(String::as_str));
+        let merged = airssys(tmp.path(), &args);
+        assert_eq!(stdout(&merged), whole, "{count} shards merged");
+        assert_eq!(merged.status.code(), single.status.code());
+    }
+    assert_eq!(
+        dropped,
+        1 + 3 + 7,
+        "every shard but component 7's reported its waiver unused"
+    );
+}
+
+fn check_with(
+    catalogue: &Catalogue,
+    dir: &Path,
+    components: &[PathBuf],
+    cache: Option<&Cache>,
+    shard: Option<Shard>,
+) -> (String, Option<CacheStats>, Vec<PathBuf>) {
+    let mut sources = Sources::new();
+    let policies = PolicySet::load(&mut sources, &[dir.join("policy.toml")]).unwrap();
+    let options = Options {
+        policies: Some((
+            &policies,
+            Date {
+                year: 2026,
+                month: 1,
+                day: 1,
+            },
+        )),
+        cache,
+        shard,
+        ..Options::default()
+    };
+    let report = check::check_with_progress(catalogue, components, &options, sources, None).unwrap();
+    let json = airssys_wasm::report::json::BatchReport::new(
+        &report.diagnostics,
+        &report.sources,
+        &report.components,
+        &report.kinds,
+    );
+    (
+        airssys_wasm::report::json::to_string(&json),
+        report.cache,
+        report.components,
+    )
+}
+
+#[test]
+fn a_shard_keeps_its_members_when_files_are_added_or_reordered() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 120);
+    let catalogue = Catalogue::embedded().unwrap();
+    let all = check::discover(&[tmp.path().to_path_buf()]).unwrap();
+    let shard = Some(Shard { index: 2, count: 3 });
+    let (_, _, members) = check_with(&catalogue, tmp.path(), &all[..100], None, shard);
+    let mut reordered = all.clone();
+    reordered.reverse();
+    let (_, _, again) = check_with(&catalogue, tmp.path(), &reordered, None, shard);
+    let kept: BTreeSet<_> = again.into_iter().filter(|c| all[..100].contains(c)).collect();
+    assert_eq!(kept, members.into_iter().collect());
+}
+
+#[test]
+fn an_unchanged_reaudit_is_only_cache_lookups() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 90);
+    let catalogue = Catalogue::embedded().unwrap();
+    let components = check::discover(&[tmp.path().to_path_buf()]).unwrap();
+    let n = components.len();
+    let (uncached, _, _) = check_with(&catalogue, tmp.path(), &components, None, None);
+    let dir = tmp.path().join("cache");
+    let run = || {
+        let cache = Cache::open(&dir).unwrap();
+        let (out, stats, _) = check_with(&catalogue, tmp.path(), &components, Some(&cache), None);
+        assert_eq!(out, uncached, "cached findings are the findings");
+        stats.unwrap()
+    };
+    let cold = run();
+    assert_eq!((cold.hits, cold.analysed, cold.unstored), (0, n, 0));
+    let warm = run();
+    assert_eq!(
+        (warm.hits, warm.analysed, warm.corrupt),
+        (n, 0, 0),
+        "nothing changed: nothing analysed"
+    );
+
+    // A corrupt entry (cut short, as by a crash of another writer) and a garbage one are
+    // recomputed and replaced.
+    let entries: Vec<PathBuf> = walk(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(entries.len(), n);
+    let text = std::fs::read(&entries[0]).unwrap();
+    std::fs::write(&entries[0], &text[..text.len() / 2]).unwrap();
+    std::fs::write(&entries[1], "garbage").unwrap();
+    let repaired = run();
+    assert_eq!((repaired.hits, repaired.analysed, repaired.corrupt), (n - 2, 2, 2));
+    assert_eq!(run().hits, n);
+
+    // A changed manifest is a new key for the components that use it (and only them).
+    std::fs::write(
+        tmp.path().join("d1/Component.toml"),
+        "[component]\nname = \"changed\"\nversion = \"1.0.0\"\n",
+    )
+    .unwrap();
+    let (uncached, _, _) = check_with(&catalogue, tmp.path(), &components, None, None);
+    let cache = Cache::open(&dir).unwrap();
+    let (out, stats, _) = check_with(&catalogue, tmp.path(), &components, Some(&cache), None);
+    assert_eq!(out, uncached);
+    let stats = stats.unwrap();
+    assert!(stats.analysed > 0 && stats.analysed < n / 10, "{stats:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn processes_sharing_a_cache_print_what_an_uncached_run_prints() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 200);
+    let check = [
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "policy.toml",
+        "d0",
+        "d1",
+        "d2",
+        "d3",
+    ];
+    let uncached = airssys(tmp.path(), &check);
+    let mut args = check.to_vec();
+    args.extend(["--cache", "cache"]);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(binary(tmp.path()))
+                .args(&args)
+                .current_dir(tmp.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.stdout, uncached.stdout);
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("cache: "));
+    }
+    let warm = airssys(tmp.path(), &args);
+    assert_eq!(warm.stdout, uncached.stdout);
+    assert_eq!(String::from_utf8_lossy(&warm.stderr), "cache: 80 reused, 0 analysed\n");
+    assert!(
+        walk(&tmp.path().join("cache"))
+            .iter()
+            .all(|p| !p.to_string_lossy().contains(".tmp-"))
+    );
+}
