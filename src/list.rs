@@ -48,6 +48,10 @@ pub fn parse(sources: &mut Sources, name: &str, text: String) -> List {
             _ if line.contains('\u{fffd}') => {
                 Some(bad(format!("line {} is not UTF-8", n + 1), "list paths as UTF-8 text"))
             }
+            [] | [_, _, _, ..] => Some(bad(
+                format!("line {} has {} tab-separated fields", n + 1, fields.len()),
+                "write a component's path, optionally followed by one tab and its manifest's path",
+            )),
             [component] | [component, _] if component.is_empty() => Some(bad(
                 format!("line {} names no component before its tab", n + 1),
                 "write the component's path first, then a tab and its manifest's path",
@@ -74,10 +78,6 @@ pub fn parse(sources: &mut Sources, name: &str, text: String) -> List {
                         "list files that exist: a component, then a tab and its manifest",
                     )
                 }),
-            _ => Some(bad(
-                format!("line {} has {} tab-separated fields", n + 1, fields.len()),
-                "write a component's path, optionally followed by one tab and its manifest's path",
-            )),
         };
         if let Some(d) = problem {
             list.diagnostics.push(d);

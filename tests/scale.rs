@@ -327,3 +327,105 @@ fn processes_sharing_a_cache_print_what_an_uncached_run_prints() {
             .all(|p| !p.to_string_lossy().contains(".tmp-"))
     );
 }
+
+#[test]
+fn merge_refuses_what_is_not_the_shards_of_one_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 40);
+    let check = ["check", "--format", "jsonl", "--policy", "policy.toml", "."];
+    let shard = |i: &str, extra: &[&str]| {
+        let mut args = check.to_vec();
+        args.extend(["--shard", i]);
+        args.extend(extra);
+        let out = airssys(tmp.path(), &args);
+        let file = format!("{}{}.jsonl", i.replace('/', "of"), extra.len());
+        std::fs::write(tmp.path().join(&file), out.stdout).unwrap();
+        file
+    };
+    let (s1, s2, s3) = (shard("1/3", &[]), shard("2/3", &[]), shard("3/3", &[]));
+    let other = shard("3/3", &["-A", "unused-grant"]);
+    let text = std::fs::read_to_string(tmp.path().join(&s2)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(tmp.path().join("cut.jsonl"), lines[..lines.len() - 1].join("\n")).unwrap();
+    std::fs::write(
+        tmp.path().join("garbage.jsonl"),
+        format!("{}\n{{\"version\":1,\"ty", lines[0]),
+    )
+    .unwrap();
+    let edited = text.replace(
+        r#""type":"summary","components":"#,
+        r#""type":"summary","components":1"#,
+    );
+    std::fs::write(tmp.path().join("edited.jsonl"), edited).unwrap();
+    let merge = |files: &[&str]| {
+        let mut args = vec!["merge"];
+        args.extend(files);
+        let out = airssys(tmp.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{files:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let cases = [
+        (vec![&*s1, &s2], format!("{s1}:1: shard 1/3, but 2 files were given")),
+        (vec![&*s1, &s2, &s2], format!("{s2}:1: shard 2/3 again (also {s2})")),
+        (
+            vec![&*s1, &s2, &other],
+            format!("{other}:1: checked another batch than {s1}"),
+        ),
+        (
+            vec![&*s1, "cut.jsonl", &s3],
+            "cut.jsonl: it ends before its summary".to_string(),
+        ),
+        (
+            vec![&*s1, "garbage.jsonl", &s3],
+            "garbage.jsonl:2: not a JSON document".to_string(),
+        ),
+        (
+            vec![&*s1, "edited.jsonl", &s3],
+            "the summary does not match the documents before it".to_string(),
+        ),
+        (vec![&*s1, "nope.jsonl"], "cannot read nope.jsonl".to_string()),
+    ];
+    for (files, want) in cases {
+        let said = merge(&files);
+        assert!(said.starts_with("error: ") && said.contains(&want), "{files:?}: {said}");
+    }
+}
+
+#[test]
+fn from_list_reports_unusable_lines_by_number_and_checks_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let fixtures = common::fixtures::check_fixtures();
+    let named = |name: &str| fixtures.iter().find(|f| f.name == name).unwrap();
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(dir.join("ok.wasm"), &named("clean-filesystem").bytes).unwrap();
+    std::fs::write(
+        dir.join("ok.toml"),
+        named("clean-filesystem").manifest.as_ref().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("other.wasm"), &named("unused-grant").bytes).unwrap();
+    std::fs::write(
+        dir.join("manifests/other.toml"),
+        named("unused-grant").manifest.as_ref().unwrap(),
+    )
+    .unwrap();
+    let list = "# a registry's listing\nok.wasm\n\nmissing.wasm\nmanifests\nother.wasm\tmanifests/other.toml\nok.wasm\nother.wasm\tnope.toml\tx\n";
+    let mut child = Command::new(binary(dir))
+        .args(["check", "--color", "never", "--from-list", "-"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), list.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    common::with_snapshots(|| insta::assert_snapshot!("from-list", text));
+}

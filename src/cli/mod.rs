@@ -66,6 +66,17 @@ enum Command {
         /// Component files (.wasm or .wat) or directories, searched recursively
         #[arg(required_unless_present = "from_list")]
         paths: Vec<PathBuf>,
+        /// The manifest for every component (default: <stem>.toml beside each component, else
+        /// Component.toml beside it)
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+        /// An organisation policy (repeatable; default: the built-in policies/default.toml)
+        #[arg(long = "policy", value_name = "FILE")]
+        policy: Vec<PathBuf>,
+        /// Accept only components of this kind (repeatable): airssys, wasi-command,
+        /// wasi-http-handler, library, core-module
+        #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
+        kind: Vec<airssys_wasm::analyze::ComponentKind>,
         /// Also check the components listed in this file (`-`: standard input), one per line: a
         /// path, optionally followed by a tab and the component's manifest
         #[arg(long, value_name = "FILE")]
@@ -78,17 +89,6 @@ enum Command {
         /// catalogue and tool version already checked, and store new ones
         #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
-        /// The manifest for every component (default: <stem>.toml beside each component, else
-        /// Component.toml beside it)
-        #[arg(long, value_name = "FILE")]
-        manifest: Option<PathBuf>,
-        /// An organisation policy (repeatable; default: the built-in policies/default.toml)
-        #[arg(long = "policy", value_name = "FILE")]
-        policy: Vec<PathBuf>,
-        /// Accept only components of this kind (repeatable): airssys, wasi-command,
-        /// wasi-http-handler, library, core-module
-        #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
-        kind: Vec<airssys_wasm::analyze::ComponentKind>,
         #[command(flatten)]
         report: ReportArgs,
     },
