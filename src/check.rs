@@ -39,8 +39,9 @@ pub struct Options<'a> {
     /// reading and parsing it again. Off for batches, whose binaries would all stay in memory.
     /// The cache is not used when it is on.
     pub keep: bool,
-    /// The manifest of particular components (`--from-list`), before `manifest` and discovery.
-    pub manifests: HashMap<PathBuf, PathBuf>,
+    /// What a `--from-list` file says about particular components: their manifest (before
+    /// `manifest` and discovery) and their digest (what `shard` decides by, unread).
+    pub listed: HashMap<PathBuf, crate::list::Listed>,
     /// Check only the components whose content digest falls into this shard.
     pub shard: Option<Shard>,
     /// Reuse and store each component's findings here.
@@ -124,7 +125,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> crate::Result<()> {
 
 /// The manifest a component is checked against (see the module docs).
 pub fn manifest_for(component: &Path, options: &Options) -> PathBuf {
-    if let Some(m) = options.manifests.get(component) {
+    if let Some(m) = options.listed.get(component).and_then(|l| l.manifest.as_ref()) {
         return m.clone();
     }
     if let Some(m) = &options.manifest {
@@ -238,14 +239,7 @@ pub fn check_with_progress(
                 source: m.source,
                 manifest: m.manifest.as_deref(),
             });
-            let result = check_one(
-                catalogue,
-                c,
-                *id,
-                m,
-                options,
-                cache.as_ref().map(|cache| (cache, *digest)),
-            );
+            let result = check_one(catalogue, c, *id, m, options, cache.as_ref(), *digest);
             if let Some(p) = progress {
                 p(done.fetch_add(1, Ordering::Relaxed) + 1, components.len());
             }
@@ -328,12 +322,15 @@ pub fn batch_digest(
     h.field(cache_context(catalogue, options, sources, &policies).0);
     h.field(components.len().to_be_bytes());
     for c in components {
-        let manifest = options
-            .manifests
-            .get(c)
+        let listed = options.listed.get(c);
+        let manifest = listed
+            .and_then(|l| l.manifest.as_ref())
             .map(|m| m.to_string_lossy())
             .unwrap_or_default();
-        h.field(c.to_string_lossy().as_bytes()).field(manifest.as_bytes());
+        let digest = listed.and_then(|l| l.digest).map(|d| d.hex()).unwrap_or_default();
+        h.field(c.to_string_lossy().as_bytes())
+            .field(manifest.as_bytes())
+            .field(digest);
     }
     h.field(
         options
@@ -362,19 +359,23 @@ fn policy_sources(options: &Options<'_>, sources: &Sources) -> HashMap<String, S
 }
 
 /// The components to check (their positions in `components`), with their content digests when
-/// the shard or the cache needs them. Digests are read in parallel.
+/// they were read to choose the shard. A digest listed for a component (`--from-list`) decides
+/// its shard without reading it. Digests are read in parallel.
 fn select(components: &[PathBuf], options: &Options<'_>) -> crate::Result<(Vec<usize>, Vec<Option<Digest>>)> {
     let all = 0..components.len();
-    if options.shard.is_none() && (options.cache.is_none() || options.keep) {
+    let Some(shard) = options.shard else {
         return Ok((all.collect(), vec![None; components.len()]));
-    }
-    let digests: Vec<Digest> = components
+    };
+    let digests: Vec<(Digest, bool)> = components
         .par_iter()
-        .map(|c| content_digest(c))
+        .map(|c| match options.listed.get(c).and_then(|l| l.digest) {
+            Some(listed) => Ok((listed, false)),
+            None => content_digest(c).map(|d| (d, true)),
+        })
         .collect::<crate::Result<_>>()?;
     Ok(all
-        .filter(|&i| options.shard.is_none_or(|s| s.contains(&digests[i])))
-        .map(|i| (i, Some(digests[i])))
+        .filter(|&i| shard.contains(&digests[i].0))
+        .map(|i| (i, digests[i].1.then_some(digests[i].0)))
         .unzip())
 }
 
@@ -459,34 +460,59 @@ fn waivable(diagnostics: Vec<Diagnostic>, findings: &mut Vec<Finding>) -> Vec<Di
     rest
 }
 
-/// One component, from the cache when it holds its findings.
+/// One component, from the cache when it holds its findings. `known` is its content digest
+/// when it was read already.
 fn check_one(
     catalogue: &Catalogue,
     path: &Path,
     binary: SourceId,
     manifest: Option<ManifestUse<'_>>,
     options: &Options<'_>,
-    cache: Option<(&CacheUse<'_>, Option<Digest>)>,
+    cache: Option<&CacheUse<'_>>,
+    known: Option<Digest>,
 ) -> crate::Result<Checked> {
     let bytes = match component::read_file(path)? {
         Ok(bytes) => bytes,
         Err(invalid) => return Ok(Checked::invalid(binary, &invalid)),
     };
-    let Some((cache, digest)) = cache else {
-        return Ok(analyse(catalogue, path, &bytes, binary, manifest.as_ref(), options));
+    let listed = options.listed.get(path).and_then(|l| Some((l.digest?, &l.at)));
+    let digest = (cache.is_some() || listed.is_some()).then(|| known.unwrap_or_else(|| Digest::of(&bytes)));
+    let mut checked = match (cache, digest) {
+        (Some(cache), Some(digest)) => cached(catalogue, path, &bytes, digest, binary, manifest, options, cache),
+        _ => analyse(catalogue, path, &bytes, binary, manifest.as_ref(), options),
     };
+    if let (Some((said, (list, span))), Some(actual)) = (listed, digest)
+        && said != actual
+    {
+        let mismatch =
+            analyze::rules::listed_digest_mismatch(*list, span.clone(), &format!("{said:?}"), &format!("{actual:?}"));
+        checked.analysed.diagnostics.push(mismatch);
+    }
+    Ok(checked)
+}
+
+/// One component's findings from the cache, or analysed and stored.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one component's inputs, passed through from check_one"
+)]
+fn cached(
+    catalogue: &Catalogue,
+    path: &Path,
+    bytes: &[u8],
+    digest: Digest,
+    binary: SourceId,
+    manifest: Option<ManifestUse<'_>>,
+    options: &Options<'_>,
+    cache: &CacheUse<'_>,
+) -> Checked {
     let manifest_text = manifest.as_ref().map(|m| {
         (
-            m.path,
+            m.path.to_string_lossy(),
             m.manifest.and_then(|_| cache.sources.get(m.source).text.as_deref()),
         )
     });
-    let key = Cache::key(
-        &cache.context,
-        &path.display().to_string(),
-        &digest.unwrap_or_else(|| Digest::of(&bytes)),
-        manifest_text.map(|(p, text)| (p.to_string_lossy(), text)),
-    );
+    let key = Cache::key(&cache.context, &path.display().to_string(), &digest, manifest_text);
     let places = Places {
         sources: cache.sources,
         component: binary,
@@ -495,11 +521,11 @@ fn check_one(
         policies: &cache.policies,
     };
     if let Some(analysed) = cache.cache.get(&key, &places) {
-        return Ok(Checked { analysed, binary: None });
+        return Checked { analysed, binary: None };
     }
-    let checked = analyse(catalogue, path, &bytes, binary, manifest.as_ref(), options);
+    let checked = analyse(catalogue, path, bytes, binary, manifest.as_ref(), options);
     cache.cache.put(&key, &checked.analysed, &places);
-    Ok(checked)
+    checked
 }
 
 impl Checked {

@@ -44,6 +44,19 @@ impl Digest {
         u64::from_be_bytes(first)
     }
 
+    /// Parses `sha256:` followed by 64 hexadecimal digits.
+    pub fn parse(s: &str) -> Option<Self> {
+        let hex = s.strip_prefix("sha256:")?.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0; 32];
+        for (byte, pair) in out.iter_mut().zip(hex.chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(Digest(out))
+    }
+
     /// Lowercase hexadecimal.
     pub fn hex(&self) -> String {
         self.to_string()
@@ -166,6 +179,10 @@ mod tests {
         let ab_c = Hasher::new().field("ab").field("c").finish();
         let a_bc = Hasher::new().field("a").field("bc").finish();
         assert_ne!(ab_c, a_bc);
+        assert_eq!(Digest::parse(&format!("sha256:{ab_c}")), Some(ab_c));
+        assert_eq!(Digest::parse(&format!("{ab_c}")), None);
+        assert_eq!(Digest::parse("sha256:abc"), None);
+        assert_eq!(Digest::parse(&format!("sha256:{}", "g".repeat(64))), None);
         assert_eq!(
             Digest::of(b"abc").hex(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

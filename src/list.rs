@@ -1,16 +1,24 @@
 //! `check --from-list FILE|-`: the components to check, one per line, so that a registry
 //! crawler can pipe its listing without building a directory tree.
 //!
-//! A line is a component's path, optionally followed by a tab and its manifest's path (both
-//! relative to the current directory, or absolute). Blank lines and lines starting with `#`
-//! are skipped. A line that names nothing checkable is a finding (`CMP011`) with its line
-//! number, and the other lines are still checked.
+//! A line is a component's path, optionally followed by a tab and its manifest's path (empty:
+//! found as for any component), optionally followed by a tab and the component's content
+//! digest as the registry knows it (`sha256:<64 hex digits>`). Paths are relative to the current
+//! directory, or absolute. Blank lines and lines starting with `#` are skipped. A line that
+//! names nothing checkable is a finding (`CMP011`) with its line number, and the other lines
+//! are still checked.
+//!
+//! A listed digest lets `--shard` choose its members without reading every file of the
+//! registry; the members' files are read anyway, and a digest that does not match the file is
+//! reported (`CMP011`, at the line) with the component's other findings.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use crate::analyze::rules::unusable_list_line;
-use crate::diagnostics::{Diagnostic, Sources};
+use crate::diagnostics::{Diagnostic, SourceId, Sources};
+use crate::digest::Digest;
 
 /// The largest list read.
 pub const MAX_LIST_BYTES: usize = 256 * 1024 * 1024;
@@ -20,10 +28,19 @@ pub const MAX_LIST_BYTES: usize = 256 * 1024 * 1024;
 pub struct List {
     /// The components, in the order listed (each once).
     pub components: Vec<PathBuf>,
-    /// The manifests the list names, by component.
-    pub manifests: HashMap<PathBuf, PathBuf>,
+    /// What the list says about each component.
+    pub listed: HashMap<PathBuf, Listed>,
     /// The lines that name nothing checkable.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What a line says about its component, and where.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub manifest: Option<PathBuf>,
+    pub digest: Option<Digest>,
+    /// The line, in the list's source.
+    pub at: (SourceId, Range<usize>),
 }
 
 /// Reads a list registered in `sources` under `name` (text that was not UTF-8 is given with
@@ -48,11 +65,15 @@ pub fn parse(sources: &mut Sources, name: &str, text: String) -> List {
             _ if line.contains('\u{fffd}') => {
                 Some(bad(format!("line {} is not UTF-8", n + 1), "list paths as UTF-8 text"))
             }
-            [] | [_, _, _, ..] => Some(bad(
+            [] | [_, _, _, _, ..] => Some(bad(
                 format!("line {} has {} tab-separated fields", n + 1, fields.len()),
-                "write a component's path, optionally followed by one tab and its manifest's path",
+                "write a component's path, then optionally a tab and its manifest's path, then optionally a tab and its sha256:<hex> digest",
             )),
-            [component] | [component, _] if component.is_empty() => Some(bad(
+            [_, _, digest] if Digest::parse(digest).is_none() => Some(bad(
+                format!("line {}: `{digest}` is not a digest", n + 1),
+                "write the component's digest as sha256: followed by 64 hexadecimal digits",
+            )),
+            [component, ..] if component.is_empty() => Some(bad(
                 format!("line {} names no component before its tab", n + 1),
                 "write the component's path first, then a tab and its manifest's path",
             )),
@@ -70,8 +91,12 @@ pub fn parse(sources: &mut Sources, name: &str, text: String) -> List {
                     "list component files (.wasm or .wat) that exist",
                 )
             }),
-            [component, manifest] => file_problem(component, "component")
-                .or_else(|| file_problem(manifest, "manifest"))
+            [component, manifest, ..] => file_problem(component, "component")
+                .or_else(|| {
+                    (!manifest.is_empty())
+                        .then(|| file_problem(manifest, "manifest"))
+                        .flatten()
+                })
                 .map(|why| {
                     bad(
                         format!("line {}: {why}", n + 1),
@@ -85,9 +110,12 @@ pub fn parse(sources: &mut Sources, name: &str, text: String) -> List {
         }
         first_line.insert(fields[0], n + 1);
         let component = PathBuf::from(fields[0]);
-        if let Some(manifest) = fields.get(1) {
-            list.manifests.insert(component.clone(), PathBuf::from(manifest));
-        }
+        let listed = Listed {
+            manifest: fields.get(1).filter(|m| !m.is_empty()).map(PathBuf::from),
+            digest: fields.get(2).and_then(|d| Digest::parse(d)),
+            at: (id, span),
+        };
+        list.listed.insert(component.clone(), listed);
         list.components.push(component);
     }
     list

@@ -429,3 +429,55 @@ fn from_list_reports_unusable_lines_by_number_and_checks_the_others() {
     );
     common::with_snapshots(|| insta::assert_snapshot!("from-list", text));
 }
+
+#[test]
+fn a_listed_digest_chooses_the_shard_and_a_wrong_one_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 30);
+    let components = check::discover(&[tmp.path().to_path_buf()]).unwrap();
+    let relative = |c: &PathBuf| c.strip_prefix(tmp.path()).unwrap().display().to_string();
+    let wrong = airssys_wasm::digest::Digest::of(b"not the file");
+    let mut list = String::new();
+    for (i, c) in components.iter().enumerate() {
+        let digest = if i == 5 {
+            wrong
+        } else {
+            check::content_digest(c).unwrap()
+        };
+        list.push_str(&format!("{}\t\t{digest:?}\n", relative(c)));
+    }
+    list.push_str(&format!("{}\t\tsha256:zz\n", relative(&components[0])));
+    std::fs::write(tmp.path().join("list.txt"), list).unwrap();
+    let check = ["check", "--format", "jsonl", "--from-list", "list.txt"];
+    let whole = airssys(tmp.path(), &check);
+    let mut files = Vec::new();
+    for index in 1..=4u32 {
+        let mut args = check.to_vec();
+        let shard = format!("{index}/4");
+        args.extend(["--shard", &shard]);
+        let out = airssys(tmp.path(), &args);
+        let text = stdout(&out);
+        let has_wrong = indices(text).contains(&5);
+        assert_eq!(
+            has_wrong,
+            Shard { index, count: 4 }.contains(&wrong),
+            "the listed digest decides"
+        );
+        let file = format!("listed-{index}.jsonl");
+        std::fs::write(tmp.path().join(&file), &out.stdout).unwrap();
+        files.push(file);
+    }
+    let mismatch = stdout(&whole)
+        .lines()
+        .find(|l| l.contains(r#""index":5,"#))
+        .unwrap()
+        .to_string();
+    assert!(
+        mismatch.contains("CMP011") && mismatch.contains("but its line says"),
+        "{mismatch}"
+    );
+    assert!(stdout(&whole).contains("`sha256:zz` is not a digest"));
+    let mut args = vec!["merge"];
+    args.extend(files.iter().map(String::as_str));
+    assert_eq!(stdout(&airssys(tmp.path(), &args)), stdout(&whole));
+}

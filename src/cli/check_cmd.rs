@@ -69,7 +69,7 @@ pub(super) fn check(
         policies: Some((&policies, super::policy_cmd::today())),
         kinds,
         keep: false,
-        manifests: list.manifests,
+        listed: list.listed,
         shard: scale.shard,
         cache: cache.as_ref(),
     };
