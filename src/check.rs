@@ -171,49 +171,11 @@ pub fn check_with_progress(
     let policy_sources = policy_sources(options, &sources);
     let (indices, digests) = select(components, options)?;
     let components: Vec<PathBuf> = indices.iter().map(|&i| components[i].clone()).collect();
-    let mut diagnostics: Vec<(Origin, Diagnostic)> = Vec::new();
-    let mut manifests: BTreeMap<PathBuf, LoadedManifest> = BTreeMap::new();
-    let mut manifest_order = Vec::new();
-    let mut waivers = options.policies.map(|(p, _)| p.waiver_use());
-    let mut kinds = Vec::with_capacity(components.len());
+    let mut findings = Findings::new(options);
     // Each component's manifest path, found once (it looks at the file system) and used both to
     // load the manifests and to hand each component its own.
     let manifest_paths: Vec<PathBuf> = components.iter().map(|c| manifest_for(c, options)).collect();
-    for path in &manifest_paths {
-        if manifests.contains_key(path) || !path.is_file() {
-            if options.manifest.is_some() && !path.is_file() {
-                return Err(crate::Error::read(
-                    path,
-                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such manifest"),
-                ));
-            }
-            continue;
-        }
-        let parsed = Manifest::load(&mut sources, path)?;
-        let valid = !parsed
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == crate::diagnostics::Severity::Error);
-        let source = parsed
-            .manifest
-            .as_ref()
-            .map_or_else(|| sources.last_id().expect("the manifest was registered"), |m| m.source);
-        let origin = Origin::Manifest(manifest_order.len());
-        manifest_order.push(path.clone());
-        diagnostics.extend(parsed.diagnostics.into_iter().map(|d| (origin, d)));
-        if let (Some((policies, today)), Some(m), Some(used)) = (options.policies, &parsed.manifest, waivers.as_mut()) {
-            let found = policies.waive(&m.component, policies.manifest_findings(m), today, used);
-            diagnostics.extend(found.into_iter().map(|d| (origin, d)));
-        }
-        manifests.insert(
-            path.clone(),
-            LoadedManifest {
-                source,
-                manifest: parsed.manifest.map(Arc::new),
-                valid,
-            },
-        );
-    }
+    let manifests = load_manifests(&manifest_paths, options, &mut sources, &mut findings)?;
     let binaries: Vec<SourceId> = components
         .iter()
         .map(|c| sources.add_binary(c.display().to_string()))
@@ -234,7 +196,7 @@ pub fn check_with_progress(
         .zip(manifest_paths.par_iter())
         .zip(digests.par_iter())
         .map(|(((c, id), path), digest)| {
-            let m = manifests.get(path).map(|m| ManifestUse {
+            let m = manifests.by_path.get(path).map(|m| ManifestUse {
                 path,
                 source: m.source,
                 manifest: m.manifest.as_deref(),
@@ -246,39 +208,22 @@ pub fn check_with_progress(
             result
         })
         .collect::<crate::Result<_>>()?;
+    let cache = cache.map(|c| c.cache.stats());
+    let mut kinds = Vec::with_capacity(components.len());
     let mut loaded = Vec::new();
     for (k, (checked, path)) in per_component.into_iter().zip(&manifest_paths).enumerate() {
-        let origin = Origin::Component(k);
-        let Analysed {
-            diagnostics: found,
-            policy,
-            kind,
-        } = checked.analysed;
-        kinds.push(kind);
-        let manifest = manifests.get(path).and_then(|m| m.manifest.clone());
+        let manifest = manifests.by_path.get(path);
+        kinds.push(checked.analysed.kind);
         if options.keep {
-            let valid = manifests.get(path).is_some_and(|m| m.valid);
             loaded.push(Loaded {
-                manifest: manifest.clone().filter(|_| valid),
+                manifest: manifest.filter(|m| m.valid).and_then(|m| m.manifest.clone()),
                 binary: checked.binary,
             });
         }
-        match (options.policies, policy, waivers.as_mut(), manifest) {
-            (Some((policies, today)), Some(mut raw), Some(used), Some(m)) => {
-                diagnostics.extend(waivable(found, &mut raw).into_iter().map(|d| (origin, d)));
-                let kept = policies.waive(&m.component, raw, today, used);
-                diagnostics.extend(kept.into_iter().map(|d| (origin, d)));
-            }
-            _ => diagnostics.extend(found.into_iter().map(|d| (origin, d))),
-        }
+        let component = manifest.and_then(|m| m.manifest.as_ref()).map(|m| &m.component);
+        findings.component(Origin::Component(k), checked.analysed, component);
     }
-    if let (Some((policies, today)), Some(used)) = (options.policies, &waivers) {
-        let found = policies.waiver_findings(used, today, true);
-        diagnostics.extend(found.into_iter().map(|d| (Origin::Batch, d)));
-    }
-    let cache = cache.map(|c| c.cache.stats());
-    crate::diagnostics::sort_with(&mut diagnostics, &sources, |(_, d)| d);
-    let (origins, diagnostics) = diagnostics.into_iter().unzip();
+    let (origins, diagnostics) = findings.finish(&sources);
     Ok(Report {
         sources,
         diagnostics,
@@ -286,10 +231,120 @@ pub fn check_with_progress(
         kinds,
         loaded,
         origins,
-        manifests: manifest_order,
+        manifests: manifests.order,
         indices,
         cache,
     })
+}
+
+/// The manifests of a batch, each loaded once.
+struct Manifests {
+    by_path: BTreeMap<PathBuf, LoadedManifest>,
+    /// In the order loaded ([`Origin::Manifest`] counts in it).
+    order: Vec<PathBuf>,
+}
+
+/// Loads each manifest of `paths` once (a missing one is no manifest, unless `--manifest` named
+/// it), adding its own findings and the policies' findings about it.
+fn load_manifests(
+    paths: &[PathBuf],
+    options: &Options<'_>,
+    sources: &mut Sources,
+    findings: &mut Findings<'_>,
+) -> crate::Result<Manifests> {
+    let mut manifests = Manifests {
+        by_path: BTreeMap::new(),
+        order: Vec::new(),
+    };
+    for path in paths {
+        if manifests.by_path.contains_key(path) || !path.is_file() {
+            if options.manifest.is_some() && !path.is_file() {
+                return Err(crate::Error::read(
+                    path,
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such manifest"),
+                ));
+            }
+            continue;
+        }
+        let parsed = Manifest::load(sources, path)?;
+        let valid = !parsed
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == crate::diagnostics::Severity::Error);
+        let source = parsed
+            .manifest
+            .as_ref()
+            .map_or_else(|| sources.last_id().expect("the manifest was registered"), |m| m.source);
+        let origin = Origin::Manifest(manifests.order.len());
+        manifests.order.push(path.clone());
+        findings.add(origin, parsed.diagnostics);
+        if let Some(m) = &parsed.manifest {
+            findings.manifest(origin, m);
+        }
+        manifests.by_path.insert(
+            path.clone(),
+            LoadedManifest {
+                source,
+                manifest: parsed.manifest.map(Arc::new),
+                valid,
+            },
+        );
+    }
+    Ok(manifests)
+}
+
+/// The findings of a batch as they are gathered, each with where it came from, and the waivers
+/// they used.
+struct Findings<'o> {
+    all: Vec<(Origin, Diagnostic)>,
+    policies: Option<(&'o PolicySet, Date)>,
+    waivers: Option<crate::orgpolicy::WaiverUse>,
+}
+
+impl<'o> Findings<'o> {
+    fn new(options: &Options<'o>) -> Self {
+        Findings {
+            all: Vec::new(),
+            policies: options.policies,
+            waivers: options.policies.map(|(p, _)| p.waiver_use()),
+        }
+    }
+
+    fn add(&mut self, origin: Origin, found: impl IntoIterator<Item = Diagnostic>) {
+        self.all.extend(found.into_iter().map(|d| (origin, d)));
+    }
+
+    /// The policies' findings about a manifest, waivers applied.
+    fn manifest(&mut self, origin: Origin, m: &Manifest) {
+        if let (Some((policies, today)), Some(used)) = (self.policies, self.waivers.as_mut()) {
+            let kept = policies.waive(&m.component, policies.manifest_findings(m), today, used);
+            self.add(origin, kept);
+        }
+    }
+
+    /// One component's findings, waivers applied in batch order (`component`: its manifest's
+    /// `[component]`, which waivers name).
+    fn component(&mut self, origin: Origin, analysed: Analysed, component: Option<&crate::manifest::ComponentInfo>) {
+        match (self.policies, analysed.policy, self.waivers.as_mut(), component) {
+            (Some((policies, today)), Some(mut raw), Some(used), Some(component)) => {
+                let rest = waivable(analysed.diagnostics, &mut raw);
+                let kept = policies.waive(component, raw, today, used);
+                self.add(origin, rest);
+                self.add(origin, kept);
+            }
+            _ => self.add(origin, analysed.diagnostics),
+        }
+    }
+
+    /// Adds the findings about the waivers, sorts, and splits origins from diagnostics.
+    fn finish(mut self, sources: &Sources) -> (Vec<Origin>, Vec<Diagnostic>) {
+        if let (Some((policies, today)), Some(used)) = (self.policies, &self.waivers) {
+            let found = policies.waiver_findings(used, today, true);
+            self.add(Origin::Batch, found);
+        }
+        crate::diagnostics::sort_with(&mut self.all, sources, |(_, d)| d);
+        self.all.into_iter().unzip()
+    }
 }
 
 impl Report {
