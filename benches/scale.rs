@@ -9,9 +9,11 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airssys_wasm::cache::Cache;
 use airssys_wasm::catalogue::Catalogue;
@@ -19,38 +21,9 @@ use airssys_wasm::check::{self, Options};
 use airssys_wasm::diagnostics::Sources;
 use airssys_wasm::orgpolicy::PolicySet;
 use rayon::prelude::*;
-
-const OPS: &[&str] = &[
-    "filesystem.read-file",
-    "filesystem.write-file",
-    "filesystem.list-dir",
-    "filesystem.open",
-    "filesystem.read",
-    "filesystem.close",
-    "metadata.stat",
-    "metadata.walk-dir",
-    "connection.resolve",
-    "connection.connect-host",
-    "socket.send",
-    "socket.receive",
-    "lifecycle.spawn",
-    "lifecycle.wait",
-    "signals.send-term",
-    "host-services.log",
-];
+use support::{OPS, best};
 
 const MANIFEST: &str = "[component]\nname = \"bench\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [{ action = \"read\", path = \"/data/**\" }, { action = \"write\", path = \"/data/out/**\" }]\nnetwork = [{ action = \"resolve\", domain = \"api.example.com\" }, { action = \"connect\", domain = \"api.example.com\", port = 443 }]\n";
-
-fn best(runs: usize, mut f: impl FnMut()) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
-}
 
 /// `n` components in `dir`, each beside its manifest; returns the bytes written.
 fn batch(dir: &Path, n: usize) -> usize {

@@ -73,7 +73,7 @@ pub fn parse(sources: &mut Sources, name: &str, text: String) -> List {
                 format!("line {}: `{digest}` is not a digest", n + 1),
                 "write the component's digest as sha256: followed by 64 hexadecimal digits",
             )),
-            [component, ..] if component.is_empty() => Some(bad(
+            ["", ..] => Some(bad(
                 format!("line {} names no component before its tab", n + 1),
                 "write the component's path first, then a tab and its manifest's path",
             )),
