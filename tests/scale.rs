@@ -88,6 +88,12 @@ fn binary(dir: &Path) -> PathBuf {
     let copy = dir.join("airssys-wasm");
     if !copy.exists() {
         std::fs::copy(env!("CARGO_BIN_EXE_airssys-wasm"), &copy).unwrap();
+        let ours = Command::new(&copy).args(["merge", "--help"]).output().unwrap();
+        assert!(
+            ours.status.success(),
+            "{} is another build (no `merge`): the target directory is shared; rebuild and run again",
+            env!("CARGO_BIN_EXE_airssys-wasm")
+        );
     }
     copy
 }
@@ -410,7 +416,7 @@ fn from_list_reports_unusable_lines_by_number_and_checks_the_others() {
         named("unused-grant").manifest.as_ref().unwrap(),
     )
     .unwrap();
-    let list = "# a registry's listing\nok.wasm\n\nmissing.wasm\nmanifests\nother.wasm\tmanifests/other.toml\nok.wasm\nother.wasm\tnope.toml\tx\n";
+    let list = "# a registry's listing\nok.wasm\n\nmissing.wasm\nmanifests\nother.wasm\tmanifests/other.toml\nok.wasm\nother.wasm\tnope.toml\tx\ty\n";
     let mut child = Command::new(binary(dir))
         .args(["check", "--color", "never", "--from-list", "-"])
         .current_dir(dir)
