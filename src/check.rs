@@ -44,7 +44,9 @@ pub struct Options<'a> {
     pub listed: HashMap<PathBuf, crate::list::Listed>,
     /// Check only the components whose content digest falls into this shard.
     pub shard: Option<Shard>,
-    /// Reuse and store each component's findings here.
+    /// Reuse and store each component's findings here: used when the policy files are among
+    /// the `sources` given to [`check_with_progress`] (the key covers their text), and not with
+    /// `keep`; [`Report::cache`] is `None` when it was not used.
     pub cache: Option<&'a Cache>,
 }
 
@@ -180,8 +182,8 @@ pub fn check_with_progress(
         .iter()
         .map(|c| sources.add_binary(c.display().to_string()))
         .collect();
-    let cache = match options.cache {
-        Some(cache) if !options.keep => Some(CacheUse {
+    let cache = match (options.cache, policy_sources) {
+        (Some(cache), Some(policy_sources)) if !options.keep => Some(CacheUse {
             cache,
             context: cache_context(catalogue, options, &sources, &policy_sources),
             policies: policy_sources,
@@ -372,7 +374,7 @@ pub fn batch_digest(
     sources: &Sources,
     extra: &str,
 ) -> Digest {
-    let policies = policy_sources(options, sources);
+    let policies = policy_sources(options, sources).unwrap_or_default();
     let mut h = Hasher::new();
     h.field(cache_context(catalogue, options, sources, &policies).0);
     h.field(components.len().to_be_bytes());
@@ -401,15 +403,18 @@ pub fn batch_digest(
 }
 
 /// The policy files among `sources`, by name (what cached labels into them are found by).
-fn policy_sources(options: &Options<'_>, sources: &Sources) -> HashMap<String, SourceId> {
+///
+/// `None` when a policy file is not among `sources` (the caller loaded the policies elsewhere):
+/// the cache key could not cover it, so the cache is not used.
+fn policy_sources(options: &Options<'_>, sources: &Sources) -> Option<HashMap<String, SourceId>> {
     let Some((policies, _)) = options.policies else {
-        return HashMap::new();
+        return Some(HashMap::new());
     };
     policies
         .policies
         .iter()
         .filter_map(|p| p.source)
-        .map(|id| (sources.get(id).name.clone(), id))
+        .map(|id| Some((sources.try_get(id)?.name.clone(), id)))
         .collect()
 }
 

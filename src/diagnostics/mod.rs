@@ -186,6 +186,11 @@ impl Sources {
     pub fn get(&self, id: SourceId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
+
+    /// The file `id`, when it is one of these (ids of another `Sources` may not be).
+    pub fn try_get(&self, id: SourceId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
 }
 
 /// A place in a source file, with what the reader should notice there.
