@@ -16,9 +16,16 @@ use airssys_wasm::diagnostics::Sources;
 use airssys_wasm::digest::Shard;
 use airssys_wasm::orgpolicy::{Date, PolicySet};
 
-/// Waivers the corpus uses (CMP003 of the fixtures' component, and of component 7 alone),
-/// never uses, and that expired.
+/// Rules whose findings point into the policy (which the cache must find again), and waivers
+/// the corpus uses (CMP003 of the fixtures' component, and of component 7 alone), never uses,
+/// and that expired.
 const POLICY: &str = r#"
+[operations]
+forbid = ["airssys:ext-process/*"]
+
+[components]
+kinds = ["airssys", "wasi-command", "core-module"]
+
 [[waiver]]
 component = "fixture"
 code = "unused-grant"

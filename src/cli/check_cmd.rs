@@ -52,13 +52,14 @@ pub(super) fn check(
     };
     components.extend(list.components.iter().cloned());
     if components.is_empty() && list.diagnostics.is_empty() {
+        let mut searched: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        searched.extend(scale.from_list.map(|l| match l.as_os_str() == "-" {
+            true => "the list on standard input".to_string(),
+            false => format!("the list {}", l.display()),
+        }));
         return Err(Error::usage(format!(
             "no .wasm or .wat files found under {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            searched.join(", ")
         )));
     }
     let progress = std::io::stderr().is_terminal() && components.len() >= 20;
