@@ -130,3 +130,31 @@ fn file_problem(path: &str, what: &str) -> Option<String> {
         Ok(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text: every line that is not blank or a comment is either listed or a finding.
+        #[test]
+        fn every_line_is_listed_or_reported(text in "([a-z./\t#]{0,12}\n){0,12}") {
+            let lines = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).count();
+            let list = parse(&mut Sources::new(), "list", text);
+            prop_assert_eq!(list.components.len() + list.diagnostics.len(), lines);
+        }
+    }
+
+    #[test]
+    fn a_line_names_a_component_its_manifest_and_its_digest() {
+        let digest = format!("sha256:{}", "0".repeat(64));
+        let text = format!("Cargo.toml\tCargo.toml\t{digest}\nREADME.md\n");
+        let list = parse(&mut Sources::new(), "list", text);
+        assert!(list.diagnostics.is_empty());
+        let listed = &list.listed[&PathBuf::from("Cargo.toml")];
+        assert_eq!(listed.manifest, Some(PathBuf::from("Cargo.toml")));
+        assert_eq!(listed.digest, Digest::parse(&digest));
+        assert_eq!(list.listed[&PathBuf::from("README.md")].manifest, None);
+    }
+}

@@ -620,3 +620,104 @@ fn check_summary(c: &mut Cursor) -> crate::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A valid stream: shard `index` of `count`, with one manifest, two components (indices
+    /// `first` and `first + 1`) and a batch finding.
+    fn stream(index: u32, count: u32, first: u64) -> String {
+        let tool = format!(r#"{{"name":"airssys-wasm","version":"{}"}}"#, env!("CARGO_PKG_VERSION"));
+        let d = |severity: &str| {
+            format!(r#"{{"code":"CMP003","name":"unused-grant","severity":"{severity}","message":"m"}}"#)
+        };
+        [
+            format!(r#"{{"version":1,"type":"run","tool":{tool},"inputs":8,"batch":"ab","shard":{{"index":{index},"count":{count}}}}}"#),
+            format!(r#"{{"version":1,"type":"manifest","file":"a/Component.toml","diagnostics":[{}]}}"#, d("warning")),
+            format!(r#"{{"version":1,"type":"component","index":{first},"file":"a/x.wasm","diagnostics":[{}]}}"#, d("error")),
+            format!(r#"{{"version":1,"type":"component","index":{},"file":"a/y.wasm","diagnostics":[]}}"#, first + 1),
+            format!(r#"{{"version":1,"type":"batch","diagnostic":{}}}"#, d("warning")),
+            r#"{"version":1,"type":"summary","components":2,"errors":1,"warnings":2,"notes":0}"#.to_string(),
+        ]
+        .join("\n")
+            + "\n"
+    }
+
+    fn run(texts: Vec<String>) -> crate::Result<String> {
+        let inputs = texts
+            .into_iter()
+            .enumerate()
+            .map(|(k, t)| Input {
+                path: format!("shard-{k}.jsonl").into(),
+                reader: Box::new(std::io::Cursor::new(t.into_bytes())),
+            })
+            .collect();
+        let mut out = Vec::new();
+        merge(inputs, &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn two_shards_merge_with_the_shared_manifest_once() {
+        let merged = run(vec![stream(2, 2, 2), stream(1, 2, 0)]).unwrap();
+        let types: Vec<&str> = merged
+            .lines()
+            .map(|l| l.split(r#""type":""#).nth(1).unwrap().split('"').next().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "run",
+                "manifest",
+                "component",
+                "component",
+                "component",
+                "component",
+                "batch",
+                "summary"
+            ]
+        );
+        assert!(
+            merged.ends_with("\"components\":4,\"errors\":2,\"warnings\":2,\"notes\":0}\n"),
+            "{merged}"
+        );
+        assert!(!merged.contains("shard"));
+    }
+
+    proptest! {
+        /// Lines dropped, repeated, swapped or cut, and bytes changed: merge answers or refuses,
+        /// and never panics.
+        #[test]
+        fn damaged_streams_are_refused_not_panicked_on(
+            ops in prop::collection::vec((0u8..5, 0usize..16, any::<u8>()), 0..6),
+        ) {
+            let mut texts = vec![stream(1, 2, 0), stream(2, 2, 2)];
+            for (op, at, byte) in ops {
+                let k = at % 2;
+                let mut lines: Vec<String> = texts[k].lines().map(str::to_string).collect();
+                let i = at % lines.len().max(1);
+                match op {
+                    0 if !lines.is_empty() => { lines.remove(i); }
+                    1 if !lines.is_empty() => { let l = lines[i].clone(); lines.insert(i, l); }
+                    2 if lines.len() > 1 => {
+                        let n = lines.len();
+                        lines.swap(i, (i + 1) % n);
+                    }
+                    3 => { let t = lines.join("\n"); let cut = (byte as usize * t.len()) / 256; lines = vec![t[..t.floor_char_boundary(cut)].to_string()]; }
+                    _ if !lines.is_empty() => { let mut b = lines[i].clone().into_bytes(); let j = byte as usize % b.len().max(1); if j < b.len() { b[j] = byte; } lines[i] = String::from_utf8_lossy(&b).into_owned(); }
+                    _ => {}
+                }
+                texts[k] = lines.join("\n") + "\n";
+            }
+            let _ = run(texts);
+        }
+
+        #[test]
+        fn arbitrary_bytes_are_refused_not_panicked_on(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let inputs = vec![Input { path: "x".into(), reader: Box::new(std::io::Cursor::new(bytes)) }];
+            prop_assert!(merge(inputs, &mut Vec::new()).is_err());
+        }
+    }
+}
