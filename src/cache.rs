@@ -174,10 +174,17 @@ impl Cache {
 
     fn write_atomically(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(&self.dir);
-        std::fs::create_dir_all(dir)?;
         let n = self.temp.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-        let written = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
+        // The fan-out directory is made when the first write into it finds it missing, not
+        // looked up before every write.
+        let written = match std::fs::write(&temp, bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&temp, bytes))
+            }
+            other => other,
+        }
+        .and_then(|()| std::fs::rename(&temp, path));
         if written.is_err() {
             let _ = std::fs::remove_file(&temp);
         }

@@ -494,3 +494,31 @@ fn a_listed_digest_chooses_the_shard_and_a_wrong_one_is_reported() {
     args.extend(files.iter().map(String::as_str));
     assert_eq!(stdout(&airssys(tmp.path(), &args)), stdout(&whole));
 }
+
+#[test]
+fn a_cache_that_cannot_be_written_is_counted_and_the_findings_are_right() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 30);
+    let catalogue = Catalogue::embedded().unwrap();
+    let components = check::discover(&[tmp.path().to_path_buf()]).unwrap();
+    let (uncached, _, _) = check_with(&catalogue, tmp.path(), &components, None, None);
+    let dir = tmp.path().join("cache");
+    let cache = Cache::open(&dir).unwrap();
+    // Files where the fan-out directories would go: every write fails.
+    for b in 0..=255u8 {
+        std::fs::write(dir.join(format!("v1/{b:02x}")), "not a directory").unwrap();
+    }
+    let (out, stats, _) = check_with(&catalogue, tmp.path(), &components, Some(&cache), None);
+    assert_eq!(out, uncached);
+    let stats = stats.unwrap();
+    assert_eq!((stats.analysed, stats.unstored), (components.len(), components.len()));
+    assert!(stats.write_error.unwrap().starts_with("cannot write "));
+    // A cache directory that cannot be made is the tool's error, naming it and the fix.
+    let blocked = tmp.path().join("blocked");
+    std::fs::write(&blocked, "a file").unwrap();
+    let said = Cache::open(&blocked).unwrap_err().to_string();
+    assert!(
+        said.contains("cannot use the cache directory") && said.contains("leave out --cache"),
+        "{said}"
+    );
+}
