@@ -10,6 +10,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+mod support;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -21,17 +23,7 @@ use airssys_wasm::component;
 use airssys_wasm::diagnostics::Sources;
 use airssys_wasm::manifest::Manifest;
 use rayon::prelude::*;
-
-fn best<F: FnMut()>(runs: usize, mut f: F) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
-}
+use support::{OPS, best};
 
 fn validate(bytes: &[u8]) {
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
@@ -66,25 +58,6 @@ fn analyse_with(
     ));
     out.len()
 }
-
-const OPS: &[&str] = &[
-    "filesystem.read-file",
-    "filesystem.write-file",
-    "filesystem.list-dir",
-    "filesystem.open",
-    "filesystem.read",
-    "filesystem.close",
-    "metadata.stat",
-    "metadata.walk-dir",
-    "connection.resolve",
-    "connection.connect-host",
-    "socket.send",
-    "socket.receive",
-    "lifecycle.spawn",
-    "lifecycle.wait",
-    "signals.send-term",
-    "host-services.log",
-];
 
 fn manifest_text(grants: usize) -> String {
     let mut fs = Vec::new();

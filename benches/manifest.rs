@@ -4,12 +4,15 @@
 //! then rendered as the CLI renders it: human, JSON and GitHub.
 //! `cargo bench --bench manifest`; results are recorded in docs/performance.md.
 
+mod support;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airssys_wasm::diagnostics::{Sources, sort};
 use airssys_wasm::manifest::{MAX_MANIFEST_BYTES, Manifest};
 use airssys_wasm::report::{github, human, json};
+use support::best;
 
 const HEAD: &str = "[component]\nname = \"bench\"\nversion = \"1.0.0\"\n\n[permissions]\n";
 
@@ -27,17 +30,6 @@ fn fill(key: &str, item: impl Fn(usize) -> String) -> (String, usize) {
     }
     text.push_str("]\n");
     (text, n)
-}
-
-fn best<F: FnMut()>(runs: usize, mut f: F) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
 }
 
 fn main() {

@@ -53,6 +53,21 @@ pub enum ErrorKind {
     /// component's, so that no operation takes effect without its line.
     #[error("{0}")]
     AuditLog(String),
+    /// The result cache directory (`check --cache DIR`) cannot be created or read.
+    #[error("cannot use the cache directory {path}: {source}; give a writable directory, or leave out --cache")]
+    Cache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file given to `merge` is not a complete `check --format jsonl` output, or the files do
+    /// not add up to one batch. `line` is 1-based; 0 when the problem is the file as a whole.
+    #[error("{}: {message}", if *line == 0 { path.display().to_string() } else { format!("{}:{line}", path.display()) })]
+    Merge {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     /// The command line asks for something the tool cannot do as asked.
     #[error("{0}")]
     Usage(String),

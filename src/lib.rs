@@ -25,13 +25,16 @@
 
 pub mod analyze;
 pub mod bounded;
+pub mod cache;
 pub mod catalogue;
 pub mod check;
 pub mod component;
 pub mod diagnostics;
+pub mod digest;
 pub mod error;
 pub mod guard;
 pub mod inspect;
+pub mod list;
 pub mod manifest;
 pub mod orgpolicy;
 pub mod policy;

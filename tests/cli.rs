@@ -39,6 +39,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("help-explain", &["explain", "--help"]),
     ("help-check", &["check", "--help"]),
     ("help-inspect", &["inspect", "--help"]),
+    ("help-merge", &["merge", "--help"]),
     ("check-example", &["check", "docs/examples/csv-export"]),
     (
         "check-example-minimal-manifest-github",

@@ -1,6 +1,6 @@
 //! Every registered rule is produced by at least one fixture file: the `check` fixtures, the
-//! manifests, the policy cases and invalid policies, the WIT packages and the refused
-//! catalogues under tests/fixtures. A rule no fixture produces is documented but untested as
+//! manifests, the policy cases and invalid policies, the WIT packages, the `--from-list` lists
+//! and the refused catalogues under tests/fixtures. A rule no fixture produces is documented but untested as
 //! seen by a user; add a fixture that produces it.
 
 mod common;
@@ -40,6 +40,12 @@ fn every_registered_rule_is_produced_by_a_fixture() {
     for path in fixtures::dirs("wit") {
         let found = airssys_wasm::wit_world::check_path(&catalogue, &path, None, &mut Sources::new()).unwrap();
         produced.extend(codes(&found));
+    }
+    for path in fixtures::files("lists", &["txt"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        produced.extend(codes(
+            &airssys_wasm::list::parse(&mut Sources::new(), "list", text).diagnostics,
+        ));
     }
     for fx in fixtures::catalogue_fixtures() {
         produced.extend(codes(&fx.load().unwrap_err().diagnostics));

@@ -109,6 +109,45 @@ rules! {
     /// ## How to fix
     /// Build the component for a world of an accepted kind, or accept its kind in the policy.
     DISALLOWED_KIND = "CMP010" "disallowed-kind" Error "the component is not of a kind the policy or `--kind` allows";
+
+    /// A line of a `check --from-list` file cannot be checked: the component it names does not
+    /// exist or is not a regular file, the manifest it names does not exist, the line has more
+    /// than three tab-separated fields or a malformed digest, is not UTF-8, or repeats a
+    /// component listed on an earlier line; or the digest a line gives for its component is not
+    /// the file's (reported with the component's findings: the component is still checked).
+    /// The other lines are still checked, so one bad line of a registry's listing does not stop
+    /// the audit, but the batch fails: what a line named was not checked as listed.
+    ///
+    /// ## Example
+    /// ```text
+    /// components/uploader.wasm	components/uploader.toml
+    /// components/exporter.wasm		sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    /// components/missing.wasm
+    /// ```
+    ///
+    /// ## How to fix
+    /// List one component per line (a path, relative to the current directory, or absolute),
+    /// optionally followed by a tab and its manifest's path (empty: found beside it), optionally
+    /// followed by a tab and its digest (`sha256:` and 64 hexadecimal digits); remove lines for
+    /// components that are gone, and list digests of the files as they are.
+    UNUSABLE_LIST_LINE = "CMP011" "unusable-list-line" Error "a line of a `--from-list` file cannot be checked as written";
+}
+
+/// Line `span` of a `--from-list` file cannot be checked: `why`.
+pub(crate) fn unusable_list_line(list: SourceId, span: Range<usize>, why: &str, help: &str) -> Diagnostic {
+    Diagnostic::new(&UNUSABLE_LIST_LINE, why.to_string())
+        .at(list, span, "this line")
+        .help(help.to_string())
+}
+
+/// The component listed at `span` has the digest `actual`, not the `said` its line gives.
+pub(crate) fn listed_digest_mismatch(list: SourceId, span: Range<usize>, said: &str, actual: &str) -> Diagnostic {
+    Diagnostic::new(
+        &UNUSABLE_LIST_LINE,
+        format!("the component's digest is {actual}, but its line says {said}"),
+    )
+    .at(list, span, "this line")
+    .help("list the digest of the file as it is now (the component was checked as it is, in the shard its listed digest chose)")
 }
 
 /// The bytes are not a valid component or module: `message` from the validator, at `offset`.

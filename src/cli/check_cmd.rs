@@ -7,10 +7,11 @@ use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::check::{self, Options};
 use airssys_wasm::component;
 use airssys_wasm::diagnostics::{Levels, Sink, Sources, count};
-use airssys_wasm::report::{Format, github, human, json, sarif};
+use airssys_wasm::report::{Format, github, human, json, jsonl, sarif};
 use airssys_wasm::{Error, ErrorKind, inspect};
 
 use super::{Cli, Outcome, print_out, style, summary_line};
+use airssys_wasm::report::escape_control;
 
 /// What `check` is asked to check: the components, the manifest for all of them (when given),
 /// the policies, and the kinds of component accepted.
@@ -19,6 +20,14 @@ pub(super) struct Selection<'a> {
     pub manifest: Option<PathBuf>,
     pub policy: &'a [PathBuf],
     pub kinds: Vec<airssys_wasm::analyze::ComponentKind>,
+    pub scale: Scale<'a>,
+}
+
+/// The options for registry-scale batches: a listing, a shard, a result cache.
+pub(super) struct Scale<'a> {
+    pub from_list: Option<&'a Path>,
+    pub shard: Option<airssys_wasm::digest::Shard>,
+    pub cache: Option<&'a Path>,
 }
 
 pub(super) fn check(
@@ -33,28 +42,51 @@ pub(super) fn check(
         manifest,
         policy,
         kinds,
+        scale,
     } = selection;
-    let components = check::discover(paths)?;
-    if components.is_empty() {
+    let mut components = check::discover(paths)?;
+    let mut policy_sources = Sources::new();
+    let list = match scale.from_list {
+        Some(file) => read_list(&mut policy_sources, file)?,
+        None => airssys_wasm::list::List::default(),
+    };
+    components.extend(list.components.iter().cloned());
+    if components.is_empty() && list.diagnostics.is_empty() {
+        let mut searched: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        searched.extend(scale.from_list.map(|l| match l.as_os_str() == "-" {
+            true => "the list on standard input".to_string(),
+            false => format!("the list {}", l.display()),
+        }));
         return Err(Error::usage(format!(
             "no .wasm or .wat files found under {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            searched.join(", ")
         )));
     }
     let progress = std::io::stderr().is_terminal() && components.len() >= 20;
-    let mut policy_sources = Sources::new();
     let policies = super::policy_cmd::load(cli, &mut policy_sources, policy)?;
+    let cache = scale.cache.map(airssys_wasm::cache::Cache::open).transpose()?;
     let options = Options {
         manifest,
         policies: Some((&policies, super::policy_cmd::today())),
         kinds,
         keep: false,
+        listed: list.listed,
+        shard: scale.shard,
+        cache: cache.as_ref(),
     };
-    let report = check::check_with_progress(
+    let run = jsonl::Run {
+        inputs: components.len(),
+        batch: check::batch_digest(
+            catalogue,
+            &components,
+            &options,
+            &policy_sources,
+            &format!("{levels:?}"),
+        )
+        .hex(),
+        shard: scale.shard,
+    };
+    let mut report = check::check_with_progress(
         catalogue,
         &components,
         &options,
@@ -64,14 +96,27 @@ pub(super) fn check(
     if progress {
         eprint!("\r\x1b[2K");
     }
+    report.add_batch_findings(list.diagnostics);
+    if let Some(stats) = &report.cache {
+        eprintln!("{}", cache_line(stats));
+    }
+    if format == Format::Jsonl {
+        let (out, counts) = jsonl::render(&report, &levels, &run);
+        print_out(&out);
+        return Ok(if counts.errors > 0 {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        });
+    }
     let mut sink = Sink::new(levels);
     sink.extend(report.diagnostics);
     let diagnostics = sink.finish(&report.sources);
     let counts = count(&diagnostics);
+    let checked = report.components.len();
     let summary = format!(
-        "checked {} component{}: {}",
-        components.len(),
-        if components.len() == 1 { "" } else { "s" },
+        "checked {checked} component{}: {}",
+        if checked == 1 { "" } else { "s" },
         summary_line(counts)
     );
     match format {
@@ -92,12 +137,66 @@ pub(super) fn check(
             print_out(&github::render(&diagnostics, &report.sources));
             eprint!("{summary}");
         }
+        Format::Jsonl => unreachable!("printed above"),
     }
     Ok(if counts.errors > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
     })
+}
+
+/// Reads a `--from-list` file (`-`: standard input) into `sources`.
+fn read_list(sources: &mut Sources, file: &Path) -> Result<airssys_wasm::list::List, Error> {
+    use std::io::Read;
+    let limit = airssys_wasm::list::MAX_LIST_BYTES;
+    let bytes = if file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::read("<stdin>", e))?;
+        bytes
+    } else {
+        match airssys_wasm::bounded::read(file, limit).map_err(|e| Error::read(file, e))? {
+            airssys_wasm::bounded::Bounded::Bytes(bytes) => bytes,
+            airssys_wasm::bounded::Bounded::TooLarge(size) => {
+                return Err(Error::read(file, airssys_wasm::bounded::too_large(size, limit)));
+            }
+        }
+    };
+    if bytes.len() > limit {
+        return Err(Error::read(
+            "<stdin>",
+            airssys_wasm::bounded::too_large(bytes.len() as u64, limit),
+        ));
+    }
+    let name = if file.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        file.display().to_string()
+    };
+    Ok(airssys_wasm::list::parse(
+        sources,
+        &name,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ))
+}
+
+/// What the cache did, for stderr.
+fn cache_line(stats: &airssys_wasm::cache::CacheStats) -> String {
+    let mut line = format!("cache: {} reused, {} analysed", stats.hits, stats.analysed);
+    if stats.corrupt > 0 {
+        line.push_str(&format!(", {} corrupt entries replaced", stats.corrupt));
+    }
+    if stats.unstored > 0 {
+        line.push_str(&format!(", {} not stored", stats.unstored));
+    }
+    if let Some(e) = &stats.write_error {
+        line.push_str(&format!(" (first failure: {})", escape_control(e)));
+    }
+    line
 }
 
 /// A one-line progress bar on stderr (only drawn when stderr is a terminal).

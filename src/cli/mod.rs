@@ -5,6 +5,7 @@
 mod catalogue_cmd;
 mod check_cmd;
 mod explain_cmd;
+mod merge_cmd;
 mod policy_cmd;
 mod run_args;
 #[cfg(feature = "runtime")]
@@ -63,7 +64,7 @@ enum Command {
     /// Check compiled components against their manifests and the catalogue (the CI gate)
     Check {
         /// Component files (.wasm or .wat) or directories, searched recursively
-        #[arg(required = true)]
+        #[arg(required_unless_present = "from_list")]
         paths: Vec<PathBuf>,
         /// The manifest for every component (default: <stem>.toml beside each component, else
         /// Component.toml beside it)
@@ -76,6 +77,18 @@ enum Command {
         /// wasi-http-handler, library, core-module
         #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
         kind: Vec<airssys_wasm::analyze::ComponentKind>,
+        /// Also check the components listed in this file (`-`: standard input), one per line: a
+        /// path, optionally followed by a tab and the component's manifest
+        #[arg(long, value_name = "FILE")]
+        from_list: Option<PathBuf>,
+        /// Check only the components whose content digest falls into shard I of N (1 to N);
+        /// `merge` combines the shards' `--format jsonl` outputs
+        #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+        shard: Option<airssys_wasm::digest::Shard>,
+        /// Reuse the findings stored in this directory for components, manifests, policies,
+        /// catalogue and tool version already checked, and store new ones
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -135,6 +148,13 @@ enum Command {
     /// errors unless --force), then init, the requested export, and shutdown, with every
     /// operation decided by the manifest and policies and written to the audit log
     Run(run_args::RunArgs),
+    /// Merge the outputs of `check --shard I/N --format jsonl` (every I from 1 to N) into
+    /// exactly what `check --format jsonl` of the whole batch prints
+    Merge {
+        /// The shards' outputs, in any order (`-`: standard input)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Print the documentation of a diagnostic code
     Explain {
         /// A code (`MAN004`) or name (`unknown-key`)
@@ -223,6 +243,9 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Catalogue { format } => catalogue_cmd::run(&load_catalogue(cli)?, *format == ListingFormat::Json),
         Command::Check {
             paths,
+            from_list,
+            shard,
+            cache,
             manifest,
             policy,
             kind,
@@ -238,6 +261,11 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                     manifest: manifest.clone(),
                     policy,
                     kinds: kind.clone(),
+                    scale: check_cmd::Scale {
+                        from_list: from_list.as_deref(),
+                        shard: *shard,
+                        cache: cache.as_deref(),
+                    },
                 },
                 report.format,
                 levels,
@@ -257,6 +285,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Run(args) => run_cmd::run(cli, &load_catalogue(cli)?, args),
         #[cfg(not(feature = "runtime"))]
         Command::Run(_) => Err(airssys_wasm::ErrorKind::RuntimeNotBuilt.into()),
+        Command::Merge { files } => merge_cmd::run(files),
         Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
         Command::Manifest { path, policy, report } => {
             let mut sources = Sources::new();
@@ -318,6 +347,7 @@ fn emit(
             print_out(&out);
         }
         Format::Json => print_out(&json::to_string(&json::JsonReport::new(&diagnostics, sources))),
+        Format::Jsonl => return Err(Error::usage("--format jsonl is for `check`; use --format json")),
         Format::Sarif => print_out(&sarif::render(&diagnostics, sources)),
         Format::Github => {
             print_out(&github::render(&diagnostics, sources));
@@ -358,6 +388,11 @@ fn print_out(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();
+}
+
+/// A `--shard` value.
+fn parse_shard(s: &str) -> Result<airssys_wasm::digest::Shard, String> {
+    airssys_wasm::digest::Shard::parse(s)
 }
 
 /// A `--kind` value.

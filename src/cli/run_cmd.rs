@@ -376,6 +376,7 @@ fn static_check(
                 // The host runs airssys components and WASI commands.
                 kinds: vec![ComponentKind::Airssys, ComponentKind::WasiCommand],
                 keep: true,
+                ..Options::default()
             },
         )?;
         loaded.push(report.loaded.first().cloned().unwrap_or_default());

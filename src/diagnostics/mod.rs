@@ -186,6 +186,11 @@ impl Sources {
     pub fn get(&self, id: SourceId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
+
+    /// The file `id`, when it is one of these (ids of another `Sources` may not be).
+    pub fn try_get(&self, id: SourceId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
 }
 
 /// A place in a source file, with what the reader should notice there.
@@ -322,7 +327,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, severity: Severity) {
+    pub fn add(&mut self, severity: Severity) {
         match severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,
@@ -374,7 +379,13 @@ impl Sink {
 
 /// Sorts diagnostics deterministically (file, offset, code, message).
 pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {
-    diagnostics.sort_by_cached_key(|d| d.sort_key(sources));
+    sort_with(diagnostics, sources, |d| d);
+}
+
+/// Sorts items that each carry a diagnostic (with where it came from, say) in the order of
+/// [`sort`]; items with equal keys keep their order.
+pub fn sort_with<T>(items: &mut [T], sources: &Sources, diagnostic: impl Fn(&T) -> &Diagnostic) {
+    items.sort_by_cached_key(|t| diagnostic(t).sort_key(sources));
 }
 
 /// Counts diagnostics by severity.

@@ -4,6 +4,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod jsonl;
 pub mod sarif;
 
 /// The output formats every command that reports diagnostics accepts.
@@ -13,6 +14,9 @@ pub enum Format {
     Human,
     /// Versioned JSON document (see docs/json-output.md).
     Json,
+    /// One versioned JSON document per line and per component, for sharded runs that
+    /// `merge` combines (`check` only; see docs/json-output.md).
+    Jsonl,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
     /// GitHub Actions workflow commands (annotations on the pull request).
