@@ -330,6 +330,9 @@ mod tests {
         assert_eq!(cache.compile(&fuel, &bytes).unwrap().1, CacheOutcome::Stored);
     }
 
+    /// What damages an entry.
+    type Spoil = Box<dyn Fn()>;
+
     /// Every way an entry can be damaged or misplaced is refused, then replaced by a good one.
     #[test]
     fn damaged_or_misplaced_entries_are_refused_and_replaced() {
@@ -344,7 +347,7 @@ mod tests {
         let entry = dir.join(format!("{}.cwasm", CompileCache::key(&engine, &bytes)));
         let other_entry = dir.join(format!("{}.cwasm", CompileCache::key(&engine, &other)));
         let good = std::fs::read(&entry).unwrap();
-        let damage: Vec<(&str, Box<dyn Fn()>)> = vec![
+        let damage: Vec<(&str, Spoil)> = vec![
             ("altered", {
                 let (entry, good) = (entry.clone(), good.clone());
                 Box::new(move || {
