@@ -75,7 +75,11 @@ impl CompiledDenials {
     }
 
     fn fs_denial(&self, action: FsAction, path: &str) -> Option<&RuleRef> {
-        let normal = normalize_path(path).ok()?;
+        if self.fs.is_empty() && self.roots.is_empty() {
+            return None;
+        }
+        // Borrowed when the path is already normal, as it is on the runtime's hot path.
+        let normal = crate::policy::normalize_cow(path).ok()?;
         let denied = self
             .fs
             .iter()
