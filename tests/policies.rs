@@ -46,6 +46,12 @@ fn waivers_active_expired_unused() {
     let active = waiver("code = \"POL003\"\n", "2025-06-15");
     let (codes, out) = run_owned(&active, ETC, TODAY);
     assert!(codes.is_empty(), "valid through its expiry day:\n{out}");
+    assert!(
+        out.contains("waived: POL003 denied-path at Component.toml:6: ")
+            && out
+                .contains("(reason: reads /etc/hosts; fix tracked in OPS-12; waiver at org.toml:4, until 2025-06-15)"),
+        "the waived finding is shown with its waiver:\n{out}"
+    );
 
     let (codes, out) = run_owned(&active, ETC, Date::new(2025, 6, 16).unwrap());
     assert_eq!(codes, ["POL003", "POL014"], "expired: the finding is back");

@@ -10,7 +10,7 @@ use airssys_wasm::diagnostics::{Levels, Sink, Sources, count};
 use airssys_wasm::report::{Format, github, human, json, sarif};
 use airssys_wasm::{Error, ErrorKind, inspect};
 
-use super::{Cli, Outcome, print_out, style, summary_line};
+use super::{Cli, Outcome, ReportArgs, print_out, style, summary_line};
 
 /// What `check` is asked to check: the components, the manifest for all of them (when given),
 /// the policies, and the kinds of component accepted.
@@ -25,7 +25,7 @@ pub(super) fn check(
     cli: &Cli,
     catalogue: &Catalogue,
     selection: Selection<'_>,
-    format: Format,
+    report_args: &ReportArgs,
     levels: Levels,
 ) -> Result<Outcome, Error> {
     let Selection {
@@ -74,7 +74,7 @@ pub(super) fn check(
         if components.len() == 1 { "" } else { "s" },
         summary_line(counts)
     );
-    match format {
+    match report_args.format {
         Format::Human => print_out(&(human::render(&diagnostics, &report.sources, style(cli)) + &summary)),
         Format::Json => print_out(&json::to_string(&json::BatchReport::new(
             &diagnostics,
@@ -87,6 +87,7 @@ pub(super) fn check(
             &report.sources,
             &report.components,
             &report.kinds,
+            &report_args.sarif_options()?,
         )),
         Format::Github => {
             print_out(&github::render(&diagnostics, &report.sources));

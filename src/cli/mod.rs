@@ -164,6 +164,10 @@ struct ReportArgs {
     /// Do not report a code (or `warnings`)
     #[arg(short = 'A', long = "allow", value_name = "CODE")]
     allow: Vec<String>,
+    /// With `--format sarif`: write file URIs relative to this directory (default: the
+    /// current directory; use the repository's root for GitHub code scanning)
+    #[arg(long, value_name = "DIR")]
+    sarif_base: Option<PathBuf>,
 }
 
 impl ReportArgs {
@@ -186,6 +190,22 @@ impl ReportArgs {
             }
         }
         Ok(())
+    }
+}
+
+impl ReportArgs {
+    /// How SARIF names files: relative to `--sarif-base`, resolved against the current
+    /// directory.
+    fn sarif_options(&self) -> Result<sarif::Options, Error> {
+        let cwd = std::env::current_dir().map_err(|e| Error::read(".", e))?;
+        let base = self.sarif_base.clone().unwrap_or_else(|| PathBuf::from("."));
+        if base.exists() && !base.is_dir() {
+            return Err(Error::usage(format!(
+                "--sarif-base {}: not a directory; name the directory SARIF URIs are relative to (the repository's root)",
+                base.display()
+            )));
+        }
+        Ok(sarif::Options::relative_to(base, cwd))
     }
 }
 
@@ -239,7 +259,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                     policy,
                     kinds: kind.clone(),
                 },
-                report.format,
+                report,
                 levels,
             )
         }
@@ -267,7 +287,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             if let Some(m) = &parsed.manifest {
                 diagnostics.extend(policies.check_manifest(m, policy_cmd::today()));
             }
-            emit(cli, report.format, &sources, levels, diagnostics)
+            emit(cli, report, &sources, levels, diagnostics)
         }
         Command::ExplainRequest {
             manifest,
@@ -281,7 +301,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             let catalogue = load_catalogue(cli)?;
             let mut sources = Sources::new();
             let diagnostics = wit_world::check_path(&catalogue, path, world.as_deref(), &mut sources)?;
-            emit(cli, report.format, &sources, levels, diagnostics)
+            emit(cli, report, &sources, levels, diagnostics)
         }
     }
 }
@@ -302,7 +322,7 @@ fn load_catalogue(cli: &Cli) -> Result<Catalogue, Error> {
 /// Applies levels, sorts, renders and decides the outcome.
 fn emit(
     cli: &Cli,
-    format: Format,
+    report: &ReportArgs,
     sources: &Sources,
     levels: Levels,
     diagnostics: Vec<Diagnostic>,
@@ -311,14 +331,14 @@ fn emit(
     sink.extend(diagnostics);
     let diagnostics = sink.finish(sources);
     let counts = count(&diagnostics);
-    match format {
+    match report.format {
         Format::Human => {
             let mut out = human::render(&diagnostics, sources, style(cli));
             out.push_str(&summary_line(counts));
             print_out(&out);
         }
         Format::Json => print_out(&json::to_string(&json::JsonReport::new(&diagnostics, sources))),
-        Format::Sarif => print_out(&sarif::render(&diagnostics, sources)),
+        Format::Sarif => print_out(&sarif::render_in(&diagnostics, sources, &report.sarif_options()?)),
         Format::Github => {
             print_out(&github::render(&diagnostics, sources));
             eprint!("{}", summary_line(counts));
@@ -333,8 +353,13 @@ fn emit(
 
 fn summary_line(c: airssys_wasm::diagnostics::Counts) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let waived = if c.waived > 0 {
+        format!(" ({} waived)", c.waived)
+    } else {
+        String::new()
+    };
     format!(
-        "{}, {}, {}\n",
+        "{}, {}, {}{waived}\n",
         plural(c.errors, "error"),
         plural(c.warnings, "warning"),
         plural(c.notes, "note")

@@ -208,6 +208,22 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     pub help: Option<String>,
     pub notes: Vec<String>,
+    /// Set when a policy waiver accepted this finding: it is still reported (as waived, with the
+    /// waiver's reason) but no longer counts towards the exit code.
+    pub waived: Option<Waived>,
+}
+
+/// The waiver that accepted a finding: its reason, its expiry date and where it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waived {
+    pub reason: String,
+    /// The last day on which the waiver applies (`YYYY-MM-DD`).
+    pub expires: String,
+    /// The waiver's table in its policy file.
+    pub at: Label,
+    /// The policy file as named (`policies/ci.toml`, `builtin:default`) and the waiver's line.
+    pub file: String,
+    pub line: usize,
 }
 
 impl Diagnostic {
@@ -220,6 +236,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             help: None,
             notes: Vec::new(),
+            waived: None,
         }
     }
 
@@ -313,17 +330,28 @@ impl Levels {
     }
 }
 
-/// Counts of findings by severity.
+/// Counts of findings by severity; waived findings are counted apart and in no severity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    /// Findings a policy waiver accepted (omitted from JSON when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waived: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Counts {
-    fn add(&mut self, severity: Severity) {
-        match severity {
+    fn add(&mut self, d: &Diagnostic) {
+        if d.waived.is_some() {
+            self.waived += 1;
+            return;
+        }
+        match d.severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,
             Severity::Note => self.notes += 1,
@@ -334,6 +362,7 @@ impl Counts {
         self.errors += other.errors;
         self.warnings += other.warnings;
         self.notes += other.notes;
+        self.waived += other.waived;
     }
 }
 
@@ -377,11 +406,11 @@ pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {
     diagnostics.sort_by_cached_key(|d| d.sort_key(sources));
 }
 
-/// Counts diagnostics by severity.
+/// Counts diagnostics by severity (waived ones apart).
 pub fn count(diagnostics: &[Diagnostic]) -> Counts {
     let mut counts = Counts::default();
     for d in diagnostics {
-        counts.add(d.severity);
+        counts.add(d);
     }
     counts
 }

@@ -2,7 +2,7 @@
 //! every rule, then the waivers. A finding points at what breaks the rule (the manifest entry,
 //! or the import in the binary) and, as a secondary label, at the rule in its policy file.
 //!
-//! Waivers are applied last. An active waiver that matches a finding drops it; an expired one
+//! Waivers are applied last. An active waiver that matches a finding marks it waived; an expired one
 //! waives nothing and is itself a finding (`expired-waiver`); one that matched nothing in the
 //! run is a finding too (`unused-waiver`), pointing at its table.
 
@@ -206,7 +206,9 @@ impl PolicySet {
             .collect()
     }
 
-    /// Drops the findings that an active waiver for this component names, recording use.
+    /// Marks the findings that an active waiver for this component names as waived (with the
+    /// waiver's reason and place), recording use. Waived findings stay in the output so that
+    /// reviewers see what was accepted, but count towards no exit code.
     pub fn waive(
         &self,
         component: &ComponentInfo,
@@ -220,10 +222,12 @@ impl PolicySet {
                 .waivers()
                 .enumerate()
                 .find(|(_, w)| w.expires >= today && applies(w, component) && names(w, &f));
-            match hit {
-                Some((i, _)) => used.used[i] = true,
-                None => out.push(f.diagnostic),
+            let mut d = f.diagnostic;
+            if let Some((i, w)) = hit {
+                used.used[i] = true;
+                d.waived = Some(waived_by(w));
             }
+            out.push(d);
         }
         out
     }
@@ -270,6 +274,20 @@ impl PolicySet {
 /// The span of a network grant's port value when written, else the whole entry.
 fn entry_port_span<G>(e: &Entry<G>) -> Range<usize> {
     e.span.clone()
+}
+
+fn waived_by(w: &Waiver) -> crate::diagnostics::Waived {
+    crate::diagnostics::Waived {
+        reason: w.reason.clone(),
+        expires: w.expires.to_string(),
+        at: crate::diagnostics::Label {
+            source: w.at.source,
+            span: w.at.span.clone(),
+            message: "waived here".to_string(),
+        },
+        file: w.at.file.clone(),
+        line: w.at.line,
+    }
 }
 
 fn operation_matches(rule: &str, operation: &str) -> bool {

@@ -1292,11 +1292,7 @@ fn copy_from_a_fifo_waits_no_longer_than_the_call() {
     // A writer that holds the FIFO open and has written a little, then writes nothing more.
     // Opened read-write, which on Linux neither waits for a reader nor fails later with a broken
     // pipe when a reader comes and goes: the FIFO has a writer for the whole test.
-    let mut writer = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&fifo)
-        .unwrap();
+    let mut writer = fs::OpenOptions::new().read(true).write(true).open(&fifo).unwrap();
     std::io::Write::write_all(&mut writer, b"some").unwrap();
     f.st.guard.deadline = Some(std::time::Instant::now() + std::time::Duration::from_millis(300));
     let result = f.st.fs_view().copy(fifo.clone(), f.root.p("out/copy"));
