@@ -14,7 +14,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use airssys_wasm::catalogue::{Catalogue, CatalogueError};
 use airssys_wasm::diagnostics::{Diagnostic, Level, Levels, Sink, Sources, count};
@@ -168,28 +168,41 @@ struct ReportArgs {
     /// current directory; use the repository's root for GitHub code scanning)
     #[arg(long, value_name = "DIR")]
     sarif_base: Option<PathBuf>,
+    /// `-A/-W/-D` in command-line order (filled from the parsed matches by [`main`]).
+    #[arg(skip)]
+    ordered: Vec<(Level, String)>,
 }
 
 impl ReportArgs {
-    /// Levels in increasing precedence: allow, then warn, then deny.
+    /// The levels `-A/-W/-D` set.
     fn levels(&self) -> Result<Levels, Error> {
         let mut levels = Levels::default();
         self.apply(&mut levels)?;
         Ok(levels)
     }
 
-    /// Applies `-A`, then `-W`, then `-D` (later wins), over whatever `levels` holds already.
+    /// Applies `-A/-W/-D` in the order they were given, so that a later flag wins over an
+    /// earlier one for the same code (rustc's convention), over whatever `levels` holds
+    /// already.
     fn apply(&self, levels: &mut Levels) -> Result<(), Error> {
-        for (names, level) in [
-            (&self.allow, Level::Allow),
-            (&self.warn, Level::Warn),
-            (&self.deny, Level::Deny),
-        ] {
-            for n in names {
-                levels.set(n, level).map_err(Error::usage)?;
-            }
+        for (level, name) in &self.ordered {
+            levels.set(name, *level).map_err(Error::usage)?;
         }
         Ok(())
+    }
+
+    /// Records the order of `-A/-W/-D` from the subcommand's matches (clap's derive keeps
+    /// each flag's values apart, and their relative order matters).
+    fn order_from(&mut self, matches: &clap::ArgMatches) {
+        let mut ordered: Vec<(usize, Level, String)> = Vec::new();
+        for (id, level) in [("allow", Level::Allow), ("warn", Level::Warn), ("deny", Level::Deny)] {
+            let (Some(indices), Some(values)) = (matches.indices_of(id), matches.get_many::<String>(id)) else {
+                continue;
+            };
+            ordered.extend(indices.zip(values).map(|(i, v)| (i, level, v.clone())));
+        }
+        ordered.sort_by_key(|(i, _, _)| *i);
+        self.ordered = ordered.into_iter().map(|(_, l, v)| (l, v)).collect();
     }
 }
 
@@ -226,7 +239,7 @@ pub fn main() -> ExitCode {
             default_hook(info);
         }
     }));
-    let cli = Cli::parse();
+    let cli = parse();
     match run(&cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
@@ -234,6 +247,54 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {}", escape_control(&e.to_string()));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Parses the command line. `--color` is read first, so that clap's own errors (an unknown
+/// argument, a missing value) follow it too; `-A/-W/-D` keep their order.
+fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = Cli::command().color(color_choice(&args));
+    let matches = command.get_matches_from(&args);
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Some((_, sub)), Some(report)) = (matches.subcommand(), cli.command.report_args_mut()) {
+        report.order_from(sub);
+    }
+    cli
+}
+
+/// The `--color` value among raw arguments (the last one, as clap takes it), as clap's colour
+/// choice; `auto` when absent or not valid (clap then reports it).
+fn color_choice(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut args = args.iter().skip(1).map(|a| a.to_str().unwrap_or_default());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            "--" => break,
+            "--color" => args.next().unwrap_or_default(),
+            _ => match arg.strip_prefix("--color=") {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        choice = match value {
+            "never" => clap::ColorChoice::Never,
+            "always" => clap::ColorChoice::Always,
+            _ => clap::ColorChoice::Auto,
+        };
+    }
+    choice
+}
+
+impl Command {
+    /// The report arguments of the commands that report findings.
+    fn report_args_mut(&mut self) -> Option<&mut ReportArgs> {
+        match self {
+            Command::Check { report, .. } | Command::Wit { report, .. } | Command::Manifest { report, .. } => {
+                Some(report)
+            }
+            _ => None,
         }
     }
 }

@@ -279,13 +279,20 @@ impl PolicySet {
         loader.finish()
     }
 
-    /// Loads policy files (resolving `extends` relative to each file). Files that cannot be
-    /// read, parsed or validated are findings in the error; a tool error is reserved for
-    /// nothing here, so that the CLI can render all of them at once.
+    /// Loads policy files (resolving `extends` relative to each file); a path spelt
+    /// `builtin:default` or `builtin:strict` is that built-in policy, as in `extends`. Files
+    /// that cannot be read, parsed or validated are findings in the error; a tool error is
+    /// reserved for nothing here, so that the CLI can render all of them at once.
     pub fn load(sources: &mut Sources, paths: &[PathBuf]) -> Result<PolicySet, PolicyErrors> {
         let mut loader = Loader::new(sources, true);
         for p in paths {
-            loader.file(p, None, Vec::new());
+            match p.to_str().filter(|s| s.starts_with("builtin:")) {
+                Some(name) => match builtin(name) {
+                    Some(text) => loader.text(name, text, None, Vec::new()),
+                    None => loader.diagnostics.push(rules::unknown_builtin(name, None)),
+                },
+                None => loader.file(p, None, Vec::new()),
+            }
         }
         loader.finish()
     }
@@ -402,6 +409,7 @@ impl<'s> Loader<'s> {
             let from = Some((source, span.clone()));
             match builtin(target) {
                 Some(text) => self.text(target, text, from, chain.clone()),
+                None if target.starts_with("builtin:") => self.diagnostics.push(rules::unknown_builtin(target, from)),
                 None if !self.files_allowed => {
                     self.unreadable(target, "only `builtin:` policies can be extended here", from)
                 }

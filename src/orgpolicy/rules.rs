@@ -140,9 +140,13 @@ rules! {
     /// Fix the underlying finding and delete the waiver, or renew it with a new date and reason.
     EXPIRED_WAIVER = "POL014" "expired-waiver" Warning "a waiver's expiry date has passed";
 
-    /// A waiver names a component (and optionally a version range) and a code or operation, and none
-    /// of the findings of this run matched it. Stale exceptions hide what the organisation has agreed
-    /// to; remove them once the finding is fixed.
+    /// A waiver names a component (and optionally a version range) and a code or operation, the run
+    /// checked that component, and none of its findings matched the waiver. Stale exceptions hide
+    /// what the organisation has agreed to; remove them once the finding is fixed.
+    ///
+    /// A waiver for a component that the run did not check at all (a shared policy names the
+    /// components of other pipelines too) is reported with this code as a note, not a warning:
+    /// the run cannot tell whether it is stale, but a misspelt component name is still shown.
     ///
     /// ## How to fix
     /// Delete the waiver, or correct its component name, version range or code.
@@ -183,6 +187,16 @@ pub(super) fn too_large(source: SourceId, size: u64) -> Diagnostic {
 pub(super) fn unreadable(name: &str, why: &str, from: Option<(SourceId, Range<usize>)>) -> Diagnostic {
     let d = Diagnostic::new(&POLICY_SYNTAX, format!("cannot read policy `{name}`: {why}"))
         .help("check the path; `extends` is relative to the policy file that names it");
+    match from {
+        Some((source, span)) => d.at(source, span, "named here"),
+        None => d,
+    }
+}
+
+/// `name` starts with `builtin:` but names no built-in policy.
+pub(super) fn unknown_builtin(name: &str, from: Option<(SourceId, Range<usize>)>) -> Diagnostic {
+    let d = Diagnostic::new(&POLICY_SYNTAX, format!("there is no built-in policy `{name}`"))
+        .help("the built-in policies are `builtin:default` and `builtin:strict`");
     match from {
         Some((source, span)) => d.at(source, span, "named here"),
         None => d,
@@ -664,6 +678,26 @@ pub(super) fn unused_waiver(w: &Waiver) -> Diagnostic {
     )
     .at(at.source, at.span.clone(), "matched nothing")
     .help("delete the waiver, or correct its component, version or code")
+}
+
+/// A waiver for a component that this run did not check: not stale as far as the run can
+/// tell (a shared policy names components of other runs), so a note, not a warning, and still
+/// shown so that a misspelt component name does not go unnoticed.
+pub(super) fn waiver_out_of_sight(w: &Waiver) -> Diagnostic {
+    let at = &w.at;
+    let version = w.version.as_ref().map(|v| format!(" {v}")).unwrap_or_default();
+    let mut d = Diagnostic::new(
+        &UNUSED_WAIVER,
+        format!(
+            "the waiver for `{}`{version} ({}) applies to no component this run checked",
+            w.component,
+            target_name(&w.target)
+        ),
+    )
+    .at(at.source, at.span.clone(), "for a component not checked here")
+    .help("nothing to do if that component is checked elsewhere; otherwise correct its component name or version");
+    d.severity = crate::diagnostics::Severity::Note;
+    d
 }
 
 fn target_name(t: &WaiverTarget) -> String {
