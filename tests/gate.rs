@@ -207,3 +207,178 @@ fn sarif_uris_are_relative_to_the_sarif_base() {
         stderr(&out)
     );
 }
+
+#[test]
+fn check_writes_junit() {
+    let purge = "docs/examples/purge/purge.wat";
+    let out = airssys(&["check", "--format", "junit", purge, EXAMPLE]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "checked 2 components: 1 error, 0 warnings, 0 notes\n");
+    let xml = stdout(&out);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"airssys-wasm\" tests=\"2\" failures=\"1\" errors=\"0\">\n"), "{xml}");
+    assert!(
+        xml.contains(&format!("<testcase classname=\"airssys-wasm\" name=\"{purge}\">\n      <failure type=\"WIT003\" message=\"1 error\">error[WIT003] signature-mismatch: `filesystem.delete-file` differs")),
+        "{xml}"
+    );
+    assert!(xml.contains("catalogue&apos;s WIT"), "escaped: {xml}");
+    assert!(
+        xml.contains(&format!(
+            "<testcase classname=\"airssys-wasm\" name=\"{EXAMPLE}/csv-export.wat\"/>"
+        )),
+        "a clean component passes: {xml}"
+    );
+    assert!(xml.ends_with("  </testsuite>\n</testsuites>\n"));
+    // Balanced: every element opened is closed (a passing test case closes itself).
+    for tag in ["testsuites", "testsuite", "testcase", "failure"] {
+        let opened = xml.matches(&format!("<{tag} ")).count();
+        let self_closed = if tag == "testcase" {
+            xml.matches("\"/>").count()
+        } else {
+            0
+        };
+        assert_eq!(
+            opened,
+            xml.matches(&format!("</{tag}>")).count() + self_closed,
+            "<{tag}> in {xml}"
+        );
+    }
+    // `manifest` and `wit` take it too.
+    let out = airssys(&[
+        "manifest",
+        "--format",
+        "junit",
+        "tests/fixtures/manifests/bad/46-shadowed-path.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "warnings only");
+    let xml = stdout(&out);
+    assert!(xml.contains("tests=\"1\" failures=\"0\""), "{xml}");
+    assert!(xml.contains("<system-out>warning[MAN018] shadowed-grant: "), "{xml}");
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = airssys(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = stdout(&out);
+        for word in ["airssys-wasm", "check", "explain-request", "completions", "sarif-base"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    let bash = Command::new("bash")
+        .arg("-n")
+        .arg("/dev/stdin")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(&airssys(&["completions", "bash"]).stdout)?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(bash.success(), "the bash script parses");
+    let out = airssys(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("possible values: bash, elvish, fish, powershell, zsh"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn explain_renders_headings_for_a_terminal() {
+    let out = airssys(&["explain", "CMP003"]);
+    let text = stdout(&out);
+    assert!(text.contains("\nHow to fix\n──────────\n"), "{text}");
+    assert!(!text.contains("## "), "{text}");
+    let out = airssys(&["--color", "always", "explain", "CMP003"]);
+    assert!(stdout(&out).contains("\x1b[1mHow to fix\x1b[0m"), "{}", stdout(&out));
+    // The Markdown reference keeps its Markdown.
+    assert!(stdout(&airssys(&["explain", "--markdown"])).contains("\n## CMP003"));
+}
+
+/// The pre-commit hooks run `check` the way pre-commit does: the entry, then the staged files
+/// (or the configured directories).
+#[test]
+fn pre_commit_hooks_run_check() {
+    let hooks = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.pre-commit-hooks.yaml")).unwrap();
+    for id in ["airssys-wasm-check", "airssys-wasm-check-dir"] {
+        assert!(hooks.contains(&format!("- id: {id}\n")), "{id}");
+    }
+    assert_eq!(hooks.matches("  entry: airssys-wasm check\n").count(), 2);
+    assert_eq!(hooks.matches("  language: rust\n").count(), 2);
+    assert!(hooks.contains("  files: \\.(wasm|wat)$\n"));
+    let staged = format!("{EXAMPLE}/csv-export.wat");
+    assert_eq!(airssys(&["check", &staged]).status.code(), Some(0));
+    assert_eq!(
+        airssys(&["check", "docs/examples/purge/purge.wat", &staged])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+/// The composite action's check step, run as GitHub runs it: with the action's inputs in the
+/// environment, the installed binary, and the runner's files.
+#[test]
+fn the_action_checks_and_writes_sarif_relative_to_the_workspace() {
+    let action = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
+    assert!(action.contains("\n  using: composite\n"));
+    assert!(action.contains("uses: github/codeql-action/upload-sarif@v3"));
+    assert!(action.contains("cargo install --locked --path \"$GITHUB_ACTION_PATH\""));
+    let step = action.split("      id: check\n").nth(1).unwrap();
+    let script: String = step
+        .split("      run: |\n")
+        .nth(1)
+        .unwrap()
+        .split("\n    - name:")
+        .next()
+        .unwrap()
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("        ").unwrap_or(l)))
+        .collect();
+
+    let runner = tempfile::tempdir().unwrap();
+    let bin = runner.path().join("airssys-wasm/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_airssys-wasm"), bin.join("airssys-wasm")).unwrap();
+    let output = runner.path().join("github-output");
+    let sarif = runner.path().join("out.sarif");
+    let run = |paths: &str, policy: &str| {
+        std::fs::write(&output, "").unwrap();
+        let status = Command::new("bash")
+            .args(["-e", "-c", &script])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUNNER_TEMP", runner.path())
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_WORKSPACE", env!("CARGO_MANIFEST_DIR"))
+            .env("AIRSSYS_PATHS", paths)
+            .env("AIRSSYS_POLICY", policy)
+            .env("AIRSSYS_ARGS", "-D warnings")
+            .env("AIRSSYS_SARIF", &sarif)
+            .output()
+            .unwrap();
+        (status.status.code(), std::fs::read_to_string(&output).unwrap())
+    };
+    assert_eq!(run(EXAMPLE, "builtin:strict"), (Some(0), "exit-code=0\n".to_string()));
+    let (code, out) = run(&format!("docs/examples/purge/purge.wat {EXAMPLE}"), "");
+    assert_eq!(
+        (code, out.as_str()),
+        (Some(0), "exit-code=1\n"),
+        "findings: the upload still runs"
+    );
+    let log: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let uri = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+    assert_eq!(uri, "docs/examples/purge/purge.wat");
+    let (code, out) = run("no/such/dir", "");
+    assert_eq!(
+        (code, out.as_str()),
+        (Some(1), "exit-code=2\n"),
+        "the tool could not run: fail at once"
+    );
+}

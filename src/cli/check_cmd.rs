@@ -7,7 +7,7 @@ use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::check::{self, Options};
 use airssys_wasm::component;
 use airssys_wasm::diagnostics::{Levels, Sink, Sources, count};
-use airssys_wasm::report::{Format, github, human, json, sarif};
+use airssys_wasm::report::{Format, github, human, json, junit, sarif};
 use airssys_wasm::{Error, ErrorKind, inspect};
 
 use super::{Cli, Outcome, ReportArgs, print_out, style, summary_line};
@@ -91,6 +91,11 @@ pub(super) fn check(
         )),
         Format::Github => {
             print_out(&github::render(&diagnostics, &report.sources));
+            eprint!("{summary}");
+        }
+        Format::Junit => {
+            let components: Vec<String> = report.components.iter().map(|c| c.display().to_string()).collect();
+            print_out(&junit::render(&diagnostics, &report.sources, &components));
             eprint!("{summary}");
         }
     }

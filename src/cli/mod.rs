@@ -19,7 +19,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use airssys_wasm::catalogue::{Catalogue, CatalogueError};
 use airssys_wasm::diagnostics::{Diagnostic, Level, Levels, Sink, Sources, count};
 use airssys_wasm::manifest::Manifest;
-use airssys_wasm::report::{Format, escape_control, github, human, json, sarif};
+use airssys_wasm::report::{Format, escape_control, github, human, json, junit, sarif};
 use airssys_wasm::{Error, wit_world};
 
 /// Capability-based security for WebAssembly components: checks what a component may touch.
@@ -135,6 +135,12 @@ enum Command {
     /// errors unless --force), then init, the requested export, and shutdown, with every
     /// operation decided by the manifest and policies and written to the audit log
     Run(run_args::RunArgs),
+    /// Print a shell completion script (e.g. `airssys-wasm completions bash >
+    /// ~/.local/share/bash-completion/completions/airssys-wasm`)
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh
+        shell: clap_complete::Shell,
+    },
     /// Print the documentation of a diagnostic code
     Explain {
         /// A code (`MAN004`) or name (`unknown-key`)
@@ -338,7 +344,15 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Run(args) => run_cmd::run(cli, &load_catalogue(cli)?, args),
         #[cfg(not(feature = "runtime"))]
         Command::Run(_) => Err(airssys_wasm::ErrorKind::RuntimeNotBuilt.into()),
-        Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "airssys-wasm", &mut script);
+            print_out(&String::from_utf8_lossy(&script));
+            Ok(Outcome::Clean)
+        }
+        Command::Explain { code, list, markdown } => {
+            explain_cmd::run(code.as_deref(), *list, *markdown, style(cli).color)
+        }
         Command::Manifest { path, policy, report } => {
             let mut sources = Sources::new();
             let policies = policy_cmd::load(cli, &mut sources, policy)?;
@@ -402,6 +416,10 @@ fn emit(
         Format::Sarif => print_out(&sarif::render_in(&diagnostics, sources, &report.sarif_options()?)),
         Format::Github => {
             print_out(&github::render(&diagnostics, sources));
+            eprint!("{}", summary_line(counts));
+        }
+        Format::Junit => {
+            print_out(&junit::render(&diagnostics, sources, &[]));
             eprint!("{}", summary_line(counts));
         }
     }
