@@ -77,19 +77,24 @@ fn decisions_across_domains() {
     common::with_snapshots(|| insta::assert_snapshot!("decisions", all));
 }
 
-#[test]
-fn requests_file_and_json() {
-    let (code, out) = run(&[
+/// `explain-request` of the test manifest and policy with a `--requests` file.
+fn with_requests<'a>(file: &'a str, format: &'a str) -> Vec<&'a str> {
+    vec![
         "explain-request",
         "--manifest",
         MANIFEST,
         "--policy",
         POLICY,
         "--requests",
-        "tests/fixtures/policies/requests.txt",
+        file,
         "--format",
-        "json",
-    ]);
+        format,
+    ]
+}
+
+#[test]
+fn requests_file_and_json() {
+    let (code, out) = run(&with_requests("tests/fixtures/policies/requests.txt", "json"));
     assert_eq!(code, 1);
     common::with_snapshots(|| insta::assert_snapshot!("requests-file-json", out));
     let json: serde_json::Value = serde_json::from_str(
@@ -126,18 +131,9 @@ fn a_bad_request_line_is_reported_and_the_others_answered() {
     .unwrap();
     let file = file.to_str().unwrap();
     let args = |format: &'static str| {
-        vec![
-            "explain-request",
-            "--manifest",
-            MANIFEST,
-            "--policy",
-            POLICY,
-            "--requests",
-            file,
-            "--format",
-            format,
-            "read /data/out/a.csv",
-        ]
+        let mut args = with_requests(file, format);
+        args.push("read /data/out/a.csv");
+        args
     };
     let (code, out) = run(&args("human"));
     assert_eq!(code, 1, "{out}");

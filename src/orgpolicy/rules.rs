@@ -352,8 +352,13 @@ pub(super) fn too_large(source: SourceId, size: u64) -> Diagnostic {
 pub(super) fn unreadable(name: &str, why: &str, from: Option<(SourceId, Range<usize>)>) -> Diagnostic {
     let d = Diagnostic::new(&POLICY_SYNTAX, format!("cannot read policy `{name}`: {why}"))
         .help("check the path; `extends` is relative to the policy file that names it");
+    at_from(d, from, "named here")
+}
+
+/// `d` at the `extends` entry it is about, when there is one (a `--policy` argument has none).
+fn at_from(d: Diagnostic, from: Option<(SourceId, Range<usize>)>, label: &str) -> Diagnostic {
     match from {
-        Some((source, span)) => d.at(source, span, "named here"),
+        Some((source, span)) => d.at(source, span, label),
         None => d,
     }
 }
@@ -362,20 +367,14 @@ pub(super) fn unreadable(name: &str, why: &str, from: Option<(SourceId, Range<us
 pub(super) fn unknown_builtin(name: &str, from: Option<(SourceId, Range<usize>)>) -> Diagnostic {
     let d = Diagnostic::new(&POLICY_SYNTAX, format!("there is no built-in policy `{name}`"))
         .help("the built-in policies are `builtin:default` and `builtin:strict`");
-    match from {
-        Some((source, span)) => d.at(source, span, "named here"),
-        None => d,
-    }
+    at_from(d, from, "named here")
 }
 
 /// Policy `name` extends itself through `from`.
 pub(super) fn extends_cycle(name: &str, from: Option<(SourceId, Range<usize>)>) -> Diagnostic {
     let d = Diagnostic::new(&INVALID_POLICY, format!("`extends` cycle: `{name}` extends itself"))
         .help("remove one `extends` entry of the cycle");
-    match from {
-        Some((source, span)) => d.at(source, span, "this brings the cycle back"),
-        None => d,
-    }
+    at_from(d, from, "this brings the cycle back")
 }
 
 /// An `invalid-policy` finding: every problem of a policy file's content is one.
