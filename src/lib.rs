@@ -29,6 +29,7 @@ pub mod catalogue;
 pub mod check;
 pub mod component;
 pub mod diagnostics;
+pub mod diff;
 pub mod error;
 pub mod guard;
 pub mod inspect;

@@ -4,6 +4,7 @@
 
 mod catalogue_cmd;
 mod check_cmd;
+mod diff_cmd;
 mod explain_cmd;
 mod policy_cmd;
 mod run_args;
@@ -91,6 +92,21 @@ enum Command {
         /// known statically)
         #[arg(long, conflicts_with = "format")]
         suggest_manifest: bool,
+    },
+    /// The upgrade gate: what NEW can touch that OLD could not (two components, two manifests,
+    /// or two directories paired by component name); exit 1 when NEW gains a capability that
+    /// no policy's `[upgrade] allow-gains` accepts
+    Diff {
+        /// The released version
+        old: PathBuf,
+        /// The candidate version
+        new: PathBuf,
+        /// An organisation policy (repeatable; default: the built-in policies/default.toml)
+        #[arg(long = "policy", value_name = "FILE")]
+        policy: Vec<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = diff_cmd::DiffFormat::Human)]
+        format: diff_cmd::DiffFormat,
     },
     /// Validate a component author's WIT package (its worlds) against the catalogue
     Wit {
@@ -344,6 +360,12 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Run(args) => run_cmd::run(cli, &load_catalogue(cli)?, args),
         #[cfg(not(feature = "runtime"))]
         Command::Run(_) => Err(airssys_wasm::ErrorKind::RuntimeNotBuilt.into()),
+        Command::Diff {
+            old,
+            new,
+            policy,
+            format,
+        } => diff_cmd::run(cli, &load_catalogue(cli)?, old, new, policy, *format),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "airssys-wasm", &mut script);

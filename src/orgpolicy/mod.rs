@@ -228,6 +228,9 @@ pub struct Policy {
     pub require: Vec<(&'static str, RuleRef)>,
     /// `[manifest] max-grants`.
     pub max_grants: Option<(usize, RuleRef)>,
+    /// `[upgrade] allow-gains`: permissions (`network:resolve`) that `diff` lets a new version
+    /// gain.
+    pub allow_gains: Vec<(String, RuleRef)>,
     /// `[components] kinds`: when set, the only kinds of component accepted.
     pub kinds: Option<(Vec<crate::analyze::ComponentKind>, RuleRef)>,
     pub waivers: Vec<Waiver>,
@@ -304,6 +307,19 @@ impl PolicySet {
         } else {
             Self::load(sources, paths)
         }
+    }
+
+    /// The permissions whose gains `diff` accepts: the union of the policies'
+    /// `[upgrade] allow-gains` (without any, every gain fails the gate).
+    pub fn allowed_gains(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .policies
+            .iter()
+            .flat_map(|p| p.allow_gains.iter().map(|(g, _)| g.clone()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The strictest level each policy gives a code (deny over warn over allow).

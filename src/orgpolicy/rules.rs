@@ -478,6 +478,21 @@ pub(super) fn unknown_signal(source: SourceId, span: Range<usize>, signal: &str,
 }
 
 /// An entry of `[manifest] require` that is not one of `known`.
+/// An `[upgrade] allow-gains` entry that is not a permission (`domain:action`).
+pub(super) fn unknown_gain(source: SourceId, span: Range<usize>, gain: &str, known: &[&str]) -> Diagnostic {
+    let help = did_you_mean(gain, known.iter().copied()).map_or_else(
+        || format!("permissions: {}", quoted(known)),
+        |g| format!("did you mean `{g}`?"),
+    );
+    invalid(
+        source,
+        span,
+        format!("`{gain}` is not a permission (`domain:action`)"),
+        "unknown permission",
+        &help,
+    )
+}
+
 pub(super) fn unknown_requirable_field(
     source: SourceId,
     span: Range<usize>,
