@@ -263,3 +263,33 @@ fn markdown_fits_a_pull_request_comment() {
     assert_eq!(out.status.code(), Some(1));
     common::with_snapshots(|| insta::assert_snapshot!("diff-markdown", String::from_utf8_lossy(&out.stdout)));
 }
+
+/// `--format sarif`: one result per change on line 1 of the component, valid against the
+/// schema, with fingerprints and GitHub's `security-severity`.
+#[test]
+fn sarif_reports_each_change_for_code_scanning() {
+    let dir = versions();
+    let out = airssys(dir.path(), &["diff", "--format", "sarif", "v1", "v2"]);
+    assert_eq!(out.status.code(), Some(1));
+    let log = json(&out);
+    let errors = common::sarif_schema::violations(&common::sarif_schema::schema_validator(), &log);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    for r in results {
+        assert_eq!(r["ruleId"], "capability-gained");
+        assert_eq!(r["level"], "error");
+        let physical = &r["locations"][0]["physicalLocation"];
+        assert_eq!(physical["artifactLocation"]["uri"], "v2/csv-export.wasm");
+        assert_eq!(physical["region"]["startLine"], 1);
+        assert!(r["partialFingerprints"]["airssysFinding/v1"].is_string());
+    }
+    assert!(
+        results
+            .iter()
+            .any(|r| r["message"]["text"] == "`csv-export` gained permission filesystem:delete")
+    );
+    for rule in log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap() {
+        assert!(rule["properties"]["security-severity"].is_string(), "{rule}");
+    }
+}

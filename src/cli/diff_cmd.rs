@@ -11,7 +11,7 @@ use airssys_wasm::component;
 use airssys_wasm::diagnostics::Sources;
 use airssys_wasm::diff::{Capabilities, Change, diff, fails};
 use airssys_wasm::manifest::Manifest;
-use airssys_wasm::report::{escape_control, human, json};
+use airssys_wasm::report::{escape_control, human, json, sarif};
 use airssys_wasm::{Error, ErrorKind};
 
 use super::{Cli, Outcome, print_out, style};
@@ -25,6 +25,9 @@ pub(crate) enum DiffFormat {
     Json,
     /// A Markdown table per component, for a pull-request comment
     Markdown,
+    /// SARIF 2.1.0 for code scanning, one result per change (URIs relative to the current
+    /// directory)
+    Sarif,
 }
 
 /// What a path given to `diff` is.
@@ -93,6 +96,18 @@ pub(super) fn run(
     match format {
         DiffFormat::Human => print_out(&render_human(&components, &summary)),
         DiffFormat::Markdown => print_out(&render_markdown(&components, &summary)),
+        DiffFormat::Sarif => {
+            let entries: Vec<sarif::DiffEntry<'_>> = components
+                .iter()
+                .map(|c| sarif::DiffEntry {
+                    name: &c.name,
+                    file: c.new.as_deref().or(c.old.as_deref()).unwrap_or_default(),
+                    changes: &c.changes,
+                })
+                .collect();
+            let cwd = std::env::current_dir().map_err(|e| Error::read(".", e))?;
+            print_out(&sarif::render_diff(&entries, &sarif::Options::relative_to(".", cwd)));
+        }
         DiffFormat::Json => print_out(&json::to_string(&DiffDocument {
             version: json::SCHEMA_VERSION,
             tool: json::Tool::this(),

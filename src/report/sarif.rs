@@ -469,6 +469,123 @@ fn encode_path(path: &str) -> String {
     out
 }
 
+/// `diff`'s rules: its findings are about two versions, not about one input, so they are not
+/// in the registry. (id, level, summary, security-severity)
+const DIFF_RULES: [(&str, Severity, &str, f32); 3] = [
+    (
+        "capability-gained",
+        Severity::Error,
+        "the new version can touch something the old one could not",
+        8.0,
+    ),
+    (
+        "capability-gained-allowed",
+        Severity::Note,
+        "the new version gains a capability that a policy's `[upgrade] allow-gains` accepts",
+        2.0,
+    ),
+    (
+        "capability-lost",
+        Severity::Note,
+        "the new version can no longer touch something the old one could",
+        1.0,
+    ),
+];
+
+/// One component of a `diff`: its name, the file its results are located on (line 1 of the
+/// new version, or of the old one when it was removed) and its changes.
+pub struct DiffEntry<'a> {
+    pub name: &'a str,
+    pub file: &'a str,
+    pub changes: &'a [crate::diff::Change],
+}
+
+/// `diff`'s SARIF log: one result per change, located on line 1 of the component's file, with
+/// the same URI rules, fingerprints and `security-severity` as `check`'s log.
+pub fn render_diff(entries: &[DiffEntry<'_>], options: &Options) -> String {
+    let rules = DIFF_RULES
+        .iter()
+        .map(|(id, level, summary, severity)| {
+            let mut d = ReportingDescriptor::builder()
+                .id(*id)
+                .name(*id)
+                .short_description(plain(summary))
+                .default_configuration(
+                    ReportingConfiguration::builder()
+                        .level(Value::from(level.as_str()))
+                        .build(),
+                )
+                .build();
+            let mut bag = properties([("security-severity", Value::from(format!("{severity:.1}")))]);
+            bag.tags = Some(vec!["security".to_string()]);
+            d.properties = Some(bag);
+            d
+        })
+        .collect::<Vec<_>>();
+    let driver = ToolComponent::builder()
+        .name(env!("CARGO_PKG_NAME"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .information_uri(INFORMATION_URI)
+        .rules(rules)
+        .build();
+    let mut seen = HashMap::new();
+    let mut results = Vec::new();
+    for e in entries {
+        for c in e.changes {
+            let index = match (c.gained, c.allowed) {
+                (true, false) => 0,
+                (true, true) => 1,
+                (false, _) => 2,
+            };
+            let (id, level, _, _) = DIFF_RULES[index];
+            let verb = if c.gained { "gained" } else { "lost" };
+            let kind = serde_json::to_value(c.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let mut message = format!("`{}` {verb} {kind} {}", e.name, c.text);
+            if let Some(p) = c.permission.as_ref().filter(|p| **p != c.text) {
+                message.push_str(&format!(" ({p})"));
+            }
+            let region = Region::builder().start_line(1).build();
+            let physical = PhysicalLocation::builder()
+                .artifact_location(options.artifact(e.file))
+                .region(region)
+                .build();
+            let mut result = SarifResult::builder()
+                .rule_id(id)
+                .level(result_level(level))
+                .message(text_message(message))
+                .locations(vec![Location::builder().physical_location(physical).build()])
+                .build();
+            result.rule_index = Some(int(index));
+            let mut hash = Fnv::default();
+            for part in [e.name, verb, &kind, &c.text] {
+                hash.write(part);
+            }
+            let n = seen.entry(hash.0).or_insert(0usize);
+            *n += 1;
+            result.partial_fingerprints = Some(BTreeMap::from([(
+                FINGERPRINT_KEY.to_string(),
+                format!("{:016x}:{n}", hash.0),
+            )]));
+            let mut bag = properties([("component", Value::from(e.name)), ("kind", Value::from(kind))]);
+            if let Some(p) = &c.permission {
+                bag.additional_properties
+                    .insert("permission".into(), Value::from(p.as_str()));
+            }
+            result.properties = Some(bag);
+            results.push(result);
+        }
+    }
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .column_kind(Value::from("unicodeCodePoints"))
+        .results(results)
+        .build();
+    log(run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 pub mod crate_dir;
 pub mod fixtures;
+pub mod sarif_schema;
 pub mod toolchain;
 
 use airssys_wasm::diagnostics::{Diagnostic, Sources};
