@@ -8,16 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// The operations of the bundled example (docs/examples/csv-export).
-const V1_USES: &[&str] = &[
-    "filesystem.read-file",
-    "filesystem.list-dir",
-    "filesystem.write-file",
-    "connection.resolve",
-    "connection.connect-host",
-    "socket.send",
-    "socket.close-socket",
-    "host-services.log",
-];
+const V1_USES: &[&str] = common::CSV_EXPORT_USES;
 
 const V1_MANIFEST: &str = r#"[component]
 name = "csv-export"

@@ -117,15 +117,23 @@ fn draw_progress(done: usize, total: usize) {
     );
 }
 
+/// A component file read and validated; an invalid one is the tool error that names it.
+pub(super) fn read_artifact(path: &Path) -> Result<component::Artifact, Error> {
+    component::read_file(path)?
+        .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
+        .map_err(|e| {
+            ErrorKind::InvalidComponent {
+                path: path.to_path_buf(),
+                message: e.message,
+                offset: e.offset,
+            }
+            .into()
+        })
+}
+
 pub(super) fn inspect(catalogue: &Catalogue, path: &Path, json_out: bool, suggest: bool) -> Result<Outcome, Error> {
     let name = path.display().to_string();
-    let artifact = component::read_file(path)?
-        .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
-        .map_err(|e| ErrorKind::InvalidComponent {
-            path: path.to_path_buf(),
-            message: e.message,
-            offset: e.offset,
-        })?;
+    let artifact = read_artifact(path)?;
     let mut sources = Sources::new();
     let binary = sources.add_binary(&name);
     let c = check::classify(catalogue, &artifact, binary);

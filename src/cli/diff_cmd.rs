@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::check::{self, Options};
-use airssys_wasm::component;
 use airssys_wasm::diagnostics::Sources;
 use airssys_wasm::diff::{Capabilities, Change, diff, fails};
 use airssys_wasm::manifest::Manifest;
@@ -181,13 +180,7 @@ fn manifest(cli: &Cli, path: &Path) -> Result<Manifest, Error> {
 
 /// A component's name (its manifest's, else its file stem) and capabilities.
 fn component_capabilities(cli: &Cli, catalogue: &Catalogue, path: &Path) -> Result<(String, Capabilities), Error> {
-    let artifact = component::read_file(path)?
-        .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
-        .map_err(|e| ErrorKind::InvalidComponent {
-            path: path.to_path_buf(),
-            message: e.message,
-            offset: e.offset,
-        })?;
+    let artifact = super::check_cmd::read_artifact(path)?;
     let mut sources = Sources::new();
     let binary = sources.add_binary(path.display().to_string());
     let classified = check::classify(catalogue, &artifact, binary);

@@ -477,32 +477,33 @@ pub(super) fn unknown_signal(source: SourceId, span: Range<usize>, signal: &str,
     )
 }
 
-/// An entry of `[manifest] require` that is not one of `known`.
+/// "did you mean" the closest of `known`, else `what` and the whole list.
+fn suggest(value: &str, known: &[&str], what: &str) -> String {
+    did_you_mean(value, known.iter().copied()).map_or_else(
+        || format!("{what}: {}", quoted(known)),
+        |g| format!("did you mean `{g}`?"),
+    )
+}
+
 /// An `[upgrade] allow-gains` entry that is not a permission (`domain:action`).
 pub(super) fn unknown_gain(source: SourceId, span: Range<usize>, gain: &str, known: &[&str]) -> Diagnostic {
-    let help = did_you_mean(gain, known.iter().copied()).map_or_else(
-        || format!("permissions: {}", quoted(known)),
-        |g| format!("did you mean `{g}`?"),
-    );
     invalid(
         source,
         span,
         format!("`{gain}` is not a permission (`domain:action`)"),
         "unknown permission",
-        &help,
+        &suggest(gain, known, "permissions"),
     )
 }
 
+/// An entry of `[manifest] require` that is not one of `known`.
 pub(super) fn unknown_requirable_field(
     source: SourceId,
     span: Range<usize>,
     field: &str,
     known: &[&str],
 ) -> Diagnostic {
-    let help = did_you_mean(field, known.iter().copied()).map_or_else(
-        || format!("fields that can be required: {}", quoted(known)),
-        |g| format!("did you mean `{g}`?"),
-    );
+    let help = suggest(field, known, "fields that can be required");
     invalid(
         source,
         span,
