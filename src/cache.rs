@@ -357,6 +357,8 @@ fn load_diagnostic(d: StoredDiagnostic, places: &Places<'_>) -> Option<Diagnosti
             .collect::<Option<_>>()?,
         help: d.help,
         notes: d.notes,
+        // Stored before waivers, which every run applies afresh.
+        waived: None,
     })
 }
 

@@ -13,7 +13,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -94,7 +93,9 @@ pub enum Origin {
 }
 
 /// Finds components under `paths`: files as given, directories searched recursively for
-/// `.wasm` and `.wat` files, sorted so that runs are reproducible.
+/// `.wasm` and `.wat` files, sorted so that runs are reproducible. A file reached twice (a
+/// path given twice, a file inside a directory also given, two spellings of one file) is
+/// listed once, where it was first reached.
 pub fn discover(paths: &[PathBuf]) -> crate::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -108,6 +109,8 @@ pub fn discover(paths: &[PathBuf]) -> crate::Result<Vec<PathBuf>> {
             out.push(p.clone());
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
 }
 
@@ -150,7 +153,8 @@ struct LoadedManifest {
     valid: bool,
 }
 
-/// Called with (done, total) as components finish.
+/// Called with (done, total) as components finish: one call per component, in order, `done`
+/// rising by one each time (the calls are serialised, so a progress bar never goes back).
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
 /// Checks `components` (already discovered) in parallel; the result does not depend on the
@@ -191,7 +195,9 @@ pub fn check_with_progress(
         }),
         _ => None,
     };
-    let done = AtomicUsize::new(0);
+    // Counted and reported under one lock: with a counter read before the call, two threads
+    // could report 6 and then 5, and the progress bar would go backwards.
+    let done = std::sync::Mutex::new(0usize);
     let per_component: Vec<Checked> = components
         .par_iter()
         .zip(binaries.par_iter())
@@ -205,7 +211,9 @@ pub fn check_with_progress(
             });
             let result = check_one(catalogue, c, *id, m, options, cache.as_ref(), *digest);
             if let Some(p) = progress {
-                p(done.fetch_add(1, Ordering::Relaxed) + 1, components.len());
+                let mut n = done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                *n += 1;
+                p(*n, components.len());
             }
             result
         })

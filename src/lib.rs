@@ -30,6 +30,7 @@ pub mod catalogue;
 pub mod check;
 pub mod component;
 pub mod diagnostics;
+pub mod diff;
 pub mod digest;
 pub mod error;
 pub mod guard;

@@ -35,6 +35,10 @@ pub fn check_path(
 
 /// Checks WIT already read: `input[0]` is the package's files, each further group one
 /// `deps/` package (each file a `(name, text)` pair). An empty `input[0]` has no world.
+///
+/// Every finding has a place: one the parser or resolver could not place (a package without a
+/// world, an error wit-parser gives no span) points at the start of the package's first file,
+/// so that code-scanning tools, which require a location, accept it.
 pub fn check_files(
     catalogue: &Catalogue,
     mut input: Vec<Files>,
@@ -50,11 +54,32 @@ pub fn check_files(
         .chain(catalogue.files.iter())
         .map(|(n, t)| (n.clone(), sources.add_text(n.clone(), t.clone())))
         .collect();
+    let package_start = input[0].first().and_then(|(n, _)| ids.get(n)).copied();
+    let mut diagnostics = check_groups(catalogue, input, world, &ids);
+    if let Some(id) = package_start {
+        for d in diagnostics.iter_mut().filter(|d| d.primary.is_none()) {
+            d.primary = Some(crate::diagnostics::Label {
+                source: id,
+                span: 0..0,
+                message: "in this package".to_string(),
+            });
+        }
+    }
+    diagnostics
+}
+
+/// [`check_files`] once the files are registered under `ids`.
+fn check_groups(
+    catalogue: &Catalogue,
+    input: Vec<Files>,
+    world: Option<&str>,
+    ids: &HashMap<String, SourceId>,
+) -> Vec<Diagnostic> {
     let mut groups = Vec::new();
     for files in &input {
         let parsed = match crate::guard::catch(|| parse_group(files)) {
             Ok(parsed) => parsed,
-            Err(panic) => return vec![parser_failed(files, &ids, &panic)],
+            Err(panic) => return vec![parser_failed(files, ids, &panic)],
         };
         match parsed {
             Ok(g) => groups.push(g),
@@ -64,7 +89,7 @@ pub fn check_files(
                     &map,
                     e.kind().span(),
                     &e.kind().to_string(),
-                    &ids,
+                    ids,
                 )];
             }
         }
@@ -88,16 +113,16 @@ pub fn check_files(
     let mut resolve = Resolve::default();
     let pushed = match crate::guard::catch(|| resolve.push_groups(main, groups)) {
         Ok(pushed) => pushed,
-        Err(panic) => return vec![parser_failed(&input[0], &ids, &panic)],
+        Err(panic) => return vec![parser_failed(&input[0], ids, &panic)],
     };
     let pkg = match pushed {
         Ok(p) => p,
-        Err(e) => return vec![resolve_error(catalogue, &resolve, &e, &ids, &texts)],
+        Err(e) => return vec![resolve_error(catalogue, &resolve, &e, ids, &texts)],
     };
     let checker = Checker {
         catalogue,
         resolve: &resolve,
-        ids: &ids,
+        ids,
         texts,
     };
     let worlds: Vec<(String, WorldId)> = resolve.packages[pkg]

@@ -53,20 +53,22 @@ fn every_finding_has_a_fixture_with_snapshots() {
             insta::assert_snapshot!(format!("{}-json", fx.name), redact(&json, dir.path()));
             insta::assert_snapshot!(
                 format!("{}-sarif", fx.name),
-                redact(&sarif_without_rules(&report), dir.path())
+                redact(&sarif_without_rules(&report, dir.path()), dir.path())
             );
         }
     });
 }
 
 /// The SARIF log with its rule list (the whole registry, tested in tests/sarif.rs) replaced by
-/// its length, so that adding a rule does not touch every fixture's snapshot.
-fn sarif_without_rules(report: &check::Report) -> String {
+/// its length, so that adding a rule does not touch every fixture's snapshot. URIs are
+/// relative to the fixture's directory.
+fn sarif_without_rules(report: &check::Report, dir: &Path) -> String {
     let mut log: serde_json::Value = serde_json::from_str(&sarif::render_batch(
         &report.diagnostics,
         &report.sources,
         &report.components,
         &report.kinds,
+        &sarif::Options::relative_to(dir, dir),
     ))
     .unwrap();
     let rules = &mut log["runs"][0]["tool"]["driver"]["rules"];
@@ -364,10 +366,12 @@ fn deeply_nested_component_types() {
     }
 }
 
-/// A policy waiver may accept an analyzer finding for one component until it expires.
+/// A policy waiver may accept an analyzer finding for one component until it expires. The
+/// waived finding stays in the report, marked with the waiver, counted apart and shown as
+/// waived by the human and JSON output.
 #[test]
 fn waivers_apply_to_analyzer_findings() {
-    use airssys_wasm::diagnostics::Sources;
+    use airssys_wasm::diagnostics::{Sources, count};
     use airssys_wasm::orgpolicy::{Date, PolicySet};
     let catalogue = Catalogue::embedded().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -381,15 +385,62 @@ fn waivers_apply_to_analyzer_findings() {
             policies: Some((&set, today)),
             ..Options::default()
         };
-        codes(&check::check_with_progress(&catalogue, std::slice::from_ref(&path), &options, sources, None).unwrap())
+        check::check_with_progress(&catalogue, std::slice::from_ref(&path), &options, sources, None).unwrap()
     };
+    let in_force = |report: &check::Report| {
+        let kept: Vec<_> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.waived.is_none())
+            .cloned()
+            .collect();
+        common::codes(&kept)
+    };
+
+    let active = run(Date::new(2026, 12, 1).unwrap());
     assert_eq!(
-        run(Date::new(2026, 12, 1).unwrap()),
+        in_force(&active),
         Vec::<&str>::new(),
         "active: waived, and the waiver was used"
     );
+    let waived: Vec<_> = active
+        .diagnostics
+        .iter()
+        .filter_map(|d| Some((d.rule.code, d.waived.as_ref()?)))
+        .collect();
+    assert_eq!(waived.len(), 1);
+    let (code, waiver) = waived[0];
     assert_eq!(
-        run(Date::new(2027, 1, 1).unwrap()),
+        (code, waiver.reason.as_str(), waiver.expires.as_str()),
+        ("CMP003", "the next release uses it", "2026-12-31")
+    );
+    assert_eq!((waiver.file.as_str(), waiver.line), ("waivers.toml", 1));
+    let counts = count(&active.diagnostics);
+    assert_eq!((counts.errors, counts.warnings, counts.waived), (0, 0, 1));
+
+    let human = common::render(&active.diagnostics, &active.sources);
+    assert!(
+        human.contains("waived: CMP003 unused-grant at ")
+            && human.contains("(reason: the next release uses it; waiver at waivers.toml:1, until 2026-12-31)"),
+        "{human}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&json::to_string(&json::BatchReport::new(
+        &active.diagnostics,
+        &active.sources,
+        &active.components,
+        &active.kinds,
+    )))
+    .unwrap();
+    assert_eq!(json["diagnostics"], serde_json::json!([]));
+    assert_eq!(json["waived"][0]["code"], "CMP003");
+    assert_eq!(
+        json["waived"][0]["waiver"],
+        serde_json::json!({ "reason": "the next release uses it", "expires": "2026-12-31", "file": "waivers.toml", "line": 1 })
+    );
+    assert_eq!(json["summary"]["waived"], 1);
+
+    assert_eq!(
+        in_force(&run(Date::new(2027, 1, 1).unwrap())),
         ["CMP003", "POL014"],
         "expired: reported again, and the waiver too"
     );

@@ -38,6 +38,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("help-manifest", &["manifest", "--help"]),
     ("help-explain", &["explain", "--help"]),
     ("help-check", &["check", "--help"]),
+    ("help-diff", &["diff", "--help"]),
     ("help-inspect", &["inspect", "--help"]),
     ("help-merge", &["merge", "--help"]),
     ("check-example", &["check", "docs/examples/csv-export"]),

@@ -10,16 +10,7 @@ use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::check::{self, Options};
 
 /// The operations the example component uses.
-const USES: &[&str] = &[
-    "filesystem.read-file",
-    "filesystem.list-dir",
-    "filesystem.write-file",
-    "connection.resolve",
-    "connection.connect-host",
-    "socket.send",
-    "socket.close-socket",
-    "host-services.log",
-];
+const USES: &[&str] = common::CSV_EXPORT_USES;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/examples/csv-export");
 

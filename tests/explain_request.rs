@@ -77,19 +77,24 @@ fn decisions_across_domains() {
     common::with_snapshots(|| insta::assert_snapshot!("decisions", all));
 }
 
-#[test]
-fn requests_file_and_json() {
-    let (code, out) = run(&[
+/// `explain-request` of the test manifest and policy with a `--requests` file.
+fn with_requests<'a>(file: &'a str, format: &'a str) -> Vec<&'a str> {
+    vec![
         "explain-request",
         "--manifest",
         MANIFEST,
         "--policy",
         POLICY,
         "--requests",
-        "tests/fixtures/policies/requests.txt",
+        file,
         "--format",
-        "json",
-    ]);
+        format,
+    ]
+}
+
+#[test]
+fn requests_file_and_json() {
+    let (code, out) = run(&with_requests("tests/fixtures/policies/requests.txt", "json"));
     assert_eq!(code, 1);
     common::with_snapshots(|| insta::assert_snapshot!("requests-file-json", out));
     let json: serde_json::Value = serde_json::from_str(
@@ -101,7 +106,69 @@ fn requests_file_and_json() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 7);
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["answers"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        json["answers"][0]["from"],
+        serde_json::json!({ "file": "tests/fixtures/policies/requests.txt", "line": 2 })
+    );
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({ "requests": 7, "allowed": 3, "denied": 4, "invalid": 0 })
+    );
+}
+
+/// A bad line is reported with its line number, the other lines are still answered, and the
+/// summary counts it; an invalid request is never allowed (exit 1).
+#[test]
+fn a_bad_request_line_is_reported_and_the_others_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("requests.txt");
+    std::fs::write(
+        &file,
+        "write /data/out/a.csv\n# comment\n\nfrobnicate /x\nconnect api.example.com\nbind 8080\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let args = |format: &'static str| {
+        let mut args = with_requests(file, format);
+        args.push("read /data/out/a.csv");
+        args
+    };
+    let (code, out) = run(&args("human"));
+    assert_eq!(code, 1, "{out}");
+    let out = out.replace(file, "<requests.txt>");
+    common::with_snapshots(|| insta::assert_snapshot!("bad-request-line", out));
+    assert!(
+        out.contains("invalid frobnicate /x  <requests.txt>:4: unknown action `frobnicate`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("invalid connect api.example.com  <requests.txt>:5: "),
+        "{out}"
+    );
+    assert!(out.contains("allowed bind 8080"), "answered after the bad lines: {out}");
+    assert!(out.contains("5 requests: 2 allowed, 1 denied, 2 invalid\n"), "{out}");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(args("json"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bad = &json["answers"][2];
+    assert_eq!(bad["request"], "frobnicate /x");
+    assert_eq!(bad["from"]["line"], 4);
+    assert_eq!(bad["allowed"], false);
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown action `frobnicate`")
+    );
+    assert!(bad.get("normalized").is_none());
+    assert_eq!(json["answers"][0]["from"], serde_json::json!({ "argument": 1 }));
+    assert_eq!(json["summary"]["invalid"], 2);
 }
 
 #[test]
@@ -119,7 +186,7 @@ fn default_policy_applies_when_none_is_given() {
 }
 
 #[test]
-fn bad_request_syntax_exits_2_naming_the_request() {
+fn bad_request_syntax_is_invalid_and_never_allowed() {
     for bad in [
         "fly /x",
         "connect example.com",
@@ -129,8 +196,12 @@ fn bad_request_syntax_exits_2_naming_the_request() {
         "bind 0",
     ] {
         let (code, out) = explain(&[bad]);
-        assert_eq!(code, 2, "{bad}: {out}");
-        assert!(out.contains(&format!("`{bad}`")), "{bad}: {out}");
+        assert_eq!(code, 1, "{bad}: {out}");
+        assert!(out.contains(&format!("\ninvalid {bad}  argument 1: ")), "{bad}: {out}");
+        assert!(
+            out.contains("1 request: 0 allowed, 0 denied, 1 invalid"),
+            "{bad}: {out}"
+        );
     }
     let (code, _) = run(&["explain-request", "--manifest", MANIFEST]);
     assert_eq!(code, 2, "no request at all");

@@ -310,11 +310,11 @@ fn control_characters_in_requests_are_escaped() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{9b}'), "{stdout}");
     assert!(stdout.contains("/data/\\u{1b}[2Jx\\u{9b}y"), "{stdout}");
-    let (code, _, stderr) = airssys(&["explain-request", "--manifest", &manifest, "re\u{1b}[2Jad /x"]);
-    assert_eq!(code, 2);
+    let (code, stdout, _) = airssys(&["explain-request", "--manifest", &manifest, "re\u{1b}[2Jad /x"]);
+    assert_eq!(code, 1, "an invalid request is never allowed");
     assert!(
-        !stderr.contains('\u{1b}') && stderr.contains("re\\u{1b}[2Jad"),
-        "{stderr}"
+        !stdout.contains('\u{1b}') && stdout.starts_with("invalid re\\u{1b}[2Jad /x  argument 1: "),
+        "{stdout}"
     );
     let requests = write(dir.path(), "requests.txt", "read /data/a\rdenied  write /etc/forged\n");
     let (_, stdout, stderr) = airssys(&["explain-request", "--manifest", &manifest, "--requests", &requests]);

@@ -46,6 +46,12 @@ fn waivers_active_expired_unused() {
     let active = waiver("code = \"POL003\"\n", "2025-06-15");
     let (codes, out) = run_owned(&active, ETC, TODAY);
     assert!(codes.is_empty(), "valid through its expiry day:\n{out}");
+    assert!(
+        out.contains("waived: POL003 denied-path at Component.toml:6: ")
+            && out
+                .contains("(reason: reads /etc/hosts; fix tracked in OPS-12; waiver at org.toml:4, until 2025-06-15)"),
+        "the waived finding is shown with its waiver:\n{out}"
+    );
 
     let (codes, out) = run_owned(&active, ETC, Date::new(2025, 6, 16).unwrap());
     assert_eq!(codes, ["POL003", "POL014"], "expired: the finding is back");
@@ -413,4 +419,29 @@ fn deeply_nested_policy_is_refused() {
             err.diagnostics[0].message
         );
     }
+}
+
+/// A waiver for a component the run did not check is not known to be stale: a note (which
+/// `warnings = "deny"` leaves alone), still pointing at the waiver.
+#[test]
+fn a_waiver_for_another_component_is_a_note() {
+    let other = waiver("code = \"POL003\"\n", "2025-06-15").replace("\"reporter\"", "\"exporter\"");
+    let mut sources = airssys_wasm::diagnostics::Sources::new();
+    let set = airssys_wasm::orgpolicy::PolicySet::from_texts(&mut sources, &[("org.toml", &other)]).unwrap();
+    let m = airssys_wasm::manifest::Manifest::parse_in(
+        &mut sources,
+        "Component.toml",
+        &common::fixtures::manifest_text(ETC),
+    )
+    .into_valid()
+    .unwrap();
+    let found = set.check_manifest(&m, TODAY);
+    let unused: Vec<_> = found.iter().filter(|d| d.rule.code == "POL015").collect();
+    assert_eq!(unused.len(), 1, "{}", common::render(&found, &sources));
+    assert_eq!(unused[0].severity, airssys_wasm::diagnostics::Severity::Note);
+    assert!(unused[0].message.contains("applies to no component this run checked"));
+    assert!(
+        found.iter().any(|d| d.rule.code == "POL003" && d.waived.is_none()),
+        "not waived for `reporter`"
+    );
 }

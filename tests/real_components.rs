@@ -439,6 +439,7 @@ fn python_component_with_acknowledgments() {
         &report.sources,
         &report.components,
         &report.kinds,
+        &Default::default(),
     );
     assert!(
         sarif.contains("\"ruleId\": \"CMP008\"") && sarif.contains("\"kind\": \"airssys\""),

@@ -56,3 +56,74 @@ fn every_registered_rule_is_produced_by_a_fixture() {
         "no fixture produces {missing:?}: add one under tests/fixtures"
     );
 }
+
+/// The sections of a rule's documentation, in order: what and why (the text before the first
+/// heading), a bad example, the fixed example, and how to fix it.
+fn sections(doc: &str) -> Vec<(&str, &str)> {
+    let mut out = vec![("", doc.split("\n## ").next().unwrap_or_default())];
+    for part in doc.split("\n## ").skip(1) {
+        let (title, body) = part.split_once('\n').unwrap_or((part, ""));
+        out.push((title.trim(), body));
+    }
+    out
+}
+
+#[test]
+fn every_rule_documents_what_why_a_bad_and_a_fixed_example_and_the_fix() {
+    let mut wrong = Vec::new();
+    for rule in RULES {
+        let sections = sections(rule.doc);
+        let titles: Vec<&str> = sections.iter().map(|(t, _)| *t).collect();
+        if titles != ["", "Example", "Fixed", "How to fix"] {
+            wrong.push(format!("{}: sections {titles:?}", rule.code));
+            continue;
+        }
+        if let Some((title, _)) = sections.iter().find(|(_, body)| body.trim().is_empty()) {
+            wrong.push(format!("{}: empty section {title:?}", rule.code));
+        }
+        if sections[0].1.split_whitespace().count() < 12 {
+            wrong.push(format!("{}: say what the rule finds and why it matters", rule.code));
+        }
+        if sections[1].1.trim() == sections[2].1.trim() {
+            wrong.push(format!("{}: the fixed example is the bad one", rule.code));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A manifest rule's examples are real: the bad one (completed into a manifest) produces the
+/// rule, the fixed one does not.
+#[test]
+fn manifest_rule_examples_produce_their_rule_and_the_fixes_do_not() {
+    const HEAD: &str = "[component]\nname = \"exporter\"\nversion = \"1.0.0\"\n\n";
+    let manifest = |block: &str| -> Option<String> {
+        let toml = block.trim().strip_prefix("```toml\n")?.strip_suffix("```")?;
+        Some(if toml.starts_with("[component]") {
+            toml.to_string()
+        } else if toml.starts_with('[') {
+            format!("{HEAD}{toml}")
+        } else if toml.starts_with("repository") {
+            format!("[component]\nname = \"exporter\"\nversion = \"1.0.0\"\n{toml}")
+        } else {
+            format!("{HEAD}[permissions]\n{toml}")
+        })
+    };
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for rule in RULES.iter().filter(|r| r.code.starts_with("MAN")) {
+        let sections = sections(rule.doc);
+        let (Some(bad), Some(fixed)) = (manifest(sections[1].1), manifest(sections[2].1)) else {
+            continue;
+        };
+        let found = |text: &str| codes(&Manifest::parse_in(&mut Sources::new(), "Component.toml", text).diagnostics);
+        if !found(&bad).contains(&rule.code) {
+            wrong.push(format!("{}: the example gives {:?}:\n{bad}", rule.code, found(&bad)));
+        }
+        if found(&fixed).contains(&rule.code) {
+            wrong.push(format!("{}: the fix still gives it:\n{fixed}", rule.code));
+        }
+        checked += 1;
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked >= 15, "{checked} manifest rules have TOML examples");
+}

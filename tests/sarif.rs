@@ -18,6 +18,9 @@ mod common;
 use airssys_wasm::diagnostics::{Diagnostic, RULES, Severity, Sources, registry};
 use airssys_wasm::manifest::Manifest;
 use airssys_wasm::report::{github, sarif};
+use common::sarif_schema::{schema_validator, violations};
+use std::path::Path;
+
 use serde_json::{Value, json};
 
 /// A manifest with real findings: an unknown key, an unknown action, and a shadowed grant
@@ -64,39 +67,6 @@ fn cases() -> (Sources, Vec<Diagnostic>) {
     note.severity = Severity::Note;
     diagnostics.push(note);
     (sources, diagnostics)
-}
-
-/// The pattern of `language` (in `run` and `toolComponent`) in the published schema: the `]`
-/// before `?` is a stray literal.
-const STRAY_BRACKET_PATTERN: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
-
-/// The vendored schema, compiled with format checks on (so `uri`, `uri-reference` are
-/// checked too). Checking formats makes the validator also check the schema's own `pattern`
-/// values as regular expressions, which the stray `]` fails; escaping it keeps its meaning (a
-/// literal `]`) and lets the rest of the schema be enforced unchanged.
-fn schema_validator() -> jsonschema::Validator {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sarif-schema-2.1.0.json");
-    let text = std::fs::read_to_string(path).unwrap();
-    assert_eq!(
-        text.matches(STRAY_BRACKET_PATTERN).count(),
-        2,
-        "the vendored schema changed"
-    );
-    let text = text.replace(STRAY_BRACKET_PATTERN, r"^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$");
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("the vendored schema compiles")
-}
-
-/// The schema violations of a document, one line each (empty when it conforms).
-fn violations(validator: &jsonschema::Validator, log: &Value) -> Vec<String> {
-    validator
-        .iter_errors(log)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
 }
 
 fn rendered_log() -> Value {
@@ -204,17 +174,18 @@ fn results_follow_the_diagnostics() {
         if let Some(help) = &d.help {
             assert!(text.contains(&format!("\nhelp: {help}")), "{text:?}");
         }
-        assert_eq!(
-            result.get("locations").is_some(),
-            d.primary.is_some(),
-            "{}",
-            d.rule.code
-        );
+        let labels = usize::from(d.primary.is_some()) + d.secondary.len();
+        assert_eq!(result.get("locations").is_some(), labels > 0, "{}", d.rule.code);
         let related = result
             .get("relatedLocations")
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
-        assert_eq!(related, d.secondary.len(), "{}", d.rule.code);
+        assert_eq!(
+            related,
+            labels.saturating_sub(1),
+            "{}: one label is the location",
+            d.rule.code
+        );
     }
     let levels: Vec<&str> = results.iter().map(|r| r["level"].as_str().unwrap()).collect();
     for level in ["error", "warning", "note"] {
@@ -264,21 +235,49 @@ fn text_locations_are_line_column_regions() {
 }
 
 #[test]
-fn binary_locations_are_byte_regions_and_missing_ones_are_absent() {
+fn binary_findings_anchor_on_the_manifest_and_keep_the_byte_region() {
     let log = rendered_log();
     let undeclared = result_for(&log, "CMP002");
     let physical = &undeclared["locations"][0]["physicalLocation"];
-    assert_eq!(physical["artifactLocation"]["uri"], "target/demo.wasm");
-    assert_eq!(physical["region"], json!({ "byteOffset": 0x1a2, "byteLength": 1 }));
-    assert_eq!(undeclared["locations"][0]["message"]["text"], "imported here");
+    assert_eq!(physical["artifactLocation"]["uri"], "Component.toml");
+    assert_eq!(physical["region"]["startLine"], 1);
+    assert_eq!(undeclared["locations"][0]["message"]["text"], "no grant in this table");
+    let binary = &undeclared["relatedLocations"][0];
     assert_eq!(
-        undeclared["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        "Component.toml"
+        binary["physicalLocation"]["artifactLocation"]["uri"],
+        "target/demo.wasm"
+    );
+    assert_eq!(
+        binary["physicalLocation"]["region"],
+        json!({ "byteOffset": 0x1a2, "byteLength": 1 })
+    );
+    assert_eq!(binary["message"]["text"], "imported here");
+    assert_eq!(undeclared["properties"]["byteOffset"], 0x1a2);
+    assert_eq!(undeclared["properties"]["component"], "target/demo.wasm");
+    let text = undeclared["message"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("needs filesystem read (at byte offset 0x1a2 of target/demo.wasm)\nhelp:"),
+        "{text}"
     );
 
+    // Only a hand-built diagnostic with no label at all has no location: every check places
+    // its findings (see the mixed project below).
     let missing = result_for(&log, "CMP007");
     assert!(missing.get("locations").is_none(), "{missing:#}");
     assert_eq!(missing["level"], "error");
+}
+
+#[test]
+fn a_binary_finding_without_a_manifest_line_is_on_line_1_of_the_component() {
+    let mut sources = Sources::new();
+    let wasm = sources.add_binary("build/x.wasm");
+    let d = Diagnostic::new(&registry::INVALID_BINARY, "not a component").at(wasm, 8..12, "here");
+    let log: Value = serde_json::from_str(&sarif::render(&[d], &sources)).unwrap();
+    let result = &results(&log)[0];
+    let region = &result["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region, &json!({ "startLine": 1, "byteOffset": 8, "byteLength": 4 }));
+    assert!(result.get("relatedLocations").is_none(), "{result:#}");
+    assert!(violations(&schema_validator(), &log).is_empty());
 }
 
 #[test]
@@ -363,4 +362,198 @@ fn snapshot_small_case() {
         insta::assert_snapshot!("sarif-small", serde_json::to_string_pretty(&log).unwrap());
         insta::assert_snapshot!("github-small", github::render(&parsed.diagnostics, &sources));
     });
+}
+
+/// A mixed project: every `check` fixture in one directory (clean components, findings in
+/// manifests and binaries, a missing manifest, an invalid binary), checked under a policy that
+/// extends `builtin:default` and waives one finding, plus the `wit` findings that have no
+/// place of their own (WIT001 from a package that does not parse, WIT006 from one without a
+/// world). URIs are relative to the project's directory, as `--sarif-base` makes them.
+fn mixed_project() -> Value {
+    use airssys_wasm::catalogue::Catalogue;
+    use airssys_wasm::check::{self, Options};
+    use airssys_wasm::orgpolicy::PolicySet;
+
+    let catalogue = Catalogue::embedded().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let components: Vec<_> = common::fixtures::check_fixtures()
+        .iter()
+        .map(|f| f.write(dir.path()))
+        .collect();
+    let mut sources = Sources::new();
+    let policy_path = dir.path().join("policy.toml");
+    std::fs::write(&policy_path, MIXED_POLICY).unwrap();
+    let policies = PolicySet::load(&mut sources, &[policy_path]).unwrap();
+    let options = Options {
+        policies: Some((&policies, common::fixtures::TODAY)),
+        ..Options::default()
+    };
+    let mut report = check::check_with_progress(&catalogue, &components, &options, sources, None).unwrap();
+    for case in ["syntax-error", "no-world"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/wit")
+            .join(case);
+        let found = airssys_wasm::wit_world::check_path(&catalogue, &path, None, &mut report.sources).unwrap();
+        report.diagnostics.extend(found);
+    }
+    let text = sarif::render_batch(
+        &report.diagnostics,
+        &report.sources,
+        &report.components,
+        &report.kinds,
+        &sarif::Options::relative_to(dir.path(), dir.path()),
+    );
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Extends the built-in policy (so its rules are related locations) and waives the fixtures'
+/// unused grants.
+const MIXED_POLICY: &str = r#"extends = ["builtin:default"]
+
+[[waiver]]
+component = "fixture"
+code = "unused-grant"
+reason = "kept for the next release (TICKET-7)"
+expires = 2099-12-31
+"#;
+
+#[test]
+fn sarif_of_a_mixed_project_conforms_to_the_schema() {
+    let log = mixed_project();
+    let errors = violations(&schema_validator(), &log);
+    assert!(errors.is_empty(), "schema violations:\n{}", errors.join("\n"));
+    assert!(results(&log).len() >= 30, "a mixed project has many results");
+}
+
+/// Every requirement GitHub code scanning adds to the schema, checked on every result.
+#[test]
+fn sarif_of_a_mixed_project_meets_github_requirements() {
+    let log = mixed_project();
+    let run = &log["runs"][0];
+    let mut codes = std::collections::BTreeSet::new();
+    let mut fingerprints = std::collections::BTreeSet::new();
+    for result in results(&log) {
+        let code = result["ruleId"].as_str().unwrap();
+        codes.insert(code);
+        // A location with startLine >= 1 on every result.
+        let locations = result["locations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{code}: no locations"));
+        assert_eq!(locations.len(), 1, "{code}");
+        let physical = &locations[0]["physicalLocation"];
+        assert!(
+            physical["region"]["startLine"].as_u64().is_some_and(|l| l >= 1),
+            "{code}: {physical}"
+        );
+        // Relative URIs: no scheme, no absolute path, no `builtin%3A`.
+        for location in locations
+            .iter()
+            .chain(result["relatedLocations"].as_array().into_iter().flatten())
+        {
+            let uri = location["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            assert!(
+                !uri.contains(':') && !uri.starts_with('/') && !uri.contains("builtin"),
+                "{code}: {uri}"
+            );
+            assert!(!uri.contains("%3A"), "{code}: {uri}");
+        }
+        // A fingerprint on every result, unique in the run.
+        let fingerprint = result["partialFingerprints"][sarif::FINGERPRINT_KEY].as_str().unwrap();
+        assert!(
+            fingerprints.insert(fingerprint.to_string()),
+            "{code}: duplicate fingerprint"
+        );
+    }
+    for code in ["WIT001", "WIT006", "CMP001", "CMP002", "CMP003", "CMP007"] {
+        assert!(codes.contains(code), "the mixed project reports {code}: {codes:?}");
+    }
+    // A binary finding anchored on the manifest line that governs it, the offset kept.
+    let undeclared = result_for(&log, "CMP002");
+    let uri = &undeclared["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+    assert!(uri.as_str().unwrap().ends_with(".toml"), "{undeclared:#}");
+    assert!(
+        undeclared["properties"]["byteOffset"].as_u64().is_some(),
+        "{undeclared:#}"
+    );
+    assert!(
+        undeclared["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("at byte offset 0x")
+    );
+    let binary_region = undeclared["relatedLocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["physicalLocation"]["region"]["byteOffset"] == undeclared["properties"]["byteOffset"])
+        .unwrap_or_else(|| panic!("the import's byte region is a related location: {undeclared:#}"));
+    assert!(
+        binary_region["physicalLocation"]["region"]["byteOffset"]
+            .as_u64()
+            .is_some()
+    );
+    // A binary with no manifest line: line 1 of the component.
+    let invalid = result_for(&log, "CMP001");
+    let physical = &invalid["locations"][0]["physicalLocation"];
+    assert_eq!(physical["artifactLocation"]["uri"], "invalid-binary.wasm");
+    assert_eq!(physical["region"]["startLine"], 1);
+    // Built-in policies resolve through a base id, not a `builtin:` URI.
+    let base = &run["originalUriBaseIds"][sarif::BUILTIN_POLICIES_BASE]["uri"];
+    assert!(base.as_str().unwrap().starts_with("https://") && base.as_str().unwrap().ends_with('/'));
+    // Every rule has a security-severity GitHub can rank.
+    for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
+        let severity: f64 = rule["properties"]["security-severity"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0.1..=10.0).contains(&severity), "{}", rule["id"]);
+    }
+    // Waived findings are results with a suppression carrying the waiver's reason.
+    let waived: Vec<&Value> = results(&log)
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    assert!(!waived.is_empty());
+    for result in &waived {
+        assert_eq!(result["ruleId"], "CMP003");
+        let suppression = &result["suppressions"][0];
+        assert_eq!(suppression["kind"], "external");
+        assert_eq!(suppression["status"], "accepted");
+        assert_eq!(suppression["justification"], "kept for the next release (TICKET-7)");
+        let at = &suppression["location"]["physicalLocation"];
+        assert_eq!(at["artifactLocation"]["uri"], "policy.toml");
+        assert_eq!(at["region"]["startLine"], 3);
+    }
+    assert!(
+        results(&log)
+            .iter()
+            .all(|r| r["ruleId"] != "CMP003" || r.get("suppressions").is_some()),
+        "every unused grant of `fixture` is waived"
+    );
+}
+
+/// A finding keeps its fingerprint when lines above it move, so code scanning keeps its alert.
+#[test]
+fn fingerprints_survive_moved_lines() {
+    let fingerprints = |text: &str| -> Vec<Value> {
+        let mut sources = Sources::new();
+        let parsed = Manifest::parse_in(&mut sources, "Component.toml", text);
+        let log: Value = serde_json::from_str(&sarif::render(&parsed.diagnostics, &sources)).unwrap();
+        results(&log).iter().map(|r| r["partialFingerprints"].clone()).collect()
+    };
+    let moved = MANIFEST.replace("[permissions]", "\n\n# moved down\n[permissions]");
+    let before = fingerprints(MANIFEST);
+    assert!(before.len() >= 3);
+    assert_eq!(before, fingerprints(&moved));
+}
+
+/// docs/check.md states the number of rules in a log; it must not drift from the registry.
+#[test]
+fn documented_rule_count_is_the_registry() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/check.md")).unwrap();
+    let stated = format!("**all** {} rules of the tool", RULES.len());
+    assert!(docs.contains(&stated), "docs/check.md should say {stated:?}");
 }

@@ -10,6 +10,13 @@ rules! {
     /// binary nor WAT text, or the component's world cannot be decoded. The finding gives the byte offset
     /// where validation failed. Nothing else about the file can be trusted, so nothing else is reported.
     ///
+    /// ## Example
+    /// A download cut short: `exporter.wasm` ends in the middle of its code section
+    /// (`unexpected end-of-file` at the byte offset shown).
+    ///
+    /// ## Fixed
+    /// The complete file, rebuilt or downloaded again (its size and digest match the build's).
+    ///
     /// ## How to fix
     /// Rebuild the component; check the file was not truncated or corrupted in transfer.
     INVALID_BINARY = "CMP001" "invalid-binary" Error "the file is not a valid WebAssembly component or module";
@@ -23,6 +30,16 @@ rules! {
     /// A component imports `airssys:ext-filesystem/filesystem@1.0.0` `write-file`, and the manifest
     /// grants only `read`.
     ///
+    /// ## Fixed
+    /// The manifest grants the `write` the import needs, narrowly:
+    ///
+    /// ```toml
+    /// filesystem = [
+    ///   { action = "read", path = "/data/in/**" },
+    ///   { action = "write", path = "/data/out/**" },
+    /// ]
+    /// ```
+    ///
     /// ## How to fix
     /// Declare the grant (narrowly), or stop importing the operation.
     UNDECLARED_PERMISSION = "CMP002" "undeclared-permission" Error "an imported operation needs a permission the manifest does not grant";
@@ -31,6 +48,19 @@ rules! {
     /// `connect` when the component imports no network operation, or `signal SIGUSR1` when it can only
     /// send `SIGKILL`). Least privilege: every grant is something a reviewer must approve and an
     /// attacker who compromises the component can use, so grants nobody uses should go.
+    ///
+    /// ## Example
+    /// A component that imports only filesystem operations, with this manifest:
+    ///
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/data/**" }]
+    /// network = [{ action = "connect", domain = "api.example.com", port = 443 }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/data/**" }]
+    /// ```
     ///
     /// ## How to fix
     /// Remove the grant, or ignore this warning with `-A unused-grant` when the manifest is shared by
@@ -42,6 +72,18 @@ rules! {
     /// broad (`/**`, `~/**`, `**`, a bare-TLD wildcard). Together they mean the component may, for
     /// example, delete any file the host can.
     ///
+    /// ## Example
+    /// A component that imports `remove-dir-all`, with this manifest:
+    ///
+    /// ```toml
+    /// filesystem = [{ action = "delete", path = "/**" }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "delete", path = "/var/cache/exporter/**" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Narrow the grant to the directory or host the operation really needs.
     RISKY_OPERATION_UNDER_BROAD_GRANT = "CMP004" "risky-operation-under-broad-grant" Warning "a destructive or dangerous operation is enabled by an overly broad grant";
@@ -49,6 +91,17 @@ rules! {
     /// The host runs WebAssembly components. A core module cannot be instantiated by it. Its imports
     /// are still analysed by name, so the other findings remain useful, but function types cannot be
     /// checked.
+    ///
+    /// ## Example
+    /// ```wat
+    /// (module
+    ///   (import "airssys:ext-filesystem/filesystem@1.0.0" "read-file" (func (param i32 i32 i32)))
+    /// )
+    /// ```
+    ///
+    /// ## Fixed
+    /// The same code wrapped into a component (`wasm-tools component new module.wasm -o
+    /// component.wasm`, or a build for `wasm32-wasip2`).
     ///
     /// ## How to fix
     /// Turn the module into a component (`wasm-tools component new`, or build for a component target).
@@ -58,6 +111,24 @@ rules! {
     /// domain, or an import whose name is not an interface name at all (a URL, a hash, a bare label).
     /// The analyzer fails closed: what it cannot classify it reports.
     ///
+    /// ## Example
+    /// ```wat
+    /// (component
+    ///   (import "https://example.com/plugin" (func))
+    /// )
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wat
+    /// (component
+    ///   (import "airssys:core/host-services@1.0.0" (instance
+    ///     (export "log" (func (param "level" u8) (param "message" string)))
+    ///   ))
+    /// )
+    /// ```
+    ///
+    /// (or any catalogue operation or mapped WASI interface that does the job)
+    ///
     /// ## How to fix
     /// Remove the import, or map it by importing the corresponding catalogue operation instead.
     UNMAPPED_IMPORT = "CMP006" "unmapped-import" Error "an import that cannot be mapped onto a permission";
@@ -65,6 +136,14 @@ rules! {
     /// `check` looks for the manifest given by `--manifest`, else `<stem>.toml` beside the component,
     /// else `Component.toml` beside it. Without a manifest the component is granted nothing and every
     /// permission it needs is undeclared.
+    ///
+    /// ## Example
+    /// `components/exporter.wasm` with no `components/exporter.toml`, no
+    /// `components/Component.toml` and no `--manifest`.
+    ///
+    /// ## Fixed
+    /// `components/exporter.toml` beside it, started from
+    /// `airssys-wasm inspect --suggest-manifest components/exporter.wasm` and narrowed by hand.
     ///
     /// ## How to fix
     /// Write a manifest; `airssys-wasm inspect --suggest-manifest COMPONENT` prints a least-privilege one.
@@ -86,6 +165,18 @@ rules! {
     /// filesystem = ["write", "delete"]
     /// ```
     ///
+    /// ## Fixed
+    /// Nothing to change when the acknowledgment is right; if the component should write after all:
+    ///
+    /// ```toml
+    /// [permissions]
+    /// filesystem = [{ action = "write", path = "/data/out/**" }]
+    ///
+    /// [acknowledged]
+    /// reason = "CPython links its whole os module; the app only reads and writes /data"
+    /// filesystem = ["delete"]
+    /// ```
+    ///
     /// ## How to fix
     /// Nothing to fix. Remove the action from `[acknowledged]` if the component should be granted it
     /// after all (then grant it narrowly).
@@ -94,6 +185,18 @@ rules! {
     /// The manifest's `[acknowledged]` table names an action that no operation the component imports
     /// needs (or that a grant already satisfies for every operation). An acknowledgment that matches
     /// nothing is stale, and a stale exception hides the next real one.
+    ///
+    /// ## Example
+    /// A component that imports no network operation, with this manifest:
+    ///
+    /// ```toml
+    /// [acknowledged]
+    /// reason = "the runtime library imports sockets"
+    /// network = ["connect"]
+    /// ```
+    ///
+    /// ## Fixed
+    /// The `[acknowledged]` table without `network` (or without the table at all).
     ///
     /// ## How to fix
     /// Remove the action from `[acknowledged]`.
@@ -105,6 +208,14 @@ rules! {
     /// policy (`[components] kinds = [...]`) or `check --kind KIND` can restrict which kinds are
     /// accepted, for example a host that only runs airssys components. When the only kind accepted is
     /// `airssys`, the finding is `WIT005` (the missing lifecycle export) instead.
+    ///
+    /// ## Example
+    /// `check --kind airssys components/` finds `tool.wasm`, a WASI command (it exports
+    /// `wasi:cli/run`).
+    ///
+    /// ## Fixed
+    /// `tool.wasm` rebuilt for the `airssys:core/component` world, or the check accepting it:
+    /// `check --kind airssys --kind wasi-command components/`.
     ///
     /// ## How to fix
     /// Build the component for a world of an accepted kind, or accept its kind in the policy.

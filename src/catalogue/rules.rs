@@ -10,6 +10,24 @@ rules! {
     /// The catalogue (the embedded `wit/` or the directory given with `--catalogue`) must be valid WIT
     /// that wit-parser can resolve: four packages, every `use` and include resolvable.
     ///
+    /// ## Example
+    /// ```wit
+    /// package airssys:core@1.0.0;
+    ///
+    /// interface types {
+    ///     record config { name: string
+    /// }
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// package airssys:core@1.0.0;
+    ///
+    /// interface types {
+    ///     record config { name: string }
+    /// }
+    /// ```
+    ///
     /// ## How to fix
     /// Fix the WIT at the span shown, or point `--catalogue` at a complete catalogue.
     CATALOGUE_WIT_ERROR = "CAT001" "catalogue-wit-error" Error "the operation catalogue's WIT does not parse or resolve";
@@ -17,6 +35,19 @@ rules! {
     /// Every catalogue function must carry exactly one machine-readable permission requirement in its
     /// doc comment, such as `/// @requires filesystem:read(path)` or `/// @requires none`. Without it the
     /// engine could not tell what the operation needs, so the catalogue is refused (fail closed).
+    ///
+    /// ## Example
+    /// ```wit
+    /// /// Reads a whole file.
+    /// read-file: func(path: string) -> result<list<u8>, fs-error>;
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// /// Reads a whole file.
+    /// /// @requires filesystem:read(path)
+    /// read-file: func(path: string) -> result<list<u8>, fs-error>;
+    /// ```
     ///
     /// ## How to fix
     /// Add the `@requires` line to the function's doc comment.
@@ -33,6 +64,12 @@ rules! {
     /// read-file: func(path: string) -> result<list<u8>, fs-error>;
     /// ```
     ///
+    /// ## Fixed
+    /// ```wit
+    /// /// @requires filesystem:read(path)
+    /// read-file: func(path: string) -> result<list<u8>, fs-error>;
+    /// ```
+    ///
     /// ## How to fix
     /// Correct the line as the message says.
     MALFORMED_REQUIREMENT = "CAT003" "malformed-requirement" Error "a `@requires` line does not follow the grammar";
@@ -40,11 +77,38 @@ rules! {
     /// A requirement names the argument the permission check reads, so the name must be one of the
     /// function's parameters (and a `.field` path must name a field of that parameter's record type).
     ///
+    /// ## Example
+    /// ```wit
+    /// /// @requires filesystem:read(file)
+    /// read-file: func(path: string) -> result<list<u8>, fs-error>;
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// /// @requires filesystem:read(path)
+    /// read-file: func(path: string) -> result<list<u8>, fs-error>;
+    /// ```
+    ///
     /// ## How to fix
     /// Rename the argument in the `@requires` line or in the signature so that they agree.
     REQUIREMENT_UNKNOWN_PARAMETER = "CAT004" "requirement-unknown-parameter" Error "a `@requires` line names a parameter the function does not have";
 
-    /// Exactly one requirement per operation keeps the meaning unambiguous.
+    /// Exactly one requirement per operation keeps the meaning unambiguous: with two lines, a reader
+    /// could take either one for the whole requirement, and the engine would have to guess whether
+    /// both apply or either is enough.
+    ///
+    /// ## Example
+    /// ```wit
+    /// /// @requires filesystem:read(src)
+    /// /// @requires filesystem:write(dst)
+    /// copy: func(src: string, dst: string) -> result<_, fs-error>;
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// /// @requires filesystem:read(src) + filesystem:write(dst)
+    /// copy: func(src: string, dst: string) -> result<_, fs-error>;
+    /// ```
     ///
     /// ## How to fix
     /// Merge the lines into one with ` + `.

@@ -7,10 +7,10 @@ use airssys_wasm::catalogue::Catalogue;
 use airssys_wasm::check::{self, Options};
 use airssys_wasm::component;
 use airssys_wasm::diagnostics::{Levels, Sink, Sources, count};
-use airssys_wasm::report::{Format, github, human, json, jsonl, sarif};
+use airssys_wasm::report::{Format, github, human, json, jsonl, junit, sarif};
 use airssys_wasm::{Error, ErrorKind, inspect};
 
-use super::{Cli, Outcome, print_out, style, summary_line};
+use super::{Cli, Outcome, ReportArgs, print_out, style, summary_line};
 use airssys_wasm::report::escape_control;
 
 /// What `check` is asked to check: the components, the manifest for all of them (when given),
@@ -34,7 +34,7 @@ pub(super) fn check(
     cli: &Cli,
     catalogue: &Catalogue,
     selection: Selection<'_>,
-    format: Format,
+    report_args: &ReportArgs,
     levels: Levels,
 ) -> Result<Outcome, Error> {
     let Selection {
@@ -100,7 +100,7 @@ pub(super) fn check(
     if let Some(stats) = &report.cache {
         eprintln!("{}", cache_line(stats));
     }
-    if format == Format::Jsonl {
+    if report_args.format == Format::Jsonl {
         let (out, counts) = jsonl::render(&report, &levels, &run);
         print_out(&out);
         return Ok(if counts.errors > 0 {
@@ -119,7 +119,7 @@ pub(super) fn check(
         if checked == 1 { "" } else { "s" },
         summary_line(counts)
     );
-    match format {
+    match report_args.format {
         Format::Human => print_out(&(human::render(&diagnostics, &report.sources, style(cli)) + &summary)),
         Format::Json => print_out(&json::to_string(&json::BatchReport::new(
             &diagnostics,
@@ -132,12 +132,18 @@ pub(super) fn check(
             &report.sources,
             &report.components,
             &report.kinds,
+            &report_args.sarif_options()?,
         )),
         Format::Github => {
             print_out(&github::render(&diagnostics, &report.sources));
             eprint!("{summary}");
         }
         Format::Jsonl => unreachable!("printed above"),
+        Format::Junit => {
+            let components: Vec<String> = report.components.iter().map(|c| c.display().to_string()).collect();
+            print_out(&junit::render(&diagnostics, &report.sources, &components));
+            eprint!("{summary}");
+        }
     }
     Ok(if counts.errors > 0 {
         Outcome::Findings
@@ -210,15 +216,23 @@ fn draw_progress(done: usize, total: usize) {
     );
 }
 
+/// A component file read and validated; an invalid one is the tool error that names it.
+pub(super) fn read_artifact(path: &Path) -> Result<component::Artifact, Error> {
+    component::read_file(path)?
+        .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
+        .map_err(|e| {
+            ErrorKind::InvalidComponent {
+                path: path.to_path_buf(),
+                message: e.message,
+                offset: e.offset,
+            }
+            .into()
+        })
+}
+
 pub(super) fn inspect(catalogue: &Catalogue, path: &Path, json_out: bool, suggest: bool) -> Result<Outcome, Error> {
     let name = path.display().to_string();
-    let artifact = component::read_file(path)?
-        .and_then(|bytes| component::to_binary(&bytes).and_then(|b| component::read(&b)))
-        .map_err(|e| ErrorKind::InvalidComponent {
-            path: path.to_path_buf(),
-            message: e.message,
-            offset: e.offset,
-        })?;
+    let artifact = read_artifact(path)?;
     let mut sources = Sources::new();
     let binary = sources.add_binary(&name);
     let c = check::classify(catalogue, &artifact, binary);

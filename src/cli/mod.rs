@@ -4,6 +4,7 @@
 
 mod catalogue_cmd;
 mod check_cmd;
+mod diff_cmd;
 mod explain_cmd;
 mod merge_cmd;
 mod policy_cmd;
@@ -15,12 +16,12 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use airssys_wasm::catalogue::{Catalogue, CatalogueError};
 use airssys_wasm::diagnostics::{Diagnostic, Level, Levels, Sink, Sources, count};
 use airssys_wasm::manifest::Manifest;
-use airssys_wasm::report::{Format, escape_control, github, human, json, sarif};
+use airssys_wasm::report::{Format, escape_control, github, human, json, junit, sarif};
 use airssys_wasm::{Error, wit_world};
 
 /// Capability-based security for WebAssembly components: checks what a component may touch.
@@ -105,6 +106,21 @@ enum Command {
         #[arg(long, conflicts_with = "format")]
         suggest_manifest: bool,
     },
+    /// The upgrade gate: what NEW can touch that OLD could not (two components, two manifests,
+    /// or two directories paired by component name); exit 1 when NEW gains a capability that
+    /// no policy's `[upgrade] allow-gains` accepts
+    Diff {
+        /// The released version
+        old: PathBuf,
+        /// The candidate version
+        new: PathBuf,
+        /// An organisation policy (repeatable; default: the built-in policies/default.toml)
+        #[arg(long = "policy", value_name = "FILE")]
+        policy: Vec<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = diff_cmd::DiffFormat::Human)]
+        format: diff_cmd::DiffFormat,
+    },
     /// Validate a component author's WIT package (its worlds) against the catalogue
     Wit {
         /// A directory of .wit files (with optional deps/) or one .wit file
@@ -155,6 +171,12 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print a shell completion script (e.g. `airssys-wasm completions bash >
+    /// ~/.local/share/bash-completion/completions/airssys-wasm`)
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh
+        shell: clap_complete::Shell,
+    },
     /// Print the documentation of a diagnostic code
     Explain {
         /// A code (`MAN004`) or name (`unknown-key`)
@@ -184,28 +206,61 @@ struct ReportArgs {
     /// Do not report a code (or `warnings`)
     #[arg(short = 'A', long = "allow", value_name = "CODE")]
     allow: Vec<String>,
+    /// With `--format sarif`: write file URIs relative to this directory (default: the
+    /// current directory; use the repository's root for GitHub code scanning)
+    #[arg(long, value_name = "DIR")]
+    sarif_base: Option<PathBuf>,
+    /// `-A/-W/-D` in command-line order (filled from the parsed matches by [`main`]).
+    #[arg(skip)]
+    ordered: Vec<(Level, String)>,
 }
 
 impl ReportArgs {
-    /// Levels in increasing precedence: allow, then warn, then deny.
+    /// The levels `-A/-W/-D` set.
     fn levels(&self) -> Result<Levels, Error> {
         let mut levels = Levels::default();
         self.apply(&mut levels)?;
         Ok(levels)
     }
 
-    /// Applies `-A`, then `-W`, then `-D` (later wins), over whatever `levels` holds already.
+    /// Applies `-A/-W/-D` in the order they were given, so that a later flag wins over an
+    /// earlier one for the same code (rustc's convention), over whatever `levels` holds
+    /// already.
     fn apply(&self, levels: &mut Levels) -> Result<(), Error> {
-        for (names, level) in [
-            (&self.allow, Level::Allow),
-            (&self.warn, Level::Warn),
-            (&self.deny, Level::Deny),
-        ] {
-            for n in names {
-                levels.set(n, level).map_err(Error::usage)?;
-            }
+        for (level, name) in &self.ordered {
+            levels.set(name, *level).map_err(Error::usage)?;
         }
         Ok(())
+    }
+
+    /// Records the order of `-A/-W/-D` from the subcommand's matches (clap's derive keeps
+    /// each flag's values apart, and their relative order matters).
+    fn order_from(&mut self, matches: &clap::ArgMatches) {
+        let mut ordered: Vec<(usize, Level, String)> = Vec::new();
+        for (id, level) in [("allow", Level::Allow), ("warn", Level::Warn), ("deny", Level::Deny)] {
+            let (Some(indices), Some(values)) = (matches.indices_of(id), matches.get_many::<String>(id)) else {
+                continue;
+            };
+            ordered.extend(indices.zip(values).map(|(i, v)| (i, level, v.clone())));
+        }
+        ordered.sort_by_key(|(i, _, _)| *i);
+        self.ordered = ordered.into_iter().map(|(_, l, v)| (l, v)).collect();
+    }
+}
+
+impl ReportArgs {
+    /// How SARIF names files: relative to `--sarif-base`, resolved against the current
+    /// directory.
+    fn sarif_options(&self) -> Result<sarif::Options, Error> {
+        let cwd = std::env::current_dir().map_err(|e| Error::read(".", e))?;
+        let base = self.sarif_base.clone().unwrap_or_else(|| PathBuf::from("."));
+        if base.exists() && !base.is_dir() {
+            return Err(Error::usage(format!(
+                "--sarif-base {}: not a directory; name the directory SARIF URIs are relative to (the repository's root)",
+                base.display()
+            )));
+        }
+        Ok(sarif::Options::relative_to(base, cwd))
     }
 }
 
@@ -226,7 +281,7 @@ pub fn main() -> ExitCode {
             default_hook(info);
         }
     }));
-    let cli = Cli::parse();
+    let cli = parse();
     match run(&cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
@@ -234,6 +289,54 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {}", escape_control(&e.to_string()));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Parses the command line. `--color` is read first, so that clap's own errors (an unknown
+/// argument, a missing value) follow it too; `-A/-W/-D` keep their order.
+fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = Cli::command().color(color_choice(&args));
+    let matches = command.get_matches_from(&args);
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Some((_, sub)), Some(report)) = (matches.subcommand(), cli.command.report_args_mut()) {
+        report.order_from(sub);
+    }
+    cli
+}
+
+/// The `--color` value among raw arguments (the last one, as clap takes it), as clap's colour
+/// choice; `auto` when absent or not valid (clap then reports it).
+fn color_choice(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut args = args.iter().skip(1).map(|a| a.to_str().unwrap_or_default());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            "--" => break,
+            "--color" => args.next().unwrap_or_default(),
+            _ => match arg.strip_prefix("--color=") {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        choice = match value {
+            "never" => clap::ColorChoice::Never,
+            "always" => clap::ColorChoice::Always,
+            _ => clap::ColorChoice::Auto,
+        };
+    }
+    choice
+}
+
+impl Command {
+    /// The report arguments of the commands that report findings.
+    fn report_args_mut(&mut self) -> Option<&mut ReportArgs> {
+        match self {
+            Command::Check { report, .. } | Command::Wit { report, .. } | Command::Manifest { report, .. } => {
+                Some(report)
+            }
+            _ => None,
         }
     }
 }
@@ -267,7 +370,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                         cache: cache.as_deref(),
                     },
                 },
-                report.format,
+                report,
                 levels,
             )
         }
@@ -286,7 +389,21 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         #[cfg(not(feature = "runtime"))]
         Command::Run(_) => Err(airssys_wasm::ErrorKind::RuntimeNotBuilt.into()),
         Command::Merge { files } => merge_cmd::run(files),
-        Command::Explain { code, list, markdown } => explain_cmd::run(code.as_deref(), *list, *markdown),
+        Command::Diff {
+            old,
+            new,
+            policy,
+            format,
+        } => diff_cmd::run(cli, &load_catalogue(cli)?, old, new, policy, *format),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "airssys-wasm", &mut script);
+            print_out(&String::from_utf8_lossy(&script));
+            Ok(Outcome::Clean)
+        }
+        Command::Explain { code, list, markdown } => {
+            explain_cmd::run(code.as_deref(), *list, *markdown, style(cli).color)
+        }
         Command::Manifest { path, policy, report } => {
             let mut sources = Sources::new();
             let policies = policy_cmd::load(cli, &mut sources, policy)?;
@@ -296,7 +413,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             if let Some(m) = &parsed.manifest {
                 diagnostics.extend(policies.check_manifest(m, policy_cmd::today()));
             }
-            emit(cli, report.format, &sources, levels, diagnostics)
+            emit(cli, report, &sources, levels, diagnostics)
         }
         Command::ExplainRequest {
             manifest,
@@ -310,7 +427,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             let catalogue = load_catalogue(cli)?;
             let mut sources = Sources::new();
             let diagnostics = wit_world::check_path(&catalogue, path, world.as_deref(), &mut sources)?;
-            emit(cli, report.format, &sources, levels, diagnostics)
+            emit(cli, report, &sources, levels, diagnostics)
         }
     }
 }
@@ -331,7 +448,7 @@ fn load_catalogue(cli: &Cli) -> Result<Catalogue, Error> {
 /// Applies levels, sorts, renders and decides the outcome.
 fn emit(
     cli: &Cli,
-    format: Format,
+    report: &ReportArgs,
     sources: &Sources,
     levels: Levels,
     diagnostics: Vec<Diagnostic>,
@@ -340,7 +457,7 @@ fn emit(
     sink.extend(diagnostics);
     let diagnostics = sink.finish(sources);
     let counts = count(&diagnostics);
-    match format {
+    match report.format {
         Format::Human => {
             let mut out = human::render(&diagnostics, sources, style(cli));
             out.push_str(&summary_line(counts));
@@ -348,9 +465,13 @@ fn emit(
         }
         Format::Json => print_out(&json::to_string(&json::JsonReport::new(&diagnostics, sources))),
         Format::Jsonl => return Err(Error::usage("--format jsonl is for `check`; use --format json")),
-        Format::Sarif => print_out(&sarif::render(&diagnostics, sources)),
+        Format::Sarif => print_out(&sarif::render_in(&diagnostics, sources, &report.sarif_options()?)),
         Format::Github => {
             print_out(&github::render(&diagnostics, sources));
+            eprint!("{}", summary_line(counts));
+        }
+        Format::Junit => {
+            print_out(&junit::render(&diagnostics, sources, &[]));
             eprint!("{}", summary_line(counts));
         }
     }
@@ -363,8 +484,13 @@ fn emit(
 
 fn summary_line(c: airssys_wasm::diagnostics::Counts) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let waived = if c.waived > 0 {
+        format!(" ({} waived)", c.waived)
+    } else {
+        String::new()
+    };
     format!(
-        "{}, {}, {}\n",
+        "{}, {}, {}{waived}\n",
         plural(c.errors, "error"),
         plural(c.warnings, "warning"),
         plural(c.notes, "note")

@@ -39,14 +39,62 @@ pub(super) fn today() -> Date {
     Date::from_days_since_epoch((secs / 86_400) as i64)
 }
 
+/// The document `explain-request --format json` prints (documented in docs/json-output.md).
+#[derive(serde::Serialize)]
+struct Answers {
+    version: u32,
+    tool: airssys_wasm::report::json::Tool,
+    answers: Vec<Answer>,
+    summary: Summary,
+}
+
 /// The answer to one request, in the shape `--format json` promises.
 #[derive(serde::Serialize)]
 struct Answer {
     request: String,
-    normalized: String,
+    /// Where the request was written.
+    from: Origin,
+    /// Absent when the request is invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    normalized: Option<String>,
     allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     grant: Option<GrantJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     denied_by: Option<RuleRef>,
+    /// Why the request does not follow the grammar (an invalid request is never allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// A request's place: its position among the command line's requests, or a line of the
+/// `--requests` file.
+#[derive(Clone, serde::Serialize)]
+struct Origin {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    argument: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.file, self.line, self.argument) {
+            (Some(file), Some(line), _) => write!(f, "{file}:{line}"),
+            (_, _, Some(n)) => write!(f, "argument {n}"),
+            _ => f.write_str("?"),
+        }
+    }
+}
+
+#[derive(Default, serde::Serialize)]
+struct Summary {
+    requests: usize,
+    allowed: usize,
+    denied: usize,
+    invalid: usize,
 }
 
 #[derive(serde::Serialize)]
@@ -76,40 +124,90 @@ pub(super) fn explain_request(
         })
     })?;
     let lines = request_lines(requests, requests_file)?;
-    let parsed: Vec<OwnedRequest> = lines
-        .iter()
-        .map(|l| parse_request(l).map_err(|e| Error::usage(e.to_string())))
-        .collect::<Result<_, _>>()?;
     let effective = set.effective(&m, &Env::default());
     let answers: Vec<Answer> = lines
-        .iter()
-        .zip(&parsed)
-        .map(|(line, req)| answer(line, req, &effective.decide(&req.as_request()), &m, &sources))
+        .into_iter()
+        .map(|(from, line)| match parse_request(&line) {
+            Ok(req) => answer(line, from, &req, &effective.decide(&req.as_request()), &m, &sources),
+            Err(e) => invalid(line, from, e.message),
+        })
         .collect();
+    let summary = summarise(&answers);
+    let clean = summary.allowed == summary.requests;
     match format {
-        ListingFormat::Json => print_out(&(serde_json::to_string_pretty(&answers).expect("serialisable") + "\n")),
-        ListingFormat::Human => print_out(&answers.iter().map(human_line).collect::<String>()),
+        ListingFormat::Json => print_out(&airssys_wasm::report::json::to_string(&Answers {
+            version: airssys_wasm::report::json::SCHEMA_VERSION,
+            tool: airssys_wasm::report::json::Tool::this(),
+            answers,
+            summary,
+        })),
+        ListingFormat::Human => {
+            let mut out: String = answers.iter().map(human_line).collect();
+            out.push_str(&summary_line(&summary));
+            print_out(&out);
+        }
     }
-    Ok(if answers.iter().all(|a| a.allowed) {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    })
+    Ok(if clean { Outcome::Clean } else { Outcome::Findings })
+}
+
+fn summarise(answers: &[Answer]) -> Summary {
+    let mut s = Summary {
+        requests: answers.len(),
+        ..Summary::default()
+    };
+    for a in answers {
+        match (a.error.is_some(), a.allowed) {
+            (true, _) => s.invalid += 1,
+            (false, true) => s.allowed += 1,
+            (false, false) => s.denied += 1,
+        }
+    }
+    s
+}
+
+/// `3 requests: 1 allowed, 1 denied, 1 invalid`.
+fn summary_line(s: &Summary) -> String {
+    let plural = if s.requests == 1 { "" } else { "s" };
+    format!(
+        "{} request{plural}: {} allowed, {} denied, {} invalid\n",
+        s.requests, s.allowed, s.denied, s.invalid
+    )
 }
 
 /// A `--requests` file above this size is refused unread.
 const MAX_REQUESTS_BYTES: usize = 1 << 20;
 
-/// Requests from the command line, then from `--requests FILE` (blank and `#` lines skipped).
-fn request_lines(requests: &[String], file: Option<&Path>) -> Result<Vec<String>, Error> {
-    let mut lines = requests.to_vec();
+/// Requests from the command line, then from `--requests FILE` (blank and `#` lines skipped),
+/// each with where it was written.
+fn request_lines(requests: &[String], file: Option<&Path>) -> Result<Vec<(Origin, String)>, Error> {
+    let mut lines: Vec<(Origin, String)> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let from = Origin {
+                argument: Some(i + 1),
+                file: None,
+                line: None,
+            };
+            (from, r.clone())
+        })
+        .collect();
     if let Some(f) = file {
         let text = airssys_wasm::bounded::read_text(f, MAX_REQUESTS_BYTES).map_err(|e| Error::read(f, e))?;
+        let name = f.display().to_string();
         lines.extend(
             text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_string),
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.trim()))
+                .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+                .map(|(n, l)| {
+                    let from = Origin {
+                        argument: None,
+                        file: Some(name.clone()),
+                        line: Some(n),
+                    };
+                    (from, l.to_string())
+                }),
         );
     }
     if lines.is_empty() {
@@ -120,13 +218,35 @@ fn request_lines(requests: &[String], file: Option<&Path>) -> Result<Vec<String>
     Ok(lines)
 }
 
-fn answer(line: &str, req: &OwnedRequest, d: &EffectiveDecision, m: &Manifest, sources: &Sources) -> Answer {
+fn answer(
+    line: String,
+    from: Origin,
+    req: &OwnedRequest,
+    d: &EffectiveDecision,
+    m: &Manifest,
+    sources: &Sources,
+) -> Answer {
     Answer {
-        request: line.to_string(),
-        normalized: req.normalized(),
+        request: line,
+        from,
+        normalized: Some(req.normalized()),
         allowed: d.allowed,
         grant: d.grant.map(|g| grant_json(g, m, sources)),
         denied_by: d.denied_by.clone(),
+        error: None,
+    }
+}
+
+/// A request that does not follow the grammar: refused (fail closed), with the reason.
+fn invalid(line: String, from: Origin, message: String) -> Answer {
+    Answer {
+        request: line,
+        from,
+        normalized: None,
+        allowed: false,
+        grant: None,
+        denied_by: None,
+        error: Some(message),
     }
 }
 
@@ -145,6 +265,14 @@ fn grant_json(g: GrantRef, m: &Manifest, sources: &Sources) -> GrantJson {
 /// One answer as a line; text from the request, manifest and policy is escaped, so that a
 /// control character cannot rewrite the terminal or a newline forge another answer.
 fn human_line(a: &Answer) -> String {
+    if let Some(error) = &a.error {
+        return format!(
+            "invalid {}  {}: {}\n",
+            escape_control(&a.request),
+            escape_control(&a.from.to_string()),
+            escape_control(error)
+        );
+    }
     let verdict = if a.allowed { "allowed" } else { "denied " };
     let grant = a.grant.as_ref().map(|g| {
         format!(
@@ -167,5 +295,6 @@ fn human_line(a: &Answer) -> String {
             escape_control(&r.to_string())
         ),
     };
-    format!("{verdict} {}  {why}\n", escape_control(&a.normalized))
+    let normalized = a.normalized.as_deref().unwrap_or_default();
+    format!("{verdict} {}  {why}\n", escape_control(normalized))
 }

@@ -385,7 +385,7 @@ fn static_check(
         let shown: Vec<_> = sink
             .finish(&report.sources)
             .into_iter()
-            .filter(|d| d.severity == Severity::Error)
+            .filter(|d| d.severity == Severity::Error && d.waived.is_none())
             .collect();
         // Operations without a grant are listed in one line, not rendered one by one: an
         // interpreter imports dozens it never calls.

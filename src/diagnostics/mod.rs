@@ -213,6 +213,22 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     pub help: Option<String>,
     pub notes: Vec<String>,
+    /// Set when a policy waiver accepted this finding: it is still reported (as waived, with the
+    /// waiver's reason) but no longer counts towards the exit code.
+    pub waived: Option<Waived>,
+}
+
+/// The waiver that accepted a finding: its reason, its expiry date and where it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waived {
+    pub reason: String,
+    /// The last day on which the waiver applies (`YYYY-MM-DD`).
+    pub expires: String,
+    /// The waiver's table in its policy file.
+    pub at: Label,
+    /// The policy file as named (`policies/ci.toml`, `builtin:default`) and the waiver's line.
+    pub file: String,
+    pub line: usize,
 }
 
 impl Diagnostic {
@@ -225,6 +241,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             help: None,
             notes: Vec::new(),
+            waived: None,
         }
     }
 
@@ -318,16 +335,33 @@ impl Levels {
     }
 }
 
-/// Counts of findings by severity.
+/// Counts of findings by severity; waived findings are counted apart and in no severity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    /// Findings a policy waiver accepted (omitted from JSON when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waived: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Counts {
-    pub fn add(&mut self, severity: Severity) {
+    /// Counts one finding: by its severity, or as waived.
+    pub fn add(&mut self, d: &Diagnostic) {
+        if d.waived.is_some() {
+            self.waived += 1;
+            return;
+        }
+        self.add_severity(d.severity);
+    }
+
+    /// Counts one finding of `severity` that no waiver accepted.
+    pub fn add_severity(&mut self, severity: Severity) {
         match severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,
@@ -339,6 +373,7 @@ impl Counts {
         self.errors += other.errors;
         self.warnings += other.warnings;
         self.notes += other.notes;
+        self.waived += other.waived;
     }
 }
 
@@ -388,11 +423,11 @@ pub fn sort_with<T>(items: &mut [T], sources: &Sources, diagnostic: impl Fn(&T) 
     items.sort_by_cached_key(|t| diagnostic(t).sort_key(sources));
 }
 
-/// Counts diagnostics by severity.
+/// Counts diagnostics by severity (waived ones apart).
 pub fn count(diagnostics: &[Diagnostic]) -> Counts {
     let mut counts = Counts::default();
     for d in diagnostics {
-        counts.add(d.severity);
+        counts.add(d);
     }
     counts
 }

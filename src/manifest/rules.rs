@@ -21,6 +21,13 @@ rules! {
     /// name = "x"
     /// ```
     ///
+    /// ## Fixed
+    /// ```toml
+    /// [component]
+    /// name = "exporter"
+    /// version = "1.0.0"
+    /// ```
+    ///
     /// ## How to fix
     /// Correct the TOML at the span shown. Strings need quotes, tables need closing brackets, inline
     /// tables must fit on one line.
@@ -29,12 +36,26 @@ rules! {
     /// A TOML document must be UTF-8. A manifest that is not (a binary file, a UTF-16 file, a
     /// truncated download) cannot be trusted to say what the component needs.
     ///
+    /// ## Example
+    /// A manifest saved as UTF-16 by an editor: it starts with the bytes `FF FE` and every
+    /// other byte is `00`.
+    ///
+    /// ## Fixed
+    /// The same manifest saved as UTF-8 (`iconv -f UTF-16 -t UTF-8`).
+    ///
     /// ## How to fix
     /// Save the file as UTF-8, or point `--manifest` at the right file.
     MANIFEST_NOT_UTF8 = "MAN002" "manifest-not-utf8" Error "the manifest is not UTF-8 text";
 
     /// Manifests are small, human-written files. A manifest above 1 MiB is refused without being
     /// parsed, so that a hostile input cannot make the checker spend unbounded time or memory.
+    ///
+    /// ## Example
+    /// A `Component.toml` of 5 MB, with a data set pasted into `[config]`.
+    ///
+    /// ## Fixed
+    /// The manifest keeps its grants and settings; the data set is a file the component reads
+    /// through a grant (`{ action = "read", path = "/data/set.csv" }`).
     ///
     /// ## How to fix
     /// Remove the generated or pasted content; a manifest lists grants, not data.
@@ -50,6 +71,12 @@ rules! {
     /// filesytem = [{ action = "read", path = "/data/**" }]
     /// ```
     ///
+    /// ## Fixed
+    /// ```toml
+    /// [permissions]
+    /// filesystem = [{ action = "read", path = "/data/**" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Use the suggested key, or remove the key.
     UNKNOWN_KEY = "MAN004" "unknown-key" Error "a key the manifest format does not define";
@@ -57,6 +84,16 @@ rules! {
     /// A table lacks a field the format requires: `[component]` needs `name` and `version`; a
     /// filesystem grant needs `action` and `path`; a network grant needs `action` and, depending on
     /// the action, `domain` and/or `port`; a process grant needs `action` and `executable` or `signal`.
+    ///
+    /// ## Example
+    /// ```toml
+    /// filesystem = [{ action = "read" }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/data/in/**" }]
+    /// ```
     ///
     /// ## How to fix
     /// Add the field named in the message.
@@ -70,6 +107,11 @@ rules! {
     /// network = [{ action = "connect", domain = "api.example.com", port = "443" }]
     /// ```
     ///
+    /// ## Fixed
+    /// ```toml
+    /// network = [{ action = "connect", domain = "api.example.com", port = 443 }]
+    /// ```
+    ///
     /// ## How to fix
     /// Write the value with the type named in the message (`port = 443`).
     WRONG_TYPE = "MAN006" "wrong-type" Error "a value has the wrong TOML type";
@@ -78,6 +120,20 @@ rules! {
     /// ASCII letters, digits and hyphens, not starting or ending with a hyphen. Names appear in audit
     /// logs, waivers and messages between components, so they must be unambiguous.
     ///
+    /// ## Example
+    /// ```toml
+    /// [component]
+    /// name = "My_Component"
+    /// version = "1.0.0"
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// [component]
+    /// name = "my-component"
+    /// version = "1.0.0"
+    /// ```
+    ///
     /// ## How to fix
     /// Rename the component, e.g. `My_Component` to `my-component`.
     INVALID_COMPONENT_NAME = "MAN007" "invalid-component-name" Error "the component name is not a valid name";
@@ -85,11 +141,37 @@ rules! {
     /// `version` must be a SemVer 2.0.0 version such as `1.2.3` or `1.0.0-rc.1`, with no `v` prefix.
     /// Policies select components by version range, which needs a well-formed version.
     ///
+    /// ## Example
+    /// ```toml
+    /// [component]
+    /// name = "exporter"
+    /// version = "v1.2"
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// [component]
+    /// name = "exporter"
+    /// version = "1.2.0"
+    /// ```
+    ///
     /// ## How to fix
     /// Write `1.2.3`, not `v1.2.3` or `1.2`.
     INVALID_VERSION = "MAN008" "invalid-version" Error "the component version is not SemVer 2.0.0";
 
     /// `description` is shown in reports and listings and is limited to 500 characters.
+    ///
+    /// ## Example
+    /// A `description` of 700 characters: the whole usage guide pasted into the manifest.
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// [component]
+    /// name = "exporter"
+    /// version = "1.0.0"
+    /// description = "Exports the daily reports as CSV"
+    /// repository = "https://github.com/example/exporter"
+    /// ```
     ///
     /// ## How to fix
     /// Shorten the description; link to documentation through `repository` instead.
@@ -97,6 +179,16 @@ rules! {
 
     /// `repository` must be an absolute URL (for example `https://github.com/org/repo`) so that a
     /// reviewer can find the source of the component.
+    ///
+    /// ## Example
+    /// ```toml
+    /// repository = "github.com/example/exporter"
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// repository = "https://github.com/example/exporter"
+    /// ```
     ///
     /// ## How to fix
     /// Give the full URL including the scheme.
@@ -109,6 +201,11 @@ rules! {
     /// ## Example
     /// ```toml
     /// filesystem = [{ action = "wirte", path = "/data/out/**" }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "write", path = "/data/out/**" }]
     /// ```
     ///
     /// ## How to fix
@@ -125,6 +222,11 @@ rules! {
     /// filesystem = [{ action = "read", path = "data/../etc" }]
     /// ```
     ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/data/in/**" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Write the absolute path the component needs, e.g. `/data/in/**`.
     INVALID_PATH = "MAN012" "invalid-path" Error "a filesystem grant path is not a valid pattern";
@@ -138,12 +240,27 @@ rules! {
     /// network = [{ action = "connect", domain = "https://api.example.com", port = 443 }]
     /// ```
     ///
+    /// ## Fixed
+    /// ```toml
+    /// network = [{ action = "connect", domain = "api.example.com", port = 443 }]
+    /// ```
+    ///
     /// ## How to fix
     /// Give only the host name: `api.example.com`.
     INVALID_DOMAIN = "MAN013" "invalid-domain" Error "a network grant domain is not a valid host pattern";
 
     /// Ports are integers from 1 to 65535. Port 0 means "any free port" to the operating system and
     /// cannot be granted meaningfully.
+    ///
+    /// ## Example
+    /// ```toml
+    /// network = [{ action = "bind", port = 0 }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// network = [{ action = "bind", port = 8080 }]
+    /// ```
     ///
     /// ## How to fix
     /// Grant the port the component really uses.
@@ -158,11 +275,26 @@ rules! {
     /// process = [{ action = "spawn", executable = "git" }]
     /// ```
     ///
+    /// ## Fixed
+    /// ```toml
+    /// process = [{ action = "spawn", executable = "/usr/bin/git" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Write the absolute path: `/usr/bin/git`.
     INVALID_EXECUTABLE = "MAN015" "invalid-executable" Error "a spawn grant executable is not an absolute path without wildcards";
 
     /// Signal grants name a POSIX signal in its canonical form, such as `SIGTERM` or `SIGUSR1`.
+    ///
+    /// ## Example
+    /// ```toml
+    /// process = [{ action = "signal", signal = "TERMINATE" }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// process = [{ action = "signal", signal = "SIGTERM" }]
+    /// ```
     ///
     /// ## How to fix
     /// Use the canonical name; the diagnostic suggests the closest one.
@@ -172,6 +304,19 @@ rules! {
     /// `API.example.com.` and `api.example.com`). The second one grants nothing more and makes the
     /// manifest harder to review.
     ///
+    /// ## Example
+    /// ```toml
+    /// filesystem = [
+    ///   { action = "read", path = "/data/in" },
+    ///   { action = "read", path = "/data/in/" },
+    /// ]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/data/in" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Remove the duplicate.
     DUPLICATE_GRANT = "MAN017" "duplicate-grant" Warning "the same grant appears more than once";
@@ -180,6 +325,19 @@ rules! {
     /// next to `read /data/**`. It grants nothing more, and a reviewer may believe the narrower grant is
     /// what the component gets while the broader one is in force.
     ///
+    /// ## Example
+    /// ```toml
+    /// filesystem = [
+    ///   { action = "read", path = "/data/**" },
+    ///   { action = "read", path = "/data/x" },
+    /// ]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/data/x" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Remove the narrower grant, or narrow the broader one if it is wider than needed.
     SHADOWED_GRANT = "MAN018" "shadowed-grant" Warning "a grant is already covered by a broader grant";
@@ -187,6 +345,18 @@ rules! {
     /// Grants such as `/**` (the whole filesystem), `~/**` (the whole home directory), `**` (every
     /// host) or `*.com` (a wildcard on a bare top-level domain) defeat least privilege: the component
     /// can reach anything the host can.
+    ///
+    /// ## Example
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/**" }]
+    /// network = [{ action = "connect", domain = "**", port = 443 }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/data/in/**" }]
+    /// network = [{ action = "connect", domain = "api.example.com", port = 443 }]
+    /// ```
     ///
     /// ## How to fix
     /// Grant the specific directories and hosts the component uses.
@@ -197,6 +367,20 @@ rules! {
     /// integer) and `instances`, `tables`, `memories` (how many of each the component may create,
     /// positive integers). Zero, negative or unparsable values are refused.
     ///
+    /// ## Example
+    /// ```toml
+    /// [limits]
+    /// memory = "lots"
+    /// timeout-ms = 0
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// [limits]
+    /// memory = "64 MiB"
+    /// timeout-ms = 5000
+    /// ```
+    ///
     /// ## How to fix
     /// Give a positive value, e.g. `memory = "64 MiB"`.
     INVALID_LIMIT = "MAN020" "invalid-limit" Error "a `[limits]` value is not valid";
@@ -204,6 +388,16 @@ rules! {
     /// A field is valid in the domain but meaningless for this action, for example a `port` on a
     /// `resolve` grant or `signal` on a `spawn` grant. It is an error because the author evidently
     /// expected it to restrict or grant something, and it does neither.
+    ///
+    /// ## Example
+    /// ```toml
+    /// network = [{ action = "resolve", domain = "api.example.com", port = 443 }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// network = [{ action = "resolve", domain = "api.example.com" }]
+    /// ```
     ///
     /// ## How to fix
     /// Remove the field, or change the action.
@@ -220,6 +414,16 @@ rules! {
     /// [acknowledged]
     /// reason = "the interpreter imports the whole filesystem interface"
     /// filesystem = ["write"]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// [permissions]
+    /// filesystem = [{ action = "write", path = "/data/out/**" }]
+    ///
+    /// [acknowledged]
+    /// reason = "the interpreter imports the whole filesystem interface"
+    /// filesystem = ["delete"]
     /// ```
     ///
     /// ## How to fix

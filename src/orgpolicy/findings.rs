@@ -2,9 +2,9 @@
 //! every rule, then the waivers. A finding points at what breaks the rule (the manifest entry,
 //! or the import in the binary) and, as a secondary label, at the rule in its policy file.
 //!
-//! Waivers are applied last. An active waiver that matches a finding drops it; an expired one
-//! waives nothing and is itself a finding (`expired-waiver`); one that matched nothing in the
-//! run is a finding too (`unused-waiver`), pointing at its table.
+//! Waivers are applied last. An active waiver that matches a finding marks it waived; an expired one
+//! waives nothing and is itself a finding (`expired-waiver`); one that matched nothing of a
+//! component it applies to is a finding too (`unused-waiver`), pointing at its table.
 
 use std::ops::Range;
 
@@ -23,10 +23,12 @@ pub struct Finding {
     pub operation: Option<String>,
 }
 
-/// Which waivers of a set matched a finding during a run (one flag per waiver, in set order).
+/// Which waivers of a set matched a finding during a run, and which applied to a component
+/// the run checked (one flag each per waiver, in set order).
 #[derive(Clone, Debug)]
 pub struct WaiverUse {
     used: Vec<bool>,
+    applicable: Vec<bool>,
 }
 
 /// Codes a waiver may name: the findings of policy rules about a component, and the analyzer's
@@ -46,8 +48,10 @@ impl PolicySet {
 
     /// A fresh record of waiver use for one run.
     pub fn waiver_use(&self) -> WaiverUse {
+        let n = self.waivers().count();
         WaiverUse {
-            used: vec![false; self.waivers().count()],
+            used: vec![false; n],
+            applicable: vec![false; n],
         }
     }
 
@@ -206,7 +210,9 @@ impl PolicySet {
             .collect()
     }
 
-    /// Drops the findings that an active waiver for this component names, recording use.
+    /// Marks the findings that an active waiver for this component names as waived (with the
+    /// waiver's reason and place), recording use. Waived findings stay in the output so that
+    /// reviewers see what was accepted, but count towards no exit code.
     pub fn waive(
         &self,
         component: &ComponentInfo,
@@ -214,29 +220,42 @@ impl PolicySet {
         today: Date,
         used: &mut WaiverUse,
     ) -> Vec<crate::diagnostics::Diagnostic> {
+        for (i, w) in self.waivers().enumerate() {
+            if applies(w, component) {
+                used.applicable[i] = true;
+            }
+        }
         let mut out = Vec::new();
         for f in findings {
             let hit = self
                 .waivers()
                 .enumerate()
                 .find(|(_, w)| w.expires >= today && applies(w, component) && names(w, &f));
-            match hit {
-                Some((i, _)) => used.used[i] = true,
-                None => out.push(f.diagnostic),
+            let mut d = f.diagnostic;
+            if let Some((i, w)) = hit {
+                used.used[i] = true;
+                d.waived = Some(waived_by(w));
             }
+            out.push(d);
         }
         out
     }
 
-    /// Expired waivers, and (unexpired) waivers that matched nothing. Operation waivers are
-    /// only reported unused when imports were checked.
+    /// Expired waivers, and (unexpired) waivers that matched nothing: a warning when the run
+    /// checked a component they apply to, a note when it did not (such a waiver is not stale,
+    /// only out of this run's sight). Operation waivers are only reported unused when imports
+    /// were checked.
     pub fn waiver_findings(&self, used: &WaiverUse, today: Date, imports_checked: bool) -> Vec<Diagnostic> {
         let mut out = Vec::new();
-        for (w, used) in self.waivers().zip(&used.used) {
+        for ((w, used), applicable) in self.waivers().zip(&used.used).zip(&used.applicable) {
             if w.expires < today {
                 out.push(rule::expired_waiver(w));
             } else if !used && (imports_checked || matches!(w.target, WaiverTarget::Code(_))) {
-                out.push(rule::unused_waiver(w));
+                out.push(if *applicable {
+                    rule::unused_waiver(w)
+                } else {
+                    rule::waiver_out_of_sight(w)
+                });
             }
         }
         out
@@ -270,6 +289,20 @@ impl PolicySet {
 /// The span of a network grant's port value when written, else the whole entry.
 fn entry_port_span<G>(e: &Entry<G>) -> Range<usize> {
     e.span.clone()
+}
+
+fn waived_by(w: &Waiver) -> crate::diagnostics::Waived {
+    crate::diagnostics::Waived {
+        reason: w.reason.clone(),
+        expires: w.expires.to_string(),
+        at: crate::diagnostics::Label {
+            source: w.at.source,
+            span: w.at.span.clone(),
+            message: "waived here".to_string(),
+        },
+        file: w.at.file.clone(),
+        line: w.at.line,
+    }
 }
 
 fn operation_matches(rule: &str, operation: &str) -> bool {

@@ -228,6 +228,9 @@ pub struct Policy {
     pub require: Vec<(&'static str, RuleRef)>,
     /// `[manifest] max-grants`.
     pub max_grants: Option<(usize, RuleRef)>,
+    /// `[upgrade] allow-gains`: permissions (`network:resolve`) that `diff` lets a new version
+    /// gain.
+    pub allow_gains: Vec<(String, RuleRef)>,
     /// `[components] kinds`: when set, the only kinds of component accepted.
     pub kinds: Option<(Vec<crate::analyze::ComponentKind>, RuleRef)>,
     pub waivers: Vec<Waiver>,
@@ -279,13 +282,20 @@ impl PolicySet {
         loader.finish()
     }
 
-    /// Loads policy files (resolving `extends` relative to each file). Files that cannot be
-    /// read, parsed or validated are findings in the error; a tool error is reserved for
-    /// nothing here, so that the CLI can render all of them at once.
+    /// Loads policy files (resolving `extends` relative to each file); a path spelt
+    /// `builtin:default` or `builtin:strict` is that built-in policy, as in `extends`. Files
+    /// that cannot be read, parsed or validated are findings in the error; a tool error is
+    /// reserved for nothing here, so that the CLI can render all of them at once.
     pub fn load(sources: &mut Sources, paths: &[PathBuf]) -> Result<PolicySet, PolicyErrors> {
         let mut loader = Loader::new(sources, true);
         for p in paths {
-            loader.file(p, None, Vec::new());
+            match p.to_str().filter(|s| s.starts_with("builtin:")) {
+                Some(name) => match builtin(name) {
+                    Some(text) => loader.text(name, text, None, Vec::new()),
+                    None => loader.diagnostics.push(rules::unknown_builtin(name, None)),
+                },
+                None => loader.file(p, None, Vec::new()),
+            }
         }
         loader.finish()
     }
@@ -297,6 +307,19 @@ impl PolicySet {
         } else {
             Self::load(sources, paths)
         }
+    }
+
+    /// The permissions whose gains `diff` accepts: the union of the policies'
+    /// `[upgrade] allow-gains` (without any, every gain fails the gate).
+    pub fn allowed_gains(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .policies
+            .iter()
+            .flat_map(|p| p.allow_gains.iter().map(|(g, _)| g.clone()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The strictest level each policy gives a code (deny over warn over allow).
@@ -402,6 +425,7 @@ impl<'s> Loader<'s> {
             let from = Some((source, span.clone()));
             match builtin(target) {
                 Some(text) => self.text(target, text, from, chain.clone()),
+                None if target.starts_with("builtin:") => self.diagnostics.push(rules::unknown_builtin(target, from)),
                 None if !self.files_allowed => {
                     self.unreadable(target, "only `builtin:` policies can be extended here", from)
                 }

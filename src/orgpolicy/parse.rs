@@ -26,6 +26,7 @@ const TOP_KEYS: &[&str] = &[
     "operations",
     "manifest",
     "components",
+    "upgrade",
     "waiver",
 ];
 const COMPONENTS_KEYS: &[&str] = &["kinds"];
@@ -36,6 +37,7 @@ const NET_DENY_KEYS: &[&str] = &["domain", "cidr", "actions"];
 const PROC_KEYS: &[&str] = &["spawn", "deny-executables", "signals"];
 const OP_KEYS: &[&str] = &["forbid"];
 const MANIFEST_KEYS: &[&str] = &["require", "max-grants"];
+const UPGRADE_KEYS: &[&str] = &["allow-gains"];
 const WAIVER_KEYS: &[&str] = &["component", "version", "code", "operation", "reason", "expires"];
 /// Network actions a denial applies to when it names none: those that reach a remote host.
 const NET_DENY_DEFAULT: &[NetAction] = &[NetAction::Connect, NetAction::Resolve];
@@ -102,6 +104,9 @@ impl Walker<'_> {
         }
         if let Some((t, span)) = top.optional_table("components") {
             self.components(&self.doc.table(t, span, "components", COMPONENTS_KEYS), &mut p);
+        }
+        if let Some((t, span)) = top.optional_table("upgrade") {
+            self.upgrade(&self.doc.table(t, span, "upgrade", UPGRADE_KEYS), &mut p);
         }
         if let Some(v) = top.get("waiver") {
             p.waivers = self.doc.tables(v, "waiver", TABLES, |t, s| self.waiver(t, s));
@@ -318,6 +323,24 @@ impl Walker<'_> {
             match usize::try_from(n) {
                 Ok(n) => p.max_grants = Some((n, self.rule_ref(v.span()))),
                 Err(_) => self.push(rule::negative_max_grants(self.source(), v.span(), n)),
+            }
+        }
+    }
+
+    /// `[upgrade] allow-gains = ["network:resolve", ...]`: the permissions `diff` may see a new
+    /// version gain without failing.
+    fn upgrade(&self, t: &Table<'_, '_, '_>, p: &mut Policy) {
+        let Some(v) = t.get("allow-gains") else { return };
+        let known: Vec<String> = crate::policy::Action::ALL
+            .iter()
+            .map(|a| crate::diff::permission(*a))
+            .collect();
+        for (gain, span) in self.doc.strings(v, "upgrade.allow-gains") {
+            if known.contains(&gain) {
+                p.allow_gains.push((gain, self.rule_ref(span)));
+            } else {
+                let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                self.push(rule::unknown_gain(self.source(), span, &gain, &known));
             }
         }
     }

@@ -16,6 +16,18 @@ rules! {
     /// not UTF-8, is larger than 1 MiB, or could not be read. No rule of a broken policy is applied, and
     /// the run fails: a CI gate must not pass because its policy silently vanished.
     ///
+    /// ## Example
+    /// ```toml
+    /// [filesystem]
+    /// deny = [{ path = "/etc/shadow" }
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// [filesystem]
+    /// deny = [{ path = "/etc/shadow" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Correct the TOML at the span shown, or the path in `--policy` / `extends`.
     POLICY_SYNTAX = "POL001" "policy-syntax-error" Error "an organisation policy file is not valid TOML or cannot be read";
@@ -29,6 +41,12 @@ rules! {
     /// ```toml
     /// [filesystem]
     /// deny = [{ pth = "/etc/shadow" }]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// [filesystem]
+    /// deny = [{ path = "/etc/shadow" }]
     /// ```
     ///
     /// ## How to fix
@@ -45,6 +63,11 @@ rules! {
     /// filesystem = [{ action = "read", path = "/etc/**" }]   # policy denies /etc/shadow
     /// ```
     ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/etc/app/**" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Narrow the grant so that it no longer reaches the denied paths, or obtain a waiver.
     DENIED_PATH = "POL003" "denied-path" Error "a filesystem grant reaches a path the organisation policy denies";
@@ -58,6 +81,11 @@ rules! {
     /// filesystem = [{ action = "write", path = "/opt/app/**" }]   # policy roots: /data/**, /tmp/**
     /// ```
     ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "write", path = "/data/app/**" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Move the data the component uses under one of the roots.
     GRANT_OUTSIDE_ROOTS = "POL004" "grant-outside-roots" Error "a filesystem grant is not contained in the policy's allowed roots";
@@ -68,12 +96,35 @@ rules! {
     /// (case, trailing dot, IDNA, IP literal forms); a name that only resolves to a denied address is
     /// the runtime's business.
     ///
+    /// ## Example
+    /// ```toml
+    /// network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]   # policy denies 169.254.0.0/16
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// network = [{ action = "connect", domain = "api.example.com", port = 443 }]
+    /// ```
+    ///
     /// ## How to fix
     /// Grant only the hosts the component needs.
     DENIED_HOST = "POL005" "denied-host" Error "a network grant reaches a host or address range the policy denies";
 
     /// The policy sets `allow-any-host = false`: a grant of `**` reaches every host, including internal
     /// services, so it is refused whatever its action.
+    ///
+    /// ## Example
+    /// ```toml
+    /// network = [{ action = "connect", domain = "**", port = 443 }]   # policy: allow-any-host = false
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// network = [
+    ///   { action = "connect", domain = "api.example.com", port = 443 },
+    ///   { action = "connect", domain = "*.cdn.example.com", port = 443 },
+    /// ]
+    /// ```
     ///
     /// ## How to fix
     /// List the hosts (or `*.example.com` wildcards) the component talks to.
@@ -82,11 +133,29 @@ rules! {
     /// The policy lists `[network] ports`; a `connect`, `bind` or `listen` grant of any other port is
     /// refused, and so are such requests at run time.
     ///
+    /// ## Example
+    /// ```toml
+    /// network = [{ action = "connect", domain = "db.example.com", port = 5432 }]   # policy ports: 443
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// network = [{ action = "connect", domain = "api.example.com", port = 443 }]
+    /// ```
+    ///
     /// ## How to fix
     /// Use one of the allowed ports, or ask for the policy to allow the port.
     PORT_NOT_ALLOWED = "POL007" "port-not-allowed" Error "a network grant names a port outside the policy's allowed ports";
 
     /// The policy sets `[process] spawn = false`: no component may start a process.
+    ///
+    /// ## Example
+    /// ```toml
+    /// process = [{ action = "spawn", executable = "/usr/bin/convert" }]   # policy: spawn = false
+    /// ```
+    ///
+    /// ## Fixed
+    /// No `process` grant: the component converts the image itself (a WebAssembly image library).
     ///
     /// ## How to fix
     /// Remove the spawn grant; do the work inside the component.
@@ -98,12 +167,32 @@ rules! {
     /// granted script's `#!` line starts: under a policy that denies `/bin/sh`, a `#!/bin/sh` script
     /// is refused.
     ///
+    /// ## Example
+    /// ```toml
+    /// process = [{ action = "spawn", executable = "/bin/sh" }]   # policy denies /bin/sh
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// process = [{ action = "spawn", executable = "/usr/bin/git" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Spawn the specific program that does the work.
     DENIED_EXECUTABLE = "POL009" "denied-executable" Error "a spawn grant names an executable the policy denies";
 
     /// The policy lists `[process] signals`; a grant of any other signal is refused, and so are such
     /// requests at run time.
+    ///
+    /// ## Example
+    /// ```toml
+    /// process = [{ action = "signal", signal = "SIGKILL" }]   # policy signals: SIGTERM
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// process = [{ action = "signal", signal = "SIGTERM" }]
+    /// ```
     ///
     /// ## How to fix
     /// Send one of the allowed signals (often `SIGTERM`).
@@ -113,6 +202,21 @@ rules! {
     /// `airssys:ext-process/lifecycle.spawn-shell`) that no component may import, whatever it is
     /// granted. A trailing `*` forbids every operation with that prefix.
     ///
+    /// ## Example
+    /// A component importing `airssys:ext-process/lifecycle.spawn-shell` under a policy with
+    ///
+    /// ```toml
+    /// [operations]
+    /// forbid = ["airssys:ext-process/lifecycle.spawn-shell"]
+    /// ```
+    ///
+    /// ## Fixed
+    /// The component imports `spawn` and runs the one program it needs:
+    ///
+    /// ```toml
+    /// process = [{ action = "spawn", executable = "/usr/bin/git" }]
+    /// ```
+    ///
     /// ## How to fix
     /// Stop importing the operation, or obtain a waiver naming it.
     FORBIDDEN_OPERATION = "POL011" "forbidden-operation" Error "the component imports a catalogue operation the policy forbids";
@@ -121,12 +225,41 @@ rules! {
     /// `author`, `repository`, `version`) every manifest must give, so that reviewers and inventories
     /// know what a component is.
     ///
+    /// ## Example
+    /// ```toml
+    /// [component]
+    /// name = "exporter"
+    /// version = "1.0.0"   # policy requires license
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// [component]
+    /// name = "exporter"
+    /// version = "1.0.0"
+    /// license = "Apache-2.0"
+    /// ```
+    ///
     /// ## How to fix
     /// Add the field to `[component]`.
     MISSING_POLICY_FIELD = "POL012" "missing-policy-field" Error "the manifest lacks a `[component]` field the policy requires";
 
     /// The policy's `[manifest] max-grants` bounds the number of grants (all domains together). A
     /// component that needs more is doing too much, or its grants are too narrow to review.
+    ///
+    /// ## Example
+    /// ```toml
+    /// filesystem = [   # policy: max-grants = 8
+    ///   { action = "read", path = "/data/in/a.csv" },
+    ///   { action = "read", path = "/data/in/b.csv" },
+    ///   # ... 10 more files of /data/in
+    /// ]
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```toml
+    /// filesystem = [{ action = "read", path = "/data/in/*.csv" }]
+    /// ```
     ///
     /// ## How to fix
     /// Merge related grants (`/data/in/**` instead of one grant per file) or split the component.
@@ -136,13 +269,49 @@ rules! {
     /// including that day) it no longer waives anything, so the finding it covered is reported again,
     /// and this finding points at the waiver.
     ///
+    /// ## Example
+    /// ```toml
+    /// [[waiver]]
+    /// component = "legacy-exporter"
+    /// code = "POL006"
+    /// reason = "customer hosts until the 2.0 allow-list (TICKET-1234)"
+    /// expires = 2025-12-31   # today is 2026-01-10
+    /// ```
+    ///
+    /// ## Fixed
+    /// The finding fixed and the waiver deleted, or the waiver renewed with a new reason:
+    ///
+    /// ```toml
+    /// [[waiver]]
+    /// component = "legacy-exporter"
+    /// code = "POL006"
+    /// reason = "allow-list delayed to 2.1 (TICKET-1290)"
+    /// expires = 2026-06-30
+    /// ```
+    ///
     /// ## How to fix
     /// Fix the underlying finding and delete the waiver, or renew it with a new date and reason.
     EXPIRED_WAIVER = "POL014" "expired-waiver" Warning "a waiver's expiry date has passed";
 
-    /// A waiver names a component (and optionally a version range) and a code or operation, and none
-    /// of the findings of this run matched it. Stale exceptions hide what the organisation has agreed
-    /// to; remove them once the finding is fixed.
+    /// A waiver names a component (and optionally a version range) and a code or operation, the run
+    /// checked that component, and none of its findings matched the waiver. Stale exceptions hide
+    /// what the organisation has agreed to; remove them once the finding is fixed.
+    ///
+    /// A waiver for a component that the run did not check at all (a shared policy names the
+    /// components of other pipelines too) is reported with this code as a note, not a warning:
+    /// the run cannot tell whether it is stale, but a misspelt component name is still shown.
+    ///
+    /// ## Example
+    /// ```toml
+    /// [[waiver]]
+    /// component = "exporter"
+    /// code = "POL006"   # exporter no longer grants `**`
+    /// reason = "customer hosts"
+    /// expires = 2026-12-31
+    /// ```
+    ///
+    /// ## Fixed
+    /// The `[[waiver]]` table deleted.
     ///
     /// ## How to fix
     /// Delete the waiver, or correct its component name, version range or code.
@@ -183,20 +352,29 @@ pub(super) fn too_large(source: SourceId, size: u64) -> Diagnostic {
 pub(super) fn unreadable(name: &str, why: &str, from: Option<(SourceId, Range<usize>)>) -> Diagnostic {
     let d = Diagnostic::new(&POLICY_SYNTAX, format!("cannot read policy `{name}`: {why}"))
         .help("check the path; `extends` is relative to the policy file that names it");
+    at_from(d, from, "named here")
+}
+
+/// `d` at the `extends` entry it is about, when there is one (a `--policy` argument has none).
+fn at_from(d: Diagnostic, from: Option<(SourceId, Range<usize>)>, label: &str) -> Diagnostic {
     match from {
-        Some((source, span)) => d.at(source, span, "named here"),
+        Some((source, span)) => d.at(source, span, label),
         None => d,
     }
+}
+
+/// `name` starts with `builtin:` but names no built-in policy.
+pub(super) fn unknown_builtin(name: &str, from: Option<(SourceId, Range<usize>)>) -> Diagnostic {
+    let d = Diagnostic::new(&POLICY_SYNTAX, format!("there is no built-in policy `{name}`"))
+        .help("the built-in policies are `builtin:default` and `builtin:strict`");
+    at_from(d, from, "named here")
 }
 
 /// Policy `name` extends itself through `from`.
 pub(super) fn extends_cycle(name: &str, from: Option<(SourceId, Range<usize>)>) -> Diagnostic {
     let d = Diagnostic::new(&INVALID_POLICY, format!("`extends` cycle: `{name}` extends itself"))
         .help("remove one `extends` entry of the cycle");
-    match from {
-        Some((source, span)) => d.at(source, span, "this brings the cycle back"),
-        None => d,
-    }
+    at_from(d, from, "this brings the cycle back")
 }
 
 /// An `invalid-policy` finding: every problem of a policy file's content is one.
@@ -299,6 +477,25 @@ pub(super) fn unknown_signal(source: SourceId, span: Range<usize>, signal: &str,
     )
 }
 
+/// "did you mean" the closest of `known`, else `what` and the whole list.
+fn suggest(value: &str, known: &[&str], what: &str) -> String {
+    did_you_mean(value, known.iter().copied()).map_or_else(
+        || format!("{what}: {}", quoted(known)),
+        |g| format!("did you mean `{g}`?"),
+    )
+}
+
+/// An `[upgrade] allow-gains` entry that is not a permission (`domain:action`).
+pub(super) fn unknown_gain(source: SourceId, span: Range<usize>, gain: &str, known: &[&str]) -> Diagnostic {
+    invalid(
+        source,
+        span,
+        format!("`{gain}` is not a permission (`domain:action`)"),
+        "unknown permission",
+        &suggest(gain, known, "permissions"),
+    )
+}
+
 /// An entry of `[manifest] require` that is not one of `known`.
 pub(super) fn unknown_requirable_field(
     source: SourceId,
@@ -306,10 +503,7 @@ pub(super) fn unknown_requirable_field(
     field: &str,
     known: &[&str],
 ) -> Diagnostic {
-    let help = did_you_mean(field, known.iter().copied()).map_or_else(
-        || format!("fields that can be required: {}", quoted(known)),
-        |g| format!("did you mean `{g}`?"),
-    );
+    let help = suggest(field, known, "fields that can be required");
     invalid(
         source,
         span,
@@ -664,6 +858,26 @@ pub(super) fn unused_waiver(w: &Waiver) -> Diagnostic {
     )
     .at(at.source, at.span.clone(), "matched nothing")
     .help("delete the waiver, or correct its component, version or code")
+}
+
+/// A waiver for a component that this run did not check: not stale as far as the run can
+/// tell (a shared policy names components of other runs), so a note, not a warning, and still
+/// shown so that a misspelt component name does not go unnoticed.
+pub(super) fn waiver_out_of_sight(w: &Waiver) -> Diagnostic {
+    let at = &w.at;
+    let version = w.version.as_ref().map(|v| format!(" {v}")).unwrap_or_default();
+    let mut d = Diagnostic::new(
+        &UNUSED_WAIVER,
+        format!(
+            "the waiver for `{}`{version} ({}) applies to no component this run checked",
+            w.component,
+            target_name(&w.target)
+        ),
+    )
+    .at(at.source, at.span.clone(), "for a component not checked here")
+    .help("nothing to do if that component is checked elsewhere; otherwise correct its component name or version");
+    d.severity = crate::diagnostics::Severity::Note;
+    d
 }
 
 fn target_name(t: &WaiverTarget) -> String {

@@ -12,9 +12,10 @@ use std::ops::Range;
 use crate::diagnostics::{Diagnostic, Severity, SourceFile, Sources};
 
 /// Renders one workflow command per diagnostic, each on its own line, in the order given.
+/// Waived findings are not annotated (the summary on stderr counts them).
 pub fn render(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     let mut out = String::new();
-    for d in diagnostics {
+    for d in diagnostics.iter().filter(|d| d.waived.is_none()) {
         out.push_str(&command(d, sources));
         out.push('\n');
     }

@@ -57,7 +57,8 @@ impl Default for Style {
     }
 }
 
-/// Renders diagnostics, one block each, in the order given (at most [`MAX_PER_FILE`] per file).
+/// Renders diagnostics, one block each, in the order given (at most [`MAX_PER_FILE`] per file);
+/// the findings a policy waiver accepted follow, one line each (see [`render_waived`]).
 pub fn render(diagnostics: &[Diagnostic], sources: &Sources, style: Style) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
@@ -71,7 +72,7 @@ pub fn render(diagnostics: &[Diagnostic], sources: &Sources, style: Style) -> St
     let mut out = String::new();
     let mut per_file: HashMap<Option<SourceId>, usize> = HashMap::new();
     let mut hidden: Vec<(Option<SourceId>, usize)> = Vec::new();
-    for d in diagnostics {
+    for d in diagnostics.iter().filter(|d| d.waived.is_none()) {
         let file = d.primary.as_ref().map(|l| l.source);
         let shown = per_file.entry(file).or_default();
         if *shown >= MAX_PER_FILE {
@@ -93,6 +94,39 @@ pub fn render(diagnostics: &[Diagnostic], sources: &Sources, style: Style) -> St
             "note: {n} more finding{} {name} not shown (at most {MAX_PER_FILE} per file); \
              `--format json` lists every one\n\n",
             if n == 1 { "" } else { "s" }
+        ));
+    }
+    out.push_str(&render_waived(diagnostics, sources));
+    out
+}
+
+/// The waived findings, one line each with the waiver's reason, expiry and place:
+/// `waived: POL003 denied-path at Component.toml:7: <message> (reason: <reason>; waiver at
+/// policy.toml:12, until 2026-12-31)`; empty when nothing was waived.
+fn render_waived(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let Some(w) = &d.waived else { continue };
+        let place = match &d.primary {
+            Some(l) => {
+                let file = sources.get(l.source);
+                match file.line_col(l.span.start) {
+                    Some((line, _)) => format!(" at {}:{line}", file.name),
+                    None => format!(" at {} (byte offset {:#x})", file.name, l.span.start),
+                }
+            }
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "waived: {} {}{}: {} (reason: {}; waiver at {}:{}, until {})\n",
+            d.rule.code,
+            d.rule.name,
+            printable(&place),
+            printable(&d.message),
+            printable(&w.reason),
+            printable(&w.file),
+            w.line,
+            w.expires,
         ));
     }
     out

@@ -15,6 +15,9 @@ pub struct JsonReport<'a> {
     pub version: u32,
     pub tool: Tool,
     pub diagnostics: Vec<JsonDiagnostic<'a>>,
+    /// The findings a policy waiver accepted, each with its waiver (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<JsonDiagnostic<'a>>,
     pub summary: Counts,
 }
 
@@ -47,6 +50,20 @@ pub struct JsonDiagnostic<'a> {
     pub help: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub notes: &'a [String],
+    /// The waiver that accepted the finding (only in `waived`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<JsonWaiver<'a>>,
+}
+
+/// A waiver, as shown beside the finding it accepted.
+#[derive(Debug, Serialize)]
+pub struct JsonWaiver<'a> {
+    pub reason: &'a str,
+    /// The last day on which it applies, `YYYY-MM-DD`.
+    pub expires: &'a str,
+    /// The policy file as named, and the 1-based line of the waiver.
+    pub file: &'a str,
+    pub line: usize,
 }
 
 /// A place: the file, the byte span, and for text files the 1-based line and column.
@@ -89,16 +106,36 @@ impl<'a> JsonDiagnostic<'a> {
             secondary: d.secondary.iter().map(|l| JsonLocation::new(l, sources)).collect(),
             help: d.help.as_deref(),
             notes: &d.notes,
+            waiver: d.waived.as_ref().map(|w| JsonWaiver {
+                reason: &w.reason,
+                expires: &w.expires,
+                file: &w.file,
+                line: w.line,
+            }),
         }
     }
 }
 
+/// The diagnostics in force and the waived ones, each as JSON.
+fn split<'a>(
+    diagnostics: &'a [Diagnostic],
+    sources: &'a Sources,
+) -> (Vec<JsonDiagnostic<'a>>, Vec<JsonDiagnostic<'a>>) {
+    let (waived, shown): (Vec<_>, Vec<_>) = diagnostics
+        .iter()
+        .map(|d| JsonDiagnostic::new(d, sources))
+        .partition(|d| d.waiver.is_some());
+    (shown, waived)
+}
+
 impl<'a> JsonReport<'a> {
     pub fn new(diagnostics: &'a [Diagnostic], sources: &'a Sources) -> Self {
+        let (shown, waived) = split(diagnostics, sources);
         JsonReport {
             version: SCHEMA_VERSION,
             tool: Tool::this(),
-            diagnostics: diagnostics.iter().map(|d| JsonDiagnostic::new(d, sources)).collect(),
+            diagnostics: shown,
+            waived,
             summary: count(diagnostics),
         }
     }
@@ -120,6 +157,9 @@ pub struct BatchReport<'a> {
     /// Each valid component's kind, by its name in `components`.
     pub kinds: std::collections::BTreeMap<String, crate::analyze::ComponentKind>,
     pub diagnostics: Vec<JsonDiagnostic<'a>>,
+    /// The findings a policy waiver accepted, each with its waiver (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<JsonDiagnostic<'a>>,
     pub summary: Counts,
 }
 
@@ -130,6 +170,7 @@ impl<'a> BatchReport<'a> {
         components: &[std::path::PathBuf],
         kinds: &[Option<crate::analyze::ComponentKind>],
     ) -> Self {
+        let (shown, waived) = split(diagnostics, sources);
         BatchReport {
             version: SCHEMA_VERSION,
             tool: Tool::this(),
@@ -139,7 +180,8 @@ impl<'a> BatchReport<'a> {
                 .zip(kinds)
                 .filter_map(|(c, k)| Some((c.display().to_string(), (*k)?)))
                 .collect(),
-            diagnostics: diagnostics.iter().map(|d| JsonDiagnostic::new(d, sources)).collect(),
+            diagnostics: shown,
+            waived,
             summary: count(diagnostics),
         }
     }

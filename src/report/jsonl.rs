@@ -175,7 +175,7 @@ pub fn render(report: &Report, levels: &Levels, run: &Run) -> (String, Counts) {
     }
     let mut counts = Counts::default();
     for (d, _) in &kept {
-        counts.add(d.severity);
+        counts.add(d);
     }
     out.push_str(&summary_line(report.components.len(), counts));
     (out, counts)
@@ -350,10 +350,15 @@ fn severities(value: &Value) -> Counts {
     let one = std::slice::from_ref(&value["diagnostic"]);
     let all = value["diagnostics"].as_array().map_or(one, Vec::as_slice);
     for d in all {
+        // A waived finding carries its waiver, and counts as waived, whatever its severity.
+        if !d["waiver"].is_null() {
+            counts.waived += 1;
+            continue;
+        }
         match d["severity"].as_str() {
-            Some("error") => counts.add(Severity::Error),
-            Some("warning") => counts.add(Severity::Warning),
-            Some("note") => counts.add(Severity::Note),
+            Some("error") => counts.add_severity(Severity::Error),
+            Some("warning") => counts.add_severity(Severity::Warning),
+            Some("note") => counts.add_severity(Severity::Note),
             _ => {}
         }
     }

@@ -5,6 +5,7 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod jsonl;
+pub mod junit;
 pub mod sarif;
 
 /// The output formats every command that reports diagnostics accepts.
@@ -21,6 +22,8 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations on the pull request).
     Github,
+    /// JUnit XML, for CI test-report views (one test case per file with findings).
+    Junit,
 }
 
 /// `s` with every control character escaped (`\n`, `\r`, `\u{1b}`, ...), and the Unicode

@@ -208,7 +208,7 @@ mod tests {
             operation: "filesystem.stat",
             resource: "filesystem:metadata /x",
             verdict: Verdict::Allowed,
-            by: "grant filesystem[0] metadata `/x`",
+            by: "grant filesystem #1 metadata `/x`",
             mode: Mode::Enforce,
         };
         log.write(&record).unwrap();

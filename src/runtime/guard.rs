@@ -43,7 +43,7 @@ impl ComponentPolicy {
         fn texts<'a, G: std::fmt::Display + 'a>(domain: Domain, grants: impl Iterator<Item = &'a G>) -> Vec<String> {
             grants
                 .enumerate()
-                .map(|(index, grant)| format!("grant {domain}[{index}] {grant}"))
+                .map(|(index, grant)| format!("grant {domain} #{} {grant}", index + 1))
                 .collect()
         }
         let grant_texts = [
@@ -65,7 +65,7 @@ impl ComponentPolicy {
         &self.manifest.component.name
     }
 
-    /// A grant as audit lines name it: ``grant filesystem[0] read `/data/**` ``.
+    /// A grant as audit lines name it: ``grant filesystem #1 read `/data/**` ``.
     pub fn describe_grant(&self, grant: GrantRef) -> String {
         self.grant_text(grant).to_string()
     }
@@ -414,7 +414,7 @@ network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]
         let lines = audit.lines();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["verdict"], "allowed");
-        assert_eq!(lines[0]["by"], "grant filesystem[0] read `/data/**`");
+        assert_eq!(lines[0]["by"], "grant filesystem #1 read `/data/**`");
         assert_eq!(lines[0]["component"], "guarded");
         assert_eq!(lines[0]["operation"], "filesystem.read-file");
         assert_eq!(lines[1]["verdict"], "denied");

@@ -14,6 +14,24 @@ rules! {
     /// (`airssys:core`, `airssys:ext-*`) are supplied automatically when the package has no `deps/` copy
     /// of them.
     ///
+    /// ## Example
+    /// ```wit
+    /// package example:app@0.1.0;
+    ///
+    /// world app {
+    ///     import airssys:core/host-services@1.0.0
+    /// }
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// package example:app@0.1.0;
+    ///
+    /// world app {
+    ///     import airssys:core/host-services@1.0.0;
+    /// }
+    /// ```
+    ///
     /// ## How to fix
     /// Fix the WIT at the span shown.
     WIT_ERROR = "WIT001" "wit-error" Error "the WIT package does not parse or resolve";
@@ -22,6 +40,22 @@ rules! {
     /// function that the host catalogue does not offer: an unknown package, interface or function, or
     /// a bare function import. The host would refuse to link such a component, and an
     /// unrecognised import cannot be mapped onto a permission, so it fails closed.
+    ///
+    /// ## Example
+    /// ```wit
+    /// world app {
+    ///     include airssys:core/component@1.0.0;
+    ///     import airssys:ext-filesystem/filesystem-admin@1.0.0;
+    /// }
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// world app {
+    ///     include airssys:core/component@1.0.0;
+    ///     import airssys:ext-filesystem/filesystem@1.0.0;
+    /// }
+    /// ```
     ///
     /// ## How to fix
     /// Import only the catalogue's interfaces (`airssys-wasm catalogue` lists them).
@@ -32,6 +66,20 @@ rules! {
     /// other parameters, results, or differently shaped records, variants, enums or flags. The
     /// component would fail to link, or worse, link against an operation with a different meaning.
     ///
+    /// ## Example
+    /// A local copy of the catalogue's WIT with a changed signature:
+    ///
+    /// ```wit
+    /// read-file: func(path: string, limit: u32) -> result<list<u8>, fs-error>;
+    /// ```
+    ///
+    /// ## Fixed
+    /// The catalogue's own WIT, unchanged:
+    ///
+    /// ```wit
+    /// read-file: func(path: string) -> result<list<u8>, fs-error>;
+    /// ```
+    ///
     /// ## How to fix
     /// Use the catalogue's WIT (`airssys-wasm catalogue` or the `wit/` folder) instead of a local copy.
     SIGNATURE_MISMATCH = "WIT003" "signature-mismatch" Error "a function's type differs from the catalogue's";
@@ -39,6 +87,22 @@ rules! {
     /// Interfaces link by semver compatibility, as in Wasmtime's linker: `1.0.1` and `1.2.0` are the
     /// same interface as the catalogue's `1.0.0`; `2.0.0` or `0.9.0` are not, and the component would not
     /// link.
+    ///
+    /// ## Example
+    /// ```wit
+    /// world app {
+    ///     include airssys:core/component@1.0.0;
+    ///     import airssys:ext-network/socket@2.0.0;
+    /// }
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// world app {
+    ///     include airssys:core/component@1.0.0;
+    ///     import airssys:ext-network/socket@1.0.0;
+    /// }
+    /// ```
     ///
     /// ## How to fix
     /// Depend on the catalogue's major version (`@1.x`).
@@ -50,12 +114,49 @@ rules! {
     /// organisation policy (`[components] kinds = ["airssys"]`) or by `check --kind airssys`; a WASI
     /// command, HTTP handler or library is otherwise checked as what it is.
     ///
+    /// ## Example
+    /// ```wit
+    /// world app {
+    ///     import airssys:ext-filesystem/filesystem@1.0.0;
+    /// }
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// world app {
+    ///     include airssys:core/component@1.0.0;
+    ///     import airssys:ext-filesystem/filesystem@1.0.0;
+    /// }
+    /// ```
+    ///
     /// ## How to fix
     /// Add `export airssys:core/component-lifecycle@1.0.0;` or `include airssys:core/component@1.0.0;`.
     MISSING_LIFECYCLE_EXPORT = "WIT005" "missing-lifecycle-export" Error "the world does not export `component-lifecycle`";
 
     /// `airssys-wasm wit` checks a component's world; the package has none (or `--world` names one
     /// that does not exist).
+    ///
+    /// ## Example
+    /// ```wit
+    /// package example:types@0.1.0;
+    ///
+    /// interface types {
+    ///     type id = u64;
+    /// }
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```wit
+    /// package example:types@0.1.0;
+    ///
+    /// interface types {
+    ///     type id = u64;
+    /// }
+    ///
+    /// world app {
+    ///     include airssys:core/component@1.0.0;
+    /// }
+    /// ```
     ///
     /// ## How to fix
     /// Define a world, or name an existing one with `--world`.

@@ -255,7 +255,8 @@ impl PolicyCase {
     }
 }
 
-/// Policy findings for a manifest (and optional imports) on `today`, rendered, with the codes.
+/// Policy findings for a manifest (and optional imports) on `today`, rendered (waived ones
+/// too), with the codes of those in force (not waived).
 pub fn run_policy(policy: &str, permissions: &str, imports: &[&str], today: Date) -> (Vec<&'static str>, String) {
     let mut sources = Sources::new();
     let set = PolicySet::from_texts(&mut sources, &[("org.toml", policy)]).expect("a valid policy");
@@ -270,7 +271,8 @@ pub fn run_policy(policy: &str, permissions: &str, imports: &[&str], today: Date
         set.check_imports(&m, &functions, binary, today)
     };
     airssys_wasm::diagnostics::sort(&mut d, &sources);
-    (super::codes(&d), super::render(&d, &sources))
+    let in_force: Vec<_> = d.iter().filter(|d| d.waived.is_none()).cloned().collect();
+    (super::codes(&in_force), super::render(&d, &sources))
 }
 
 /// Imports of catalogue operations (`airssys:ext-process/lifecycle.spawn`) at made-up offsets.

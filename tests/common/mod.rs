@@ -4,10 +4,23 @@
 
 pub mod crate_dir;
 pub mod fixtures;
+pub mod sarif_schema;
 pub mod toolchain;
 
 use airssys_wasm::diagnostics::{Diagnostic, Sources};
 use airssys_wasm::report::{human, json};
+
+/// The operations the bundled example component (docs/examples/csv-export) imports.
+pub const CSV_EXPORT_USES: &[&str] = &[
+    "filesystem.read-file",
+    "filesystem.list-dir",
+    "filesystem.write-file",
+    "connection.resolve",
+    "connection.connect-host",
+    "socket.send",
+    "socket.close-socket",
+    "host-services.log",
+];
 
 /// Runs `f` with insta writing to `snapshots/<test-file>__<name>.snap`.
 pub fn with_snapshots(f: impl FnOnce()) {

@@ -217,7 +217,7 @@ fn a_guest_reads_writes_and_lists_inside_its_grant() {
     );
     assert_eq!(
         last_line(&p)["by"],
-        format!("grant filesystem[2] delete `{}`", t.p("grant/**"))
+        format!("grant filesystem #3 delete `{}`", t.p("grant/**"))
     );
 }
 

@@ -699,7 +699,7 @@ fn escape_unspecified_addresses_are_the_loopback_they_reach() {
     ok(p.call("socket.connect", &[h, addr("::", port6)]));
     assert!(server6.next_connection().ip().is_loopback());
     let last = p.audit().pop().unwrap();
-    assert_eq!(last["by"], format!("grant network[1] connect `[::1]:{port6}`"));
+    assert_eq!(last["by"], format!("grant network #2 connect `[::1]:{port6}`"));
     // A grant of another address does not reach loopback through `0.0.0.0`.
     let mut p = Proxy::of(NET, &manifest(&[grant("connect", "192.0.2.1", Some(port))]));
     assert_connect_denied(&mut p, "ipv4", "0.0.0.0", port);

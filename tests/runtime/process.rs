@@ -229,7 +229,7 @@ fn a_guest_spawns_talks_to_and_signals_its_children() {
             line("signals.graceful-shutdown", "process:signal SIGKILL", "allowed"),
         ]
     );
-    assert_eq!(p.audit()[0]["by"], "grant process[0] spawn `/bin/echo`");
+    assert_eq!(p.audit()[0]["by"], "grant process #1 spawn `/bin/echo`");
     assert_eq!(p.audit()[0]["component"], "proc-guest");
 }
 

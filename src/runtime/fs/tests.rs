@@ -151,7 +151,7 @@ fn open_read_gives_a_handle_that_reads_and_is_audited() {
     assert_eq!(lines[0].0, "filesystem.open");
     assert_eq!(lines[0].1, format!("filesystem:read {}", f.root.p("in/a.txt")));
     assert_eq!(lines[0].2, "allowed");
-    assert_eq!(lines[0].3, format!("grant filesystem[0] read `{}`", f.root.p("in/**")));
+    assert_eq!(lines[0].3, format!("grant filesystem #1 read `{}`", f.root.p("in/**")));
     assert_eq!(lines[1].0, "filesystem.read");
     assert_eq!(lines[1].3, "handle opened read-only");
     f.st.fs_view().close(h);

@@ -219,9 +219,9 @@ fn tcp_round_trip(ip: &str, family: AddressFamily) {
             line("socket.receive", &resource, "allowed"),
         ]
     );
-    assert!(by(&audit, 0).starts_with("grant network[0]"), "{}", by(&audit, 0));
+    assert!(by(&audit, 0).starts_with("grant network #1"), "{}", by(&audit, 0));
     assert!(
-        by(&audit, 1).starts_with("socket connected under grant network[0]"),
+        by(&audit, 1).starts_with("socket connected under grant network #1"),
         "{}",
         by(&audit, 1)
     );
@@ -370,7 +370,7 @@ fn literals_reach_an_address_only_after_a_granted_resolve_returned_it() {
             .iter()
             .zip(audit.lines())
             .filter(|(_, l)| l["verdict"] == "allowed" && l["operation"] == "socket.connect")
-            .all(|(by, _)| by.starts_with("grant network[1]"))
+            .all(|(by, _)| by.starts_with("grant network #2"))
     );
     assert_eq!(
         all.last().unwrap(),
@@ -653,8 +653,8 @@ fn bind_listen_accept_serve() {
             line("socket.send", &format!("network:listen {bound}"), "allowed"),
         ]
     );
-    assert!(by(&audit, 2).starts_with("socket listening under grant network[1]"));
-    assert!(by(&audit, 4).starts_with("socket accepted on a listener under grant network[1]"));
+    assert!(by(&audit, 2).starts_with("socket listening under grant network #2"));
+    assert!(by(&audit, 4).starts_with("socket accepted on a listener under grant network #2"));
 }
 
 #[test]

@@ -157,7 +157,7 @@ fn spawn_runs_echo_and_reads_its_output() {
     let l = &captured.lines()[0];
     assert_eq!(l["component"], "proc-test");
     assert_eq!(l["mode"], "enforce");
-    assert!(l["by"].as_str().unwrap().starts_with("grant process[0]"));
+    assert!(l["by"].as_str().unwrap().starts_with("grant process #1"));
 }
 
 #[test]
