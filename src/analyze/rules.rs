@@ -231,9 +231,15 @@ rules! {
     ///
     /// ## Example
     /// ```text
-    /// components/uploader.wasm	components/uploader.toml
-    /// components/exporter.wasm		sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    /// components/uploader.wasm	components/uploader.toml	sha256:9f86
+    /// components/exporter.wasm		sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08	latest
     /// components/missing.wasm
+    /// ```
+    ///
+    /// ## Fixed
+    /// ```text
+    /// components/uploader.wasm	components/uploader.toml	sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+    /// components/exporter.wasm		sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
     /// ```
     ///
     /// ## How to fix
