@@ -427,76 +427,53 @@ fn assert_audited(out: &Output, operation: Option<&str>, resource: &str, verdict
     );
 }
 
-#[test]
-fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
+/// The Python socket client, granted to connect to one of two loopback servers started by
+/// `server`, sends `ping` to each with `scheme` (`""` for TCP, `"udp:"`): the granted one answers,
+/// the other sees nothing, and both decisions are audited on `operation`.
+fn python_client_reaches_the_granted_server_only(
+    scheme: &str,
+    server: fn() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>),
+    operation: &str,
+) {
     use std::sync::atomic::Ordering;
     let (_tmp, dir) = scratch();
-    let (granted, granted_hits) = pong_server();
-    let (other, other_hits) = pong_server();
+    let (granted, granted_hits) = server();
+    let (other, other_hits) = server();
     let grant =
         format!("[permissions]\nnetwork = [{{ action = \"connect\", domain = \"127.0.0.1\", port = {granted} }}]\n");
     let bytes = toolchain::python("socket-client", "filesystem-component");
     airssys_component(&dir, "py-client", &bytes, &grant);
 
-    let out = execute(&dir, "py-client", &format!("127.0.0.1:{granted}"));
+    let out = execute(&dir, "py-client", &format!("{scheme}127.0.0.1:{granted}"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "pong:ping");
     assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
     let connect = format!("network:connect 127.0.0.1:{granted}");
-    assert_audited(
-        &out,
-        Some("wasi:sockets/tcp.[method]tcp-socket.start-connect"),
-        &connect,
-        "allowed",
-    );
+    assert_audited(&out, Some(operation), &connect, "allowed");
 
-    let out = execute(&dir, "py-client", &format!("127.0.0.1:{other}"));
+    let out = execute(&dir, "py-client", &format!("{scheme}127.0.0.1:{other}"));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains("pong"));
-    assert_eq!(
-        other_hits.load(Ordering::SeqCst),
-        0,
-        "the ungranted server saw no connection"
+    assert_eq!(other_hits.load(Ordering::SeqCst), 0, "the ungranted server saw nothing");
+    assert_audited(
+        &out,
+        Some(operation),
+        &format!("network:connect 127.0.0.1:{other}"),
+        "denied",
     );
-    assert_audited(&out, None, &format!("network:connect 127.0.0.1:{other}"), "denied");
+}
+
+#[test]
+fn a_python_socket_client_reaches_a_granted_loopback_server_and_no_other() {
+    python_client_reaches_the_granted_server_only("", pong_server, "wasi:sockets/tcp.[method]tcp-socket.start-connect");
 }
 
 #[test]
 fn a_python_udp_client_reaches_a_granted_loopback_server_and_no_other() {
-    use std::sync::atomic::Ordering;
-    let (_tmp, dir) = scratch();
-    let (granted, granted_hits) = udp_pong_server();
-    let (other, other_hits) = udp_pong_server();
-    let grant =
-        format!("[permissions]\nnetwork = [{{ action = \"connect\", domain = \"127.0.0.1\", port = {granted} }}]\n");
-    let bytes = toolchain::python("socket-client", "filesystem-component");
-    airssys_component(&dir, "py-client", &bytes, &grant);
-
-    let out = execute(&dir, "py-client", &format!("udp:127.0.0.1:{granted}"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "pong:ping");
-    assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
-    let send = "wasi:sockets/udp.[method]outgoing-datagram-stream.send";
-    assert_audited(
-        &out,
-        Some(send),
-        &format!("network:connect 127.0.0.1:{granted}"),
-        "allowed",
-    );
-
-    let out = execute(&dir, "py-client", &format!("udp:127.0.0.1:{other}"));
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(!text(&out.stdout).contains("pong"));
-    assert_eq!(
-        other_hits.load(Ordering::SeqCst),
-        0,
-        "the ungranted server got no datagram"
-    );
-    assert_audited(
-        &out,
-        Some(send),
-        &format!("network:connect 127.0.0.1:{other}"),
-        "denied",
+    python_client_reaches_the_granted_server_only(
+        "udp:",
+        udp_pong_server,
+        "wasi:sockets/udp.[method]outgoing-datagram-stream.send",
     );
 }
 
