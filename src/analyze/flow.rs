@@ -1164,12 +1164,15 @@ macro_rules! note {
     ($r:ident $last:ident $op:ident $($a:ident)*) => {};
 }
 
+/// Every `visit_*` method of [`Recorder`]: take (and so clear) the constant the previous
+/// operator pushed, note the operator, then hand it to the validator.
 macro_rules! forward_and_note {
     ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
         $(
             fn $visit(&mut self $($(,$arg: $argty)*)?) -> Self::Output {
+                // Read by the notes of `call_indirect` only.
+                #[allow(unused_variables)]
                 let last = self.last_const.take();
-                let _ = last;
                 note!(self last $op $($($arg)*)?);
                 self.validator.$visit($($($arg),*)?)
             }
