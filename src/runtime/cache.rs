@@ -27,11 +27,14 @@
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::io::{Read as _, Write as _};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt as _};
 use cap_std::fs::{Dir, MetadataExt as _, OpenOptions, OpenOptionsExt as _};
 use sha2::{Digest as _, Sha256};
+
+use crate::digest::Digest;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -207,7 +210,7 @@ impl CompileCache {
     /// The reason it could not be written.
     pub fn store(&self, key: &str, component: &Component) -> Result<(), String> {
         let code = component.serialize().map_err(|e| format!("cannot serialise: {e}"))?;
-        let digest = format!("{:x}", Sha256::digest(&code));
+        let digest = Digest::of(&code).hex();
         let tmp = format!(".{key}.{}.{}.tmp", std::process::id(), unique());
         let mut options = OpenOptions::new();
         options
@@ -260,7 +263,7 @@ fn check_entry<'a>(bytes: &'a [u8], key: &str) -> Result<&'a [u8], Cow<'static, 
     if stored_key != key.as_bytes() {
         return Err("was written for another component or configuration".into());
     }
-    if digest != format!("{:x}", Sha256::digest(code)).as_bytes() {
+    if digest != Digest::of(code).hex().as_bytes() {
         return Err("does not match its digest: it is truncated or was altered".into());
     }
     Ok(code)
@@ -284,8 +287,6 @@ impl Hasher for ShaHasher {
         0
     }
 }
-
-use std::os::unix::fs::DirBuilderExt as _;
 
 #[cfg(test)]
 mod tests {
