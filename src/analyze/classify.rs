@@ -223,27 +223,30 @@ fn charge(functions: &mut Vec<ImportedFunction>, flow: Option<&Flow>) {
     let flow = flow.filter(|f| !f.everything && !f.sites.iter().any(|s| s.everything));
     // The flow's functions as indices into `functions`, looked up once each.
     let n = functions.len();
-    let (direct, reaches): (Vec<bool>, Vec<Vec<bool>>) = {
-        let index: foldhash::HashMap<(&str, &str), usize> = functions
-            .iter()
-            .enumerate()
-            .map(|(i, f)| ((f.import.as_str(), f.function.as_str()), i))
-            .collect();
-        let marks = |keys: &mut dyn Iterator<Item = &super::flow::FuncKey>| {
-            let mut marked = vec![false; n];
-            for (import, function) in keys {
-                if let Some(&i) = index.get(&(import.as_str(), function.as_str())) {
+    let (direct, reaches): (Vec<bool>, Vec<Vec<bool>>) = match flow {
+        None => (vec![true; n], Vec::new()),
+        Some(flow) => {
+            let index: foldhash::HashMap<(&str, &str), usize> = functions
+                .iter()
+                .enumerate()
+                .map(|(i, f)| ((f.import.as_str(), f.function.as_str()), i))
+                .collect();
+            let at: Vec<Option<usize>> = flow
+                .keys
+                .iter()
+                .map(|(import, function)| index.get(&(import.as_str(), function.as_str())).copied())
+                .collect();
+            let marks = |keys: &[u32]| {
+                let mut marked = vec![false; n];
+                for i in keys.iter().filter_map(|k| at.get(*k as usize).copied().flatten()) {
                     marked[i] = true;
                 }
-            }
-            marked
-        };
-        match flow {
-            None => (vec![true; n], Vec::new()),
-            Some(flow) => (
-                marks(&mut flow.direct.iter()),
-                flow.sites.iter().map(|s| marks(&mut s.reaches.iter())).collect(),
-            ),
+                marked
+            };
+            (
+                marks(&flow.direct),
+                flow.sites.iter().map(|s| marks(&s.reaches)).collect(),
+            )
         }
     };
     let through_sites: Vec<bool> = (0..n).map(|i| reaches.iter().any(|r| r[i])).collect();

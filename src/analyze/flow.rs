@@ -24,9 +24,7 @@
 //! analysis does not model (nested components with core code, imported modules, threads
 //! started from a table) get `None`: every import is then charged as written.
 
-use std::collections::BTreeSet;
-
-use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
+use foldhash::{HashMap, HashMapExt as _, HashSet};
 use std::ops::Range;
 
 use wasmparser::{
@@ -42,9 +40,12 @@ pub type FuncKey = (String, String);
 /// The result of the analysis.
 #[derive(Debug, Default)]
 pub struct Flow {
+    /// The imported functions the analysis names, each once; [`Flow::direct`] and
+    /// [`Site::reaches`] are indices into it.
+    pub keys: Vec<FuncKey>,
     /// Imported functions charged as written: a program module imports them directly, or an
     /// intermediary's own entry points reach them.
-    pub direct: HashSet<FuncKey>,
+    pub direct: Vec<u32>,
     /// Something reaches a function that cannot be resolved: every import is charged.
     pub everything: bool,
     /// Program imports served by an intermediary, with what each can reach.
@@ -63,8 +64,8 @@ pub struct Site {
     pub field: String,
     /// Byte range of the import's field name in the component.
     pub span: Range<usize>,
-    /// The imported functions its call can reach.
-    pub reaches: BTreeSet<FuncKey>,
+    /// The imported functions its call can reach (indices into [`Flow::keys`]).
+    pub reaches: Vec<u32>,
     /// It can reach something unresolvable, so every import.
     pub everything: bool,
 }
@@ -85,7 +86,8 @@ pub fn is_intermediary_name(name: &str) -> bool {
 pub struct Collector<'a> {
     bytes: &'a [u8],
     c: Component<'a>,
-    module_names: HashMap<u32, String>,
+    /// The component's name sections.
+    component_names: Vec<wasmparser::ComponentNameSectionReader<'a>>,
     /// What the payload being read belongs to, innermost last.
     frames: Vec<Frame>,
     /// A shape this analysis does not model (see [`Collector::finish`]).
@@ -108,7 +110,7 @@ impl<'a> Collector<'a> {
         Collector {
             bytes,
             c: Component::default(),
-            module_names: HashMap::new(),
+            component_names: Vec::new(),
             frames: Vec::new(),
             unsupported: false,
         }
@@ -155,41 +157,51 @@ impl<'a> Collector<'a> {
             }
             (Some(Frame::Nested), _) => {}
         }
+        // Read once every module is known, and only if one has no name of its own.
         if let (Some(Frame::Top), Payload::CustomSection(s)) = (self.frames.last(), payload)
             && let KnownCustom::ComponentName(names) = s.as_known()
         {
-            for name in names.into_iter().flatten() {
-                if let wasmparser::ComponentName::CoreModules(map) = name {
-                    for naming in map.into_iter().flatten() {
-                        self.module_names.insert(naming.index, naming.name.to_string());
-                    }
-                }
-            }
+            self.component_names.push(names);
         }
     }
 
     /// After the last payload: decides which modules are intermediaries, from their names.
     pub fn names_known(&mut self) {
-        for (i, m) in self.c.modules.iter_mut().enumerate() {
-            if let Some(name) = self.module_names.remove(&(i as u32)) {
-                m.name = Some(name);
-            }
-            m.intermediary = m.name.as_deref().is_some_and(is_intermediary_name);
-            if m.intermediary
-                && let Some(types) = m.types.take()
-            {
-                // Conservative: a reference type in any function type of the module may cross
-                // its boundary; so may anything in a group that cannot be read.
-                let has_references = |ty: wasmparser::SubType| match &ty.composite_type.inner {
-                    wasmparser::CompositeInnerType::Func(f) => {
-                        f.params().iter().chain(f.results()).any(|v| v.is_reference_type())
+        // A module's own name section names it; the component's names the others.
+        if self.c.modules.iter().any(|m| m.name.is_none()) {
+            for names in self.component_names.drain(..) {
+                for name in names.into_iter().flatten() {
+                    if let wasmparser::ComponentName::CoreModules(map) = name {
+                        for naming in map.into_iter().flatten() {
+                            if let Some(m) = self.c.modules.get_mut(naming.index as usize) {
+                                m.name = m.name.or(Some(naming.name));
+                            }
+                        }
                     }
-                    _ => false,
-                };
-                m.reference_boundary |= types
-                    .into_iter()
-                    .any(|group| group.map_or(true, |g| g.into_types().any(has_references)));
+                }
             }
+        }
+        for m in &mut self.c.modules {
+            m.intermediary = m.name.is_some_and(is_intermediary_name);
+            m.reference_boundary |= m.intermediary && m.reference_types;
+        }
+    }
+
+    /// Takes what the validator knows of module `module` once it has read all of it: whether
+    /// any of its function types has a reference in it (conservative: such a type may carry a
+    /// reference across the module's boundary).
+    pub fn module_types(&mut self, module: usize, types: &wasmparser::types::Types) {
+        let types = types.as_ref();
+        let references = (0..types.core_type_count_in_module()).any(|i| {
+            match &types[types.core_type_at_in_module(i)].composite_type.inner {
+                wasmparser::CompositeInnerType::Func(f) => {
+                    f.params().iter().chain(f.results()).any(|v| v.is_reference_type())
+                }
+                _ => false,
+            }
+        });
+        if let Some(m) = self.c.modules.get_mut(module) {
+            m.reference_types = references;
         }
     }
 
@@ -214,19 +226,26 @@ impl<'a> Collector<'a> {
         let mut reader = body.get_binary_reader();
         validator.read_locals(&mut reader)?;
         reader.set_features(*validator.features());
-        let mut f = FuncBody::default();
-        let mut last_const = None;
+        let (calls, indirect) = (m.calls.len(), m.indirect.len());
+        let mut notes = Notes {
+            module: m,
+            unknown: false,
+            last_const: None,
+        };
         while !reader.eof() {
             let mut recorder = Recorder {
                 validator: validator.visitor(reader.original_position()),
-                module: m,
-                body: &mut f,
-                last_const: &mut last_const,
+                notes: &mut notes,
             };
             reader.visit_operator(&mut recorder)??;
         }
         reader.finish_expression(&validator.visitor(reader.original_position()))?;
-        m.bodies.push(f);
+        let unknown = notes.unknown;
+        m.bodies.push(FuncBody {
+            calls: calls..m.calls.len(),
+            indirect: indirect..m.indirect.len(),
+            unknown,
+        });
         Ok(())
     }
 
@@ -255,8 +274,11 @@ enum CoreFunc<'a> {
 
 #[derive(Clone, Debug)]
 enum CoreInst<'a> {
-    Instantiate { module: u32, args: Vec<(&'a str, u32)> },
-    FromExports(Vec<(&'a str, ExternalKind, u32)>),
+    Instantiate {
+        module: u32,
+        args: Box<[wasmparser::InstantiationArg<'a>]>,
+    },
+    FromExports(Box<[wasmparser::Export<'a>]>),
 }
 
 #[derive(Clone, Debug)]
@@ -305,18 +327,19 @@ enum Item {
     Other,
 }
 
-#[derive(Debug, Default)]
+/// A defined function of an intermediary: its calls, as ranges of its module's
+/// [`Module::calls`] and [`Module::indirect`].
+#[derive(Debug)]
 struct FuncBody {
-    calls: Vec<u32>,
-    /// `(table, constant slot)`.
-    indirect: Vec<(u32, Option<u32>)>,
+    calls: Range<usize>,
+    indirect: Range<usize>,
     /// `call_ref` and the like: unknown target.
     unknown: bool,
 }
 
 #[derive(Debug, Default)]
 struct Module<'a> {
-    name: Option<String>,
+    name: Option<&'a str>,
     intermediary: bool,
     /// Imported functions: (module, field, span of the field name).
     func_imports: Vec<(&'a str, &'a str, Range<usize>)>,
@@ -334,17 +357,17 @@ struct Module<'a> {
     reference_boundary: bool,
     /// Defined function bodies (intermediaries only), indexed from the first defined function.
     bodies: Vec<FuncBody>,
-    /// The type section, unread until the module is known to be an intermediary.
-    types: Option<wasmparser::TypeSectionReader<'a>>,
+    /// The functions the bodies call, and their `call_indirect`s: `(table, constant slot)`.
+    calls: Vec<u32>,
+    indirect: Vec<(u32, Option<u32>)>,
+    /// Whether a function type of the module has a reference in it.
+    reference_types: bool,
 }
 
 impl Module<'_> {
     /// wit-component's shim and fix-up modules: plumbing that only forwards calls.
     fn plumbing(&self) -> bool {
-        matches!(
-            self.name.as_deref(),
-            Some("wit-component-shim-module" | "wit-component-fixup")
-        )
+        matches!(self.name, Some("wit-component-shim-module" | "wit-component-fixup"))
     }
 
     fn imported_funcs(&self) -> u32 {
@@ -357,10 +380,20 @@ type TableId = (u32, u32);
 
 #[derive(Debug, Default)]
 struct TableContents {
-    slots: HashMap<u32, Vec<Target>>,
+    /// `(slot, what it may hold)`, by slot.
+    slots: Vec<(u32, Target)>,
     anywhere: Vec<Target>,
     /// Written by code or reachable by a program: any function may be in it.
     open: bool,
+}
+
+impl TableContents {
+    /// What slot `k` may hold (besides [`TableContents::anywhere`]).
+    fn slot(&self, k: u32) -> &[(u32, Target)] {
+        let from = self.slots.partition_point(|(s, _)| *s < k);
+        let to = self.slots.partition_point(|(s, _)| *s <= k);
+        &self.slots[from..to]
+    }
 }
 
 #[derive(Default)]
@@ -389,11 +422,9 @@ impl<'a> Component<'a> {
                     c.core_insts.push(match inst.ok()? {
                         Instance::Instantiate { module_index, args } => CoreInst::Instantiate {
                             module: module_index,
-                            args: args.iter().map(|a| (a.name, a.index)).collect(),
+                            args,
                         },
-                        Instance::FromExports(exports) => {
-                            CoreInst::FromExports(exports.iter().map(|e| (e.name, e.kind, e.index)).collect())
-                        }
+                        Instance::FromExports(exports) => CoreInst::FromExports(exports),
                     });
                 }
             }
@@ -563,8 +594,10 @@ impl<'a> Component<'a> {
             return Target::Unknown;
         }
         match self.core_insts.get(inst as usize) {
-            Some(CoreInst::FromExports(items)) => match items.iter().find(|(n, _, _)| *n == name) {
-                Some((_, ExternalKind::Func | ExternalKind::FuncExact, idx)) => self.resolve_core_func(*idx, depth + 1),
+            Some(CoreInst::FromExports(items)) => match items.iter().find(|e| e.name == name) {
+                Some(e) if matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact) => {
+                    self.resolve_core_func(e.index, depth + 1)
+                }
                 _ => Target::Unknown,
             },
             Some(CoreInst::Instantiate { module, .. }) => {
@@ -591,8 +624,8 @@ impl<'a> Component<'a> {
             return Target::Unknown;
         };
         match m.func_imports.get(func as usize) {
-            Some((module_name, field, _)) => match args.iter().find(|(n, _)| n == module_name) {
-                Some((_, arg)) => self.resolve_export(*arg, field, depth + 1),
+            Some((module_name, field, _)) => match args.iter().find(|a| a.name == *module_name) {
+                Some(arg) => self.resolve_export(arg.index, field, depth + 1),
                 None => Target::Unknown,
             },
             None => Target::Defined { inst, func },
@@ -610,8 +643,8 @@ impl<'a> Component<'a> {
         let m = self.modules.get(*module as usize)?;
         match m.table_imports.get(table as usize) {
             Some((module_name, field)) => {
-                let (_, arg) = args.iter().find(|(n, _)| n == module_name)?;
-                self.resolve_table_export(*arg, field, depth + 1)
+                let arg = args.iter().find(|a| a.name == *module_name)?;
+                self.resolve_table_export(arg.index, field, depth + 1)
             }
             None => Some((inst, table)),
         }
@@ -622,9 +655,9 @@ impl<'a> Component<'a> {
             return None;
         }
         match self.core_insts.get(inst as usize)? {
-            CoreInst::FromExports(items) => match items.iter().find(|(n, _, _)| *n == name)? {
-                (_, ExternalKind::Table, idx) => {
-                    let (i, n) = self.core_tables.get(*idx as usize)?;
+            CoreInst::FromExports(items) => match items.iter().find(|e| e.name == name)? {
+                e if e.kind == ExternalKind::Table => {
+                    let (i, n) = self.core_tables.get(e.index as usize)?;
                     self.resolve_table_export(*i, n, depth + 1)
                 }
                 _ => None,
@@ -675,16 +708,15 @@ impl<'a> Component<'a> {
                         Item::Other => Target::Unknown,
                     };
                     match offset {
-                        Some(k) => contents.slots.entry(k.wrapping_add(i as u32)).or_default().push(target),
+                        Some(k) => contents.slots.push((k.wrapping_add(i as u32), target)),
                         None => contents.anywhere.push(target),
                     }
                 }
             }
         }
-        if unresolved {
-            for t in tables.values_mut() {
-                t.open = true;
-            }
+        for t in tables.values_mut() {
+            t.open |= unresolved;
+            t.slots.sort_by_key(|(slot, _)| *slot);
         }
         tables
     }
@@ -706,7 +738,7 @@ impl<'a> Component<'a> {
             else {
                 return target;
             };
-            let [(table, Some(slot))] = body.indirect[..] else {
+            let [(table, Some(slot))] = m.indirect[body.indirect.clone()] else {
                 return target;
             };
             if !body.calls.is_empty() || body.unknown {
@@ -715,8 +747,8 @@ impl<'a> Component<'a> {
             let Some(contents) = self.resolve_table_in(*inst, table, 0).and_then(|id| tables.get(&id)) else {
                 return target;
             };
-            match contents.slots.get(&slot).map(Vec::as_slice) {
-                Some([only]) if !contents.open && contents.anywhere.is_empty() => target = *only,
+            match contents.slot(slot) {
+                [(_, only)] if !contents.open && contents.anywhere.is_empty() => target = *only,
                 _ => return target,
             }
         }
@@ -730,12 +762,12 @@ impl<'a> Component<'a> {
                 .modules
                 .iter()
                 .filter(|m| m.intermediary)
-                .filter_map(|m| m.name.clone())
+                .filter_map(|m| m.name.map(str::to_string))
                 .collect(),
             ..Flow::default()
         };
         let mut reach = Reach::new(self, &tables);
-        let mut direct: HashSet<u32> = HashSet::new();
+        let mut direct: Vec<u32> = Vec::new();
         let mut roots: HashSet<Target> = self.host_roots.iter().map(|f| self.resolve_core_func(*f, 0)).collect();
         for (inst, ci) in self.core_insts.iter().enumerate() {
             let inst = inst as u32;
@@ -769,7 +801,7 @@ impl<'a> Component<'a> {
             for (i, (module_name, field, span)) in m.func_imports.iter().enumerate() {
                 match self.through_plumbing(self.resolve_func_in(inst, i as u32, 0), &tables) {
                     Target::Lowered(f) => {
-                        direct.insert(f);
+                        direct.push(f);
                     }
                     Target::Builtin => {}
                     Target::Unknown => flow.everything = true,
@@ -779,11 +811,11 @@ impl<'a> Component<'a> {
                         }
                         let (reaches, everything) = reach.from(Target::Defined { inst: d, func });
                         flow.sites.push(Site {
-                            program: m.name.clone().unwrap_or_else(|| format!("module {module}")),
+                            program: m.name.map_or_else(|| format!("module {module}"), str::to_string),
                             module: module_name.to_string(),
                             field: field.to_string(),
                             span: span.clone(),
-                            reaches: reaches.iter().filter_map(|f| self.key(*f)).collect(),
+                            reaches,
                             everything,
                         });
                     }
@@ -792,29 +824,74 @@ impl<'a> Component<'a> {
         }
         // What a program can call through an open table.
         for contents in tables.values().filter(|t| t.open) {
-            roots.extend(contents.slots.values().flatten().copied());
+            roots.extend(contents.slots.iter().map(|(_, t)| *t));
             roots.extend(contents.anywhere.iter().copied());
         }
         for root in roots {
             let (reaches, everything) = reach.from(root);
-            direct.extend(reaches.iter().copied());
+            direct.extend(reaches);
             flow.everything |= everything;
         }
-        flow.direct = direct.into_iter().filter_map(|f| self.key(f)).collect();
+        direct.sort_unstable();
+        direct.dedup();
+        flow.direct = direct;
+        self.name_keys(&mut flow);
         flow
+    }
+    /// Turns the component function indices of `flow.direct` and each site's `reaches` into
+    /// indices of `flow.keys`, naming each imported function once; an index that names no
+    /// imported function is dropped.
+    fn name_keys(&self, flow: &mut Flow) {
+        let mut slot: Vec<Option<u32>> = vec![None; self.comp_funcs.len()];
+        let mut rename = |list: &mut Vec<u32>| {
+            list.retain_mut(|f| {
+                let Some(at) = slot.get_mut(*f as usize) else {
+                    return false;
+                };
+                if at.is_none()
+                    && let Some(key) = self.key(*f)
+                {
+                    *at = Some(flow.keys.len() as u32);
+                    flow.keys.push(key);
+                }
+                at.map(|k| *f = k).is_some()
+            });
+        };
+        rename(&mut flow.direct);
+        for site in &mut flow.sites {
+            rename(&mut site.reaches);
+        }
     }
 }
 
 /// What each call target can reach, computed once per strongly connected component of the call
 /// graph (Tarjan's algorithm, iteratively: call graphs can be deep), so that every function is
 /// walked once however many sites and roots lead to it.
+///
+/// The walk's nodes are the intermediaries' defined functions, numbered densely (instance by
+/// instance), so that its state is in plain vectors. What an intermediary's imported function
+/// stands for is resolved through the component's instances once, on its first call.
 struct Reach<'c, 'a> {
     c: &'c Component<'a>,
     tables: &'c HashMap<TableId, TableContents>,
-    state: HashMap<Target, State>,
-    /// Tarjan's stack: each target with where it goes next and whether it reaches the unknown
-    /// by itself.
-    stack: Vec<(Target, Vec<Target>, bool)>,
+    /// Per core instance: the number of its first node when it instantiates an intermediary,
+    /// and the first slot of `imports` for its imported functions.
+    base: Vec<Option<(u32, u32)>>,
+    /// Per node: the instance it belongs to.
+    owner: Vec<u32>,
+    /// What each intermediary instance's imported functions resolve to, once resolved.
+    imports: Vec<Option<Target>>,
+    /// Per node: its place in the walk's order (`UNSEEN` before), its low link, and the finished
+    /// component it belongs to (`OPEN` before).
+    index: Vec<u32>,
+    low: Vec<u32>,
+    component: Vec<u32>,
+    /// Tarjan's stack.
+    stack: Vec<Open>,
+    /// The open nodes' successors that are nodes, and the imported functions they call
+    /// directly: each open node's are a range here, in stack order.
+    edges: Vec<u32>,
+    lowered: Vec<u32>,
     next_index: u32,
     /// Per finished component `c`: the imported functions reached, as a bit set over the
     /// component's function index space (`bits[c * words..][..words]`), and whether something
@@ -824,32 +901,90 @@ struct Reach<'c, 'a> {
     words: usize,
 }
 
-#[derive(Clone, Copy)]
-enum State {
-    /// Visited, on Tarjan's stack.
-    Open { index: u32, low: u32 },
-    /// In finished component `0`.
-    Done(usize),
+const UNSEEN: u32 = u32::MAX;
+const OPEN: u32 = u32::MAX;
+
+/// A node on Tarjan's stack.
+struct Open {
+    node: u32,
+    edges: Range<usize>,
+    lowered: Range<usize>,
+    /// It reaches something unknown by itself.
+    unknown: bool,
+}
+
+/// What a call target is to the walk.
+enum Step {
+    /// A defined function of an intermediary.
+    Node(u32),
+    /// An imported function, by its index in the component's function index space.
+    Lowered(u32),
+    Unknown,
+    /// A program's function (its imports are charged where it imports them) or a built-in.
+    Nothing,
 }
 
 impl<'c, 'a> Reach<'c, 'a> {
     fn new(c: &'c Component<'a>, tables: &'c HashMap<TableId, TableContents>) -> Self {
+        let (mut owner, mut imports) = (Vec::new(), 0u32);
+        let base = (0..c.core_insts.len() as u32)
+            .map(|inst| {
+                let m = c.module_of(inst).filter(|m| m.intermediary)?;
+                let at = (owner.len() as u32, imports);
+                owner.extend(std::iter::repeat_n(inst, m.bodies.len()));
+                imports += m.imported_funcs();
+                Some(at)
+            })
+            .collect();
+        let nodes = owner.len();
         Reach {
             c,
             tables,
-            state: HashMap::new(),
+            base,
+            owner,
+            imports: vec![None; imports as usize],
+            index: vec![UNSEEN; nodes],
+            low: vec![0; nodes],
+            component: vec![OPEN; nodes],
             stack: Vec::new(),
+            edges: Vec::new(),
+            lowered: Vec::new(),
             next_index: 0,
-            bits: Vec::new(),
+            bits: Vec::with_capacity(nodes * c.comp_funcs.len().div_ceil(64)),
             unknown: Vec::new(),
             words: c.comp_funcs.len().div_ceil(64),
+        }
+    }
+
+    fn step(&self, t: Target) -> Step {
+        match t {
+            Target::Lowered(f) => Step::Lowered(f),
+            Target::Builtin => Step::Nothing,
+            Target::Unknown => Step::Unknown,
+            Target::Defined { inst, func } => {
+                let Some(m) = self.c.module_of(inst) else {
+                    return Step::Unknown;
+                };
+                let Some(Some((base, _))) = self.base.get(inst as usize) else {
+                    return Step::Nothing;
+                };
+                match func.checked_sub(m.imported_funcs()) {
+                    Some(i) if (i as usize) < m.bodies.len() => Step::Node(base + i),
+                    _ => Step::Unknown,
+                }
+            }
         }
     }
 
     /// The imported functions `start` can reach (indices into the component's function index
     /// space, ascending), and whether it can reach something unknown.
     fn from(&mut self, start: Target) -> (Vec<u32>, bool) {
-        let component = self.visit(start);
+        let component = match self.step(start) {
+            Step::Node(n) => self.visit(n),
+            Step::Lowered(f) => return (vec![f], false),
+            Step::Unknown => return (Vec::new(), true),
+            Step::Nothing => return (Vec::new(), false),
+        };
         let bits = &self.bits[component * self.words..][..self.words];
         let mut found = Vec::new();
         for (w, word) in bits.iter().enumerate() {
@@ -862,142 +997,136 @@ impl<'c, 'a> Reach<'c, 'a> {
         (found, self.unknown[component])
     }
 
-    /// Where a target's walk goes next, and whether it reaches something unknown by itself.
-    fn successors(&self, t: Target) -> (Vec<Target>, bool) {
-        let Target::Defined { inst, func } = t else {
-            return (Vec::new(), t == Target::Unknown);
-        };
-        let Some(m) = self.c.module_of(inst) else {
-            return (Vec::new(), true);
-        };
-        if !m.intermediary {
-            // A program function: its imports are charged where it imports them.
-            return (Vec::new(), false);
-        }
-        let Some(body) = func
-            .checked_sub(m.imported_funcs())
-            .and_then(|i| m.bodies.get(i as usize))
-        else {
-            return (Vec::new(), true);
-        };
-        let mut everything = body.unknown;
-        let mut next: Vec<Target> = body.calls.iter().map(|f| self.c.resolve_func_in(inst, *f, 0)).collect();
-        for (table, slot) in &body.indirect {
-            let Some(id) = self.c.resolve_table_in(inst, *table, 0) else {
-                everything = true;
-                continue;
-            };
-            let Some(contents) = self.tables.get(&id) else {
-                continue;
-            };
-            if contents.open {
-                everything = true;
-                continue;
-            }
-            match slot {
-                Some(k) => next.extend(contents.slots.get(k).into_iter().flatten().copied()),
-                None => next.extend(contents.slots.values().flatten().copied()),
-            }
-            next.extend(contents.anywhere.iter().copied());
-        }
-        (next, everything)
-    }
-
-    /// Puts `t` on Tarjan's stack and returns its place there.
-    fn open(&mut self, t: Target) -> usize {
-        let (next, unknown) = self.successors(t);
-        let at = self.stack.len();
-        self.state.insert(
-            t,
-            State::Open {
-                index: self.next_index,
-                low: self.next_index,
-            },
-        );
+    /// Puts node `n` on Tarjan's stack with its successors.
+    fn open(&mut self, n: u32) {
+        self.index[n as usize] = self.next_index;
+        self.low[n as usize] = self.next_index;
         self.next_index += 1;
-        self.stack.push((t, next, unknown));
-        at
+        let (edges, lowered) = (self.edges.len(), self.lowered.len());
+        let (c, tables) = (self.c, self.tables);
+        let inst = self.owner[n as usize];
+        let mut unknown = true;
+        if let Some(Some((first, imports_base))) = self.base.get(inst as usize).copied()
+            && let Some(m) = c.module_of(inst)
+            && let Some(body) = m.bodies.get((n - first) as usize)
+        {
+            let imported = m.imported_funcs();
+            unknown = body.unknown;
+            for &f in &m.calls[body.calls.clone()] {
+                let t = match f.checked_sub(imported) {
+                    Some(_) => Target::Defined { inst, func: f },
+                    None => {
+                        *self.imports[(imports_base + f) as usize].get_or_insert_with(|| c.resolve_func_in(inst, f, 0))
+                    }
+                };
+                unknown |= self.follow(t);
+            }
+            for &(table, slot) in &m.indirect[body.indirect.clone()] {
+                let Some(id) = c.resolve_table_in(inst, table, 0) else {
+                    unknown = true;
+                    continue;
+                };
+                let Some(contents) = tables.get(&id) else {
+                    continue;
+                };
+                if contents.open {
+                    unknown = true;
+                    continue;
+                }
+                let slots = match slot {
+                    Some(k) => contents.slot(k),
+                    None => &contents.slots,
+                };
+                for &t in slots.iter().map(|(_, t)| t).chain(&contents.anywhere) {
+                    unknown |= self.follow(t);
+                }
+            }
+        }
+        self.stack.push(Open {
+            node: n,
+            edges: edges..self.edges.len(),
+            lowered: lowered..self.lowered.len(),
+            unknown,
+        });
     }
 
-    fn lower(&mut self, t: Target, to: u32) {
-        if let Some(State::Open { low, .. }) = self.state.get_mut(&t) {
-            *low = (*low).min(to);
+    /// Notes a successor of the node being opened; whether it is unknown.
+    fn follow(&mut self, t: Target) -> bool {
+        match self.step(t) {
+            Step::Node(n) => self.edges.push(n),
+            Step::Lowered(f) => self.lowered.push(f),
+            Step::Unknown => return true,
+            Step::Nothing => {}
         }
+        false
     }
 
-    /// The finished component of `start`.
-    fn visit(&mut self, start: Target) -> usize {
-        if let Some(State::Done(component)) = self.state.get(&start) {
-            return *component;
+    /// The finished component of node `start`.
+    fn visit(&mut self, start: u32) -> usize {
+        if self.component[start as usize] != OPEN {
+            return self.component[start as usize] as usize;
         }
-        // The walk: each open target's place on Tarjan's stack and its next successor.
-        let mut walk: Vec<(usize, usize)> = vec![(self.open(start), 0)];
+        // The walk: each open node's place on Tarjan's stack and its next edge.
+        self.open(start);
+        let mut walk: Vec<(usize, usize)> = vec![(self.stack.len() - 1, 0)];
         while let Some(&mut (at, ref mut i)) = walk.last_mut() {
-            let (t, ref next, _) = self.stack[at];
-            if let Some(&n) = next.get(*i) {
+            let (node, edges) = (self.stack[at].node, self.stack[at].edges.clone());
+            if *i < edges.len() {
+                let n = self.edges[edges.start + *i];
                 *i += 1;
-                match self.state.get(&n).copied() {
-                    None => walk.push((self.open(n), 0)),
-                    Some(State::Open { index, .. }) => self.lower(t, index),
-                    Some(State::Done(_)) => {}
+                if self.index[n as usize] == UNSEEN {
+                    self.open(n);
+                    walk.push((self.stack.len() - 1, 0));
+                } else if self.component[n as usize] == OPEN {
+                    let low = &mut self.low[node as usize];
+                    *low = (*low).min(self.index[n as usize]);
                 }
                 continue;
             }
             walk.pop();
-            let Some(State::Open { index, low, .. }) = self.state.get(&t).copied() else {
-                continue;
-            };
+            let low = self.low[node as usize];
             if let Some(&(parent, _)) = walk.last() {
-                let parent = self.stack[parent].0;
-                self.lower(parent, low);
+                let parent = self.stack[parent].node as usize;
+                self.low[parent] = self.low[parent].min(low);
             }
-            if low == index {
+            if low == self.index[node as usize] {
                 self.close(at);
             }
         }
-        match self.state.get(&start) {
-            Some(State::Done(component)) => *component,
-            // Unreachable: the walk ends by closing the component of its start.
-            _ => {
-                self.bits.extend(std::iter::repeat_n(u64::MAX, self.words));
-                self.unknown.push(true);
-                self.unknown.len() - 1
-            }
-        }
+        self.component[start as usize] as usize
     }
 
     /// Closes the component made of Tarjan's stack from `at` up: its result is what its
     /// members reach by themselves and through the components they lead to (all closed).
     fn close(&mut self, at: usize) {
         let component = self.unknown.len();
-        for (t, _, _) in &self.stack[at..] {
-            self.state.insert(*t, State::Done(component));
+        for open in &self.stack[at..] {
+            self.component[open.node as usize] = component as u32;
         }
         let words = self.words;
-        let mut bits = std::mem::take(&mut self.bits);
-        bits.resize((component + 1) * words, 0);
-        let (before, mine) = bits.split_at_mut(component * words);
+        self.bits.resize((component + 1) * words, 0);
+        let (before, mine) = self.bits.split_at_mut(component * words);
         let mut everything = false;
-        for (t, next, unknown) in &self.stack[at..] {
-            everything |= unknown;
-            if let Target::Lowered(f) = t
-                && let Some(word) = mine.get_mut(*f as usize / 64)
-            {
-                *word |= 1 << (f % 64);
+        for open in &self.stack[at..] {
+            everything |= open.unknown;
+            for &f in &self.lowered[open.lowered.clone()] {
+                if let Some(word) = mine.get_mut(f as usize / 64) {
+                    *word |= 1 << (f % 64);
+                }
             }
-            for n in next {
-                if let Some(State::Done(other)) = self.state.get(n)
-                    && *other != component
-                {
+            for &n in &self.edges[open.edges.clone()] {
+                let other = self.component[n as usize] as usize;
+                if other != component {
                     for (mine, theirs) in mine.iter_mut().zip(&before[other * words..][..words]) {
                         *mine |= theirs;
                     }
-                    everything |= self.unknown[*other];
+                    everything |= self.unknown[other];
                 }
             }
         }
-        self.bits = bits;
         self.unknown.push(everything);
+        self.edges.truncate(self.stack[at].edges.start);
+        self.lowered.truncate(self.stack[at].lowered.start);
         self.stack.truncate(at);
     }
 }
@@ -1016,9 +1145,8 @@ impl<'a> Module<'a> {
     fn payload(&mut self, bytes: &'a [u8], payload: &Payload<'a>) -> Option<()> {
         let m = self;
         match payload {
-            // Read for intermediaries only, once they are known ([`Collector::names_known`]).
-            Payload::TypeSection(r) => m.types = Some(r.clone()),
             Payload::ImportSection(r) => {
+                m.func_imports.reserve(r.count() as usize);
                 for import in r.clone().into_imports() {
                     let i = import.ok()?;
                     match i.ty {
@@ -1036,6 +1164,7 @@ impl<'a> Module<'a> {
             }
             Payload::TableSection(r) => m.defined_tables += r.count(),
             Payload::ExportSection(r) => {
+                m.exports.reserve(r.count() as usize);
                 for e in r.clone() {
                     let e = e.ok()?;
                     if e.kind == ExternalKind::Table {
@@ -1076,7 +1205,7 @@ impl<'a> Module<'a> {
                     // The module name is the first subsection; the rest (function, local
                     // names...) is not needed.
                     if let Some(Ok(wasmparser::Name::Module { name, .. })) = names.into_iter().next() {
-                        m.name = Some(name.to_string());
+                        m.name = Some(name);
                     }
                 }
             }
@@ -1090,76 +1219,82 @@ impl<'a> Module<'a> {
 /// way what the analysis needs: calls, `call_indirect` with the constant slot just pushed,
 /// `ref.func`, writes to tables, and what transfers control to an unknown function (`call_ref`,
 /// continuations). The body is decoded once, by the validator's reader.
-struct Recorder<'r, 'm, V> {
+struct Recorder<'r, 'n, 'm, V> {
     validator: V,
-    module: &'r mut Module<'m>,
-    body: &'r mut FuncBody,
+    notes: &'r mut Notes<'n, 'm>,
+}
+
+/// What [`Recorder`] notes of one function body.
+struct Notes<'n, 'm> {
+    module: &'n mut Module<'m>,
+    /// A call of a reference or a continuation: the target is not known.
+    unknown: bool,
     /// The constant the previous operator pushed, if it was an `i32.const`.
-    last_const: &'r mut Option<u32>,
+    last_const: Option<u32>,
 }
 
 /// What one operator means for the analysis, by name and arguments (see [`Recorder`]).
 macro_rules! note {
     ($r:ident $last:ident I32Const $v:ident) => {
-        *$r.last_const = Some($v as u32)
+        $r.notes.last_const = Some($v as u32)
     };
     ($r:ident $last:ident Call $f:ident) => {
-        $r.body.calls.push($f)
+        $r.notes.module.calls.push($f)
     };
     ($r:ident $last:ident ReturnCall $f:ident) => {
-        $r.body.calls.push($f)
+        $r.notes.module.calls.push($f)
     };
     ($r:ident $last:ident CallIndirect $ty:ident $t:ident) => {
-        $r.body.indirect.push(($t, $last))
+        $r.notes.module.indirect.push(($t, $last))
     };
     ($r:ident $last:ident ReturnCallIndirect $ty:ident $t:ident) => {
-        $r.body.indirect.push(($t, $last))
+        $r.notes.module.indirect.push(($t, $last))
     };
     ($r:ident $last:ident RefFunc $f:ident) => {
-        $r.module.ref_funcs.push($f)
+        $r.notes.module.ref_funcs.push($f)
     };
     ($r:ident $last:ident TableSet $t:ident) => {
-        $r.module.mutated_tables.insert($t)
+        $r.notes.module.mutated_tables.insert($t)
     };
     ($r:ident $last:ident TableGrow $t:ident) => {
-        $r.module.mutated_tables.insert($t)
+        $r.notes.module.mutated_tables.insert($t)
     };
     ($r:ident $last:ident TableFill $t:ident) => {
-        $r.module.mutated_tables.insert($t)
+        $r.notes.module.mutated_tables.insert($t)
     };
     ($r:ident $last:ident TableCopy $dst:ident $src:ident) => {
-        $r.module.mutated_tables.insert($dst)
+        $r.notes.module.mutated_tables.insert($dst)
     };
     ($r:ident $last:ident TableInit $e:ident $t:ident) => {
-        $r.module.mutated_tables.insert($t)
+        $r.notes.module.mutated_tables.insert($t)
     };
     ($r:ident $last:ident TableAtomicSet $o:ident $t:ident) => {
-        $r.module.mutated_tables.insert($t)
+        $r.notes.module.mutated_tables.insert($t)
     };
     ($r:ident $last:ident TableAtomicRmwXchg $o:ident $t:ident) => {
-        $r.module.mutated_tables.insert($t)
+        $r.notes.module.mutated_tables.insert($t)
     };
     ($r:ident $last:ident TableAtomicRmwCmpxchg $o:ident $t:ident) => {
-        $r.module.mutated_tables.insert($t)
+        $r.notes.module.mutated_tables.insert($t)
     };
     // Calls of a function reference or a continuation: the target is not known.
     ($r:ident $last:ident CallRef $($a:ident)*) => {
-        $r.body.unknown = true
+        $r.notes.unknown = true
     };
     ($r:ident $last:ident ReturnCallRef $($a:ident)*) => {
-        $r.body.unknown = true
+        $r.notes.unknown = true
     };
     ($r:ident $last:ident Resume $($a:ident)*) => {
-        $r.body.unknown = true
+        $r.notes.unknown = true
     };
     ($r:ident $last:ident ResumeThrow $($a:ident)*) => {
-        $r.body.unknown = true
+        $r.notes.unknown = true
     };
     ($r:ident $last:ident ResumeThrowRef $($a:ident)*) => {
-        $r.body.unknown = true
+        $r.notes.unknown = true
     };
     ($r:ident $last:ident Switch $($a:ident)*) => {
-        $r.body.unknown = true
+        $r.notes.unknown = true
     };
     ($r:ident $last:ident $op:ident $($a:ident)*) => {};
 }
@@ -1172,7 +1307,7 @@ macro_rules! forward_and_note {
             fn $visit(&mut self $($(,$arg: $argty)*)?) -> Self::Output {
                 // Read by the notes of `call_indirect` only.
                 #[allow(unused_variables)]
-                let last = self.last_const.take();
+                let last = self.notes.last_const.take();
                 note!(self last $op $($($arg)*)?);
                 self.validator.$visit($($($arg),*)?)
             }
@@ -1180,19 +1315,19 @@ macro_rules! forward_and_note {
     };
 }
 
-impl<'a, V: VisitOperator<'a>> VisitOperator<'a> for Recorder<'_, '_, V> {
+impl<'a, V: VisitOperator<'a>> VisitOperator<'a> for Recorder<'_, '_, '_, V> {
     type Output = V::Output;
 
     fn simd_visitor(&mut self) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
         // No SIMD operator calls or writes a table; each still ends a constant's reach.
-        *self.last_const = None;
+        self.notes.last_const = None;
         self.validator.simd_visitor()
     }
 
     wasmparser::for_each_visit_operator!(forward_and_note);
 }
 
-impl<V: FrameStack> FrameStack for Recorder<'_, '_, V> {
+impl<V: FrameStack> FrameStack for Recorder<'_, '_, '_, V> {
     fn current_frame(&self) -> Option<wasmparser::FrameKind> {
         self.validator.current_frame()
     }
@@ -1232,6 +1367,7 @@ fn item(expr: &wasmparser::ConstExpr<'_>) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     /// A component whose program imports `fd_write` from an intermediary that calls WASI's
     /// `write` through slot 0 of its table, plus `extra` (module fields) in the intermediary.
@@ -1266,25 +1402,31 @@ mod tests {
         wat::parse_str(&wat).unwrap()
     }
 
-    fn site(bytes: &[u8]) -> Site {
+    /// The component's one site, and the imported functions it reaches.
+    fn site(bytes: &[u8]) -> (Site, BTreeSet<FuncKey>) {
         let artifact = crate::component::read(bytes).unwrap();
         let flow = artifact.flow.expect("the component has an intermediary");
         assert_eq!(flow.sites.len(), 1, "{flow:?}");
-        flow.sites[0].clone()
+        let reached = flow.sites[0]
+            .reaches
+            .iter()
+            .map(|k| flow.keys[*k as usize].clone())
+            .collect();
+        (flow.sites[0].clone(), reached)
     }
 
     const THROUGH_SLOT_0: &str = "(call_indirect $t (i32.const 0))";
 
     #[test]
     fn a_call_through_a_closed_table_reaches_its_slot_only() {
-        let s = site(&component(THROUGH_SLOT_0, ""));
+        let (s, reached) = site(&component(THROUGH_SLOT_0, ""));
         assert_eq!(
             (s.module.as_str(), s.field.as_str()),
             ("wasi_snapshot_preview1", "fd_write")
         );
         assert!(!s.everything);
         let write = ("wasi:cli/stdout@0.2.0".to_string(), "write".to_string());
-        assert_eq!(s.reaches, BTreeSet::from([write]));
+        assert_eq!(reached, BTreeSet::from([write]));
     }
 
     /// Every way an intermediary's code can put another function in a table opens that table:
@@ -1300,12 +1442,28 @@ mod tests {
             "(table.init $t $passive (i32.const 0) (i32.const 0) (i32.const 1))",
         ];
         for writer in writers {
-            let s = site(&component(
+            let (s, _) = site(&component(
                 THROUGH_SLOT_0,
                 &format!("(func (export \"other\") {writer})"),
             ));
             assert!(s.everything, "{writer}: {s:?}");
         }
+    }
+
+    /// A function type with a reference in an intermediary lets its `ref.func`s out of it, so
+    /// they are charged as written; without one they stay inside.
+    #[test]
+    fn references_that_can_cross_an_intermediary_boundary_are_charged() {
+        let open = ("wasi:filesystem/types@0.2.0".to_string(), "open".to_string());
+        let charged = |extra: &str| {
+            let flow = crate::component::read(&component(THROUGH_SLOT_0, extra))
+                .unwrap()
+                .flow
+                .unwrap();
+            flow.direct.iter().any(|k| flow.keys[*k as usize] == open)
+        };
+        assert!(charged("(func (export \"leak\") (result funcref) (ref.func $open))"));
+        assert!(!charged("(func (export \"keep\") (drop (ref.func $open)))"));
     }
 
     /// Calls whose target is a reference or a continuation reach every import.
@@ -1317,7 +1475,7 @@ mod tests {
             "(resume $ct (cont.new $ct (ref.func $open)))",
         ];
         for body in bodies {
-            let s = site(&component(body, ""));
+            let (s, _) = site(&component(body, ""));
             assert!(s.everything, "{body}: {s:?}");
         }
     }
@@ -1333,12 +1491,9 @@ mod tests {
         ];
         for body in bodies {
             let bytes = component(body, "(elem (table $t) (i32.const 1) func $open)");
-            let s = site(&bytes);
+            let (s, reached) = site(&bytes);
             let open = ("wasi:filesystem/types@0.2.0".to_string(), "open".to_string());
-            assert!(
-                s.reaches.contains(&open),
-                "{body}: the slot is unknown, so either: {s:?}"
-            );
+            assert!(reached.contains(&open), "{body}: the slot is unknown, so either: {s:?}");
         }
     }
 }
