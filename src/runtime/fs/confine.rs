@@ -185,7 +185,11 @@ pub(crate) fn parent_of(path: &str) -> &str {
 /// Whether `path` names a directory by its spelling: it ends in `/`, `/.` or `/..` (or is
 /// `.`/`..` alone, for link targets).
 fn names_directory(path: &str) -> bool {
-    let last = path.rfind('/').map_or(path, |slash| &path[slash + 1..]);
+    let last = path
+        .as_bytes()
+        .iter()
+        .rposition(|b| *b == b'/')
+        .map_or(path, |slash| &path[slash + 1..]);
     path.len() > 1 && matches!(last, "" | "." | "..") || matches!(path, "." | "..")
 }
 
@@ -382,14 +386,9 @@ fn walk(
     dir_required: bool,
 ) -> Result<Step, FsError> {
     let base = paths.start_for(grants, path);
-    let below: Vec<&str> = path
-        .strip_prefix(base)
-        .unwrap_or("")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
-    // The directory the walk starts in, its path, and the names below it.
-    let (mut dir, mut here, names) = if below.is_empty() {
+    let below = path.strip_prefix(base).unwrap_or("").trim_matches('/');
+    // The directory the walk starts in, its path, the directories below it and the final name.
+    let (mut dir, mut here, dirs, last): (_, Cow<'_, str>, Vec<&str>, &str) = if below.is_empty() {
         if base == "/" {
             let dir = starts.open("/", false)?;
             let meta = dir.dir_metadata().map_err(|e| io_error(&e, "/"))?;
@@ -403,22 +402,31 @@ fn walk(
             })));
         }
         // The base itself: act on it from its parent.
-        let parent = parent_of(base).to_string();
+        let parent = parent_of(base);
         let name = base.rsplit('/').next().unwrap_or_default();
-        (starts.open(&parent, how.create_dirs)?, parent, vec![name])
+        (
+            starts.open(parent, how.create_dirs)?,
+            Cow::Borrowed(parent),
+            Vec::new(),
+            name,
+        )
     } else {
-        (starts.open(base, how.create_dirs)?, base.to_string(), below)
+        let (dirs, last) = match below.rsplit_once('/') {
+            Some((dirs, last)) => (dirs.split('/').filter(|s| !s.is_empty()).collect(), last),
+            None => (Vec::new(), below),
+        };
+        (starts.open(base, how.create_dirs)?, Cow::Borrowed(base), dirs, last)
     };
-    let Some((last, dirs)) = names.split_last() else {
+    if last.is_empty() {
         return Err(FsError::Io(format!("{path}: nothing to resolve")));
-    };
+    }
     let mut i = 0;
     if dirs.len() > 1
-        && let Some(opened) = open_beneath(&dir, dirs)
+        && let Some(opened) = open_beneath(&dir, &dirs)
     {
         dir = DirRef::Owned(opened);
-        for name in dirs {
-            here = join(&here, name);
+        for name in &dirs {
+            here = Cow::Owned(join(&here, name));
         }
         i = dirs.len();
     }
@@ -428,12 +436,12 @@ fn walk(
         match dir.open_dir_nofollow(name) {
             Ok(next) => {
                 dir = DirRef::Owned(next);
-                here = child;
+                here = Cow::Owned(child);
                 i += 1;
             }
             Err(open_error) => match dir.symlink_metadata(name) {
                 Ok(m) if m.file_type().is_symlink() => {
-                    let tail: Vec<&str> = dirs[i + 1..].iter().chain([last]).copied().collect();
+                    let tail: Vec<&str> = dirs[i + 1..].iter().chain([&last]).copied().collect();
                     return hop(&dir, name, &here, &tail);
                 }
                 Ok(m) if !m.is_dir() => return Err(FsError::NotADirectory(child)),

@@ -100,15 +100,22 @@ impl FsView<'_> {
         if loc.is_root() {
             return Err(FsError::IsADirectory(loc.path.clone()));
         }
-        // Opened by resolution already when the caller asked (`How::open`, the same options).
-        let file = match loc.opened.take() {
-            Some(file) => file,
-            None => loc
-                .parent
-                .open_with(&loc.name, &how.options())
-                .map_err(|e| io_error(&e, &loc.path))?,
+        // Opened by resolution already when the caller asked (`How::open`, the same options),
+        // with the opened file's own metadata.
+        let (file, meta) = match (loc.opened.take(), &loc.meta) {
+            (Some(file), Some(meta)) => (file, meta.clone()),
+            (opened, _) => {
+                let file = match opened {
+                    Some(file) => file,
+                    None => loc
+                        .parent
+                        .open_with(&loc.name, &how.options())
+                        .map_err(|e| io_error(&e, &loc.path))?,
+                };
+                let meta = file.metadata().map_err(|e| io_error(&e, &loc.path))?;
+                (file, meta)
+            }
         };
-        let meta = file.metadata().map_err(|e| io_error(&e, &loc.path))?;
         if meta.is_dir() {
             return Err(FsError::IsADirectory(loc.path.clone()));
         }

@@ -312,13 +312,11 @@ impl wt::HostDescriptor for WasiFsView<'_> {
         // reading when asked to read, or when not asked to write.
         let write = flags.contains(DescriptorFlags::WRITE) || create || truncate;
         let read = flags.contains(DescriptorFlags::READ) || !flags.contains(DescriptorFlags::WRITE);
-        let mut actions = Vec::with_capacity(2);
-        if read {
-            actions.push(FsAction::Read);
-        }
-        if write {
-            actions.push(FsAction::Write);
-        }
+        let actions: &[FsAction] = match (read, write) {
+            (true, true) => &[FsAction::Read, FsAction::Write],
+            (true, false) => &[FsAction::Read],
+            (false, _) => &[FsAction::Write],
+        };
         let mut mode = OpenMode::empty();
         mode.set(OpenMode::READ, read);
         mode.set(OpenMode::WRITE, write);
@@ -335,7 +333,7 @@ impl wt::HostDescriptor for WasiFsView<'_> {
             ..how(path_flags)
         };
         let mut fs = self.confined();
-        let loc = fs.locate(OP, &path, &actions, resolution).map_err(wasi_error)?;
+        let loc = fs.locate(OP, &path, actions, resolution).map_err(wasi_error)?;
         let descriptor = match &loc.meta {
             Some(meta) if meta.is_dir() => {
                 if flags.contains(DescriptorFlags::WRITE) || create && oflags.contains(OpenFlags::EXCLUSIVE) {
