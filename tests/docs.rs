@@ -15,6 +15,7 @@ const DOCS: &[&str] = &[
     "docs/json-output.md",
     "docs/manifest.md",
     "docs/policies.md",
+    "docs/report.md",
     "docs/runtime.md",
     "docs/wit.md",
 ];
@@ -85,6 +86,7 @@ const COMMANDS: &[&str] = &[
     "catalogue",
     "explain",
     "run",
+    "report",
 ];
 const NOT_PATHS: &[&str] = &[
     "--format", "--world", "-D", "-W", "-A", "--deny", "--warn", "--allow", "--kind", "--color",

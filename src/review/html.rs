@@ -47,19 +47,7 @@ pub fn render(doc: &Document<'_>) -> String {
 /// `s` for HTML text and attribute values: control and reordering characters escaped as the
 /// terminal output escapes them, then `& < > " '` as character references.
 pub fn escape(s: &str) -> String {
-    let s = escape_control(s);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::report::escape_xml(&escape_control(s))
 }
 
 /// Escaped text whose `` `code` `` spans become `<code>` elements (messages and rule texts
@@ -301,7 +289,7 @@ fn cell(out: &mut String, class: &str, items: impl Iterator<Item = String>) {
     }
 }
 
-fn item(risk: Risk, denied: bool, body: String) -> String {
+fn item(super::Mark { risk, denied }: super::Mark, body: String) -> String {
     let (open, close) = if denied { ("<del>", "</del>") } else { ("", "") };
     let title = if denied { " (denied by policy)" } else { "" };
     format!(
@@ -312,8 +300,7 @@ fn item(risk: Risk, denied: bool, body: String) -> String {
 
 fn path_item(p: &PathReach) -> String {
     item(
-        p.risk,
-        p.denied,
+        p.mark,
         format!("<code>{}</code> {}", escape(&p.path), p.actions.join(", ")),
     )
 }
@@ -323,11 +310,11 @@ fn host_item(h: &HostReach) -> String {
         .host
         .as_deref()
         .map_or_else(|| "any address".to_string(), |h| format!("<code>{}</code>", escape(h)));
-    item(h.risk, h.denied, format!("{host} {}", escape(&h.access.join(", "))))
+    item(h.mark, format!("{host} {}", escape(&h.access.join(", "))))
 }
 
 fn named_item(n: &NamedReach) -> String {
-    item(n.risk, n.denied, format!("<code>{}</code>", escape(&n.name)))
+    item(n.mark, format!("<code>{}</code>", escape(&n.name)))
 }
 
 /// `1.5 KiB`: bytes for people.
@@ -520,9 +507,9 @@ fn finding(out: &mut String, f: &FindingDoc<'_>) {
             text(w.reason)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<details><summary>Why it matters</summary>{}{}</details></li>\n",
+        "<details><summary>Why it matters</summary>{}{}</details></li>",
         paragraphs(f.explanation),
         f.fix
             .map(|fix| format!("<p><b>How to fix.</b> {}</p>", text(&fix.replace('\n', " "))))
@@ -538,7 +525,7 @@ mod tests {
     fn escapes_markup_quotes_and_control_characters() {
         assert_eq!(
             escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+            "&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;q&quot;"
         );
         assert_eq!(escape("a\u{202e}b\n"), "a\\u{202e}b\\n");
     }

@@ -187,7 +187,7 @@ fn items(list: impl ExactSizeIterator<Item = String>) -> String {
     shown.join("<br>")
 }
 
-fn mark(risk: Risk, denied: bool, body: String) -> String {
+fn mark(super::Mark { risk, denied }: super::Mark, body: String) -> String {
     let body = match risk {
         Risk::High => format!("**{body}**"),
         Risk::Medium => format!("*{body}*"),
@@ -197,16 +197,16 @@ fn mark(risk: Risk, denied: bool, body: String) -> String {
 }
 
 fn path_item(p: &PathReach) -> String {
-    mark(p.risk, p.denied, format!("{} {}", code(&p.path), p.actions.join(", ")))
+    mark(p.mark, format!("{} {}", code(&p.path), p.actions.join(", ")))
 }
 
 fn host_item(h: &HostReach) -> String {
     let host = h.host.as_deref().map_or_else(|| "any address".to_string(), code);
-    mark(h.risk, h.denied, format!("{host} {}", text(&h.access.join(", "))))
+    mark(h.mark, format!("{host} {}", text(&h.access.join(", "))))
 }
 
 fn named_item(n: &NamedReach) -> String {
-    mark(n.risk, n.denied, code(&n.name))
+    mark(n.mark, code(&n.name))
 }
 
 fn riskiest(out: &mut String, doc: &Document<'_>) {

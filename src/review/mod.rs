@@ -73,9 +73,10 @@ pub struct Options<'a> {
 }
 
 /// How much harm a grant can do; ordered from least to most.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Risk {
+    #[default]
     Low,
     Medium,
     High,
@@ -125,15 +126,29 @@ pub enum PolicyVerdict {
     Waived,
 }
 
+/// How risky a resource is: the highest risk of the grants that name it, and whether a policy
+/// denies one of them.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Mark {
+    pub risk: Risk,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub denied: bool,
+}
+
+impl Mark {
+    fn raise(&mut self, g: &GrantReview) {
+        self.risk = self.risk.max(g.risk);
+        self.denied |= g.policy == PolicyVerdict::Denied;
+    }
+}
+
 /// A path the grants name, with the actions granted on it.
 #[derive(Clone, Debug, Serialize)]
 pub struct PathReach {
     pub path: String,
     pub actions: Vec<&'static str>,
-    pub risk: Risk,
-    /// A policy denies one of its grants.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub denied: bool,
+    #[serde(flatten)]
+    pub mark: Mark,
 }
 
 /// A host (or any address, for `bind`/`listen` without one), with what may be done with it.
@@ -144,18 +159,16 @@ pub struct HostReach {
     pub host: Option<String>,
     /// `resolve`, `connect 443`, `bind 8080`, `connect any port`.
     pub access: Vec<String>,
-    pub risk: Risk,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub denied: bool,
+    #[serde(flatten)]
+    pub mark: Mark,
 }
 
 /// An executable or a signal the grants name.
 #[derive(Clone, Debug, Serialize)]
 pub struct NamedReach {
     pub name: String,
-    pub risk: Risk,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub denied: bool,
+    #[serde(flatten)]
+    pub mark: Mark,
 }
 
 /// What a component can reach: its manifest's grants, by resource.
@@ -534,18 +547,32 @@ fn assess(m: &Manifest, g: GrantRef, about: &[&Diagnostic]) -> (Risk, Vec<String
     if let Some(what) = action_risk(action) {
         raise(Risk::Medium, what.to_string());
     }
+    let denials: Vec<&Diagnostic> = about
+        .iter()
+        .copied()
+        .filter(|d| d.waived.is_none() && is_policy(d) && d.severity == Severity::Error)
+        .collect();
+    if let Some(first) = denials.first() {
+        risk = Risk::High;
+        why.push(denied_by_policy(first, denials.len() - 1));
+    }
     for d in about {
-        match (&d.waived, is_policy(d)) {
-            (Some(w), _) => why.push(format!("{} waived until {}: {}", d.rule.code, w.expires, w.reason)),
-            (None, true) if d.severity == Severity::Error => {
-                risk = Risk::High;
-                why.push(format!("denied by policy ({}): {}", d.rule.code, d.message));
-            }
-            (None, _) if d.rule.code == "CMP003" => why.push("no imported operation uses it".to_string()),
-            _ => {}
+        match &d.waived {
+            Some(w) => why.push(format!("{} waived until {}: {}", d.rule.code, w.expires, w.reason)),
+            None if d.rule.code == "CMP003" => why.push("no imported operation uses it".to_string()),
+            None => {}
         }
     }
     (risk, why)
+}
+
+/// `denied by policy (POL003): ... (and 10 more)`: a broad grant can break one rule many times.
+fn denied_by_policy(first: &Diagnostic, more: usize) -> String {
+    let mut reason = format!("denied by policy ({}): {}", first.rule.code, first.message);
+    if more > 0 {
+        reason.push_str(&format!(" (and {more} more)"));
+    }
+    reason
 }
 
 /// What an action lets a component do that deserves a second look, if anything.
@@ -559,74 +586,72 @@ fn action_risk(action: Action) -> Option<&'static str> {
     }
 }
 
-/// The grants by resource, in manifest order; each resource with its riskiest grant's risk.
+/// The grants by resource, in manifest order of first appearance; each resource marked with its
+/// riskiest grant's risk, and denied when a policy denies one of its grants.
 fn reach(m: &Manifest, grants: &[GrantReview]) -> Reach {
+    use crate::policy::Domain;
     let mut r = Reach::default();
     for (g, review) in m.grant_refs().zip(grants) {
-        let denied = review.policy == PolicyVerdict::Denied;
         match g.domain {
-            crate::policy::Domain::Filesystem => {
+            Domain::Filesystem => {
                 let grant = &m.filesystem[g.index].grant;
                 let path = grant.pattern.to_string();
-                let entry = match r.paths.iter().position(|p| p.path == path) {
-                    Some(i) => &mut r.paths[i],
-                    None => push(
-                        &mut r.paths,
-                        PathReach {
-                            path,
-                            actions: Vec::new(),
-                            risk: Risk::Low,
-                            denied: false,
-                        },
-                    ),
-                };
-                add(&mut entry.actions, grant.action.as_str());
-                (entry.risk, entry.denied) = (entry.risk.max(review.risk), entry.denied || denied);
+                let e = entry(
+                    &mut r.paths,
+                    |p| p.path == path,
+                    || PathReach {
+                        path: path.clone(),
+                        actions: Vec::new(),
+                        mark: Mark::default(),
+                    },
+                );
+                add(&mut e.actions, grant.action.as_str());
+                e.mark.raise(review);
             }
-            crate::policy::Domain::Network => {
+            Domain::Network => {
                 let grant = &m.network[g.index].grant;
                 let host = grant.host.as_ref().map(|h| h.to_string());
-                let entry = match r.hosts.iter().position(|h| h.host == host) {
-                    Some(i) => &mut r.hosts[i],
-                    None => push(
-                        &mut r.hosts,
-                        HostReach {
-                            host,
-                            access: Vec::new(),
-                            risk: Risk::Low,
-                            denied: false,
-                        },
-                    ),
-                };
-                add(&mut entry.access, access(grant));
-                (entry.risk, entry.denied) = (entry.risk.max(review.risk), entry.denied || denied);
+                let e = entry(
+                    &mut r.hosts,
+                    |h| h.host == host,
+                    || HostReach {
+                        host: host.clone(),
+                        access: Vec::new(),
+                        mark: Mark::default(),
+                    },
+                );
+                add(&mut e.access, access(grant));
+                e.mark.raise(review);
             }
-            crate::policy::Domain::Process => {
+            Domain::Process => {
                 let (list, name) = match &m.process[g.index].grant {
                     ProcGrant::Spawn { executable } => (&mut r.executables, executable.clone()),
                     ProcGrant::Signal { signal } => (&mut r.signals, signal.as_str().to_string()),
                 };
-                let entry = match list.iter().position(|n| n.name == name) {
-                    Some(i) => &mut list[i],
-                    None => push(
-                        list,
-                        NamedReach {
-                            name,
-                            risk: Risk::Low,
-                            denied: false,
-                        },
-                    ),
-                };
-                (entry.risk, entry.denied) = (entry.risk.max(review.risk), entry.denied || denied);
+                let e = entry(
+                    list,
+                    |n| n.name == name,
+                    || NamedReach {
+                        name: name.clone(),
+                        mark: Mark::default(),
+                    },
+                );
+                e.mark.raise(review);
             }
         }
     }
     r
 }
 
-fn push<T>(list: &mut Vec<T>, item: T) -> &mut T {
-    list.push(item);
-    list.last_mut().expect("just pushed")
+/// The item of `list` that `found` picks, or `new()` added at its end.
+fn entry<T>(list: &mut Vec<T>, found: impl Fn(&T) -> bool, new: impl FnOnce() -> T) -> &mut T {
+    match list.iter().position(found) {
+        Some(i) => &mut list[i],
+        None => {
+            list.push(new());
+            list.last_mut().expect("just pushed")
+        }
+    }
 }
 
 fn add<T: PartialEq>(list: &mut Vec<T>, item: T) {
