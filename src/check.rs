@@ -43,6 +43,9 @@ pub struct Options<'a> {
     pub listed: HashMap<PathBuf, crate::list::Listed>,
     /// Check only the components whose content digest falls into this shard.
     pub shard: Option<Shard>,
+    /// Manifests to check without a component (a manifest given alone, as `report` accepts):
+    /// loaded with the components' manifests, their findings and waivers counted in the batch.
+    pub manifests: Vec<PathBuf>,
     /// Reuse and store each component's findings here: used when the policy files are among
     /// the `sources` given to [`check_with_progress`] (the key covers their text), and not with
     /// `keep`; [`Report::cache`] is `None` when it was not used.
@@ -56,6 +59,11 @@ pub struct Loaded {
     pub manifest: Option<Arc<Manifest>>,
     /// Its WebAssembly binary (a `.wat` file converted), when it was valid.
     pub binary: Option<Arc<[u8]>>,
+    /// Its imported functions as classified, when it was valid.
+    pub imports: Option<Arc<[analyze::ImportedFunction]>>,
+    /// The file as stored: its size in bytes and its content digest ([`content_digest`]), when
+    /// it could be read.
+    pub file: Option<(u64, Digest)>,
 }
 
 /// The outcome of a batch.
@@ -74,6 +82,12 @@ pub struct Report {
     pub origins: Vec<Origin>,
     /// The manifests loaded, which [`Origin::Manifest`] counts in.
     pub manifests: Vec<PathBuf>,
+    /// Each checked component's manifest (its position in `manifests`), in the order of
+    /// `components`; `None` when it has none.
+    pub manifest_of: Vec<Option<usize>>,
+    /// With [`Options::keep`], each of `manifests` as parsed (`None` when the file could not be
+    /// parsed at all), whether or not it had error-level findings; empty otherwise.
+    pub parsed_manifests: Vec<Option<Arc<Manifest>>>,
     /// Each checked component's position among the components given (with a shard, the
     /// members only are checked).
     pub indices: Vec<usize>,
@@ -181,7 +195,8 @@ pub fn check_with_progress(
     // Each component's manifest path, found once (it looks at the file system) and used both to
     // load the manifests and to hand each component its own.
     let manifest_paths: Vec<PathBuf> = components.iter().map(|c| manifest_for(c, options)).collect();
-    let manifests = load_manifests(&manifest_paths, options, &mut sources, &mut findings)?;
+    let to_load: Vec<PathBuf> = manifest_paths.iter().chain(&options.manifests).cloned().collect();
+    let manifests = load_manifests(&to_load, options, &mut sources, &mut findings)?;
     let binaries: Vec<SourceId> = components
         .iter()
         .map(|c| sources.add_binary(c.display().to_string()))
@@ -228,12 +243,24 @@ pub fn check_with_progress(
             loaded.push(Loaded {
                 manifest: manifest.filter(|m| m.valid).and_then(|m| m.manifest.clone()),
                 binary: checked.binary,
+                imports: checked.imports,
+                file: checked.file,
             });
         }
         let component = manifest.and_then(|m| m.manifest.as_ref()).map(|m| &m.component);
         findings.component(Origin::Component(k), checked.analysed, component);
     }
     let (origins, diagnostics) = findings.finish(&sources);
+    let position: HashMap<&PathBuf, usize> = manifests.order.iter().enumerate().map(|(i, p)| (p, i)).collect();
+    let manifest_of = manifest_paths.iter().map(|p| position.get(p).copied()).collect();
+    let parsed_manifests = match options.keep {
+        true => manifests
+            .order
+            .iter()
+            .map(|p| manifests.by_path[p].manifest.clone())
+            .collect(),
+        false => Vec::new(),
+    };
     Ok(Report {
         sources,
         diagnostics,
@@ -242,6 +269,8 @@ pub fn check_with_progress(
         loaded,
         origins,
         manifests: manifests.order,
+        manifest_of,
+        parsed_manifests,
         indices,
         cache,
     })
@@ -514,6 +543,10 @@ struct Checked {
     analysed: Analysed,
     /// The binary, with [`Options::keep`].
     binary: Option<Arc<[u8]>>,
+    /// The classified imports, with [`Options::keep`].
+    imports: Option<Arc<[analyze::ImportedFunction]>>,
+    /// The file's size and digest, with [`Options::keep`].
+    file: Option<(u64, Digest)>,
 }
 
 /// Moves the waivable findings among `diagnostics` into `findings`, so that waivers see them.
@@ -539,9 +572,20 @@ fn check_one(
     cache: Option<&CacheUse<'_>>,
     known: Option<Digest>,
 ) -> crate::Result<Checked> {
-    let bytes = match component::read_file(path)? {
+    let read = component::read_file(path)?;
+    let file = match (options.keep, &read) {
+        (false, _) => None,
+        (true, Ok(bytes)) => Some((bytes.len() as u64, known.unwrap_or_else(|| Digest::of(bytes)))),
+        (true, Err(_)) => Some(stored_file(path)?),
+    };
+    let bytes = match read {
         Ok(bytes) => bytes,
-        Err(invalid) => return Ok(Checked::invalid(binary, &invalid)),
+        Err(invalid) => {
+            return Ok(Checked {
+                file,
+                ..Checked::invalid(binary, &invalid)
+            });
+        }
     };
     let listed = options.listed.get(path).and_then(|l| Some((l.digest?, &l.at)));
     let digest = (cache.is_some() || listed.is_some()).then(|| known.unwrap_or_else(|| Digest::of(&bytes)));
@@ -556,7 +600,14 @@ fn check_one(
             analyze::rules::listed_digest_mismatch(*list, span.clone(), &format!("{said:?}"), &format!("{actual:?}"));
         checked.analysed.diagnostics.push(mismatch);
     }
+    checked.file = file;
     Ok(checked)
+}
+
+/// The size and digest of a component file too large to analyse, read in blocks.
+fn stored_file(path: &Path) -> crate::Result<(u64, Digest)> {
+    let size = std::fs::metadata(path).map_err(|e| crate::Error::read(path, e))?.len();
+    Ok((size, content_digest(path)?))
 }
 
 /// One component's findings from the cache, or analysed and stored.
@@ -589,7 +640,12 @@ fn cached(
         policies: &cache.policies,
     };
     if let Some(analysed) = cache.cache.get(&key, &places) {
-        return Checked { analysed, binary: None };
+        return Checked {
+            analysed,
+            binary: None,
+            imports: None,
+            file: None,
+        };
     }
     let checked = analyse(catalogue, path, bytes, binary, manifest.as_ref(), options);
     cache.cache.put(&key, &checked.analysed, &places);
@@ -605,6 +661,8 @@ impl Checked {
                 kind: None,
             },
             binary: None,
+            imports: None,
+            file: None,
         }
     }
 }
@@ -663,6 +721,8 @@ fn analyse(
             kind: Some(c.kind),
         },
         binary: kept,
+        imports: options.keep.then(|| Arc::from(c.functions)),
+        file: None,
     }
 }
 

@@ -40,6 +40,7 @@ pub mod manifest;
 pub mod orgpolicy;
 pub mod policy;
 pub mod report;
+pub mod review;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 mod toml_doc;

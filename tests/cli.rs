@@ -41,6 +41,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("help-diff", &["diff", "--help"]),
     ("help-inspect", &["inspect", "--help"]),
     ("help-merge", &["merge", "--help"]),
+    ("help-report", &["report", "--help"]),
     ("check-example", &["check", "docs/examples/csv-export"]),
     (
         "check-example-minimal-manifest-github",

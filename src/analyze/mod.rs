@@ -57,7 +57,6 @@ pub struct ManifestRef<'a> {
 pub fn permission_findings(functions: &[ImportedFunction], m: &ManifestRef<'_>, binary: SourceId) -> Vec<Diagnostic> {
     let grants = m.manifest.compile(&Env::default());
     let mut out = Vec::new();
-    let mut used = vec![false; m.manifest.grant_refs().count()];
     let refs: Vec<GrantRef> = m.manifest.grant_refs().collect();
     let ack = m.manifest.acknowledged.as_ref();
     // For each acknowledged action, the imported operations it covers.
@@ -77,20 +76,13 @@ pub fn permission_findings(functions: &[ImportedFunction], m: &ManifestRef<'_>, 
                     None => out.push(undeclared(f, term, m, binary)),
                 }
             }
-            for (i, g) in refs.iter().enumerate() {
-                if could_use(m.manifest, *g, term) {
-                    used[i] = true;
-                    if let Some(d) = risky(f, *g, m, binary) {
-                        out.push(d);
-                    }
-                }
-            }
         }
     }
-    for (i, g) in refs.iter().enumerate() {
-        if !used[i] {
+    for (g, users) in refs.iter().zip(grant_users(functions, m.manifest)) {
+        if users.is_empty() {
             out.push(unused(*g, m, binary));
         }
+        out.extend(users.into_iter().filter_map(|f| risky(f, *g, m, binary)));
     }
     if let Some(a) = ack {
         for ((action, span), mut ops) in a.actions.iter().zip(covered) {
@@ -102,9 +94,32 @@ pub fn permission_findings(functions: &[ImportedFunction], m: &ManifestRef<'_>, 
     out
 }
 
+/// For each grant of the manifest, in [`Manifest::grant_refs`] order, the imported functions
+/// that could use it (each once): a function one of whose charged terms names the grant's
+/// action, and its literal (an executable, a signal) when the term names one.
+pub fn grant_users<'f>(functions: &'f [ImportedFunction], m: &Manifest) -> Vec<Vec<&'f ImportedFunction>> {
+    m.grant_refs()
+        .map(|g| {
+            functions
+                .iter()
+                .filter(|f| {
+                    f.charged()
+                        .is_some_and(|req| req.terms.iter().any(|t| could_use(m, g, t)))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether spawning `executable` runs whatever code it is given (a shell or an interpreter):
+/// a grant to spawn one is as broad as a shell.
+pub fn is_shell(executable: &str) -> bool {
+    SHELLS.contains(&executable)
+}
+
 /// How an imported operation is named in a list: the function, and for an adapter's import
 /// the module it comes from.
-fn operation_label(f: &ImportedFunction) -> String {
+pub fn operation_label(f: &ImportedFunction) -> String {
     match &f.source {
         Mapping::Adapter { .. } | Mapping::Preview1 => format!("{}::{}", f.import, f.function),
         _ => format!("{}#{}", f.import, f.function),
@@ -157,7 +172,7 @@ fn literal_request(action: Action, lit: &str) -> Option<Request<'_>> {
 
 /// Whether grant `g` could serve `term`: same action, and the literal (if any) matches it.
 fn could_use(m: &Manifest, g: GrantRef, term: &Term) -> bool {
-    let action = grant_action(m, g);
+    let action = m.action_of(g);
     if !term.actions.contains(&action) {
         return false;
     }
@@ -167,22 +182,6 @@ fn could_use(m: &Manifest, g: GrantRef, term: &Term) -> bool {
             ProcGrant::Signal { signal } => Signal::parse(lit).is_ok_and(|s| s == *signal),
         },
         _ => true,
-    }
-}
-
-fn grant_action(m: &Manifest, g: GrantRef) -> Action {
-    match g.domain {
-        Domain::Filesystem => Action::Fs(m.filesystem[g.index].grant.action),
-        Domain::Network => Action::Net(m.network[g.index].grant.action),
-        Domain::Process => Action::Proc(m.process[g.index].grant.action()),
-    }
-}
-
-fn describe_grant(m: &Manifest, g: GrantRef) -> String {
-    match g.domain {
-        Domain::Filesystem => m.filesystem[g.index].grant.to_string(),
-        Domain::Network => m.network[g.index].grant.to_string(),
-        Domain::Process => m.process[g.index].grant.to_string(),
     }
 }
 
@@ -232,7 +231,7 @@ fn example_grant(term: &Term) -> String {
 
 fn unused(g: GrantRef, m: &ManifestRef<'_>, binary: SourceId) -> Diagnostic {
     let span = m.manifest.span_of(g).unwrap_or(0..0);
-    rules::unused_grant(m.source, span, &describe_grant(m.manifest, g), binary)
+    rules::unused_grant(m.source, span, &m.manifest.describe(g), binary)
 }
 
 /// A risky operation served by an overly broad grant.
@@ -252,13 +251,10 @@ fn risky(f: &ImportedFunction, g: GrantRef, m: &ManifestRef<'_>, binary: SourceI
             .as_ref()
             .is_some_and(|h| h.is_overly_broad()),
         Domain::Process => {
-            matches!(&m.manifest.process[g.index].grant, ProcGrant::Spawn { executable } if SHELLS.contains(&executable.as_str()))
+            matches!(&m.manifest.process[g.index].grant, ProcGrant::Spawn { executable } if is_shell(executable))
         }
     };
-    let destructive_fs = matches!(
-        grant_action(m.manifest, g),
-        Action::Fs(FsAction::Write | FsAction::Delete)
-    );
+    let destructive_fs = matches!(m.manifest.action_of(g), Action::Fs(FsAction::Write | FsAction::Delete));
     if !broad || (g.domain == Domain::Filesystem && !destructive_fs) {
         return None;
     }
@@ -267,7 +263,7 @@ fn risky(f: &ImportedFunction, g: GrantRef, m: &ManifestRef<'_>, binary: SourceI
         _ => "the grant reaches far beyond what one component needs",
     };
     let grant_at = (m.source, m.manifest.span_of(g).unwrap_or(0..0));
-    let grant = describe_grant(m.manifest, g);
+    let grant = m.manifest.describe(g);
     Some(rules::risky_operation(
         (binary, f.span.clone()),
         &f.function,

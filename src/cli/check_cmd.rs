@@ -73,6 +73,7 @@ pub(super) fn check(
         listed: list.listed,
         shard: scale.shard,
         cache: cache.as_ref(),
+        manifests: Vec::new(),
     };
     let run = jsonl::Run {
         inputs: components.len(),

@@ -8,6 +8,7 @@ mod diff_cmd;
 mod explain_cmd;
 mod merge_cmd;
 mod policy_cmd;
+mod report_cmd;
 mod run_args;
 #[cfg(feature = "runtime")]
 mod run_cmd;
@@ -120,6 +121,29 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = diff_cmd::DiffFormat::Human)]
         format: diff_cmd::DiffFormat,
+    },
+    /// A capability report over many components for reviewers: what each can reach (paths,
+    /// hosts and ports, executables, signals), the risk of each grant, findings with their
+    /// explanations, policy verdicts and waivers, and a summary (exit 0 unless an input cannot
+    /// be read)
+    Report {
+        /// Component files (.wasm or .wat), manifests (.toml, reviewed without a component) or
+        /// directories, searched recursively for components
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The manifest for every component (default: <stem>.toml beside each component, else
+        /// Component.toml beside it)
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+        /// An organisation policy (repeatable; default: the built-in policies/default.toml)
+        #[arg(long = "policy", value_name = "FILE")]
+        policy: Vec<PathBuf>,
+        /// Output format (default: from the extension of -o, else html)
+        #[arg(long, value_enum)]
+        format: Option<report_cmd::ReportFormat>,
+        /// Write the report to this file instead of standard output
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Validate a component author's WIT package (its worlds) against the catalogue
     Wit {
@@ -395,6 +419,23 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             policy,
             format,
         } => diff_cmd::run(cli, &load_catalogue(cli)?, old, new, policy, *format),
+        Command::Report {
+            paths,
+            manifest,
+            policy,
+            format,
+            output,
+        } => report_cmd::run(
+            cli,
+            &load_catalogue(cli)?,
+            report_cmd::Request {
+                paths,
+                manifest: manifest.clone(),
+                policy,
+                format: *format,
+                output: output.as_deref(),
+            },
+        ),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "airssys-wasm", &mut script);

@@ -23,6 +23,23 @@ pub struct Rule {
     pub doc: &'static str,
 }
 
+impl Rule {
+    /// What the rule finds and why it matters: the documentation's prose before its first
+    /// `## ` section (the example, the fix), as one paragraph per blank-line-separated block.
+    pub fn why(&self) -> &'static str {
+        let end = self.doc.find("\n## ").unwrap_or(self.doc.len());
+        self.doc[..end].trim()
+    }
+
+    /// The documentation's `## How to fix` section, when it has one.
+    pub fn how_to_fix(&self) -> Option<&'static str> {
+        let start = self.doc.find("## How to fix\n")? + "## How to fix\n".len();
+        let rest = &self.doc[start..];
+        let end = rest.find("\n## ").unwrap_or(rest.len());
+        Some(rest[..end].trim()).filter(|s| !s.is_empty())
+    }
+}
+
 /// Defines rules, each with its documentation as its doc comment (Markdown: what it does, why
 /// it matters, an example and the fix), as `pub static`s of the area that reports them:
 ///
@@ -192,6 +209,21 @@ fn capitalise(s: &str) -> String {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn every_rule_explains_why_and_how_to_fix() {
+        for r in RULES {
+            assert!(!r.why().is_empty() && !r.why().contains("## "), "{}", r.code);
+            assert!(r.how_to_fix().is_some_and(|f| !f.contains("## ")), "{}", r.code);
+        }
+        let unused = lookup("unused-grant").unwrap();
+        assert!(
+            unused.why().starts_with("The manifest grants an action"),
+            "{}",
+            unused.why()
+        );
+        assert!(unused.how_to_fix().unwrap().starts_with("Remove the grant"));
+    }
 
     #[test]
     fn codes_and_names_are_unique_and_well_formed() {

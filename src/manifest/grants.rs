@@ -58,6 +58,17 @@ impl Grant for NetGrant {
 
 impl Grant for crate::policy::ProcGrant {}
 
+impl Manifest {
+    /// Why a grant is overly broad (what `overly-broad-grant` says), or `None` when it is not.
+    pub fn overly_broad(&self, g: crate::policy::GrantRef) -> Option<&'static str> {
+        match g.domain {
+            Domain::Filesystem => self.filesystem.get(g.index)?.grant.overly_broad(),
+            Domain::Network => self.network.get(g.index)?.grant.overly_broad(),
+            Domain::Process => self.process.get(g.index)?.grant.overly_broad(),
+        }
+    }
+}
+
 /// Counts the candidate comparisons made, so that a test can check the work is linear.
 #[derive(Default)]
 pub(super) struct Work {

@@ -226,6 +226,28 @@ impl Manifest {
         }
     }
 
+    /// The action a grant reference allows. Panics when the reference is not one of this
+    /// manifest's ([`Manifest::grant_refs`]).
+    pub fn action_of(&self, g: GrantRef) -> crate::policy::Action {
+        use crate::policy::{Action, Domain};
+        match g.domain {
+            Domain::Filesystem => Action::Fs(self.filesystem[g.index].grant.action),
+            Domain::Network => Action::Net(self.network[g.index].grant.action),
+            Domain::Process => Action::Proc(self.process[g.index].grant.action()),
+        }
+    }
+
+    /// A grant as findings name it (``read `/data/**` ``). Panics when the reference is not one
+    /// of this manifest's.
+    pub fn describe(&self, g: GrantRef) -> String {
+        use crate::policy::Domain;
+        match g.domain {
+            Domain::Filesystem => self.filesystem[g.index].grant.to_string(),
+            Domain::Network => self.network[g.index].grant.to_string(),
+            Domain::Process => self.process[g.index].grant.to_string(),
+        }
+    }
+
     /// Every grant with its reference, in manifest order per domain.
     pub fn grant_refs(&self) -> impl Iterator<Item = GrantRef> + '_ {
         use crate::policy::Domain;

