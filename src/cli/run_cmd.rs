@@ -99,7 +99,42 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     // 2. The host, and every component loaded into it.
     let audit = open_audit_log(args)?;
     let host = start_host(args, policies, overrides, &audit)?;
-    let loaded = load_all(&host, &units, loaded, &wasi);
+    let calls = Calls {
+        host: &host,
+        audit: &audit,
+        log_name: args
+            .audit_log
+            .as_ref()
+            .map_or_else(|| "standard error".to_string(), |p| p.display().to_string()),
+    };
+    let result = load_and_call(&calls, args, &units, loaded, &wasi, input);
+    // 4. The end line of every component loaded, with the run's exit code.
+    let exit = match &result {
+        Ok(Outcome::Clean) => 0,
+        Ok(Outcome::Findings) => 1,
+        Ok(Outcome::Exit(code)) => i32::from(*code),
+        Err(_) => 2,
+    };
+    let finished = host.finish(Some(exit));
+    let outcome = result?;
+    if finished.is_err() {
+        calls.checked(())?;
+    }
+    Ok(outcome)
+}
+
+/// Loads every unit into the host, then makes the calls (steps 2 and 3 of `run`).
+fn load_and_call(
+    calls: &Calls<'_>,
+    args: &RunArgs,
+    units: &[Unit],
+    loaded: Vec<Loaded>,
+    wasi: &WasiOptions,
+    input: Input,
+) -> Result<Outcome, Error> {
+    let host = calls.host;
+    // A start line that cannot be written is the audit log's failure, not the component's.
+    let loaded = calls.checked(load_all(host, units, loaded, wasi))?;
     for note in host.cache_notes() {
         eprintln!("warning: {note}");
     }
@@ -115,14 +150,6 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     let input = input.read(first_memory, &names[0])?;
 
     // 3. The calls.
-    let calls = Calls {
-        host: &host,
-        audit: &audit,
-        log_name: args
-            .audit_log
-            .as_ref()
-            .map_or_else(|| "standard error".to_string(), |p| p.display().to_string()),
-    };
     calls.make(&names, command, args.invoke, &input)
 }
 

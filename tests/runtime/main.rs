@@ -6,6 +6,7 @@ mod common;
 mod guest;
 mod support;
 
+mod audit;
 mod cli_run;
 mod consistency;
 mod example;

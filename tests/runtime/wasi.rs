@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::toolchain;
+use crate::support::audit_lines;
 
 fn airssys(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
@@ -37,15 +38,6 @@ fn command(dir: &Path, name: &str, permissions: &str) {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The audit lines (JSON) of a log file.
-fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]
