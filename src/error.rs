@@ -19,6 +19,13 @@ pub enum ErrorKind {
         #[source]
         source: std::io::Error,
     },
+    /// An output file (such as `run --learn-out`'s) cannot be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path} is not a directory of WIT packages")]
     NotADirectory { path: PathBuf },
     #[error("the catalogue is invalid ({count} error(s))")]
@@ -80,6 +87,14 @@ impl Error {
 
     pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ErrorKind::Read {
+            path: path.into(),
+            source,
+        }
+        .into()
+    }
+
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ErrorKind::Write {
             path: path.into(),
             source,
         }

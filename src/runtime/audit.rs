@@ -8,6 +8,7 @@
 //! lifecycle phase the instance is in, the verdicts counted for the `end` line, and the
 //! [`Observer`] (if any) that is shown every decision, such as `run --learn`'s collector.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
@@ -18,7 +19,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::ser::SerializeStruct as _;
 
-use crate::orgpolicy::{Date, EffectiveDecision};
+use crate::learn::Observation;
+use crate::orgpolicy::{Date, EffectiveDecision, OwnedRequest};
 use crate::policy::Request;
 
 /// The version of the line format, written in every line as `format`. Version 1 (lines
@@ -227,6 +229,65 @@ pub struct Observed<'a> {
 /// mode but unguarded, whether or not an audit log is written. `run --learn` collects them.
 pub trait Observer: Send + Sync + std::fmt::Debug {
     fn observe(&self, decision: &Observed<'_>);
+}
+
+/// An [`Observer`] that keeps each distinct request of a run, per component, with the policy
+/// rule that denies it if one does: what `run --learn` learns from. It keeps at most
+/// [`Collector::MAX`] requests; past that it counts those it leaves out
+/// ([`Collector::left_out`]).
+#[derive(Debug, Default)]
+pub struct Collector {
+    state: Mutex<Collected>,
+}
+
+#[derive(Debug, Default)]
+struct Collected {
+    /// Each (component, observation), with the order it was first seen in.
+    seen: HashMap<(String, Observation), usize>,
+    left_out: u64,
+}
+
+impl Collector {
+    /// The most distinct requests kept.
+    pub const MAX: usize = 100_000;
+
+    /// The requests of `component`, in the order first made.
+    pub fn observations(&self, component: &str) -> Vec<Observation> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut found: Vec<(usize, &Observation)> = state
+            .seen
+            .iter()
+            .filter(|((c, _), _)| c == component)
+            .map(|((_, o), order)| (*order, o))
+            .collect();
+        found.sort_by_key(|(order, _)| *order);
+        found.into_iter().map(|(_, o)| o.clone()).collect()
+    }
+
+    /// How many distinct requests were left out after [`Self::MAX`].
+    pub fn left_out(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).left_out
+    }
+}
+
+impl Observer for Collector {
+    fn observe(&self, d: &Observed<'_>) {
+        let key = (
+            d.component.to_string(),
+            Observation {
+                operation: d.operation.to_string(),
+                request: OwnedRequest::from(d.request),
+                denied_by: d.decision.denied_by.as_ref().map(ToString::to_string),
+            },
+        );
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let next = state.seen.len();
+        if next < Self::MAX {
+            state.seen.entry(key).or_insert(next);
+        } else if !state.seen.contains_key(&key) {
+            state.left_out += 1;
+        }
+    }
 }
 
 /// What an instance's guard keeps of its run besides the log lines: the run id, the phase,
@@ -506,6 +567,42 @@ mod tests {
         let line: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
         assert_eq!(line["resource"], "filesystem:metadata /x");
         drop(log);
+    }
+
+    #[test]
+    fn the_collector_keeps_each_distinct_request_once_in_order() {
+        use crate::orgpolicy::EffectiveDecision;
+        use crate::policy::FsAction;
+        let collector = Collector::default();
+        let allowed = EffectiveDecision {
+            allowed: true,
+            grant: None,
+            denied_by: None,
+        };
+        let see = |component: &str, path: &str| {
+            collector.observe(&Observed {
+                component,
+                operation: "filesystem.read-file",
+                request: &Request::Fs {
+                    action: FsAction::Read,
+                    path,
+                },
+                decision: &allowed,
+                via_symlink: None,
+            })
+        };
+        for path in ["/b", "/a", "/b", "/c", "/a"] {
+            see("one", path);
+        }
+        see("two", "/z");
+        let paths: Vec<String> = collector
+            .observations("one")
+            .into_iter()
+            .map(|o| o.request.normalized())
+            .collect();
+        assert_eq!(paths, ["read /b", "read /a", "read /c"]);
+        assert_eq!(collector.observations("two").len(), 1);
+        assert_eq!(collector.left_out(), 0);
     }
 
     #[test]

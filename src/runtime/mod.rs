@@ -59,8 +59,8 @@ mod testing;
 mod wasi;
 
 pub use audit::{
-    AuditLog, Counts, End, FORMAT, Mode, Observed, Observer, Phase, PolicyInForce, Record, Start, Trail, Verdict,
-    new_run_id, now_rfc3339,
+    AuditLog, Collector, Counts, End, FORMAT, Mode, Observed, Observer, Phase, PolicyInForce, Record, Start, Trail,
+    Verdict, new_run_id, now_rfc3339,
 };
 pub use cache::{CacheOutcome, CompileCache};
 pub use fault::{CallError, Fault};

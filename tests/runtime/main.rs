@@ -11,6 +11,7 @@ mod cli_run;
 mod consistency;
 mod example;
 mod host;
+mod learn;
 mod lifecycle;
 mod services;
 mod wasi;

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use crate::common::toolchain;
 use crate::support::audit_lines;
 
-fn airssys(args: &[&str], dir: &Path) -> Output {
+pub(crate) fn airssys(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
         .args(args)
         .current_dir(dir)
@@ -23,7 +23,7 @@ fn airssys(args: &[&str], dir: &Path) -> Output {
 }
 
 /// A scratch directory whose path has no symbolic link in it (grants name real paths).
-fn scratch() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn scratch() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().canonicalize().unwrap();
     (dir, real)
@@ -36,7 +36,7 @@ fn command(dir: &Path, name: &str, permissions: &str) {
     std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -381,7 +381,7 @@ fn server(reply: fn(&[u8]) -> Vec<u8>) -> (u16, std::sync::Arc<std::sync::atomic
 }
 
 /// `pong:` + what the client sent.
-fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+pub(crate) fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     server(|read| [b"pong:", read].concat())
 }
 
