@@ -92,6 +92,12 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     let mut units = units(args)?;
     if learn.is_some() {
         units[0].manifest_text = Learn::starter(&units[0].path, &units[0].manifest);
+        if units[0].manifest_text.is_some() {
+            eprintln!(
+                "note: {} does not exist: learning starts from an empty manifest (no grant)",
+                units[0].manifest.display()
+            );
+        }
     }
     // Opened before anything runs, so that a missing input file stops the run at once.
     let input = Input::open(args.input.as_deref())?;
