@@ -82,6 +82,11 @@ impl Learn {
         failed: bool,
     ) -> Result<(), Error> {
         let (Some(manifest), Some(binary)) = (&loaded.manifest, &loaded.binary) else {
+            // Not reached: a component runs only with both loaded.
+            eprintln!(
+                "warning: learn: {} was not loaded with its manifest, so there is nothing to learn from; no manifest was written",
+                path.display()
+            );
             return Ok(());
         };
         let artifact = component::read(binary).map_err(|e| {
@@ -134,7 +139,14 @@ impl Learn {
         };
         let name = out.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
         let tmp = out.with_file_name(format!(".{name}.learning-{}", std::process::id()));
-        std::fs::write(&tmp, text)
+        // A new file (never one found there, nor what a link there points at), renamed over
+        // the destination once it is complete; removed if that fails.
+        let mut file = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::write(&tmp, e))?;
+        file.write_all(text.as_bytes())
             .and_then(|()| std::fs::rename(&tmp, out))
             .map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);
