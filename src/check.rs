@@ -30,6 +30,10 @@ use crate::orgpolicy::{Date, Finding, PolicySet};
 pub struct Options<'a> {
     /// One manifest for every component.
     pub manifest: Option<PathBuf>,
+    /// The text of `manifest`, used instead of reading the file: a manifest that exists only in
+    /// memory (`run --learn` starts from an empty one when the component has none). Findings
+    /// about it name `manifest`'s path.
+    pub manifest_text: Option<String>,
     /// Organisation policies to apply, with the date waivers are judged against.
     pub policies: Option<(&'a PolicySet, Date)>,
     /// The kinds of component accepted (`--kind`); empty accepts every kind.
@@ -48,7 +52,7 @@ pub struct Options<'a> {
     pub manifests: Vec<PathBuf>,
     /// Reuse and store each component's findings here: used when the policy files are among
     /// the `sources` given to [`check_with_progress`] (the key covers their text), and not with
-    /// `keep`; [`Report::cache`] is `None` when it was not used.
+    /// `keep` or `manifest_text`; [`Report::cache`] is `None` when it was not used.
     pub cache: Option<&'a Cache>,
 }
 
@@ -202,7 +206,7 @@ pub fn check_with_progress(
         .map(|c| sources.add_binary(c.display().to_string()))
         .collect();
     let cache = match (options.cache, policy_sources) {
-        (Some(cache), Some(policy_sources)) if !options.keep => Some(CacheUse {
+        (Some(cache), Some(policy_sources)) if !options.keep && options.manifest_text.is_none() => Some(CacheUse {
             cache,
             context: cache_context(catalogue, options, &sources, &policy_sources),
             policies: policy_sources,
@@ -296,8 +300,12 @@ fn load_manifests(
         order: Vec::new(),
     };
     for path in paths {
-        if manifests.by_path.contains_key(path) || !path.is_file() {
-            if options.manifest.is_some() && !path.is_file() {
+        let in_memory = options
+            .manifest_text
+            .as_deref()
+            .filter(|_| options.manifest.as_deref() == Some(path.as_path()));
+        if manifests.by_path.contains_key(path) || (in_memory.is_none() && !path.is_file()) {
+            if options.manifest.is_some() && in_memory.is_none() && !path.is_file() {
                 return Err(crate::Error::read(
                     path,
                     std::io::Error::new(std::io::ErrorKind::NotFound, "no such manifest"),
@@ -305,7 +313,10 @@ fn load_manifests(
             }
             continue;
         }
-        let parsed = Manifest::load(sources, path)?;
+        let parsed = match in_memory {
+            Some(text) => Manifest::parse_in(sources, &path.display().to_string(), text),
+            None => Manifest::load(sources, path)?,
+        };
         let valid = !parsed
             .diagnostics
             .iter()

@@ -19,7 +19,7 @@ pub enum ErrorKind {
         #[source]
         source: std::io::Error,
     },
-    /// An output file (`report -o FILE`) cannot be written.
+    /// An output file (`report -o FILE`, `run --learn-out FILE`) cannot be written.
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,

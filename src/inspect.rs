@@ -1,7 +1,6 @@
 //! `inspect`: what a component imports and exports, the catalogue operation behind each import
 //! and the permission it needs; and a least-privilege manifest suggestion.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -9,7 +8,8 @@ use serde::Serialize;
 use crate::analyze::{ComponentKind, ImportedFunction, Mapping, NotCharged};
 use crate::catalogue::{Arg, Term};
 use crate::component::{Artifact, Kind};
-use crate::policy::{Action, Domain, NetAction, ProcAction};
+use crate::manifest::draft::{Draft, toml_string};
+use crate::policy::{Action, NetAction, ProcAction};
 
 /// The JSON document of `inspect --format json` (schema in docs/json-output.md).
 #[derive(Debug, Serialize)]
@@ -139,62 +139,51 @@ pub fn not_charged_text(why: NotCharged) -> &'static str {
 /// with a placeholder left in fails validation instead of granting something by accident.
 pub const PLACEHOLDER: &str = "<fill in:";
 
-/// One suggested grant: the TOML inline table and the operations that need it.
-#[derive(Default)]
-struct Suggested {
-    by_grant: BTreeMap<(Domain, String), Vec<String>>,
-}
-
 /// A least-privilege Component.toml for the component: one grant per distinct need, with
 /// placeholders for what only the author knows (paths, hosts, ports, executables, signals).
 pub fn suggest_manifest(name: &str, functions: &[ImportedFunction]) -> String {
-    let mut s = Suggested::default();
-    for f in functions {
-        let Some(req) = f.charged() else { continue };
-        for term in &req.terms {
-            let grant = grant_for(term);
-            let mut why = f.function.clone();
-            if term.actions.len() > 1 {
-                let others: Vec<&str> = term.actions[1..].iter().map(|a| a.as_str()).collect();
-                why = format!("{why} (or `{}`)", others.join("`, `"));
-            }
-            s.by_grant.entry((term.domain, grant)).or_default().push(why);
-        }
-    }
     let stem = std::path::Path::new(name)
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("component");
-    // Names in comments are escaped: a newline in an import name must not start a TOML line.
-    let esc = crate::report::escape_control;
-    let mut out = format!(
-        "# Suggested by `airssys-wasm inspect --suggest-manifest {}`.\n\
-         # Replace every {PLACEHOLDER} ...> value with the narrowest resource the component needs;\n\
-         # `airssys-wasm check` refuses the manifest while a placeholder is left.\n\n\
-         [component]\nname = \"{}\"\nversion = \"0.1.0\"\n",
-        esc(name),
-        crate::manifest::component_name_from(stem)
-    );
-    let mut last = None;
-    for ((domain, grant), ops) in &s.by_grant {
-        if last != Some(*domain) {
-            if last.is_none() {
-                out.push_str("\n[permissions]\n");
-            } else {
-                out.push_str("]\n");
-            }
-            let _ = writeln!(out, "{} = [", domain.as_str());
-            last = Some(*domain);
-        }
-        let mut ops = ops.clone();
-        ops.sort();
-        ops.dedup();
-        let _ = writeln!(out, "  {grant},  # {}", esc(&ops.join(", ")));
+    let mut draft = Draft {
+        header: vec![
+            format!("Suggested by `airssys-wasm inspect --suggest-manifest {name}`."),
+            format!("Replace every {PLACEHOLDER} ...> value with the narrowest resource the component needs;"),
+            "`airssys-wasm check` refuses the manifest while a placeholder is left.".to_string(),
+        ],
+        component: vec![
+            ("name", toml_string(&crate::manifest::component_name_from(stem))),
+            ("version", toml_string("0.1.0")),
+        ],
+        ..Draft::default()
+    };
+    for (f, term) in needs(functions) {
+        draft
+            .grants
+            .entry((term.domain, grant_for(term)))
+            .or_default()
+            .push(why(f, term));
     }
-    if last.is_some() {
-        out.push_str("]\n");
+    draft.render()
+}
+
+/// Every term of every charged requirement, with the function that needs it.
+pub fn needs(functions: &[ImportedFunction]) -> impl Iterator<Item = (&ImportedFunction, &Term)> {
+    functions
+        .iter()
+        .filter_map(|f| Some((f, f.charged()?)))
+        .flat_map(|(f, req)| req.terms.iter().map(move |term| (f, term)))
+}
+
+/// What needs a grant for `term`: the function, and the other actions that would do
+/// (``open (or `write`)``).
+pub fn why(f: &ImportedFunction, term: &Term) -> String {
+    if term.actions.len() < 2 {
+        return f.function.clone();
     }
-    out
+    let others: Vec<&str> = term.actions[1..].iter().map(|a| a.as_str()).collect();
+    format!("{} (or `{}`)", f.function, others.join("`, `"))
 }
 
 /// The grant a term needs. Alternatives (`read|write`) suggest the first; literals are exact.

@@ -35,6 +35,7 @@ pub mod digest;
 pub mod error;
 pub mod guard;
 pub mod inspect;
+pub mod learn;
 pub mod list;
 pub mod manifest;
 pub mod orgpolicy;

@@ -143,7 +143,7 @@ fn acknowledgment(
 }
 
 /// Statically: any alternative action granted (for the literal, if the term names one).
-fn satisfied(grants: &CompiledGrants, term: &Term) -> bool {
+pub(crate) fn satisfied(grants: &CompiledGrants, term: &Term) -> bool {
     term.actions.iter().any(|a| match literal(term) {
         Some(lit) => literal_request(*a, lit).is_some_and(|req| grants.decide(&req).allowed),
         None => grants.any_grant(*a).is_some(),

@@ -67,6 +67,7 @@ pub(super) fn check(
     let cache = scale.cache.map(airssys_wasm::cache::Cache::open).transpose()?;
     let options = Options {
         manifest,
+        manifest_text: None,
         policies: Some((&policies, super::policy_cmd::today())),
         kinds,
         keep: false,

@@ -12,6 +12,8 @@ mod report_cmd;
 mod run_args;
 #[cfg(feature = "runtime")]
 mod run_cmd;
+#[cfg(feature = "runtime")]
+mod run_learn;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

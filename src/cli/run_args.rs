@@ -43,6 +43,18 @@ pub(super) struct RunArgs {
     /// Let operations that would be denied through, logging them as `would-deny`
     #[arg(long)]
     pub(super) report_only: bool,
+    /// Learn the manifest: run in report-only mode, then print the least-privilege manifest
+    /// that allows what the run did (merged with what the imports need); a component without a
+    /// manifest starts from an empty one
+    #[arg(long, conflicts_with = "with")]
+    pub(super) learn: bool,
+    /// With --learn: keep the first N components of each path and grant the tree below them
+    /// (`/srv/data/in/a.csv` at 2 is `/srv/data/**`); default: exact paths
+    #[arg(long = "learn-depth", value_name = "N", requires = "learn")]
+    pub(super) learn_depth: Option<usize>,
+    /// With --learn: write the manifest to FILE instead of standard output
+    #[arg(long = "learn-out", value_name = "FILE", requires = "learn")]
+    pub(super) learn_out: Option<PathBuf>,
     /// Run even when the static check finds errors (every operation is still enforced)
     #[arg(long)]
     pub(super) force: bool,

@@ -13,16 +13,21 @@ use airssys_wasm::manifest::{Limits, parse_size};
 use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::report::human;
 use airssys_wasm::runtime::services::LogSink;
-use airssys_wasm::runtime::{AuditLog, CallError, CompileCache, Host, Mode, Runtime, RuntimeConfig, WasiOptions};
+use airssys_wasm::runtime::{
+    AuditLog, CallError, CompileCache, Host, Mode, Observer, Runtime, RuntimeConfig, WasiOptions,
+};
 use airssys_wasm::{Error, ErrorKind};
 
 use super::run_args::{Invoke, RunArgs};
+use super::run_learn::Learn;
 use super::{Cli, Outcome, style};
 
 /// One component to load: its file and its manifest file.
 struct Unit {
     path: PathBuf,
     manifest: PathBuf,
+    /// The manifest's text when it is not read from `manifest` (`--learn` without one).
+    manifest_text: Option<String>,
 }
 
 impl Unit {
@@ -37,7 +42,11 @@ impl Unit {
                 ..Options::default()
             },
         );
-        Ok(Unit { path, manifest })
+        Ok(Unit {
+            path,
+            manifest,
+            manifest_text: None,
+        })
     }
 }
 
@@ -79,7 +88,17 @@ fn component_file(path: &Path) -> Result<PathBuf, Error> {
 }
 
 pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Outcome, Error> {
-    let units = units(args)?;
+    let learn = Learn::from_args(args)?;
+    let mut units = units(args)?;
+    if learn.is_some() {
+        units[0].manifest_text = Learn::starter(&units[0].path, &units[0].manifest);
+        if units[0].manifest_text.is_some() {
+            eprintln!(
+                "note: {} does not exist: learning starts from an empty manifest (no grant)",
+                units[0].manifest.display()
+            );
+        }
+    }
     // Opened before anything runs, so that a missing input file stops the run at once.
     let input = Input::open(args.input.as_deref())?;
     let overrides = overrides(args)?;
@@ -88,7 +107,7 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     // 1. The static check of every component against its manifest and the policies.
     let mut policy_sources = Sources::new();
     let policies = super::policy_cmd::load(cli, &mut policy_sources, &args.policy)?;
-    let (errors, loaded) = static_check(cli, catalogue, &units, &policies)?;
+    let (errors, loaded) = static_check(cli, catalogue, &units, &policies, learn.is_some())?;
     if errors > 0 && !args.force {
         eprintln!(
             "error: refusing to run: the static check found {errors} error(s); fix them, or pass --force to run anyway (every operation is still enforced)"
@@ -98,8 +117,48 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
 
     // 2. The host, and every component loaded into it.
     let audit = open_audit_log(args)?;
-    let host = start_host(args, policies, overrides, &audit)?;
-    let loaded = load_all(&host, &units, loaded, &wasi);
+    let host = start_host(args, policies, overrides, &audit, learn.as_ref())?;
+    let first = loaded.first().cloned().unwrap_or_default();
+    let calls = Calls {
+        host: &host,
+        audit: &audit,
+        log_name: args
+            .audit_log
+            .as_ref()
+            .map_or_else(|| "standard error".to_string(), |p| p.display().to_string()),
+    };
+    let result = load_and_call(&calls, args, &units, loaded, &wasi, input);
+    // 4. The end line of every component loaded, with the run's exit code.
+    let exit = match &result {
+        Ok(Outcome::Clean) => 0,
+        Ok(Outcome::Findings) => 1,
+        Ok(Outcome::Exit(code)) => i32::from(*code),
+        Err(_) => 2,
+    };
+    let finished = host.finish(Some(exit));
+    let outcome = result?;
+    if finished.is_err() {
+        calls.checked(())?;
+    }
+    if let Some(learn) = &learn {
+        let failed = !matches!(outcome, Outcome::Clean);
+        learn.finish(catalogue, &host, &units[0].path, &first, failed)?;
+    }
+    Ok(outcome)
+}
+
+/// Loads every unit into the host, then makes the calls (steps 2 and 3 of `run`).
+fn load_and_call(
+    calls: &Calls<'_>,
+    args: &RunArgs,
+    units: &[Unit],
+    loaded: Vec<Loaded>,
+    wasi: &WasiOptions,
+    input: Input,
+) -> Result<Outcome, Error> {
+    let host = calls.host;
+    // A start line that cannot be written is the audit log's failure, not the component's.
+    let loaded = calls.checked(load_all(host, units, loaded, wasi))?;
     for note in host.cache_notes() {
         eprintln!("warning: {note}");
     }
@@ -115,14 +174,6 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     let input = input.read(first_memory, &names[0])?;
 
     // 3. The calls.
-    let calls = Calls {
-        host: &host,
-        audit: &audit,
-        log_name: args
-            .audit_log
-            .as_ref()
-            .map_or_else(|| "standard error".to_string(), |p| p.display().to_string()),
-    };
     calls.make(&names, command, args.invoke, &input)
 }
 
@@ -139,14 +190,22 @@ fn open_audit_log(args: &RunArgs) -> Result<AuditLog, Error> {
     }
 }
 
-/// The runtime and its host, in the mode and with the policies and limits `run` was given.
-fn start_host(args: &RunArgs, policies: PolicySet, overrides: Limits, audit: &AuditLog) -> Result<Host, Error> {
+/// The runtime and its host, in the mode and with the policies and limits `run` was given
+/// (learning runs in report-only mode, with the collector watching the guard).
+fn start_host(
+    args: &RunArgs,
+    policies: PolicySet,
+    overrides: Limits,
+    audit: &AuditLog,
+    learn: Option<&Learn>,
+) -> Result<Host, Error> {
     let config = RuntimeConfig {
-        mode: if args.report_only {
+        mode: if args.report_only || learn.is_some() {
             Mode::ReportOnly
         } else {
             Mode::Enforce
         },
+        observer: learn.map(|l| Arc::clone(&l.collector) as Arc<dyn Observer>),
         audit: audit.clone(),
         log: LogSink::stderr(),
         policies,
@@ -354,13 +413,15 @@ fn wasi_options(args: &RunArgs) -> Result<WasiOptions, Error> {
 }
 
 /// The static check of every unit; prints what it found and returns the number of errors
-/// that stop the run, and what it loaded for each unit (in order). An imported operation the manifest does not grant (CMP002) does not
-/// stop it: the operation is denied and audited if it is called, and it is shown as a warning.
+/// that stop the run, and what it loaded for each unit (in order). An imported operation the
+/// manifest does not grant (CMP002) does not stop it: the operation is denied and audited if it
+/// is called, and it is shown as a warning (not when `learning`: finding those is the point).
 fn static_check(
     cli: &Cli,
     catalogue: &Catalogue,
     units: &[Unit],
     policies: &PolicySet,
+    learning: bool,
 ) -> Result<(usize, Vec<Loaded>), Error> {
     let mut levels = Levels::default();
     policies.apply_levels(&mut levels);
@@ -372,6 +433,7 @@ fn static_check(
             std::slice::from_ref(&unit.path),
             &Options {
                 manifest: Some(unit.manifest.clone()),
+                manifest_text: unit.manifest_text.clone(),
                 policies: Some((policies, super::policy_cmd::today())),
                 // The host runs airssys components and WASI commands.
                 kinds: vec![ComponentKind::Airssys, ComponentKind::WasiCommand],
@@ -396,7 +458,7 @@ fn static_check(
         if !shown.is_empty() {
             eprint!("{}", human::render(&shown, &report.sources, style(cli)));
         }
-        if !ungranted.is_empty() {
+        if !ungranted.is_empty() && !learning {
             let mut operations: Vec<&str> = ungranted.iter().filter_map(|d| d.message.split('`').nth(1)).collect();
             operations.sort_unstable();
             operations.dedup();

@@ -5,6 +5,7 @@
 //! valid. Downstream code (the decision core, the analyzer, the runtime) takes a `Manifest` and
 //! so can rely on every grant being well-formed.
 
+pub mod draft;
 mod grants;
 mod parse;
 pub(crate) mod rules;

@@ -10,11 +10,11 @@ use std::ops::Range;
 
 use super::eval::{host_overlaps, path_within, paths_overlap, port_allowed};
 use super::rules as rule;
-use super::{Date, PolicySet, Waiver, WaiverTarget};
+use super::{Date, FsDeny, Policy, PolicySet, RuleRef, Waiver, WaiverTarget};
 use crate::analyze::{ImportedFunction, Mapping};
 use crate::diagnostics::{Diagnostic, SourceId};
 use crate::manifest::{ComponentInfo, Entry, Manifest};
-use crate::policy::{HostPattern, NetAction, ProcGrant};
+use crate::policy::{FsGrant, HostPattern, NetAction, PathPattern, ProcGrant};
 
 /// A policy finding before waivers, with the operation it is about (for operation waivers).
 #[derive(Clone, Debug)]
@@ -74,22 +74,27 @@ impl PolicySet {
         for p in &self.policies {
             for e in &m.filesystem {
                 let (action, pattern) = (e.grant.action, &e.grant.pattern);
-                for d in p.fs_deny.iter().filter(|d| d.actions.contains(&action)) {
-                    if paths_overlap(pattern, &d.pattern) {
-                        let grant = format!("{} {pattern}", action.as_str());
-                        let denied = d.pattern.to_string();
-                        out.push(rule::denied_path(m, e.value_span.clone(), &grant, &denied, &d.at));
-                    }
+                for d in overlapped_denials(p, &e.grant) {
+                    let grant = format!("{} {pattern}", action.as_str());
+                    let denied = d.pattern.to_string();
+                    out.push(rule::denied_path(m, e.value_span.clone(), &grant, &denied, &d.at));
                 }
-                if let Some((roots, at)) = &p.fs_roots
-                    && !roots.iter().any(|root| path_within(root, pattern))
-                {
+                if let Some((roots, at)) = roots_left(p, pattern) {
                     let list = roots.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
                     let pattern = pattern.to_string();
                     out.push(rule::grant_outside_roots(m, e.value_span.clone(), &pattern, &list, at));
                 }
             }
         }
+    }
+
+    /// Whether the policies would let a manifest hold this filesystem grant: it overlaps no
+    /// path a rule denies for its action and stays within the roots (what [`Self::check_manifest`]
+    /// would otherwise report about it).
+    pub fn permits_fs_grant(&self, grant: &FsGrant) -> bool {
+        self.policies
+            .iter()
+            .all(|p| overlapped_denials(p, grant).next().is_none() && roots_left(p, &grant.pattern).is_none())
     }
 
     fn net_findings(&self, m: &Manifest, out: &mut Vec<Diagnostic>) {
@@ -287,6 +292,20 @@ impl PolicySet {
 }
 
 /// The span of a network grant's port value when written, else the whole entry.
+/// The path denials of `p` for the grant's action that its pattern overlaps.
+fn overlapped_denials<'p>(p: &'p Policy, grant: &FsGrant) -> impl Iterator<Item = &'p FsDeny> {
+    p.fs_deny
+        .iter()
+        .filter(move |d| d.actions.contains(&grant.action) && paths_overlap(&grant.pattern, &d.pattern))
+}
+
+/// `p`'s roots with their rule, when `pattern` leaves every one of them.
+fn roots_left<'p>(p: &'p Policy, pattern: &PathPattern) -> Option<&'p (Vec<PathPattern>, RuleRef)> {
+    p.fs_roots
+        .as_ref()
+        .filter(|(roots, _)| !roots.iter().any(|root| path_within(root, pattern)))
+}
+
 fn entry_port_span<G>(e: &Entry<G>) -> Range<usize> {
     e.span.clone()
 }

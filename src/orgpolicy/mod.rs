@@ -204,6 +204,8 @@ pub struct Policy {
     /// The file as named (`policies/strict.toml`, `builtin:default`).
     pub name: String,
     pub source: Option<SourceId>,
+    /// SHA-256 of the file's text (what the runtime's audit log names it by).
+    pub digest: Option<crate::digest::Digest>,
     /// `extends` entries, as written, with their spans.
     pub extends: Vec<(String, Range<usize>)>,
     /// `[levels]`, in file order: a code (as registered) or `warnings`.
@@ -247,7 +249,11 @@ impl Policy {
     /// Parses and validates policy text, registering it in `sources` under `name`.
     pub fn parse_in(sources: &mut Sources, name: &str, text: &str) -> ParsedPolicy {
         let source = sources.add_text(name, text);
-        parse::parse(name, source, text)
+        let mut parsed = parse::parse(name, source, text);
+        if let Some(policy) = &mut parsed.policy {
+            policy.digest = Some(crate::digest::Digest::of(text.as_bytes()));
+        }
+        parsed
     }
 }
 

@@ -8,7 +8,7 @@ use std::fmt;
 use crate::policy::{Action, FsAction, Host, NetAction, Request, Signal, normalize_host, normalize_path};
 
 /// A request that owns its text (the decision core's [`Request`] borrows).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OwnedRequest {
     Fs {
         action: FsAction,
@@ -137,6 +137,26 @@ fn host_port(s: &str) -> Result<(String, u16), String> {
         return Err(format!("`{s}`: write an IPv6 address with a port as `[addr]:port`"));
     }
     Ok((host.to_string(), parse_port(port)?))
+}
+
+impl From<&Request<'_>> for OwnedRequest {
+    fn from(request: &Request<'_>) -> Self {
+        match *request {
+            Request::Fs { action, path } => OwnedRequest::Fs {
+                action,
+                path: path.to_string(),
+            },
+            Request::Net { action, host, port } => OwnedRequest::Net {
+                action,
+                host: host.map(str::to_string),
+                port,
+            },
+            Request::Spawn { executable } => OwnedRequest::Spawn {
+                executable: executable.to_string(),
+            },
+            Request::Signal { signal } => OwnedRequest::Signal { signal },
+        }
+    }
 }
 
 impl OwnedRequest {

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::audit::{AuditLog, Mode, Record, Verdict, now_rfc3339};
+use super::audit::{AuditLog, Mode, Observed, Record, Trail, Verdict, now_rfc3339};
 use super::limits::{Limiter, RunLimits};
 use crate::manifest::Manifest;
 use crate::orgpolicy::{Effective, PolicySet};
@@ -98,6 +98,8 @@ pub struct Denied(pub String);
 pub(crate) struct Guard {
     pub(crate) policy: Arc<ComponentPolicy>,
     pub(crate) audit: AuditLog,
+    /// The run id, the phase, the verdicts counted and the observer.
+    pub(crate) trail: Arc<Trail>,
     /// The instance's bounds (also read by the store's limiter when it is made).
     pub(crate) run_limits: RunLimits,
     /// The store's resource limiter, which counts the memory the instance has.
@@ -117,11 +119,12 @@ impl std::fmt::Debug for Guard {
 }
 
 impl Guard {
-    pub(crate) fn new(policy: Arc<ComponentPolicy>, audit: AuditLog, run_limits: RunLimits) -> Self {
+    pub(crate) fn new(policy: Arc<ComponentPolicy>, audit: AuditLog, trail: Arc<Trail>, run_limits: RunLimits) -> Self {
         Guard {
             limits: run_limits.store_limits(),
             policy,
             audit,
+            trail,
             run_limits,
             deadline: None,
         }
@@ -183,14 +186,29 @@ impl Guard {
     /// report-only and unguarded modes when nothing does). Every effect of a host operation
     /// must be preceded by an `Ok` from here (or from [`Self::authorize_handle`]).
     pub(crate) fn authorize(&self, operation: &str, request: Request<'_>) -> Result<Option<GrantRef>, Denied> {
-        authorize(&self.policy, &self.audit, operation, request)
+        self.recorder().authorize(operation, request, None)
+    }
+
+    /// [`Self::authorize`] for where the symbolic link `link` led (a hop): the audit line
+    /// names the link.
+    pub(crate) fn authorize_hop(
+        &self,
+        operation: &str,
+        request: Request<'_>,
+        link: &str,
+    ) -> Result<Option<GrantRef>, Denied> {
+        self.recorder().authorize(operation, request, Some(link))
+    }
+
+    fn recorder(&self) -> Recorder<'_> {
+        Recorder::new(&self.policy, &self.audit, &self.trail)
     }
 
     /// Whether a decision with this outcome leaves a trace: an audit line (when there is a
     /// log) or a refusal. When it does not — allowed, and no log — the caller may skip
     /// describing the request. Unguarded mode records nothing.
     pub(crate) fn records(&self, allowed: bool) -> bool {
-        records(&self.policy, &self.audit, allowed)
+        self.recorder().records(allowed)
     }
 
     /// Records a decision that the host made itself: an access check against what a handle
@@ -204,16 +222,29 @@ impl Guard {
         permitted: bool,
         by: &str,
     ) -> Result<(), Denied> {
-        if !self.records(permitted) {
+        self.authorize_handle_via(operation, resource, permitted, by, None)
+    }
+
+    /// [`Self::authorize_handle`] for a decision about where a symbolic link led (`link`).
+    pub(crate) fn authorize_handle_via(
+        &self,
+        operation: &str,
+        resource: &str,
+        permitted: bool,
+        by: &str,
+        link: Option<&str>,
+    ) -> Result<(), Denied> {
+        let recorder = self.recorder();
+        if !recorder.records(permitted) {
             return Ok(());
         }
-        finish(&self.policy, &self.audit, operation, resource, permitted, by)
+        recorder.finish(operation, resource, permitted, by, link)
     }
 
     /// Refuses outright: a host rule that holds in every mode (report-only included), such as
     /// a dynamic-loader variable in a child's environment. Logged as `denied`.
     pub(crate) fn refuse(&self, operation: &str, resource: &str, by: &str) -> Denied {
-        refuse(&self.policy, &self.audit, operation, resource, by)
+        self.recorder().refuse(operation, resource, by)
     }
 
     /// The part of the guard that decides and records, detached from the instance: for host
@@ -222,6 +253,7 @@ impl Guard {
         Decider {
             policy: Arc::clone(&self.policy),
             audit: self.audit.clone(),
+            trail: Arc::clone(&self.trail),
         }
     }
 }
@@ -232,107 +264,145 @@ impl Guard {
 pub(crate) struct Decider {
     pub(crate) policy: Arc<ComponentPolicy>,
     pub(crate) audit: AuditLog,
+    pub(crate) trail: Arc<Trail>,
 }
 
 impl Decider {
+    fn recorder(&self) -> Recorder<'_> {
+        Recorder::new(&self.policy, &self.audit, &self.trail)
+    }
+
     /// As [`Guard::authorize`].
     pub(crate) fn authorize(&self, operation: &str, request: Request<'_>) -> Result<Option<GrantRef>, Denied> {
-        authorize(&self.policy, &self.audit, operation, request)
+        self.recorder().authorize(operation, request, None)
     }
 
     /// Records a denial the host made itself (a policy rule met on the way, as
     /// [`Guard::authorize_handle`] with `permitted` false): `Err` unless report-only or
     /// unguarded mode lets it through.
     pub(crate) fn record(&self, operation: &str, resource: &str, by: &str) -> Result<(), Denied> {
-        if !records(&self.policy, &self.audit, false) {
+        let recorder = self.recorder();
+        if !recorder.records(false) {
             return Ok(());
         }
-        finish(&self.policy, &self.audit, operation, resource, false, by)
+        recorder.finish(operation, resource, false, by, None)
     }
 }
 
-fn records(policy: &ComponentPolicy, audit: &AuditLog, allowed: bool) -> bool {
-    policy.mode != Mode::Unguarded && (!allowed || audit.is_enabled())
+/// What decides and records, borrowed from a [`Guard`] or a [`Decider`].
+struct Recorder<'g> {
+    policy: &'g ComponentPolicy,
+    audit: &'g AuditLog,
+    trail: &'g Trail,
 }
 
-fn authorize(
-    policy: &ComponentPolicy,
-    audit: &AuditLog,
-    operation: &str,
-    request: Request<'_>,
-) -> Result<Option<GrantRef>, Denied> {
-    if policy.mode == Mode::Unguarded {
-        return Ok(None);
+impl<'g> Recorder<'g> {
+    fn new(policy: &'g ComponentPolicy, audit: &'g AuditLog, trail: &'g Trail) -> Self {
+        Recorder { policy, audit, trail }
     }
-    let decision = policy.effective.decide(&request);
-    if !records(policy, audit, decision.allowed) {
-        return Ok(decision.grant);
+
+    fn records(&self, allowed: bool) -> bool {
+        self.policy.mode != Mode::Unguarded && (!allowed || self.audit.is_enabled())
     }
-    let resource = describe_request(&request);
-    let rule;
-    let by = match (&decision.denied_by, decision.grant) {
-        (Some(denied_by), _) => {
-            rule = format!("policy {denied_by}");
-            rule.as_str()
+
+    fn authorize(&self, operation: &str, request: Request<'_>, via: Option<&str>) -> Result<Option<GrantRef>, Denied> {
+        let policy = self.policy;
+        if policy.mode == Mode::Unguarded {
+            return Ok(None);
         }
-        (None, Some(grant)) => policy.grant_text(grant),
-        (None, None) => "no grant",
-    };
-    finish(policy, audit, operation, &resource, decision.allowed, by)?;
-    Ok(decision.grant.filter(|_| decision.allowed))
-}
-
-fn refuse(policy: &ComponentPolicy, audit: &AuditLog, operation: &str, resource: &str, by: &str) -> Denied {
-    let record = Record {
-        time: now_rfc3339(),
-        component: policy.name(),
-        operation,
-        resource,
-        verdict: Verdict::Denied,
-        by,
-        mode: policy.mode,
-    };
-    // The operation is refused whether or not the line could be written (a line that could
-    // not be written is the host's failure all the same: the log keeps it).
-    let _ = audit.write(&record);
-    Denied(resource.to_string())
-}
-
-fn finish(
-    policy: &ComponentPolicy,
-    audit: &AuditLog,
-    operation: &str,
-    resource: &str,
-    allowed: bool,
-    by: &str,
-) -> Result<(), Denied> {
-    let mode = policy.mode;
-    let verdict = match (allowed, mode) {
-        (true, _) => Verdict::Allowed,
-        (false, Mode::ReportOnly) => Verdict::WouldDeny,
-        (false, _) => Verdict::Denied,
-    };
-    let record = Record {
-        time: now_rfc3339(),
-        component: policy.name(),
-        operation,
-        resource,
-        verdict,
-        by,
-        mode,
-    };
-    if let Err(e) = audit.write(&record) {
-        // No effect without its record. This is the host's failure, not a decision about the
-        // component: the log keeps the error, and the call that met it ends as the host's
-        // failure (`Fault::AuditLog`), so that a host such as `run` reports the operating
-        // system's error rather than a denial.
-        return Err(Denied(format!(
-            "{resource}: not done, the host cannot write its audit log ({e})"
-        )));
+        let decision = policy.effective.decide(&request);
+        if let Some(observer) = self.trail.observer() {
+            observer.observe(&Observed {
+                component: policy.name(),
+                operation,
+                request: &request,
+                decision: &decision,
+                via_symlink: via,
+            });
+        }
+        if !self.records(decision.allowed) {
+            return Ok(decision.grant);
+        }
+        let resource = describe_request(&request);
+        let rule;
+        let by = match (&decision.denied_by, decision.grant) {
+            (Some(denied_by), _) => {
+                rule = format!("policy {denied_by}");
+                rule.as_str()
+            }
+            (None, Some(grant)) => policy.grant_text(grant),
+            (None, None) => "no grant",
+        };
+        self.finish(operation, &resource, decision.allowed, by, via)?;
+        Ok(decision.grant.filter(|_| decision.allowed))
     }
-    match verdict {
-        Verdict::Denied => Err(Denied(resource.to_string())),
-        Verdict::Allowed | Verdict::WouldDeny => Ok(()),
+
+    fn record<'r>(
+        &'r self,
+        operation: &'r str,
+        resource: &'r str,
+        verdict: Verdict,
+        by: &'r str,
+        via: Option<&'r str>,
+    ) -> Record<'r> {
+        Record {
+            time: now_rfc3339(),
+            component: self.policy.name(),
+            operation,
+            resource,
+            verdict,
+            by,
+            mode: self.policy.mode,
+            phase: self.trail.phase(),
+            via_symlink: via,
+            run: self.trail.run(),
+        }
+    }
+
+    /// Writes the line and counts it when it was written.
+    fn write(&self, record: &Record<'_>) -> std::io::Result<()> {
+        self.audit.write(record)?;
+        if self.audit.is_enabled() {
+            self.trail.count(record.verdict);
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, operation: &str, resource: &str, by: &str) -> Denied {
+        let record = self.record(operation, resource, Verdict::Denied, by, None);
+        // The operation is refused whether or not the line could be written (a line that could
+        // not be written is the host's failure all the same: the log keeps it).
+        let _ = self.write(&record);
+        Denied(resource.to_string())
+    }
+
+    fn finish(
+        &self,
+        operation: &str,
+        resource: &str,
+        allowed: bool,
+        by: &str,
+        via: Option<&str>,
+    ) -> Result<(), Denied> {
+        let verdict = match (allowed, self.policy.mode) {
+            (true, _) => Verdict::Allowed,
+            (false, Mode::ReportOnly) => Verdict::WouldDeny,
+            (false, _) => Verdict::Denied,
+        };
+        let record = self.record(operation, resource, verdict, by, via);
+        if let Err(e) = self.write(&record) {
+            // No effect without its record. This is the host's failure, not a decision about the
+            // component: the log keeps the error, and the call that met it ends as the host's
+            // failure (`Fault::AuditLog`), so that a host such as `run` reports the operating
+            // system's error rather than a denial.
+            return Err(Denied(format!(
+                "{resource}: not done, the host cannot write its audit log ({e})"
+            )));
+        }
+        match verdict {
+            Verdict::Denied => Err(Denied(resource.to_string())),
+            Verdict::Allowed | Verdict::WouldDeny => Ok(()),
+        }
     }
 }
 
@@ -451,7 +521,12 @@ network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]
             .unwrap();
         let policy = Arc::new(ComponentPolicy::new(manifest, &policies, Env::default(), Mode::Enforce));
         let audit = Captured::default();
-        let s = Guard::new(policy, AuditLog::to_writer(audit.clone()), RunLimits::default());
+        let s = Guard::new(
+            policy,
+            AuditLog::to_writer(audit.clone()),
+            crate::runtime::testing::trail(),
+            RunLimits::default(),
+        );
         let metadata = Request::Net {
             action: NetAction::Connect,
             host: Some("169.254.169.254"),

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
-use super::audit::{AuditLog, Mode};
+use super::audit::{self, AuditLog, End, Mode, Observer, Phase, PolicyInForce, Start, Trail};
 use super::bindings::FullComponent;
 use super::bindings::core_types::ComponentError;
 use super::fault::CallError;
@@ -45,6 +45,8 @@ pub struct RuntimeConfig {
     /// Where compiled components are kept between runs (default: none; see
     /// [`CompileCache`](super::CompileCache)).
     pub cache: Option<Arc<super::CompileCache>>,
+    /// Shown every decision of every instance (default: none); see [`Observer`].
+    pub observer: Option<Arc<dyn Observer>>,
 }
 
 impl Default for RuntimeConfig {
@@ -61,6 +63,7 @@ impl Default for RuntimeConfig {
             overrides: Limits::default(),
             fuel_metering: true,
             cache: None,
+            observer: None,
         }
     }
 }
@@ -70,6 +73,10 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<InstanceState>,
     config: RuntimeConfig,
+    /// The run id of every audit line of this runtime's instances.
+    run: Arc<str>,
+    /// The policies of `config`, as `start` lines name them.
+    policies: Vec<PolicyInForce>,
     ticker: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
 }
@@ -87,8 +94,19 @@ impl Runtime {
     /// extensions) and WASI 0.2 (see `runtime/wasi.rs`).
     ///
     /// # Errors
-    /// Wasmtime refused the configuration (not expected on a supported platform).
+    /// Wasmtime refused the configuration (not expected on a supported platform), or the
+    /// operating system gave no random bytes for the run id.
     pub fn new(config: RuntimeConfig) -> wasmtime::Result<Self> {
+        let run: Arc<str> = audit::new_run_id().map_err(wasmtime::Error::msg)?.into();
+        let policies = config
+            .policies
+            .policies
+            .iter()
+            .map(|p| PolicyInForce {
+                name: p.name.clone(),
+                digest: p.digest.map(|d| d.hex()).unwrap_or_default(),
+            })
+            .collect();
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
             // The component-model async builtins, as far as Wasmtime supports them, so that
@@ -122,6 +140,8 @@ impl Runtime {
             engine,
             linker,
             config,
+            run,
+            policies,
             ticker: Some(ticker),
             stop,
         })
@@ -138,6 +158,17 @@ impl Runtime {
 
     pub fn config(&self) -> &RuntimeConfig {
         &self.config
+    }
+
+    /// The run id that every audit line of this runtime's instances carries: a random UUID
+    /// drawn when the runtime was made.
+    pub fn run_id(&self) -> &str {
+        &self.run
+    }
+
+    /// The organisation policies in force, with the SHA-256 of each file's text.
+    pub fn policies_in_force(&self) -> &[PolicyInForce] {
+        &self.policies
     }
 
     /// Compiles a component (binary or text format).
@@ -205,7 +236,9 @@ impl Runtime {
         wasi: &WasiOptions,
     ) -> Store<InstanceState> {
         let limits = self.limits_for(&policy.manifest);
-        let state = InstanceState::new(policy, audit, limits, hub, self.config.log.clone(), wasi);
+        let trail = Arc::new(Trail::new(Arc::clone(&self.run), self.config.observer.clone()));
+        let guard = super::guard::Guard::new(policy, audit, trail, limits);
+        let state = InstanceState::new(guard, hub, self.config.log.clone(), wasi);
         let fuel = limits.hostcall_fuel();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.guard.limits);
@@ -315,23 +348,37 @@ impl Host {
             )));
         }
         let policy = self.runtime.policy_for(manifest);
+        let version = policy.manifest.component.version.as_ref().map(ToString::to_string);
         let mut store = self.runtime.store_in(policy, &self.hub, wasi);
-        let instance = self.runtime.linker().instantiate(&mut store, &component).map_err(|e| {
-            CallError::Load(format!(
-                "`{name}` cannot be instantiated: {}",
-                explain_instantiation(&e, &limits)
-            ))
-        })?;
-        let exports = match FullComponent::new(&mut store, &instance) {
-            Ok(bindings) => Exports::Lifecycle(bindings),
-            Err(_) => match wasmtime_wasi::p2::bindings::sync::Command::new(&mut store, &instance) {
-                Ok(command) => Exports::Command(command),
-                Err(_) => {
-                    return Err(CallError::Load(format!(
-                        "`{name}` exports neither `airssys:core/component-lifecycle@1.0.0` (an airssys component) nor `wasi:cli/run@0.2.x` (a WASI command), so there is nothing to call"
-                    )));
-                }
-            },
+        let audit = store.data().guard.audit.clone();
+        let trail = Arc::clone(&store.data().guard.trail);
+        audit
+            .write_start(&Start {
+                time: audit::now_rfc3339(),
+                run: trail.run(),
+                component: &name,
+                version,
+                digest: crate::digest::Digest::of(bytes).hex(),
+                mode: self.runtime.config.mode,
+                policies: self.runtime.policies_in_force(),
+            })
+            .map_err(|e| CallError::Load(format!("`{name}`: the audit log cannot be written: {e}")))?;
+        let exports = match instantiate(&self.runtime, &mut store, &component, &name, &limits) {
+            Ok(exports) => exports,
+            Err(why) => {
+                // The start line has its end: the component never ran.
+                let _ = audit.write_end(&End {
+                    time: audit::now_rfc3339(),
+                    run: trail.run(),
+                    component: &name,
+                    mode: self.runtime.config.mode,
+                    counts: trail.counts(),
+                    outcome: "not-loaded",
+                    detail: Some(&why),
+                    exit: None,
+                });
+                return Err(CallError::Load(why));
+            }
         };
         self.hub.insert(Slot::new(name.clone(), store, exports));
         Ok(name)
@@ -360,11 +407,11 @@ impl Host {
     /// # Errors
     /// See [`CallError`].
     pub fn init(&self, component: &str) -> Result<(), CallError> {
-        let result = self.hub.call(component, false, None, |store, bindings| {
+        let result = self.hub.call(component, false, None, Phase::Init, |store, bindings| {
             let config = store.data().guard.policy.manifest.config.clone();
             bindings.airssys_core_component_lifecycle().call_init(store, &config)
         });
-        self.settle(component, result)
+        self.settle(component, Phase::Init, result)
     }
 
     /// Calls `execute` with `input` and returns its output.
@@ -372,10 +419,12 @@ impl Host {
     /// # Errors
     /// See [`CallError`].
     pub fn execute(&self, component: &str, input: &[u8]) -> Result<Vec<u8>, CallError> {
-        let result = self.hub.call(component, false, None, |store, bindings| {
-            bindings.airssys_core_component_lifecycle().call_execute(store, input)
-        });
-        self.settle(component, result)
+        let result = self
+            .hub
+            .call(component, false, None, Phase::Execute, |store, bindings| {
+                bindings.airssys_core_component_lifecycle().call_execute(store, input)
+            });
+        self.settle(component, Phase::Execute, result)
     }
 
     /// Calls `shutdown`.
@@ -383,23 +432,61 @@ impl Host {
     /// # Errors
     /// See [`CallError`].
     pub fn shutdown(&self, component: &str) -> Result<(), CallError> {
-        let result = self.hub.call(component, false, None, |store, bindings| {
-            bindings.airssys_core_component_lifecycle().call_shutdown(store)
-        });
-        self.settle(component, result)
+        let result = self
+            .hub
+            .call(component, false, None, Phase::Shutdown, |store, bindings| {
+                bindings.airssys_core_component_lifecycle().call_shutdown(store)
+            });
+        self.settle(component, Phase::Shutdown, result)
     }
 
     /// Delivers the requests made with `send-request` (and their callbacks) until none is left,
     /// then maps the call's own outcome.
-    fn settle<T>(&self, component: &str, result: Result<Result<T, ComponentError>, CallError>) -> Result<T, CallError> {
+    fn settle<T>(
+        &self,
+        component: &str,
+        phase: Phase,
+        result: Result<Result<T, ComponentError>, CallError>,
+    ) -> Result<T, CallError> {
         self.hub.deliver_requests();
         match result? {
             Ok(value) => Ok(value),
-            Err(error) => Err(CallError::Component {
-                component: component.to_string(),
-                error: describe_component_error(&error),
-            }),
+            Err(error) => {
+                let error = describe_component_error(&error);
+                if let Some(slot) = self.hub.slot(component) {
+                    slot.failed(|| format!("{} returned an error: {error}", phase.as_str()));
+                }
+                Err(CallError::Component {
+                    component: component.to_string(),
+                    error,
+                })
+            }
         }
+    }
+
+    /// Writes the `end` line of every loaded component (in load order): the decision lines
+    /// written for it by verdict, `ok` or `failed` with what failed first, and the run's
+    /// `exit` code when the caller gives one. Call it once, when the run is over; a log without
+    /// a component's `end` line is the log of a host that stopped before it finished.
+    ///
+    /// # Errors
+    /// The audit log cannot be written.
+    pub fn finish(&self, exit: Option<i32>) -> std::io::Result<()> {
+        let audit = &self.runtime.config.audit;
+        for slot in self.hub.slots() {
+            let failure = slot.failure();
+            audit.write_end(&End {
+                time: audit::now_rfc3339(),
+                run: self.runtime.run_id(),
+                component: slot.name(),
+                mode: self.runtime.config.mode,
+                counts: slot.trail().counts(),
+                outcome: if failure.is_some() { "failed" } else { "ok" },
+                detail: failure.as_deref(),
+                exit,
+            })?;
+        }
+        audit.flush()
     }
 }
 
@@ -409,6 +496,30 @@ const _: () = {
     send_and_sync::<Runtime>();
     send_and_sync::<Host>();
 };
+
+/// Instantiates `component` in `store` and finds what it exports for the host to call; why
+/// not, in words that name what to change.
+fn instantiate(
+    runtime: &Runtime,
+    store: &mut Store<InstanceState>,
+    component: &Component,
+    name: &str,
+    limits: &RunLimits,
+) -> Result<Exports, String> {
+    let instance = runtime
+        .linker()
+        .instantiate(&mut *store, component)
+        .map_err(|e| format!("`{name}` cannot be instantiated: {}", explain_instantiation(&e, limits)))?;
+    if let Ok(bindings) = FullComponent::new(&mut *store, &instance) {
+        return Ok(Exports::Lifecycle(bindings));
+    }
+    match wasmtime_wasi::p2::bindings::sync::Command::new(&mut *store, &instance) {
+        Ok(command) => Ok(Exports::Command(command)),
+        Err(_) => Err(format!(
+            "`{name}` exports neither `airssys:core/component-lifecycle@1.0.0` (an airssys component) nor `wasi:cli/run@0.2.x` (a WASI command), so there is nothing to call"
+        )),
+    }
+}
 
 /// Why instantiation failed, in words that name what to change: a count limit with the option
 /// that raises it, an import the host does not serve.

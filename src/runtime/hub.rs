@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use wasmtime::Store;
 
+use super::audit::{Phase, Trail};
 use super::bindings::FullComponent;
 use super::bindings::core_types::{ComponentError, ComponentMetadata};
 use super::fault::{CallError, Fault};
@@ -22,6 +23,10 @@ pub(crate) struct Slot {
     command: bool,
     metadata: ComponentMetadata,
     live: Mutex<Live>,
+    /// The instance's trail (kept here: an instance that ends drops its store).
+    trail: Arc<Trail>,
+    /// What failed first: a fault, an error a call returned, a command's failure.
+    failure: Mutex<Option<String>>,
 }
 
 enum Live {
@@ -69,8 +74,31 @@ impl Slot {
             command: matches!(bindings, Exports::Command(_)),
             name,
             metadata,
+            trail: Arc::clone(&store.data().guard.trail),
             live: Mutex::new(Live::Ready(Box::new(store), Box::new(bindings))),
+            failure: Mutex::new(None),
         }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn trail(&self) -> &Trail {
+        &self.trail
+    }
+
+    /// Notes a failure of a call (only the first is kept).
+    pub(crate) fn failed(&self, what: impl FnOnce() -> String) {
+        let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        if failure.is_none() {
+            *failure = Some(what());
+        }
+    }
+
+    /// The first failure noted, if any.
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -97,6 +125,11 @@ impl Hub {
             .collect()
     }
 
+    /// Every slot, in load order.
+    pub(crate) fn slots(&self) -> Vec<Arc<Slot>> {
+        self.slots.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub(crate) fn slot(&self, name: &str) -> Option<Arc<Slot>> {
         self.slots
             .read()
@@ -120,6 +153,7 @@ impl Hub {
         component: &str,
         nested: bool,
         timeout_ms: Option<u64>,
+        phase: Phase,
         f: impl FnOnce(&mut Store<InstanceState>, &FullComponent) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let slot = self
@@ -154,11 +188,12 @@ impl Hub {
                 });
             }
             Live::Ready(store, exports) => match &**exports {
-                Exports::Lifecycle(bindings) => guarded_call(store, timeout_ms, |store| f(store, bindings)),
+                Exports::Lifecycle(bindings) => guarded_call(store, timeout_ms, phase, |store| f(store, bindings)),
                 Exports::Command(_) => unreachable!("refused above"),
             },
         };
         outcome.map_err(|fault| {
+            slot.failed(|| format!("{} was stopped: {fault}", phase.as_str()));
             *live = Live::Ended(fault.clone());
             CallError::Fault {
                 component: component.to_string(),
@@ -187,7 +222,7 @@ impl Hub {
                     .to_string(),
             });
         };
-        let outcome = guarded_call(store, None, |store| {
+        let outcome = guarded_call(store, None, Phase::Run, |store| {
             match command.wasi_cli_run().call_run(&mut *store) {
                 Ok(returned) => Ok(Exit::Returned(returned.is_ok())),
                 Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
@@ -196,6 +231,14 @@ impl Hub {
                 },
             }
         });
+        if let Ok(exit) = outcome
+            && exit.code() != 0
+        {
+            slot.failed(|| match exit {
+                Exit::Code(code) => format!("run exited with code {code}"),
+                Exit::Returned(_) => "run returned an error".to_string(),
+            });
+        }
         match outcome {
             Ok(Exit::Code(code)) => {
                 // The instance unwound through `exit`: it cannot be called again.
@@ -204,6 +247,7 @@ impl Hub {
             }
             Ok(returned) => Ok(returned),
             Err(fault) => {
+                slot.failed(|| format!("run was stopped: {fault}"));
                 *live = Live::Ended(fault.clone());
                 Err(CallError::Fault {
                     component: component.to_string(),
@@ -219,12 +263,26 @@ impl Hub {
             let Some(request) = self.requests.pop() else {
                 return;
             };
-            let answer = match self.call(&request.target, false, Some(request.timeout_ms), |store, b| {
-                b.airssys_core_component_lifecycle()
-                    .call_execute(store, &request.payload)
-            }) {
+            let answer = match self.call(
+                &request.target,
+                false,
+                Some(request.timeout_ms),
+                Phase::Execute,
+                |store, b| {
+                    b.airssys_core_component_lifecycle()
+                        .call_execute(store, &request.payload)
+                },
+            ) {
                 Ok(Ok(output)) => Ok(output),
-                Ok(Err(error)) => Err(describe_component_error(&error)),
+                Ok(Err(error)) => {
+                    let error = describe_component_error(&error);
+                    if let Some(slot) = self.slot(&request.target) {
+                        slot.failed(|| {
+                            format!("execute (a request of `{}`) returned an error: {error}", request.sender)
+                        });
+                    }
+                    Err(error)
+                }
                 Err(CallError::Fault {
                     fault: Fault::Timeout(_),
                     ..
@@ -232,7 +290,7 @@ impl Hub {
                 Err(other) => Err(other.to_string()),
             };
             // A sender that has ended or errs in its callback only affects itself.
-            let _ = self.call(&request.sender, false, None, |store, b| {
+            let _ = self.call(&request.sender, false, None, Phase::HandleCallback, |store, b| {
                 b.airssys_core_component_lifecycle().call_handle_callback(
                     store,
                     request.id,
@@ -263,7 +321,7 @@ impl Components for Hub {
         payload: &[u8],
     ) -> Result<Result<(), ComponentError>, CallError> {
         let sender = sender.to_string();
-        self.call(target, true, None, |store, b| {
+        self.call(target, true, None, Phase::HandleMessage, |store, b| {
             b.airssys_core_component_lifecycle()
                 .call_handle_message(store, &sender, payload)
         })
@@ -274,12 +332,14 @@ impl Components for Hub {
     }
 }
 
-/// Runs `f` on a store after renewing its budget; a trap becomes a [`Fault`].
+/// Runs `f` on a store in `phase` after renewing its budget; a trap becomes a [`Fault`].
 pub(crate) fn guarded_call<R>(
     store: &mut Store<InstanceState>,
     timeout_ms: Option<u64>,
+    phase: Phase,
     f: impl FnOnce(&mut Store<InstanceState>) -> wasmtime::Result<R>,
 ) -> Result<R, Fault> {
+    store.data().guard.trail.set_phase(phase);
     arm(store);
     if let Some(ms) = timeout_ms.filter(|ms| *ms < store.data().guard.run_limits.timeout_ms) {
         set_deadline(store, ms);

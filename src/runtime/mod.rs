@@ -58,7 +58,10 @@ mod state;
 mod testing;
 mod wasi;
 
-pub use audit::{AuditLog, Mode, Record, Verdict, now_rfc3339};
+pub use audit::{
+    AuditLog, Collector, Counts, End, FORMAT, Mode, Observed, Observer, Phase, PolicyInForce, Record, Start, Trail,
+    Verdict, new_run_id, now_rfc3339,
+};
 pub use cache::{CacheOutcome, CompileCache};
 pub use fault::{CallError, Fault};
 pub use guard::{ComponentPolicy, Denied, describe_request};

@@ -10,17 +10,15 @@
 //!
 //! [`arm`] renews a store's time and fuel before each export call.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 use wasmtime::component::ResourceTable;
 
-use super::audit::AuditLog;
 use super::fs::wasi::WasiFsView;
 use super::fs::{FsState, FsView};
 use super::guard::{ComponentPolicy, Guard};
-use super::limits::RunLimits;
 use super::net::wasi::WasiNetView;
 use super::net::{NetState, NetView};
 use super::process::{ProcState, ProcessView};
@@ -53,17 +51,9 @@ impl std::fmt::Debug for InstanceState {
 }
 
 impl InstanceState {
-    /// The state of a new instance of the component with `policy`. `hub` is the host's set of
-    /// components, for `host-services` messaging (`None`: the instance runs alone).
-    pub(crate) fn new(
-        policy: Arc<ComponentPolicy>,
-        audit: AuditLog,
-        run_limits: RunLimits,
-        hub: Option<Weak<dyn Components>>,
-        log: LogSink,
-        wasi: &WasiOptions,
-    ) -> Self {
-        let guard = Guard::new(policy, audit, run_limits);
+    /// The state of a new instance whose operations answer to `guard`. `hub` is the host's set
+    /// of components, for `host-services` messaging (`None`: the instance runs alone).
+    pub(crate) fn new(guard: Guard, hub: Option<Weak<dyn Components>>, log: LogSink, wasi: &WasiOptions) -> Self {
         let wasi = WasiState::new(&guard, wasi);
         InstanceState {
             guard,

@@ -10,7 +10,7 @@ use super::state::InstanceState;
 use crate::manifest::Manifest;
 use crate::orgpolicy::PolicySet;
 use crate::policy::Env;
-use crate::runtime::{AuditLog, Mode, RunLimits, services::LogSink};
+use crate::runtime::{AuditLog, Mode, RunLimits, Trail, services::LogSink};
 
 #[path = "../../tests/runtime/support.rs"]
 mod support;
@@ -33,10 +33,9 @@ pub(crate) fn state(toml: &str, mode: Mode) -> (InstanceState, Captured) {
 pub(crate) fn state_under(toml: &str, policies: &PolicySet, mode: Mode) -> (InstanceState, Captured) {
     let captured = Captured::default();
     let audit = AuditLog::to_writer(captured.clone());
+    let guard = Guard::new(policy(toml, policies, mode), audit, trail(), RunLimits::default());
     let state = InstanceState::new(
-        policy(toml, policies, mode),
-        audit,
-        RunLimits::default(),
+        guard,
         None,
         LogSink::disabled(),
         &crate::runtime::WasiOptions::default(),
@@ -49,5 +48,10 @@ pub(crate) fn guard(toml: &str, mode: Mode) -> (Guard, Captured) {
     let captured = Captured::default();
     let audit = AuditLog::to_writer(captured.clone());
     let policy = policy(toml, &PolicySet::default(), mode);
-    (Guard::new(policy, audit, RunLimits::default()), captured)
+    (Guard::new(policy, audit, trail(), RunLimits::default()), captured)
+}
+
+/// The trail of a test instance: the run id `test-run`, no observer.
+pub(crate) fn trail() -> Arc<Trail> {
+    Arc::new(Trail::new("test-run".into(), None))
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::lifecycle;
+use crate::support::audit_lines;
 
 fn airssys(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
@@ -437,4 +438,78 @@ fn two_runs_filling_the_cache_at_once_leave_one_good_entry() {
         "the entry is whole: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn run_writes_start_and_end_lines_around_its_decisions() {
+    use airssys_wasm::digest::Digest;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().canonicalize().unwrap();
+    std::fs::write(dir.join("data.txt"), "granted").unwrap();
+    std::os::unix::fs::symlink("data.txt", dir.join("link.txt")).unwrap();
+    let manifest = format!(
+        "[component]\nname = \"file-reader\"\nversion = \"1.4.0\"\n[permissions]\nfilesystem = [{{ action = \"read\", path = \"{}/*.txt\" }}]\n",
+        dir.display()
+    );
+    write_component(&dir, "reader", &lifecycle::file_reader(), &manifest);
+    let link = dir.join("link.txt").display().to_string();
+    std::fs::write(dir.join("in"), &link).unwrap();
+    std::fs::write(dir.join("denied"), "/etc/passwd").unwrap();
+    let run = |input: &str, log: &str| airssys(&["run", "reader.wasm", "--input", input, "--audit-log", log], &dir);
+    let out = run("in", "allowed.jsonl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"granted");
+    let out = run("denied", "denied.jsonl");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let allowed = audit_lines(&dir.join("allowed.jsonl"));
+    let kinds: Vec<&str> = allowed.iter().map(|l| l["record"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["start", "decision", "decision", "end"], "{allowed:#?}");
+    let start = &allowed[0];
+    let wasm = std::fs::read(dir.join("reader.wasm")).unwrap();
+    assert_eq!(start["component"], "file-reader");
+    assert_eq!(start["version"], "1.4.0");
+    assert_eq!(start["digest"], Digest::of(&wasm).hex());
+    assert_eq!(start["mode"], "enforce");
+    assert_eq!(
+        start["policies"],
+        serde_json::json!([{
+            "name": "builtin:default",
+            "digest": Digest::of(airssys_wasm::orgpolicy::DEFAULT_POLICY.as_bytes()).hex(),
+        }])
+    );
+    // The read of the link, then of its target, marked as reached through it.
+    assert_eq!(allowed[1]["resource"], format!("filesystem:read {link}"));
+    assert!(allowed[1].get("via_symlink").is_none(), "{}", allowed[1]);
+    assert_eq!(
+        allowed[2]["resource"],
+        format!("filesystem:read {}", dir.join("data.txt").display())
+    );
+    assert_eq!(allowed[2]["via_symlink"], link.as_str());
+    for decision in &allowed[1..3] {
+        assert_eq!(decision["phase"], "execute");
+        assert_eq!(decision["verdict"], "allowed");
+        assert_eq!(decision["format"], 2);
+    }
+    let end = &allowed[3];
+    assert_eq!(
+        end["counts"],
+        serde_json::json!({ "allowed": 2, "denied": 0, "would-deny": 0 })
+    );
+    assert_eq!((&end["outcome"], &end["exit"]), (&"ok".into(), &0.into()));
+
+    let denied = audit_lines(&dir.join("denied.jsonl"));
+    let end = denied.last().unwrap();
+    assert_eq!(end["record"], "end");
+    assert_eq!(
+        end["counts"],
+        serde_json::json!({ "allowed": 0, "denied": 1, "would-deny": 0 })
+    );
+    assert_eq!((&end["outcome"], &end["exit"]), (&"failed".into(), &1.into()));
+    assert!(end["detail"].as_str().unwrap().contains("permission-denied"), "{end}");
+    // Every line of a run carries its run id; two runs have two ids.
+    for lines in [&allowed, &denied] {
+        assert!(lines.iter().all(|l| l["run"] == lines[0]["run"]), "{lines:#?}");
+    }
+    assert_ne!(allowed[0]["run"], denied[0]["run"]);
 }

@@ -149,25 +149,38 @@ fn a_fuel_limit_is_refused_rather_than_ignored_without_fuel_metering() {
     host.load(&lifecycle::echo(), named("unmetered", "")).unwrap();
 }
 
-#[test]
-fn an_audit_failure_ends_the_call_as_the_hosts_failure() {
-    struct Full;
-    impl std::io::Write for Full {
-        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            Err(std::io::Error::from_raw_os_error(28))
+/// A sink that takes `room` lines, then is full (ENOSPC).
+struct Full {
+    room: usize,
+}
+
+impl std::io::Write for Full {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::from_raw_os_error(28));
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+        self.room -= 1;
+        Ok(buf.len())
     }
-    let audit = airssys_wasm::runtime::AuditLog::to_writer(Full);
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A host whose audit log takes `room` lines.
+fn host_with_log_room(room: usize) -> (Host, airssys_wasm::runtime::AuditLog) {
+    let audit = airssys_wasm::runtime::AuditLog::to_writer(Full { room });
     let runtime = Runtime::new(RuntimeConfig {
         log: LogSink::disabled(),
         audit: audit.clone(),
         ..RuntimeConfig::default()
     })
     .unwrap();
-    let host = Host::new(Arc::new(runtime));
+    (Host::new(Arc::new(runtime)), audit)
+}
+
+#[test]
+fn an_audit_failure_ends_the_call_as_the_hosts_failure() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("f");
     std::fs::write(&file, "data").unwrap();
@@ -175,6 +188,17 @@ fn an_audit_failure_ends_the_call_as_the_hosts_failure() {
         "[component]\nname = \"reader\"\nversion = \"1.0.0\"\n[permissions]\nfilesystem = [{{ action = \"read\", path = \"{}\" }}]\n",
         file.display()
     ));
+    // No room even for the start line: the component is not loaded.
+    let (host, _) = host_with_log_room(0);
+    let err = host.load(&lifecycle::file_reader(), m.clone()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the audit log cannot be written: No space left on device"),
+        "{err}"
+    );
+    assert!(host.components().is_empty());
+    // Room for the start line only: the first decision cannot be recorded.
+    let (host, audit) = host_with_log_room(1);
     host.load(&lifecycle::file_reader(), m).unwrap();
     host.init("reader").unwrap();
     let err = host

@@ -160,6 +160,23 @@ pub fn echo() -> Vec<u8> {
 /// matching `component-error` (`permission-denied` stays `permission-denied`), so a denial is
 /// visible to the caller as well as in the audit log.
 pub fn file_reader() -> Vec<u8> {
+    file_reader_wat("(call $unit_ok)", "(call $unit_ok)", "")
+}
+
+/// [`file_reader`] that also reads `init_path` in `init` and `shutdown_path` in `shutdown`
+/// (ignoring what comes back), so that each phase of the lifecycle makes a decision.
+pub fn file_reader_reading_in(init_path: &str, shutdown_path: &str) -> Vec<u8> {
+    let read = |at: usize, path: &str| {
+        format!(
+            "(call $read_file (i32.const {at}) (i32.const {}) (i32.const 1024)) (call $unit_ok)",
+            path.len()
+        )
+    };
+    let data = format!("(data (i32.const 3000) \"{init_path}\")\n  (data (i32.const 3500) \"{shutdown_path}\")");
+    file_reader_wat(&read(3000, init_path), &read(3500, shutdown_path), &data)
+}
+
+fn file_reader_wat(init_body: &str, shutdown_body: &str, data: &str) -> Vec<u8> {
     const WORLD: &str = r#"
 package example:file-reader;
 world file-reader {
@@ -170,7 +187,7 @@ world file-reader {
     let (resolve, world) = crate::common::resolve_world(WORLD, "file-reader");
     let wat = r#"(module
   (import "airssys:ext-filesystem/filesystem@1.0.0" "read-file" (func $read_file (param i32 i32 i32)))
-  (memory (export "memory") 1)
+  (memory (export "memory") 1){data}
   (global $heap (mut i32) (i32.const 4096))
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
     (local $ptr i32)
@@ -187,7 +204,7 @@ world file-reader {
   (func $unit_ok (result i32)
     (i32.store8 (i32.const 1024) (i32.const 0))
     (i32.const 1024))
-  (func (export "airssys:core/component-lifecycle@1.0.0#init") (param i32 i32) (result i32) (call $unit_ok))
+  (func (export "airssys:core/component-lifecycle@1.0.0#init") (param i32 i32) (result i32) {init_body})
   ;; `result<list<u8>, fs-error>` and `result<list<u8>, component-error>` share their layout:
   ;; the tag at 0, the list (ptr, len) or the error (case at 4, message at 8/12) after it. Only
   ;; the error case numbers differ, so the answer is the host's, with the case translated.
@@ -218,9 +235,19 @@ world file-reader {
   (func (export "airssys:core/component-lifecycle@1.0.0#health") (result i32)
     (memory.fill (i32.const 1200) (i32.const 0) (i32.const 64))
     (i32.const 1200))
-  (func (export "airssys:core/component-lifecycle@1.0.0#shutdown") (result i32) (call $unit_ok))
-)"#;
-    let core = wat::parse_str(wat).unwrap_or_else(|e| panic!("file-reader WAT: {e}"));
+  (func (export "airssys:core/component-lifecycle@1.0.0#shutdown") (result i32) {shutdown_body})
+)"#
+    .replace(
+        "{data}",
+        &if data.is_empty() {
+            String::new()
+        } else {
+            format!("\n  {data}")
+        },
+    )
+    .replace("{init_body}", init_body)
+    .replace("{shutdown_body}", shutdown_body);
+    let core = wat::parse_str(&wat).unwrap_or_else(|e| panic!("file-reader WAT: {e}"));
     crate::common::encode_core(core, &resolve, world)
 }
 

@@ -6,10 +6,12 @@ mod common;
 mod guest;
 mod support;
 
+mod audit;
 mod cli_run;
 mod consistency;
 mod example;
 mod host;
+mod learn;
 mod lifecycle;
 mod services;
 mod wasi;

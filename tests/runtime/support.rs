@@ -44,6 +44,15 @@ impl Captured {
     }
 }
 
+/// The audit lines (JSON) of a log file; none when it does not exist.
+pub fn audit_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Servers
 

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::toolchain;
+use crate::support::audit_lines;
 
-fn airssys(args: &[&str], dir: &Path) -> Output {
+pub(crate) fn airssys(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
         .args(args)
         .current_dir(dir)
@@ -22,7 +23,7 @@ fn airssys(args: &[&str], dir: &Path) -> Output {
 }
 
 /// A scratch directory whose path has no symbolic link in it (grants name real paths).
-fn scratch() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn scratch() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().canonicalize().unwrap();
     (dir, real)
@@ -35,17 +36,8 @@ fn command(dir: &Path, name: &str, permissions: &str) {
     std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The audit lines (JSON) of a log file.
-fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]
@@ -389,7 +381,7 @@ fn server(reply: fn(&[u8]) -> Vec<u8>) -> (u16, std::sync::Arc<std::sync::atomic
 }
 
 /// `pong:` + what the client sent.
-fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+pub(crate) fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     server(|read| [b"pong:", read].concat())
 }
 

@@ -260,8 +260,8 @@ impl How {
 enum Step {
     Done(Box<Located>),
     /// A symbolic link: resolution restarts from this path (and whether the link's target
-    /// names a directory by its spelling).
-    Hop(String, bool),
+    /// names a directory by its spelling); the link's own path.
+    Hop(String, bool, String),
 }
 
 impl FsView<'_> {
@@ -345,9 +345,9 @@ impl FsView<'_> {
                 let paths = fs.paths.get_or_insert_with(|| PolicyPaths::of(policy));
                 walk(paths, &mut fs.starts, &path, &grants, how, dir_required)?
             };
-            let (next, names_dir) = match step {
+            let (next, names_dir, link) = match step {
                 Step::Done(located) => return Ok(*located),
-                Step::Hop(next, names_dir) => (next, names_dir),
+                Step::Hop(next, names_dir, link) => (next, names_dir, link),
             };
             hops += 1;
             if hops > MAX_SYMLINK_HOPS {
@@ -356,11 +356,12 @@ impl FsView<'_> {
                 )));
             }
             dir_required |= names_dir;
-            // Authorize the link's target with every action of the request.
+            // Authorize the link's target with every action of the request (each line marked
+            // with the link).
             let mut next_grants = Vec::with_capacity(grants.len());
             let mut denial = None;
             for &(action, _) in &grants {
-                match self.guard.authorize(op, Request::Fs { action, path: &next }) {
+                match self.guard.authorize_hop(op, Request::Fs { action, path: &next }, &link) {
                     Ok(grant) => next_grants.push((action, grant)),
                     Err(d) => {
                         denial.get_or_insert(d);
@@ -529,7 +530,7 @@ fn hop(dir: &Dir, name: &str, here: &str, tail: &[&str]) -> Result<Step, FsError
     }
     let names_dir = tail.is_empty() && names_directory(target);
     let next = normalize_path(&joined).map_err(|e| FsError::Io(format!("{link}: {e}")))?;
-    Ok(Step::Hop(next, names_dir))
+    Ok(Step::Hop(next, names_dir, link))
 }
 
 /// What a policy says about paths, for resolution: the home directory and, for each

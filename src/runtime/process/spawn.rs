@@ -228,13 +228,21 @@ impl ProcessView<'_> {
             .map_err(denied)
     }
 
+    /// [`Self::guard_spawn`] for where the symbolic link `link` leads.
+    fn guard_spawn_hop(&mut self, op: &str, link: &str, executable: &str) -> Result<(), ProcessError> {
+        self.guard
+            .authorize_hop(op, Request::Spawn { executable }, link)
+            .map(drop)
+            .map_err(denied)
+    }
+
     /// The file to run for `executable`: the path itself, or, when its final component is a
     /// symbolic link, the end of the chain of links, each of which must be granted too. Link
     /// targets are joined to the link's directory and normalised lexically, as the decision
     /// normalises requests, so the path that was authorized is the path that runs.
     fn resolve_executable(&mut self, op: &str, executable: &str) -> Result<String, ProcessError> {
         let start = self.absolute_executable(executable)?;
-        self.follow_links(start, |state, next| state.guard_spawn(op, next))
+        self.follow_links(start, |state, link, next| state.guard_spawn_hop(op, link, next))
     }
 
     /// The path `path` really names: every symbolic link on the way (in the directories as
@@ -312,22 +320,24 @@ impl ProcessView<'_> {
             path.escape_debug(),
             link.escape_debug()
         );
-        self.guard.authorize_handle(op, &resource, false, &by).map_err(denied)
+        self.guard
+            .authorize_handle_via(op, &resource, false, &by, Some(link))
+            .map_err(denied)
     }
 
     /// The end of the chain of symbolic links that starts at `path`, with `guard` asked about
-    /// each link's target (not about `path` itself) before it is followed.
+    /// each link's target (not about `path` itself) before it is followed, given the link too.
     fn follow_links(
         &mut self,
         path: String,
-        mut guard: impl FnMut(&mut Self, &str) -> Result<(), ProcessError>,
+        mut guard: impl FnMut(&mut Self, &str, &str) -> Result<(), ProcessError>,
     ) -> Result<String, ProcessError> {
         let mut current = path.clone();
         for _ in 0..MAX_LINKS {
             let Some(next) = next_link(&current)? else {
                 return Ok(current);
             };
-            guard(self, &next)?;
+            guard(self, &current, &next)?;
             current = next;
         }
         Err(ProcessError::InvalidInput(format!(
@@ -357,8 +367,10 @@ impl ProcessView<'_> {
                     program.escape_debug()
                 )));
             }
-            self.guard_interpreter(op, &script, &interpreter)?;
-            let end = self.follow_links(interpreter, |state, next| state.guard_interpreter(op, &script, next))?;
+            self.guard_interpreter(op, &script, &interpreter, None)?;
+            let end = self.follow_links(interpreter, |state, link, next| {
+                state.guard_interpreter(op, &script, next, Some(link))
+            })?;
             script = self.real_path(op, &end)?;
             depth += 1;
         }
@@ -424,7 +436,13 @@ impl ProcessView<'_> {
 
     /// One audit line for an interpreter (or a link on the way to it): denied when a policy
     /// rule denies spawning it, allowed otherwise.
-    fn guard_interpreter(&mut self, op: &str, script: &str, interpreter: &str) -> Result<(), ProcessError> {
+    fn guard_interpreter(
+        &mut self,
+        op: &str,
+        script: &str,
+        interpreter: &str,
+        link: Option<&str>,
+    ) -> Result<(), ProcessError> {
         let request = Request::Spawn {
             executable: interpreter,
         };
@@ -438,7 +456,7 @@ impl ProcessView<'_> {
             None => format!("the `#!` interpreter of {}", script.escape_debug()),
         };
         self.guard
-            .authorize_handle(op, &resource, rule.is_none(), &by)
+            .authorize_handle_via(op, &resource, rule.is_none(), &by, link)
             .map_err(denied)
     }
 
