@@ -95,7 +95,7 @@ fn binary(dir: &Path) -> PathBuf {
     let copy = dir.join("airssys-wasm");
     if !copy.exists() {
         std::fs::copy(env!("CARGO_BIN_EXE_airssys-wasm"), &copy).unwrap();
-        let ours = Command::new(&copy).args(["merge", "--help"]).output().unwrap();
+        let ours = output(Command::new(&copy).args(["merge", "--help"]));
         assert!(
             ours.status.success(),
             "{} is another build (no `merge`): the target directory is shared; rebuild and run again",
@@ -106,7 +106,29 @@ fn binary(dir: &Path) -> PathBuf {
 }
 
 fn airssys(dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary(dir)).args(args).current_dir(dir).output().unwrap()
+    output(Command::new(binary(dir)).args(args).current_dir(dir))
+}
+
+/// Starts `cmd`. The binary is a fresh copy: until another test thread's child (forked while
+/// the copy was open for writing) has made its own exec, starting the copy fails with
+/// `ETXTBSY`, so that is tried again.
+fn spawn(cmd: &mut Command) -> std::process::Child {
+    for _ in 0..200 {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            started => return started.unwrap(),
+        }
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Runs `cmd` to its end (see [`spawn`]), with its output.
+fn output(cmd: &mut Command) -> Output {
+    spawn(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()))
+        .wait_with_output()
+        .unwrap()
 }
 
 fn stdout(out: &Output) -> &str {
@@ -317,13 +339,13 @@ fn processes_sharing_a_cache_print_what_an_uncached_run_prints() {
     args.extend(["--cache", "cache"]);
     let children: Vec<_> = (0..4)
         .map(|_| {
-            Command::new(binary(tmp.path()))
-                .args(&args)
-                .current_dir(tmp.path())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            spawn(
+                Command::new(binary(tmp.path()))
+                    .args(&args)
+                    .current_dir(tmp.path())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped()),
+            )
         })
         .collect();
     for child in children {
@@ -424,14 +446,14 @@ fn from_list_reports_unusable_lines_by_number_and_checks_the_others() {
     )
     .unwrap();
     let list = "# a registry's listing\nok.wasm\n\nmissing.wasm\nmanifests\nother.wasm\tmanifests/other.toml\nok.wasm\nother.wasm\tnope.toml\tx\ty\n";
-    let mut child = Command::new(binary(dir))
-        .args(["check", "--color", "never", "--from-list", "-"])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        Command::new(binary(dir))
+            .args(["check", "--color", "never", "--from-list", "-"])
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), list.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let text = format!(

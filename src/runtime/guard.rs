@@ -12,14 +12,15 @@
 //! the memory the instance has, and the current call's deadline, which bound every answer
 //! ([`Guard::answer_budget`]) and every long operation ([`Guard::call_deadline`]).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::audit::{AuditLog, Mode, Observed, Record, Trail, Verdict, now_rfc3339};
 use super::limits::{Limiter, RunLimits};
 use crate::manifest::Manifest;
-use crate::orgpolicy::{Effective, PolicySet};
-use crate::policy::{Env, GrantRef, Request};
+use crate::orgpolicy::{Effective, EffectiveDecision, PolicySet};
+use crate::policy::{Env, FsAction, GrantRef, Request};
 
 /// Everything the guard needs about one component: its manifest, its grants compiled once
 /// together with the organisation's policy denials, and the mode. Shared by every instance of
@@ -107,6 +108,46 @@ pub(crate) struct Guard {
     /// When the current export call runs out of time (set by [`super::Runtime::arm`]); `None`
     /// outside a call, where an operation gets the whole `timeout_ms` from its start.
     pub(crate) deadline: Option<Instant>,
+    /// The filesystem requests this instance was allowed, remembered.
+    fs_allowed: RefCell<FsAllowed>,
+}
+
+/// The filesystem requests an instance was allowed, by path and action, with the grant that
+/// allowed each: what the policy decides cannot change during the instance's life (its
+/// manifest and the organisation's policies are fixed when it is loaded), so a request decided
+/// once is decided the same way again, as an access vector cache does in an operating system.
+/// Only allowed requests are kept (a denial is rare and names its rule); each later request
+/// is still shown to the observer and written to the audit log. Bounded: emptied when full.
+#[derive(Default)]
+struct FsAllowed {
+    by_path: foldhash::HashMap<Box<str>, [Option<Option<GrantRef>>; 4]>,
+}
+
+impl FsAllowed {
+    /// At most this many paths, of at most [`FsAllowed::MAX_PATH`] bytes each.
+    const MAX_PATHS: usize = 256;
+    const MAX_PATH: usize = 1024;
+
+    fn get(&self, action: FsAction, path: &str) -> Option<Option<GrantRef>> {
+        self.by_path.get(path)?[action as usize]
+    }
+
+    fn put(&mut self, action: FsAction, path: &str, grant: Option<GrantRef>) {
+        if path.len() > Self::MAX_PATH {
+            return;
+        }
+        if self.by_path.len() >= Self::MAX_PATHS && !self.by_path.contains_key(path) {
+            self.by_path.clear();
+        }
+        match self.by_path.get_mut(path) {
+            Some(slots) => slots[action as usize] = Some(grant),
+            None => {
+                let mut slots = [None; 4];
+                slots[action as usize] = Some(grant);
+                self.by_path.insert(path.into(), slots);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Guard {
@@ -127,6 +168,7 @@ impl Guard {
             trail,
             run_limits,
             deadline: None,
+            fs_allowed: RefCell::default(),
         }
     }
 
@@ -201,7 +243,10 @@ impl Guard {
     }
 
     fn recorder(&self) -> Recorder<'_> {
-        Recorder::new(&self.policy, &self.audit, &self.trail)
+        Recorder {
+            fs_allowed: Some(&self.fs_allowed),
+            ..Recorder::new(&self.policy, &self.audit, &self.trail)
+        }
     }
 
     /// Whether a decision with this outcome leaves a trace: an audit line (when there is a
@@ -294,11 +339,37 @@ struct Recorder<'g> {
     policy: &'g ComponentPolicy,
     audit: &'g AuditLog,
     trail: &'g Trail,
+    /// The instance's remembered filesystem decisions (a guard's recorder only).
+    fs_allowed: Option<&'g RefCell<FsAllowed>>,
 }
 
 impl<'g> Recorder<'g> {
     fn new(policy: &'g ComponentPolicy, audit: &'g AuditLog, trail: &'g Trail) -> Self {
-        Recorder { policy, audit, trail }
+        Recorder {
+            policy,
+            audit,
+            trail,
+            fs_allowed: None,
+        }
+    }
+
+    /// The policy's decision on `request`, remembered for an allowed filesystem request.
+    fn decide(&self, request: &Request<'_>) -> EffectiveDecision {
+        let (Some(cache), Request::Fs { action, path }) = (self.fs_allowed, request) else {
+            return self.policy.effective.decide(request);
+        };
+        if let Some(grant) = cache.borrow().get(*action, path) {
+            return EffectiveDecision {
+                allowed: true,
+                grant,
+                denied_by: None,
+            };
+        }
+        let decision = self.policy.effective.decide(request);
+        if decision.allowed {
+            cache.borrow_mut().put(*action, path, decision.grant);
+        }
+        decision
     }
 
     fn records(&self, allowed: bool) -> bool {
@@ -310,7 +381,7 @@ impl<'g> Recorder<'g> {
         if policy.mode == Mode::Unguarded {
             return Ok(None);
         }
-        let decision = policy.effective.decide(&request);
+        let decision = self.decide(&request);
         if let Some(observer) = self.trail.observer() {
             observer.observe(&Observed {
                 component: policy.name(),
@@ -469,6 +540,51 @@ network = [{ action = "connect", domain = "169.254.169.254", port = 80 }]
             action: FsAction::Read,
             path,
         }
+    }
+
+    /// An allowed filesystem request is remembered per path and action; each repeat gets
+    /// the same grant and its own audit line, a denial is decided afresh every time, and
+    /// another action on a remembered path is decided on its own.
+    #[test]
+    fn remembered_decisions_are_the_policys_and_each_is_still_logged() {
+        let (s, audit) = state(MANIFEST, Mode::Enforce);
+        let first = s.authorize("filesystem.read-file", read("/data/a.csv")).unwrap();
+        for _ in 0..3 {
+            assert_eq!(s.authorize("filesystem.read-file", read("/data/a.csv")).unwrap(), first);
+        }
+        assert_eq!(s.fs_allowed.borrow().get(FsAction::Read, "/data/a.csv"), Some(first));
+        let write = Request::Fs {
+            action: FsAction::Write,
+            path: "/data/a.csv",
+        };
+        for _ in 0..2 {
+            assert!(s.authorize("filesystem.write-file", write).is_err());
+            assert!(s.authorize("filesystem.read-file", read("/etc/passwd")).is_err());
+        }
+        assert_eq!(s.fs_allowed.borrow().get(FsAction::Write, "/data/a.csv"), None);
+        assert_eq!(s.fs_allowed.borrow().get(FsAction::Read, "/etc/passwd"), None);
+        let verdicts: Vec<String> = audit.lines().iter().map(|l| l["verdict"].to_string()).collect();
+        assert_eq!(verdicts.len(), 8);
+        assert_eq!(verdicts.iter().filter(|v| v.contains("allowed")).count(), 4);
+        assert!(
+            audit.lines()[..4]
+                .iter()
+                .all(|l| l["by"] == "grant filesystem #1 read `/data/**`")
+        );
+    }
+
+    /// The remembered decisions are bounded in paths and in bytes per path.
+    #[test]
+    fn remembered_decisions_are_bounded() {
+        let (s, _) = state(MANIFEST, Mode::Enforce);
+        for i in 0..3 * super::FsAllowed::MAX_PATHS {
+            let path = format!("/data/{i}.csv");
+            assert!(s.authorize("filesystem.read-file", read(&path)).unwrap().is_some());
+            assert!(s.fs_allowed.borrow().by_path.len() <= super::FsAllowed::MAX_PATHS);
+        }
+        let long = format!("/data/{}", "x".repeat(super::FsAllowed::MAX_PATH));
+        assert!(s.authorize("filesystem.read-file", read(&long)).unwrap().is_some());
+        assert_eq!(s.fs_allowed.borrow().get(FsAction::Read, &long), None);
     }
 
     #[test]
