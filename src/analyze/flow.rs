@@ -228,14 +228,17 @@ impl<'a> Collector<'a> {
         reader.set_features(*validator.features());
         let (calls, indirect) = (m.calls.len(), m.indirect.len());
         let mut notes = Notes {
+            bytes: self.bytes,
             module: m,
             unknown: false,
             last_const: None,
         };
         while !reader.eof() {
+            let at = reader.original_position();
             let mut recorder = Recorder {
-                validator: validator.visitor(reader.original_position()),
+                validator: validator.visitor(at),
                 notes: &mut notes,
+                at,
             };
             reader.visit_operator(&mut recorder)??;
         }
@@ -1222,93 +1225,106 @@ impl<'a> Module<'a> {
 struct Recorder<'r, 'n, 'm, V> {
     validator: V,
     notes: &'r mut Notes<'n, 'm>,
+    /// Where the operator starts in the component.
+    at: usize,
 }
 
 /// What [`Recorder`] notes of one function body.
 struct Notes<'n, 'm> {
+    /// The component.
+    bytes: &'m [u8],
     module: &'n mut Module<'m>,
     /// A call of a reference or a continuation: the target is not known.
     unknown: bool,
-    /// The constant the previous operator pushed, if it was an `i32.const`.
-    last_const: Option<u32>,
+    /// The last `i32.const`: its value and where it starts.
+    last_const: Option<(u32, usize)>,
+}
+
+impl Notes<'_, '_> {
+    /// The slot of a `call_indirect` that starts at `at`: the value of an `i32.const` that
+    /// ends right there, and nothing else (whatever came between could have changed it).
+    fn slot_before(&self, at: usize) -> Option<u32> {
+        let (value, start) = self.last_const?;
+        // The opcode, then a signed LEB128 of at most 5 bytes.
+        let leb = self.bytes.get(start + 1..)?;
+        let len = leb.iter().take(5).position(|b| b & 0x80 == 0)? + 1;
+        (start + 1 + len == at).then_some(value)
+    }
 }
 
 /// What one operator means for the analysis, by name and arguments (see [`Recorder`]).
 macro_rules! note {
-    ($r:ident $last:ident I32Const $v:ident) => {
-        $r.notes.last_const = Some($v as u32)
+    ($r:ident I32Const $v:ident) => {
+        $r.notes.last_const = Some(($v as u32, $r.at))
     };
-    ($r:ident $last:ident Call $f:ident) => {
+    ($r:ident Call $f:ident) => {
         $r.notes.module.calls.push($f)
     };
-    ($r:ident $last:ident ReturnCall $f:ident) => {
+    ($r:ident ReturnCall $f:ident) => {
         $r.notes.module.calls.push($f)
     };
-    ($r:ident $last:ident CallIndirect $ty:ident $t:ident) => {
-        $r.notes.module.indirect.push(($t, $last))
+    ($r:ident CallIndirect $ty:ident $t:ident) => {
+        $r.notes.module.indirect.push(($t, $r.notes.slot_before($r.at)))
     };
-    ($r:ident $last:ident ReturnCallIndirect $ty:ident $t:ident) => {
-        $r.notes.module.indirect.push(($t, $last))
+    ($r:ident ReturnCallIndirect $ty:ident $t:ident) => {
+        $r.notes.module.indirect.push(($t, $r.notes.slot_before($r.at)))
     };
-    ($r:ident $last:ident RefFunc $f:ident) => {
+    ($r:ident RefFunc $f:ident) => {
         $r.notes.module.ref_funcs.push($f)
     };
-    ($r:ident $last:ident TableSet $t:ident) => {
+    ($r:ident TableSet $t:ident) => {
         $r.notes.module.mutated_tables.insert($t)
     };
-    ($r:ident $last:ident TableGrow $t:ident) => {
+    ($r:ident TableGrow $t:ident) => {
         $r.notes.module.mutated_tables.insert($t)
     };
-    ($r:ident $last:ident TableFill $t:ident) => {
+    ($r:ident TableFill $t:ident) => {
         $r.notes.module.mutated_tables.insert($t)
     };
-    ($r:ident $last:ident TableCopy $dst:ident $src:ident) => {
+    ($r:ident TableCopy $dst:ident $src:ident) => {
         $r.notes.module.mutated_tables.insert($dst)
     };
-    ($r:ident $last:ident TableInit $e:ident $t:ident) => {
+    ($r:ident TableInit $e:ident $t:ident) => {
         $r.notes.module.mutated_tables.insert($t)
     };
-    ($r:ident $last:ident TableAtomicSet $o:ident $t:ident) => {
+    ($r:ident TableAtomicSet $o:ident $t:ident) => {
         $r.notes.module.mutated_tables.insert($t)
     };
-    ($r:ident $last:ident TableAtomicRmwXchg $o:ident $t:ident) => {
+    ($r:ident TableAtomicRmwXchg $o:ident $t:ident) => {
         $r.notes.module.mutated_tables.insert($t)
     };
-    ($r:ident $last:ident TableAtomicRmwCmpxchg $o:ident $t:ident) => {
+    ($r:ident TableAtomicRmwCmpxchg $o:ident $t:ident) => {
         $r.notes.module.mutated_tables.insert($t)
     };
     // Calls of a function reference or a continuation: the target is not known.
-    ($r:ident $last:ident CallRef $($a:ident)*) => {
+    ($r:ident CallRef $($a:ident)*) => {
         $r.notes.unknown = true
     };
-    ($r:ident $last:ident ReturnCallRef $($a:ident)*) => {
+    ($r:ident ReturnCallRef $($a:ident)*) => {
         $r.notes.unknown = true
     };
-    ($r:ident $last:ident Resume $($a:ident)*) => {
+    ($r:ident Resume $($a:ident)*) => {
         $r.notes.unknown = true
     };
-    ($r:ident $last:ident ResumeThrow $($a:ident)*) => {
+    ($r:ident ResumeThrow $($a:ident)*) => {
         $r.notes.unknown = true
     };
-    ($r:ident $last:ident ResumeThrowRef $($a:ident)*) => {
+    ($r:ident ResumeThrowRef $($a:ident)*) => {
         $r.notes.unknown = true
     };
-    ($r:ident $last:ident Switch $($a:ident)*) => {
+    ($r:ident Switch $($a:ident)*) => {
         $r.notes.unknown = true
     };
-    ($r:ident $last:ident $op:ident $($a:ident)*) => {};
+    ($r:ident $op:ident $($a:ident)*) => {};
 }
 
-/// Every `visit_*` method of [`Recorder`]: take (and so clear) the constant the previous
-/// operator pushed, note the operator, then hand it to the validator.
+/// Every `visit_*` method of [`Recorder`]: note the operator, then hand it to the validator.
 macro_rules! forward_and_note {
     ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
         $(
+            #[inline]
             fn $visit(&mut self $($(,$arg: $argty)*)?) -> Self::Output {
-                // Read by the notes of `call_indirect` only.
-                #[allow(unused_variables)]
-                let last = self.notes.last_const.take();
-                note!(self last $op $($($arg)*)?);
+                note!(self $op $($($arg)*)?);
                 self.validator.$visit($($($arg),*)?)
             }
         )*
@@ -1319,8 +1335,7 @@ impl<'a, V: VisitOperator<'a>> VisitOperator<'a> for Recorder<'_, '_, '_, V> {
     type Output = V::Output;
 
     fn simd_visitor(&mut self) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
-        // No SIMD operator calls or writes a table; each still ends a constant's reach.
-        self.notes.last_const = None;
+        // No SIMD operator calls or writes a table.
         self.validator.simd_visitor()
     }
 
