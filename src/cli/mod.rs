@@ -411,7 +411,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             *suggest_manifest,
         ),
         #[cfg(feature = "runtime")]
-        Command::Run(args) => run_cmd::run(cli, &load_catalogue(cli)?, args),
+        Command::Run(args) => run_cmd::run(cli, &LazyCatalogue::new(cli), args),
         #[cfg(not(feature = "runtime"))]
         Command::Run(_) => Err(airssys_wasm::ErrorKind::RuntimeNotBuilt.into()),
         Command::Merge { files } => merge_cmd::run(files),
@@ -476,6 +476,30 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
 }
 
 /// Loads the embedded or `--catalogue` catalogue; a broken one is printed and ends the run.
+/// The catalogue, loaded on first use: `run` does without it when the static check's verdict
+/// is remembered.
+struct LazyCatalogue<'c> {
+    cli: &'c Cli,
+    loaded: std::cell::OnceCell<Catalogue>,
+}
+
+impl<'c> LazyCatalogue<'c> {
+    fn new(cli: &'c Cli) -> Self {
+        LazyCatalogue {
+            cli,
+            loaded: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&Catalogue, Error> {
+        if let Some(catalogue) = self.loaded.get() {
+            return Ok(catalogue);
+        }
+        let catalogue = load_catalogue(self.cli)?;
+        Ok(self.loaded.get_or_init(|| catalogue))
+    }
+}
+
 fn load_catalogue(cli: &Cli) -> Result<Catalogue, Error> {
     let loaded = match &cli.catalogue {
         Some(dir) => Catalogue::from_dir(dir)?,

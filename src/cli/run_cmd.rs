@@ -5,11 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use airssys_wasm::analyze::ComponentKind;
-use airssys_wasm::catalogue::Catalogue;
+use airssys_wasm::bounded::{self, Bounded};
 use airssys_wasm::check::{self, Loaded, Options};
+use airssys_wasm::component;
 use airssys_wasm::diagnostics::registry::UNDECLARED_PERMISSION;
 use airssys_wasm::diagnostics::{Levels, Severity, Sink, Sources, count};
+use airssys_wasm::digest::Digest;
 use airssys_wasm::manifest::{Limits, parse_size};
+use airssys_wasm::manifest::{MAX_MANIFEST_BYTES, Manifest};
 use airssys_wasm::orgpolicy::PolicySet;
 use airssys_wasm::report::human;
 use airssys_wasm::runtime::services::LogSink;
@@ -20,7 +23,7 @@ use airssys_wasm::{Error, ErrorKind};
 
 use super::run_args::{Invoke, RunArgs};
 use super::run_learn::Learn;
-use super::{Cli, Outcome, style};
+use super::{Cli, LazyCatalogue, Outcome, style};
 
 /// One component to load: its file and its manifest file.
 struct Unit {
@@ -87,7 +90,7 @@ fn component_file(path: &Path) -> Result<PathBuf, Error> {
     }
 }
 
-pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Outcome, Error> {
+pub(super) fn run(cli: &Cli, catalogue: &LazyCatalogue<'_>, args: &RunArgs) -> Result<Outcome, Error> {
     let learn = Learn::from_args(args)?;
     let mut units = units(args)?;
     if learn.is_some() {
@@ -107,7 +110,8 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     // 1. The static check of every component against its manifest and the policies.
     let mut policy_sources = Sources::new();
     let policies = super::policy_cmd::load(cli, &mut policy_sources, &args.policy)?;
-    let (errors, loaded) = static_check(cli, catalogue, &units, &policies, learn.is_some())?;
+    let cache = compile_cache(args);
+    let (errors, loaded) = static_check(cli, catalogue, &units, &policies, learn.is_some(), cache.as_deref())?;
     if errors > 0 && !args.force {
         eprintln!(
             "error: refusing to run: the static check found {errors} error(s); fix them, or pass --force to run anyway (every operation is still enforced)"
@@ -117,7 +121,7 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
 
     // 2. The host, and every component loaded into it.
     let audit = open_audit_log(args)?;
-    let host = start_host(args, policies, overrides, &audit, learn.as_ref())?;
+    let host = start_host(args, policies, overrides, &audit, learn.as_ref(), cache)?;
     let first = loaded.first().cloned().unwrap_or_default();
     let calls = Calls {
         host: &host,
@@ -142,7 +146,7 @@ pub(super) fn run(cli: &Cli, catalogue: &Catalogue, args: &RunArgs) -> Result<Ou
     }
     if let Some(learn) = &learn {
         let failed = !matches!(outcome, Outcome::Clean);
-        learn.finish(catalogue, &host, &units[0].path, &first, failed)?;
+        learn.finish(catalogue.get()?, &host, &units[0].path, &first, failed)?;
     }
     Ok(outcome)
 }
@@ -198,6 +202,7 @@ fn start_host(
     overrides: Limits,
     audit: &AuditLog,
     learn: Option<&Learn>,
+    cache: Option<Arc<CompileCache>>,
 ) -> Result<Host, Error> {
     let config = RuntimeConfig {
         mode: if args.report_only || learn.is_some() {
@@ -210,7 +215,7 @@ fn start_host(
         log: LogSink::stderr(),
         policies,
         overrides,
-        cache: compile_cache(args),
+        cache,
         ..RuntimeConfig::default()
     };
     let runtime = Runtime::new(config).map_err(|e| Error::from(ErrorKind::RuntimeStart(format!("{e:#}"))))?;
@@ -418,18 +423,32 @@ fn wasi_options(args: &RunArgs) -> Result<WasiOptions, Error> {
 /// is called, and it is shown as a warning (not when `learning`: finding those is the point).
 fn static_check(
     cli: &Cli,
-    catalogue: &Catalogue,
+    catalogue: &LazyCatalogue<'_>,
     units: &[Unit],
     policies: &PolicySet,
     learning: bool,
+    cache: Option<&CompileCache>,
 ) -> Result<(usize, Vec<Loaded>), Error> {
     let mut levels = Levels::default();
     policies.apply_levels(&mut levels);
     let mut errors = 0;
     let mut loaded = Vec::with_capacity(units.len());
     for unit in units {
+        // A check that found nothing, with nothing it depends on changed since, is not made
+        // again (a learning run checks a manifest it is writing; a catalogue given on the command
+        // line may have changed on disk).
+        let verdict = cache
+            .filter(|_| !learning && unit.manifest_text.is_none() && cli.catalogue.is_none())
+            .and_then(|cache| Some((cache, Verdict::read(unit, policies)?)));
+        if let Some((cache, verdict)) = &verdict
+            && cache.knows_clean(&verdict.key)
+            && let Some(known) = verdict.loaded(unit)
+        {
+            loaded.push(known);
+            continue;
+        }
         let report = check::check(
-            catalogue,
+            catalogue.get()?,
             std::slice::from_ref(&unit.path),
             &Options {
                 manifest: Some(unit.manifest.clone()),
@@ -454,6 +473,13 @@ fn static_check(
         let (ungranted, shown): (Vec<_>, Vec<_>) = shown
             .into_iter()
             .partition(|d| d.rule.code == UNDECLARED_PERMISSION.code);
+        if shown.is_empty()
+            && ungranted.is_empty()
+            && let Some((cache, verdict)) = &verdict
+        {
+            // One that cannot be stored is made again next time; nothing else depends on it.
+            let _ = cache.remember_clean(&verdict.key);
+        }
         errors += count(&shown).errors;
         if !shown.is_empty() {
             eprint!("{}", human::render(&shown, &report.sources, style(cli)));
@@ -477,6 +503,66 @@ fn static_check(
         }
     }
     Ok((errors, loaded))
+}
+
+/// What the static check of a unit depends on, read once: the component's bytes, the manifest's,
+/// and the key they make with this build of the tool, the policies in force and today's date
+/// (waivers expire). The key names the executable by its size and time, so that a rebuilt tool
+/// checks again.
+struct Verdict {
+    key: String,
+    component: Vec<u8>,
+    manifest: Vec<u8>,
+    digest: Digest,
+}
+
+impl Verdict {
+    /// `None` when something cannot be read or named (the check then runs, and says why).
+    fn read(unit: &Unit, policies: &PolicySet) -> Option<Verdict> {
+        let component = component::read_file(&unit.path).ok()?.ok()?;
+        let manifest = match bounded::read(&unit.manifest, MAX_MANIFEST_BYTES).ok()? {
+            Bounded::Bytes(bytes) => bytes,
+            Bounded::TooLarge(_) => return None,
+        };
+        let exe = std::env::current_exe().ok()?.metadata().ok()?;
+        let tool = format!("{} {:?}", exe.len(), exe.modified().ok()?);
+        let mut in_force = String::new();
+        for policy in &policies.policies {
+            in_force.push_str(&format!("{}\0{}\0", policy.name, policy.digest?.hex()));
+        }
+        let today = super::policy_cmd::today().to_string();
+        let digest = Digest::of(&component);
+        let key = CompileCache::verdict_key(&[
+            tool.as_bytes(),
+            unit.path.as_os_str().as_encoded_bytes(),
+            digest.hex().as_bytes(),
+            unit.manifest.as_os_str().as_encoded_bytes(),
+            &manifest,
+            in_force.as_bytes(),
+            today.as_bytes(),
+        ]);
+        Some(Verdict {
+            key,
+            component,
+            manifest,
+            digest,
+        })
+    }
+
+    /// What the check would have loaded for `unit`, from the bytes read for the key.
+    fn loaded(&self, unit: &Unit) -> Option<Loaded> {
+        let binary = component::to_binary(&self.component).ok()?;
+        let name = unit.manifest.display().to_string();
+        let manifest = Manifest::from_bytes(&mut Sources::new(), &name, &self.manifest)
+            .into_valid()
+            .ok()?;
+        Some(Loaded {
+            manifest: Some(Arc::new(manifest)),
+            binary: Some(Arc::from(binary.as_ref())),
+            imports: None,
+            file: Some((self.component.len() as u64, self.digest)),
+        })
+    }
 }
 
 /// Prints a failed call; true when it failed.

@@ -23,6 +23,10 @@
 //!
 //! What the checks do not cover: another process of the same user, or root, can write the cache
 //! as it can write the user's own binaries; the digest detects damage, not such a writer.
+//!
+//! The same directory, with the same checks, keeps **verdicts**: that the static check of a
+//! component found nothing, under a key that covers everything the check depends on (see
+//! [`CompileCache::knows_clean`]), so that a later start with nothing changed skips it.
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
@@ -40,6 +44,9 @@ use wasmtime::component::Component;
 
 /// The first line of every entry.
 const MAGIC: &[u8] = b"airssys-wasm compiled component 1\n";
+
+/// The first line of a verdict.
+const VERDICT: &[u8] = b"airssys-wasm clean verdict 1\n";
 
 /// Entries larger than this are refused unread (an 18 MB interpreter compiles to about 60 MB).
 pub const MAX_ENTRY_BYTES: u64 = 1 << 30;
@@ -159,12 +166,29 @@ impl CompileCache {
     /// when there is none, `Err` with the reason it was refused.
     pub fn load(&self, engine: &Engine, key: &str) -> Result<Option<Component>, String> {
         let name = Self::entry_name(key);
+        let Some(bytes) = self.read_entry(&name, MAX_ENTRY_BYTES)? else {
+            return Ok(None);
+        };
+        let code = check_entry(&bytes, key).map_err(|why| format!("{name} {why}"))?;
+        // SAFETY: `code` is what `Component::serialize` produced in a run of this tool for this
+        // key (this component, this tool's version, this engine's configuration): the entry is a
+        // regular file of this user that nobody else can write, in a directory only this user
+        // can write (checked in `open`, and here), and its digest matches the one written
+        // with it. Wasmtime checks its own header and compatibility again before loading.
+        let component = unsafe { Component::deserialize(engine, code) }
+            .map_err(|e| format!("{name} was refused by Wasmtime: {e}"))?;
+        Ok(Some(component))
+    }
+
+    /// The entry `name`, read whole if it is acceptable: a regular file (not a link) of this user
+    /// that nobody else can write, of at most `max` bytes. `Ok(None)` when there is none.
+    fn read_entry(&self, name: &str, max: u64) -> Result<Option<Vec<u8>>, String> {
         let mut options = OpenOptions::new();
         options
             .read(true)
             .follow(FollowSymlinks::No)
             .custom_flags(libc::O_NONBLOCK);
-        let mut file = match self.dir.open_with(&name, &options) {
+        let mut file = match self.dir.open_with(name, &options) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("{name} cannot be opened ({e}): a link or unreadable")),
@@ -181,26 +205,67 @@ impl CompileCache {
                 meta.mode() & 0o7777
             ));
         }
-        if meta.len() > MAX_ENTRY_BYTES {
-            return Err(format!(
-                "{name} is {} bytes, over the limit of {MAX_ENTRY_BYTES}",
-                meta.len()
-            ));
+        if meta.len() > max {
+            return Err(format!("{name} is {} bytes, over the limit of {max}", meta.len()));
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         (&mut file)
-            .take(MAX_ENTRY_BYTES + 1)
+            .take(max + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| format!("{name}: {e}"))?;
-        let code = check_entry(&bytes, key).map_err(|why| format!("{name} {why}"))?;
-        // SAFETY: `code` is what `Component::serialize` produced in a run of this tool for this
-        // key (this component, this tool's version, this engine's configuration): the entry is a
-        // regular file of this user that nobody else can write, in a directory only this user
-        // can write (checked in `open`, and here), and its digest matches the one written
-        // with it. Wasmtime checks its own header and compatibility again before loading.
-        let component = unsafe { Component::deserialize(engine, code) }
-            .map_err(|e| format!("{name} was refused by Wasmtime: {e}"))?;
-        Ok(Some(component))
+        Ok(Some(bytes))
+    }
+
+    /// Writes the entry `name` from `parts`: to a temporary file (mode 0600), then renamed into
+    /// place, so that a reader never sees half an entry.
+    fn write_entry(&self, name: &str, parts: &[&[u8]]) -> Result<(), String> {
+        let tmp = format!(".{name}.{}.{}.tmp", std::process::id(), unique());
+        let mut options = OpenOptions::new();
+        options
+            .write(true)
+            .create_new(true)
+            .follow(FollowSymlinks::No)
+            .mode(0o600);
+        let written = (|| {
+            let mut file = self.dir.open_with(&tmp, &options)?;
+            for part in parts {
+                file.write_all(part)?;
+            }
+            file.sync_all()?;
+            self.dir.rename(&tmp, &self.dir, name)
+        })();
+        written.map_err(|e| {
+            let _ = self.dir.remove_file(&tmp);
+            format!("cannot write {}: {e}", self.path.join(name).display())
+        })
+    }
+
+    /// The key of a static check: hex SHA-256 of `inputs`, each one length-prefixed, after this
+    /// tool's version. The caller names everything the check depends on.
+    pub fn verdict_key(inputs: &[&[u8]]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(VERDICT);
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        for input in inputs {
+            hasher.update((input.len() as u64).to_le_bytes());
+            hasher.update(input);
+        }
+        format!("{:x}", hasher.finalize())
+    }
+
+    /// Whether a clean verdict is stored under `key` ([`Self::remember_clean`]). An entry that
+    /// is missing, damaged or not written by this user alone is no verdict: the check runs.
+    pub fn knows_clean(&self, key: &str) -> bool {
+        let name = format!("{key}.verdict");
+        matches!(self.read_entry(&name, 256), Ok(Some(bytes)) if bytes.strip_prefix(VERDICT) == Some(format!("{key}\n").as_bytes()))
+    }
+
+    /// Stores that the static check found nothing under `key`.
+    ///
+    /// # Errors
+    /// The reason it could not be written.
+    pub fn remember_clean(&self, key: &str) -> Result<(), String> {
+        self.write_entry(&format!("{key}.verdict"), &[VERDICT, format!("{key}\n").as_bytes()])
     }
 
     /// Stores `component` under `key`: written to a temporary file (mode 0600) and renamed into
@@ -211,25 +276,8 @@ impl CompileCache {
     pub fn store(&self, key: &str, component: &Component) -> Result<(), String> {
         let code = component.serialize().map_err(|e| format!("cannot serialise: {e}"))?;
         let digest = Digest::of(&code).hex();
-        let tmp = format!(".{key}.{}.{}.tmp", std::process::id(), unique());
-        let mut options = OpenOptions::new();
-        options
-            .write(true)
-            .create_new(true)
-            .follow(FollowSymlinks::No)
-            .mode(0o600);
-        let written = (|| {
-            let mut file = self.dir.open_with(&tmp, &options)?;
-            file.write_all(MAGIC)?;
-            file.write_all(format!("{key}\n{digest}\n").as_bytes())?;
-            file.write_all(&code)?;
-            file.sync_all()?;
-            self.dir.rename(&tmp, &self.dir, Self::entry_name(key))
-        })();
-        written.map_err(|e| {
-            let _ = self.dir.remove_file(&tmp);
-            format!("cannot write {}: {e}", self.path.join(Self::entry_name(key)).display())
-        })
+        let header = format!("{key}\n{digest}\n");
+        self.write_entry(&Self::entry_name(key), &[MAGIC, header.as_bytes(), &code])
     }
 
     /// [`Self::load`], or compile and [`Self::store`].
@@ -335,6 +383,65 @@ mod tests {
     type Spoil = Box<dyn Fn()>;
 
     /// Every way an entry can be damaged or misplaced is refused, then replaced by a good one.
+    /// A verdict is known only under its own key, as this tool wrote it, in a file of this user
+    /// alone; anything else is no verdict (the check runs again).
+    #[test]
+    fn verdicts_are_known_only_as_written() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cache");
+        let cache = CompileCache::open(&dir).unwrap();
+        let key = CompileCache::verdict_key(&[b"component", b"manifest"]);
+        let other = CompileCache::verdict_key(&[b"component", b"manifest, changed"]);
+        assert_ne!(key, other, "every input is in the key");
+        assert_ne!(
+            CompileCache::verdict_key(&[b"ab", b"c"]),
+            CompileCache::verdict_key(&[b"a", b"bc"]),
+            "inputs are delimited"
+        );
+        assert!(!cache.knows_clean(&key));
+        cache.remember_clean(&key).unwrap();
+        assert!(cache.knows_clean(&key));
+        assert!(!cache.knows_clean(&other));
+        let entry = dir.join(format!("{key}.verdict"));
+        let good = std::fs::read(&entry).unwrap();
+        let spoils: Vec<(&str, Box<dyn Fn()>)> = vec![
+            ("another key's verdict", {
+                let (dir, entry, other) = (dir.clone(), entry.clone(), other.clone());
+                Box::new(move || {
+                    std::fs::copy(dir.join(format!("{other}.verdict")), &entry).unwrap();
+                })
+            }),
+            ("truncated", {
+                let (entry, good) = (entry.clone(), good.clone());
+                Box::new(move || std::fs::write(&entry, &good[..good.len() - 2]).unwrap())
+            }),
+            ("writable by others", {
+                let (entry, good) = (entry.clone(), good.clone());
+                Box::new(move || {
+                    std::fs::write(&entry, &good).unwrap();
+                    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+                })
+            }),
+            ("a link to a good verdict", {
+                let (dir, entry, good) = (dir.clone(), entry.clone(), good.clone());
+                Box::new(move || {
+                    std::fs::write(dir.join("elsewhere"), &good).unwrap();
+                    std::fs::remove_file(&entry).unwrap();
+                    std::os::unix::fs::symlink(dir.join("elsewhere"), &entry).unwrap();
+                })
+            }),
+        ];
+        cache.remember_clean(&other).unwrap();
+        for (what, spoil) in spoils {
+            spoil();
+            assert!(!cache.knows_clean(&key), "{what}");
+            let _ = std::fs::remove_file(&entry);
+            cache.remember_clean(&key).unwrap();
+            assert!(cache.knows_clean(&key), "{what}: written again");
+        }
+    }
+
     #[test]
     fn damaged_or_misplaced_entries_are_refused_and_replaced() {
         let tmp = tempfile::tempdir().unwrap();

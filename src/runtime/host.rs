@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
@@ -127,8 +128,23 @@ impl Runtime {
             std::thread::Builder::new()
                 .name("airssys-epoch".into())
                 .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(EPOCH_TICK);
+                    // A tick every EPOCH_TICK; parked rather than asleep, so that dropping the
+                    // runtime wakes the thread at once instead of waiting out the tick.
+                    let mut next = Instant::now() + EPOCH_TICK;
+                    loop {
+                        let now = Instant::now();
+                        if now < next {
+                            std::thread::park_timeout(next - now);
+                        }
+                        if stop.load(Ordering::Acquire) {
+                            break;
+                        }
+                        let now = Instant::now();
+                        if now < next {
+                            continue;
+                        }
+                        // After a stall, one tick and on from now (not a burst to catch up).
+                        next = (next + EPOCH_TICK).max(now);
                         match engine.upgrade() {
                             Some(engine) => engine.increment_epoch(),
                             None => break,
@@ -257,8 +273,9 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Release);
         if let Some(ticker) = self.ticker.take() {
+            ticker.thread().unpark();
             let _ = ticker.join();
         }
     }

@@ -345,13 +345,90 @@ fn run_cached(dir: &Path, cache: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The `.cwasm` entries of a cache and anything else in it.
+/// The `.cwasm` entries of a cache and anything else in it but verdicts.
 fn cache_files(cache: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     std::fs::read_dir(cache)
         .map(|entries| entries.map(|e| e.unwrap().path()).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
+        .filter(|p| p.extension().is_none_or(|e| e != "verdict"))
         .partition(|p| p.extension().is_some_and(|e| e == "cwasm"))
+}
+
+/// The verdicts a cache holds.
+fn verdicts(cache: &Path) -> usize {
+    std::fs::read_dir(cache)
+        .map(|entries| {
+            entries
+                .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "verdict"))
+                .count()
+        })
+        .unwrap_or_default()
+}
+
+/// A clean static check is remembered, and made again as soon as anything it depends on
+/// changes: the manifest, the component, the policies.
+#[test]
+fn run_remembers_a_clean_check_and_checks_again_when_an_input_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+            .args(["run", "reader.wasm"])
+            .args(extra)
+            .current_dir(dir.path())
+            .env("AIRSSYS_CACHE_DIR", &cache)
+            .output()
+            .unwrap()
+    };
+    // The check passed when the run went on to call the component (whose dummy `init` traps).
+    let passed = |out: &Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        !stderr.contains("refusing to run") && stderr.contains("error: init")
+    };
+    let reader = crate::common::component_importing(&["filesystem.read-file"], "", "");
+    let granted = |path: &str| {
+        format!(
+            "{}\n[permissions]\nfilesystem = [{{ action = \"read\", path = \"{path}\" }}]\n",
+            manifest("reader")
+        )
+    };
+    write_component(dir.path(), "reader", &reader, &granted("/data/**"));
+    for _ in 0..2 {
+        let out = run(&[]);
+        assert!(passed(&out), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(verdicts(&cache), 1, "one clean verdict, kept");
+    }
+    assert!(passed(&run(&["--no-cache"])));
+
+    // A manifest that breaks the default policy: checked again and refused, nothing remembered.
+    write_component(dir.path(), "reader", &reader, &granted("/etc/shadow"));
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refusing to run"), "{stderr}");
+    assert_eq!(verdicts(&cache), 1);
+
+    // Another component under the good manifest: checked again (its new import has no grant).
+    let writer = crate::common::component_importing(&["filesystem.read-file", "filesystem.write-file"], "", "");
+    write_component(dir.path(), "reader", &writer, &granted("/data/**"));
+    let stderr = String::from_utf8_lossy(&run(&[]).stderr).into_owned();
+    assert!(stderr.contains("CMP002"), "{stderr}");
+    assert_eq!(verdicts(&cache), 1, "a check with a warning is not remembered");
+
+    // The first component again, under a policy that denies what it is granted.
+    write_component(dir.path(), "reader", &reader, &granted("/data/**"));
+    std::fs::write(
+        dir.path().join("policy.toml"),
+        "[filesystem]\ndeny = [{ path = \"/data/**\" }]\n",
+    )
+    .unwrap();
+    let out = run(&["--policy", "policy.toml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refusing to run"), "{stderr}");
+    assert!(passed(&run(&[])), "the remembered verdict under the default policy");
+    assert_eq!(verdicts(&cache), 1);
 }
 
 #[test]
