@@ -405,7 +405,7 @@ mod tests {
         assert!(!cache.knows_clean(&other));
         let entry = dir.join(format!("{key}.verdict"));
         let good = std::fs::read(&entry).unwrap();
-        let spoils: Vec<(&str, Box<dyn Fn()>)> = vec![
+        let spoils: Vec<(&str, Spoil)> = vec![
             ("another key's verdict", {
                 let (dir, entry, other) = (dir.clone(), entry.clone(), other.clone());
                 Box::new(move || {
