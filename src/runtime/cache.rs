@@ -12,9 +12,10 @@
 //!   (no path is resolved again), never through a symbolic link;
 //! - an entry is a regular file that belongs to the user and nobody else can write, written by
 //!   this tool to a temporary file and renamed into place (several processes may fill the cache
-//!   at once); it starts with a header that repeats its key and the SHA-256 digest of the
-//!   compiled code that follows, and is refused unless both match (a truncated or altered entry,
-//!   or one copied under another component's key).
+//!   at once); it starts with a header that repeats its key, the length of the compiled code that
+//!   follows and its CRC-32, and is refused unless all three match (a truncated or altered entry,
+//!   or one copied under another component's key). The entry is mapped, not copied, to be checked
+//!   and handed to Wasmtime.
 //!
 //! The key is the SHA-256 digest of the component's bytes, this tool's version and Wasmtime's
 //! compatibility hash of the engine's configuration (its version, target and every setting that
@@ -22,7 +23,9 @@
 //! code built for something else.
 //!
 //! What the checks do not cover: another process of the same user, or root, can write the cache
-//! as it can write the user's own binaries; the digest detects damage, not such a writer.
+//! as it can write the user's own binaries. The checksum detects damage, not such a writer (who
+//! could rewrite the checksum with the code, whatever the hash): so it is a CRC-32, which checks
+//! a 40 MB entry in a few milliseconds, rather than a cryptographic digest, which took 20.
 //!
 //! The same directory, with the same checks, keeps **verdicts**: that the static check of a
 //! component found nothing, under a key that covers everything the check depends on (see
@@ -42,8 +45,9 @@ use crate::digest::Digest;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The first line of every entry.
-const MAGIC: &[u8] = b"airssys-wasm compiled component 1\n";
+/// The first line of every entry (and part of every key, so that entries of another format are
+/// never looked at).
+const MAGIC: &[u8] = b"airssys-wasm compiled component 2\n";
 
 /// The first line of a verdict.
 const VERDICT: &[u8] = b"airssys-wasm clean verdict 1\n";
@@ -148,13 +152,18 @@ impl CompileCache {
 
     /// The key of `bytes` compiled by `engine`: hex SHA-256.
     pub fn key(engine: &Engine, bytes: &[u8]) -> String {
+        Self::key_of(engine, &Digest::of(bytes))
+    }
+
+    /// [`Self::key`] of the bytes whose SHA-256 digest is `digest`.
+    pub fn key_of(engine: &Engine, digest: &Digest) -> String {
         let mut hasher = ShaHasher(Sha256::new());
         hasher.0.update(MAGIC);
         hasher.0.update(env!("CARGO_PKG_VERSION").as_bytes());
         hasher.0.update([0]);
         engine.precompile_compatibility_hash().hash(&mut hasher);
         hasher.0.update([0]);
-        hasher.0.update(bytes);
+        hasher.0.update(digest.0);
         format!("{:x}", hasher.0.finalize())
     }
 
@@ -166,29 +175,32 @@ impl CompileCache {
     /// when there is none, `Err` with the reason it was refused.
     pub fn load(&self, engine: &Engine, key: &str) -> Result<Option<Component>, String> {
         let name = Self::entry_name(key);
-        let Some(bytes) = self.read_entry(&name, MAX_ENTRY_BYTES)? else {
+        let Some((file, len)) = self.open_entry(&name, MAX_ENTRY_BYTES)? else {
             return Ok(None);
         };
-        let code = check_entry(&bytes, key).map_err(|why| format!("{name} {why}"))?;
+        let mapped = Mapped::of(&file, len).map_err(|e| format!("{name}: {e}"))?;
+        let code = check_entry(mapped.bytes(), key).map_err(|why| format!("{name} {why}"))?;
         // SAFETY: `code` is what `Component::serialize` produced in a run of this tool for this
         // key (this component, this tool's version, this engine's configuration): the entry is a
         // regular file of this user that nobody else can write, in a directory only this user
-        // can write (checked in `open`, and here), and its digest matches the one written
-        // with it. Wasmtime checks its own header and compatibility again before loading.
+        // can write (checked in `open`, and here), and its length and checksum match the ones
+        // written with it. Wasmtime checks its own header and compatibility again before
+        // loading, and copies the code out of the mapping.
         let component = unsafe { Component::deserialize(engine, code) }
             .map_err(|e| format!("{name} was refused by Wasmtime: {e}"))?;
         Ok(Some(component))
     }
 
-    /// The entry `name`, read whole if it is acceptable: a regular file (not a link) of this user
-    /// that nobody else can write, of at most `max` bytes. `Ok(None)` when there is none.
-    fn read_entry(&self, name: &str, max: u64) -> Result<Option<Vec<u8>>, String> {
+    /// The entry `name`, opened if it is acceptable: a regular file (not a link) of this user
+    /// that nobody else can write, of at most `max` bytes; with its length. `Ok(None)` when
+    /// there is none.
+    fn open_entry(&self, name: &str, max: u64) -> Result<Option<(cap_std::fs::File, u64)>, String> {
         let mut options = OpenOptions::new();
         options
             .read(true)
             .follow(FollowSymlinks::No)
             .custom_flags(libc::O_NONBLOCK);
-        let mut file = match self.dir.open_with(name, &options) {
+        let file = match self.dir.open_with(name, &options) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("{name} cannot be opened ({e}): a link or unreadable")),
@@ -208,7 +220,15 @@ impl CompileCache {
         if meta.len() > max {
             return Err(format!("{name} is {} bytes, over the limit of {max}", meta.len()));
         }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        Ok(Some((file, meta.len())))
+    }
+
+    /// [`Self::open_entry`], read whole.
+    fn read_entry(&self, name: &str, max: u64) -> Result<Option<Vec<u8>>, String> {
+        let Some((mut file, len)) = self.open_entry(name, max)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(len as usize);
         (&mut file)
             .take(max + 1)
             .read_to_end(&mut bytes)
@@ -275,8 +295,7 @@ impl CompileCache {
     /// The reason it could not be written.
     pub fn store(&self, key: &str, component: &Component) -> Result<(), String> {
         let code = component.serialize().map_err(|e| format!("cannot serialise: {e}"))?;
-        let digest = Digest::of(&code).hex();
-        let header = format!("{key}\n{digest}\n");
+        let header = format!("{key}\n{} {:08x}\n", code.len(), crc32fast::hash(&code));
         self.write_entry(&Self::entry_name(key), &[MAGIC, header.as_bytes(), &code])
     }
 
@@ -285,7 +304,20 @@ impl CompileCache {
     /// # Errors
     /// The bytes are not a component Wasmtime can compile.
     pub fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let key = Self::key(engine, bytes);
+        self.compile_digested(engine, bytes, &Digest::of(bytes))
+    }
+
+    /// [`Self::compile`] of `bytes` whose SHA-256 digest the caller has already: `digest`.
+    ///
+    /// # Errors
+    /// The bytes are not a component Wasmtime can compile.
+    pub fn compile_digested(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        digest: &Digest,
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        let key = Self::key_of(engine, digest);
         let refused = match self.load(engine, &key) {
             Ok(Some(component)) => return Ok((component, CacheOutcome::Hit)),
             Ok(None) => None,
@@ -301,20 +333,74 @@ impl CompileCache {
     }
 }
 
-/// The compiled code of an entry, after its header: `MAGIC`, the key, the code's digest.
+/// The compiled code of an entry, after its header: `MAGIC`, the key, the code's length and
+/// CRC-32.
 fn check_entry<'a>(bytes: &'a [u8], key: &str) -> Result<&'a [u8], Cow<'static, str>> {
     let rest = bytes.strip_prefix(MAGIC).ok_or("is not an entry of this cache")?;
     let mut lines = rest.splitn(3, |b| *b == b'\n');
-    let (Some(stored_key), Some(digest), Some(code)) = (lines.next(), lines.next(), lines.next()) else {
+    let (Some(stored_key), Some(sum), Some(code)) = (lines.next(), lines.next(), lines.next()) else {
         return Err("is truncated".into());
     };
     if stored_key != key.as_bytes() {
         return Err("was written for another component or configuration".into());
     }
-    if digest != Digest::of(code).hex().as_bytes() {
-        return Err("does not match its digest: it is truncated or was altered".into());
+    let expected = format!("{} {:08x}", code.len(), crc32fast::hash(code));
+    if sum != expected.as_bytes() {
+        return Err("does not match its length and checksum: it is truncated or was altered".into());
     }
     Ok(code)
+}
+
+/// A file mapped read-only, unmapped when dropped.
+struct Mapped {
+    at: *mut std::ffi::c_void,
+    len: usize,
+}
+
+impl Mapped {
+    /// Maps the first `len` bytes of `file` (which the caller has checked); an empty file maps
+    /// to no bytes.
+    fn of(file: &cap_std::fs::File, len: u64) -> std::io::Result<Mapped> {
+        let len = usize::try_from(len).map_err(|_| std::io::Error::other("too large to map"))?;
+        if len == 0 {
+            return Ok(Mapped {
+                at: std::ptr::null_mut(),
+                len,
+            });
+        }
+        // SAFETY: a fresh private read-only mapping of a file this process opened, of the
+        // length its metadata gave; no other memory is affected.
+        let at = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::PRIVATE,
+                file,
+                0,
+            )
+        }?;
+        Ok(Mapped { at, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `at` maps `len` readable bytes until `self` is dropped. The entry is a file
+        // only this user can write; if it were truncated meanwhile, reading past its end would
+        // fault, as with any mapped file (the same holds for Wasmtime's own mapped files).
+        unsafe { std::slice::from_raw_parts(self.at.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: the mapping made in `of`, not used after this.
+            let _ = unsafe { rustix::mm::munmap(self.at, self.len) };
+        }
+    }
 }
 
 /// A number no other temporary file of this process uses.

@@ -201,9 +201,18 @@ impl Runtime {
     /// # Errors
     /// The bytes are not a valid component.
     pub fn compile_cached(&self, bytes: &[u8]) -> wasmtime::Result<(Component, Option<super::CacheOutcome>)> {
+        self.compile_digested(bytes, &crate::digest::Digest::of(bytes))
+    }
+
+    /// [`Self::compile_cached`] of `bytes` whose SHA-256 digest is `digest`.
+    fn compile_digested(
+        &self,
+        bytes: &[u8],
+        digest: &crate::digest::Digest,
+    ) -> wasmtime::Result<(Component, Option<super::CacheOutcome>)> {
         match &self.config.cache {
             Some(cache) => cache
-                .compile(&self.engine, bytes)
+                .compile_digested(&self.engine, bytes, digest)
                 .map(|(component, outcome)| (component, Some(outcome))),
             None => Component::new(&self.engine, bytes).map(|component| (component, None)),
         }
@@ -343,9 +352,11 @@ impl Host {
         if self.hub.slot(&name).is_some() {
             return Err(CallError::Load(format!("a component named `{name}` is already loaded")));
         }
+        // One digest of the bytes: the compilation cache's key and the audit log's start line.
+        let digest = crate::digest::Digest::of(bytes);
         let (component, outcome) = self
             .runtime
-            .compile_cached(bytes)
+            .compile_digested(bytes, &digest)
             .map_err(|e| CallError::Load(format!("`{name}`: {e:#}")))?;
         let note = match outcome {
             Some(super::CacheOutcome::Refused(why)) => Some(format!("the cached compilation {why}; compiled again")),
@@ -375,7 +386,7 @@ impl Host {
                 run: trail.run(),
                 component: &name,
                 version,
-                digest: crate::digest::Digest::of(bytes).hex(),
+                digest: digest.hex(),
                 mode: self.runtime.config.mode,
                 policies: self.runtime.policies_in_force(),
             })

@@ -251,6 +251,70 @@ pub fn python(name: &str, world: &str) -> Vec<u8> {
     )
 }
 
+/// `tests/guests/python/<name>/app.py` made a WASI command (`wasi:cli/command`, as
+/// wasmtime-wasi-http's WIT spells it) by componentize-py: a component `wasmtime run` runs too.
+pub fn python_command(name: &str) -> Vec<u8> {
+    const INSTALL: &str = "pip install componentize-py";
+    let source = std::fs::read(guests_dir().join(format!("python/{name}/app.py"))).unwrap();
+    let version = run(
+        Command::new("componentize-py").arg("--version"),
+        "componentize-py",
+        INSTALL,
+    )
+    .stdout;
+    let deps: Vec<(String, Vec<u8>)> = std::fs::read_dir(wasi_wit_deps())
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
+        })
+        .collect();
+    let cli = String::from_utf8_lossy(&deps.iter().find(|(n, _)| n == "cli.wit").unwrap().1).into_owned();
+    let version_of_cli = cli
+        .lines()
+        .find_map(|l| l.strip_prefix("package wasi:cli@"))
+        .unwrap()
+        .trim_end_matches(';')
+        .to_string();
+    cached(&format!("python-command-{name}"), &(&source, &deps, &version), |dir| {
+        let app = dir.join("app");
+        std::fs::create_dir_all(&app).unwrap();
+        std::fs::write(app.join("app.py"), &source).unwrap();
+        let wit = dir.join("wit");
+        std::fs::create_dir_all(&wit).unwrap();
+        std::fs::write(
+            wit.join("world.wit"),
+            format!("package local:command;\n\nworld command {{\n  include wasi:cli/command@{version_of_cli};\n}}\n"),
+        )
+        .unwrap();
+        for (file, text) in &deps {
+            let to = wit.join("deps").join(file.trim_end_matches(".wit"));
+            std::fs::create_dir_all(&to).unwrap();
+            std::fs::write(to.join(file), text).unwrap();
+        }
+        let out = dir.join("app.wasm");
+        run(
+            Command::new("componentize-py")
+                .arg("-d")
+                .arg(&wit)
+                .arg("-w")
+                .arg("local:command/command")
+                .arg("componentize")
+                .arg("-p")
+                .arg(&app)
+                .arg("app")
+                .arg("-o")
+                .arg(&out),
+            "componentize-py",
+            INSTALL,
+        );
+        std::fs::read(out).unwrap()
+    })
+}
+
 /// The catalogue's WIT laid out as one package with its dependencies under `deps/` (what
 /// componentize-py and componentize-js read), in `dir/wit`.
 fn airssys_wit_dir(dir: &Path) -> PathBuf {

@@ -458,7 +458,7 @@ fn run_keeps_compiled_components_in_its_cache_and_refuses_a_damaged_entry() {
     assert_eq!(out.stdout, b"cached", "{stderr}");
     assert!(
         stderr.contains("warning: `echo`: the cached compilation")
-            && stderr.contains("does not match its digest")
+            && stderr.contains("does not match its length and checksum")
             && stderr.contains("compiled again"),
         "{stderr}"
     );
