@@ -512,3 +512,87 @@ fn acknowledgments_that_match_nothing_or_contradict_a_grant_are_findings() {
     let (_, report) = check_with(dir.path(), "reader", &bytes, &manifest("reader", &text));
     assert_eq!(common::codes(&report.diagnostics), ["CMP009", "MAN022"]);
 }
+
+/// The `console` examples of docs/check.md that run on components real toolchains build (the C
+/// file reader, the Python one) print what the documentation shows: each component is built
+/// here into a `components/` directory, with the manifest the documentation gives it (the
+/// `toml` block before the example; none is shown for the C reader, which has no grant), and
+/// the command runs as written. A documented line `...` stands for any number of lines.
+#[test]
+fn documented_examples_on_real_components_match_the_tool() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/check.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let components = dir.path().join("components");
+    std::fs::create_dir(&components).unwrap();
+    std::fs::write(components.join("reader.wasm"), toolchain::c_command("reader")).unwrap();
+    std::fs::write(components.join("reader.toml"), manifest("reader", "")).unwrap();
+    let python = "$ airssys-wasm check components/py-reader.wasm";
+    let before = &doc[..doc.find(python).expect("the Python example")];
+    let toml = before
+        .rsplit("```toml\n")
+        .next()
+        .unwrap()
+        .split("\n```")
+        .next()
+        .unwrap();
+    std::fs::write(
+        components.join("py-reader.wasm"),
+        toolchain::python("file-reader", "filesystem-component"),
+    )
+    .unwrap();
+    std::fs::write(components.join("py-reader.toml"), format!("{toml}\n")).unwrap();
+
+    let mut ran = 0;
+    for block in doc.split("```console\n").skip(1) {
+        let block = block.split("\n```").next().unwrap();
+        let Some(command) = block.lines().next().and_then(|l| l.strip_prefix("$ airssys-wasm ")) else {
+            continue;
+        };
+        let args: Vec<&str> = command.split_whitespace().collect();
+        if !args
+            .iter()
+            .any(|a| a.starts_with("components/") && a.ends_with(".wasm"))
+            || args.iter().any(|a| !a.starts_with("components/") && a.contains('/'))
+            || !args
+                .iter()
+                .all(|a| !a.ends_with(".wasm") || components.join(&a[11..]).exists())
+        {
+            continue;
+        }
+        let expected: Vec<&str> = block.lines().skip(1).collect();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+            .args(&args)
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        let got = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            matches_with_elision(&expected, &got.lines().collect::<Vec<_>>()),
+            "docs/check.md: `airssys-wasm {command}` prints:\n{got}\ndocumented:\n{}",
+            expected.join("\n")
+        );
+        ran += 1;
+    }
+    assert_eq!(ran, 3, "the C reader's check and inspect, the Python reader's check");
+}
+
+/// Whether `got` is `expected`, line for line, where a line `...` (indented or not) in
+/// `expected` stands for any number of lines.
+fn matches_with_elision(expected: &[&str], got: &[&str]) -> bool {
+    let got: Vec<&str> = got.iter().map(|l| l.trim_end()).collect();
+    fn go(expected: &[&str], got: &[&str]) -> bool {
+        match expected.split_first() {
+            None => got.iter().all(|l| l.is_empty()),
+            Some((line, rest)) if line.trim() == "..." => (0..=got.len()).any(|skip| go(rest, &got[skip..])),
+            Some((line, rest)) => got
+                .split_first()
+                .is_some_and(|(first, more)| *first == line.trim_end() && go(rest, more)),
+        }
+    }
+    go(expected, &got)
+}

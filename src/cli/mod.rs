@@ -478,11 +478,13 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
 /// Loads the embedded or `--catalogue` catalogue; a broken one is printed and ends the run.
 /// The catalogue, loaded on first use: `run` does without it when the static check's verdict
 /// is remembered.
+#[cfg(feature = "runtime")]
 struct LazyCatalogue<'c> {
     cli: &'c Cli,
     loaded: std::cell::OnceCell<Catalogue>,
 }
 
+#[cfg(feature = "runtime")]
 impl<'c> LazyCatalogue<'c> {
     fn new(cli: &'c Cli) -> Self {
         LazyCatalogue {

@@ -230,23 +230,7 @@ pub fn python(name: &str, world: &str) -> Vec<u8> {
                     std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
                 }
             }
-            let out = dir.join("app.wasm");
-            run(
-                Command::new("componentize-py")
-                    .arg("-d")
-                    .arg(&witdir)
-                    .arg("-w")
-                    .arg(format!("airssys:core/{world}"))
-                    .arg("componentize")
-                    .arg("-p")
-                    .arg(&app)
-                    .arg("app")
-                    .arg("-o")
-                    .arg(&out),
-                "componentize-py",
-                INSTALL,
-            );
-            std::fs::read(out).unwrap()
+            componentize_py(&witdir, &format!("airssys:core/{world}"), &app, dir)
         },
     )
 }
@@ -295,24 +279,30 @@ pub fn python_command(name: &str) -> Vec<u8> {
             std::fs::create_dir_all(&to).unwrap();
             std::fs::write(to.join(file), text).unwrap();
         }
-        let out = dir.join("app.wasm");
-        run(
-            Command::new("componentize-py")
-                .arg("-d")
-                .arg(&wit)
-                .arg("-w")
-                .arg("local:command/command")
-                .arg("componentize")
-                .arg("-p")
-                .arg(&app)
-                .arg("app")
-                .arg("-o")
-                .arg(&out),
-            "componentize-py",
-            INSTALL,
-        );
-        std::fs::read(out).unwrap()
+        componentize_py(&wit, "local:command/command", &app, dir)
     })
+}
+
+/// componentize-py's build of the module `app` in `app_dir` for `world` of the WIT in `wit`,
+/// into `dir/app.wasm`; its bytes.
+fn componentize_py(wit: &Path, world: &str, app_dir: &Path, dir: &Path) -> Vec<u8> {
+    let out = dir.join("app.wasm");
+    run(
+        Command::new("componentize-py")
+            .arg("-d")
+            .arg(wit)
+            .arg("-w")
+            .arg(world)
+            .arg("componentize")
+            .arg("-p")
+            .arg(app_dir)
+            .arg("app")
+            .arg("-o")
+            .arg(&out),
+        "componentize-py",
+        "pip install componentize-py",
+    );
+    std::fs::read(out).unwrap()
 }
 
 /// The catalogue's WIT laid out as one package with its dependencies under `deps/` (what
