@@ -376,7 +376,12 @@ pub fn js(name: &str, world: &str) -> Vec<u8> {
         std::fs::write(dir.join("app.js"), &source).unwrap();
         let out = dir.join("app.wasm");
         run(
+            // From the app's own directory: componentize-js makes the module's path relative to
+            // the working directory by cutting it off as a string, so that a target directory
+            // whose name merely starts with the working directory's (`/src/x` and
+            // `/src/x-target`) would name a file that does not exist.
             Command::new("node")
+                .current_dir(dir)
                 .arg(&cli)
                 .arg(dir.join("app.js"))
                 .arg("--wit")
