@@ -366,6 +366,35 @@ fn verdicts(cache: &Path) -> usize {
         .unwrap_or_default()
 }
 
+/// A C program built by clang and wasi-libc (a WASI command through the preview1 adapter) with
+/// an empty manifest: its clean check is remembered on the first run, and the second run, from
+/// the remembered verdict and the cached compilation, prints the same.
+#[test]
+fn a_c_command_runs_the_same_from_a_remembered_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    write_component(
+        dir.path(),
+        "hello",
+        &crate::common::toolchain::c_command("hello"),
+        &manifest("hello"),
+    );
+    for run in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+            .args(["run", "hello.wasm", "--audit-log", "audit.jsonl"])
+            .current_dir(dir.path())
+            .env("AIRSSYS_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "run {run}: {stderr}");
+        assert_eq!(out.stdout, b"hello from C\n", "run {run}");
+        assert!(stderr.is_empty(), "run {run}: nothing to report: {stderr}");
+        assert_eq!(verdicts(&cache), 1, "run {run}");
+        assert_eq!(cache_files(&cache).0.len(), 1, "run {run}: one compiled entry");
+    }
+}
+
 /// A clean static check is remembered, and made again as soon as anything it depends on
 /// changes: the manifest, the component, the policies.
 #[test]
